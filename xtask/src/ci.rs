@@ -1,0 +1,36 @@
+//! `cargo xtask ci`: every check a submission must pass, in the order CI runs them.
+use crate::util::{cargo, ensure_debian_packages, run_step, workspace_root};
+
+/// Debian packages the host-side tests use (pseudo-terminal bridging is compared
+/// with socat; the interactive terminal tests drive `com` inside tmux).
+const HOST_TEST_PACKAGES: &[&str] = &["tmux", "socat"];
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    if let Some(arg) = args.first() {
+        anyhow::bail!("`cargo xtask ci` takes no arguments (got `{arg}`)");
+    }
+    ensure_debian_packages(HOST_TEST_PACKAGES)?;
+
+    run_step("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run_step(
+        "clippy",
+        cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    )?;
+    run_step("test", cargo().args(["test", "--workspace"]))?;
+    run_step(
+        "doc",
+        cargo()
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    run_step("check benches", cargo().args(["check", "-p", "benches", "--benches"]))?;
+    let fuzz_manifest = workspace_root().join("fuzz/Cargo.toml");
+    run_step(
+        "check fuzz",
+        cargo()
+            .args(["check", "--bins", "--manifest-path"])
+            .arg(&fuzz_manifest),
+    )?;
+    eprintln!("xtask: ci passed");
+    Ok(())
+}
