@@ -14,7 +14,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     run_step("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
     run_step(
         "clippy",
-        cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     run_step("test", cargo().args(["test", "--workspace"]))?;
     run_step(
@@ -23,7 +30,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
-    run_step("check benches", cargo().args(["check", "-p", "benches", "--benches"]))?;
+    run_step(
+        "check benches",
+        cargo().args(["check", "-p", "benches", "--benches"]),
+    )?;
     let fuzz_manifest = workspace_root().join("fuzz/Cargo.toml");
     run_step(
         "check fuzz",

@@ -61,7 +61,10 @@ pub fn ensure_debian_packages(packages: &[&str]) -> anyhow::Result<()> {
         cmd
     };
     // The package lists of a fresh machine may be stale or absent.
-    run_step("apt-get update", apt(&["update", "-q"]).arg("-o=Dpkg::Use-Pty=0"))?;
+    run_step(
+        "apt-get update",
+        apt(&["update", "-q"]).arg("-o=Dpkg::Use-Pty=0"),
+    )?;
     run_step(
         "apt-get install",
         apt(&["install", "-y", "-q", "--no-install-recommends"]).args(&missing),
@@ -73,7 +76,10 @@ fn debian_package_installed(pkg: &str) -> bool {
     Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", pkg])
         .output()
-        .map(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).contains("install ok installed"))
+        .map(|out| {
+            out.status.success()
+                && String::from_utf8_lossy(&out.stdout).contains("install ok installed")
+        })
         .unwrap_or(false)
 }
 
