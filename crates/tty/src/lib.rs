@@ -1,7 +1,82 @@
-//! Raw serial ports and a terminal bridge for Linux.
+//! Raw serial ports and a terminal-to-port bridge for Linux.
 //!
-//! This crate will hold: opening a serial device exclusively, raw mode with any
-//! speed (`termios2`/`BOTHER` for non-standard rates), modem lines and break, a
-//! raw-terminal guard that restores stdin on drop, panic and signals, and a mio poll
-//! loop bridging a terminal (or pipes) with the port. It knows nothing of any
-//! instrument attached to the port.
+//! - [`SerialPort`]: opens a device `O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC`,
+//!   exclusively by default (`TIOCEXCL` plus `flock`), in raw mode at any speed
+//!   (standard rates up to 4000000 through `termios`, any other rate through
+//!   `termios2`/`BOTHER`), with data bits 5–8, parity, stop bits and flow control.
+//!   Dropping it restores the settings it found. Modem lines (DTR, RTS, CTS, DSR,
+//!   DCD, RI) and break are there too.
+//! - [`RawTerminal`]: raw mode on stdin that always comes back: on drop, on panic,
+//!   on SIGINT/SIGTERM/SIGHUP.
+//! - [`Bridge`]: a mio loop between a local side (terminal or pipes) and the port,
+//!   with [`Hooks`] for what happens to the bytes (escape keys, logging). It never
+//!   busy-loops and reports a hung-up port ([`Ending::Hangup`]).
+//!
+//! The crate knows no instrument: it carries bytes.
+//!
+//! # Example
+//!
+//! Bridge a pseudo-terminal's slave, opened as a serial port, to a pipe:
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use tty::{Bridge, Ending, PassThrough, SerialPort, Settings};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pty = nix::pty::openpty(None, None)?;
+//! let path = nix::unistd::ttyname(&pty.slave)?;
+//! let port = SerialPort::open(&path, &Settings { baud: 115200, ..Settings::default() })?;
+//! assert_eq!(port.speed()?, 115200);
+//!
+//! // The "instrument" (the pty master) sends a line, then goes away.
+//! let mut master = std::fs::File::from(pty.master);
+//! master.write_all(b"S: 21693Vo E\r\n")?;
+//! drop(pty.slave);
+//!
+//! let (read_end, write_end) = nix::unistd::pipe()?;
+//! let mut bridge = Bridge::new(&port, std::os::fd::AsFd::as_fd(&write_end));
+//! let reader = std::thread::spawn(move || {
+//!     let mut got = Vec::new();
+//!     std::fs::File::from(read_end).read_to_end(&mut got).map(|_| got)
+//! });
+//! // Let the bridge copy the line, then hang up the "adapter".
+//! std::thread::spawn(move || {
+//!     std::thread::sleep(std::time::Duration::from_millis(200));
+//!     drop(master);
+//! });
+//! let ending = bridge.run(&mut PassThrough)?;
+//! assert!(matches!(ending, Ending::Hangup(_)));
+//! drop(bridge);
+//! drop(write_end);
+//! assert_eq!(reader.join().unwrap()?, b"S: 21693Vo E\r\n");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Pseudo-terminals
+//!
+//! A pty slave accepts every `termios` setting (speed, framing, flow control are
+//! stored and read back) but has no modem lines: Linux answers `TIOCMGET`,
+//! `TIOCMBIS` and `TIOCMBIC` with `ENOTTY`, which this crate reports as
+//! [`Error::Unsupported`]. A break on a pty is accepted and does nothing.
+
+mod bridge;
+mod error;
+pub mod fdio;
+mod ioctl;
+mod modem;
+mod port;
+mod settings;
+mod signals;
+mod terminal;
+
+pub use bridge::{Bridge, Control, Ending, Flow, Hangup, Hooks, PassThrough};
+pub use error::{Error, Result};
+pub use modem::ModemLines;
+pub use port::{OpenMode, SerialPort};
+pub use settings::{
+    DataBits, FlowControl, Framing, Parity, STANDARD_RATES, Settings, StopBits, parse_speed,
+    rate_of_constant, standard_rate,
+};
+pub use signals::{EXIT_SIGNALS, ExitSignals};
+pub use terminal::RawTerminal;

@@ -1,0 +1,466 @@
+//! The bridge: a mio poll loop copying bytes between a local side (a terminal, or
+//! pipes) and a serial port.
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::fcntl::OFlag;
+
+use crate::error::{Error, Result};
+use crate::fdio;
+use crate::port::SerialPort;
+use crate::signals::ExitSignals;
+
+const PORT: Token = Token(0);
+const INPUT: Token = Token(1);
+const SIGNALS: Token = Token(2);
+
+/// Size of one read from either side.
+const CHUNK: usize = 64 * 1024;
+
+/// What a hook wants the bridge to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep going.
+    Continue,
+    /// End the session (after a last drain of the port).
+    Stop,
+}
+
+/// How the port was found hung up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hangup {
+    /// A read or write failed with `EIO` (the usual sign of an unplugged adapter).
+    Eio,
+    /// The poller reported `POLLHUP`/`POLLERR` and there was nothing to read.
+    PollHup,
+    /// A read returned zero bytes, which a raw-mode port never does while alive.
+    ZeroRead,
+}
+
+/// Why [`Bridge::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ending {
+    /// A hook returned [`Flow::Stop`] (an exit key).
+    Stopped,
+    /// The input reached end of file (or its terminal hung up) and the port was
+    /// quiet for the linger time afterwards.
+    InputClosed,
+    /// The port hung up (adapter unplugged, pty master closed).
+    Hangup(Hangup),
+    /// SIGINT, SIGTERM or SIGHUP arrived (its number).
+    Signal(i32),
+}
+
+/// What a hook may do with the port while handling input.
+#[derive(Debug)]
+pub struct Control<'a> {
+    port: &'a SerialPort,
+    to_port: &'a mut Vec<u8>,
+}
+
+impl Control<'_> {
+    /// The port, for modem lines, breaks and the like.
+    pub fn port(&self) -> &SerialPort {
+        self.port
+    }
+
+    /// Queues bytes for the port.
+    pub fn send(&mut self, data: &[u8]) {
+        self.to_port.extend_from_slice(data);
+    }
+}
+
+/// The caller's part of the session: what happens to the bytes of each side.
+///
+/// The defaults copy everything unchanged.
+pub trait Hooks {
+    /// Bytes read from the local input. Queue what the port should get with
+    /// [`Control::send`]; return [`Flow::Stop`] to end the session.
+    fn input(&mut self, data: &[u8], control: &mut Control<'_>) -> io::Result<Flow> {
+        control.send(data);
+        Ok(Flow::Continue)
+    }
+
+    /// Bytes received from the port, before anything is written to the local
+    /// output. Append what the output should show to `local`. An error ends the
+    /// session (after the port's pending bytes were offered to this hook again).
+    fn port(&mut self, data: &[u8], local: &mut Vec<u8>) -> io::Result<()> {
+        local.extend_from_slice(data);
+        Ok(())
+    }
+}
+
+/// Hooks that copy both ways unchanged.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PassThrough;
+
+impl Hooks for PassThrough {}
+
+/// A session between a local side and a port.
+///
+/// The loop follows mio's rules: every source is drained until `WouldBlock`,
+/// `Interrupted` is retried, and `poll` blocks without a timeout while nothing
+/// is happening, so an idle session uses no CPU. Data flows with back-pressure:
+/// input is not read while the port still has bytes to accept.
+#[derive(Debug)]
+pub struct Bridge<'a> {
+    port: &'a SerialPort,
+    input: Option<BorrowedFd<'a>>,
+    output: BorrowedFd<'a>,
+    linger: Duration,
+    catch_signals: bool,
+}
+
+impl<'a> Bridge<'a> {
+    /// A bridge from `port` to `output`, with no input yet.
+    pub fn new(port: &'a SerialPort, output: BorrowedFd<'a>) -> Bridge<'a> {
+        Bridge {
+            port,
+            input: None,
+            output,
+            linger: Duration::from_millis(250),
+            catch_signals: true,
+        }
+    }
+
+    /// The local input (stdin, a pipe, a file). It is switched to non-blocking for
+    /// the session and switched back afterwards.
+    pub fn input(mut self, input: BorrowedFd<'a>) -> Self {
+        self.input = Some(input);
+        self
+    }
+
+    /// After the input ends, how long the port must stay quiet before the session
+    /// ends (its output has drained). Default 250 ms.
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
+    }
+
+    /// Whether SIGINT/SIGTERM/SIGHUP end the session as [`Ending::Signal`]
+    /// (default) instead of being left alone.
+    pub fn catch_signals(mut self, on: bool) -> Self {
+        self.catch_signals = on;
+        self
+    }
+
+    /// Runs the session until it ends; see [`Ending`].
+    pub fn run<H: Hooks + ?Sized>(&mut self, hooks: &mut H) -> Result<Ending> {
+        let poll_err = |source| Error::Bridge {
+            side: "waiting for events",
+            source,
+        };
+        let mut poll = Poll::new().map_err(poll_err)?;
+        let mut events = Events::with_capacity(16);
+        let port_fd = self.port.as_raw_fd();
+        poll.registry()
+            .register(&mut SourceFd(&port_fd), PORT, Interest::READABLE)
+            .map_err(poll_err)?;
+
+        let mut signals = if self.catch_signals {
+            let mut signals = ExitSignals::new().map_err(poll_err)?;
+            poll.registry()
+                .register(&mut signals, SIGNALS, Interest::READABLE)
+                .map_err(poll_err)?;
+            Some(signals)
+        } else {
+            None
+        };
+
+        let mut input = match self.input {
+            Some(fd) => Some(LocalInput::new(fd, &poll)?),
+            None => None,
+        };
+
+        let mut state = State {
+            port: self.port,
+            output: self.output,
+            buf: vec![0; CHUNK],
+            local: Vec::with_capacity(CHUNK),
+            to_port: Vec::with_capacity(CHUNK),
+            sent: 0,
+            port_readable: true,
+            port_hup: false,
+            port_writable_registered: false,
+            got_data: false,
+        };
+        let mut input_ready = true;
+        let mut input_closed = input.is_none();
+        let mut deadline: Option<Instant> = None;
+
+        loop {
+            // 1. Everything the port has.
+            if state.port_readable {
+                if let Some(hangup) = state.drain_port(hooks)? {
+                    return Ok(Ending::Hangup(hangup));
+                }
+                if deadline.is_some() && state.got_data {
+                    deadline = Some(Instant::now() + self.linger);
+                }
+            }
+            // 2. What the port still has to accept.
+            if let Some(hangup) = state.flush_to_port(&poll)? {
+                state.final_drain(hooks)?;
+                return Ok(Ending::Hangup(hangup));
+            }
+            // 3. The input, while the port keeps up.
+            if let Some(local) = input.as_mut() {
+                while !input_closed && input_ready && state.to_port.is_empty() {
+                    match fdio::read(local.fd, &mut state.buf) {
+                        Ok(0) => input_closed = true,
+                        Ok(n) => {
+                            let mut control = Control {
+                                port: state.port,
+                                to_port: &mut state.to_port,
+                            };
+                            let data = &state.buf[..n];
+                            let flow = hooks.input(data, &mut control).map_err(|source| {
+                                Error::Bridge {
+                                    side: "handling the input",
+                                    source,
+                                }
+                            })?;
+                            if flow == Flow::Stop {
+                                // Best effort: whatever the port accepts now.
+                                let _ = state.flush_to_port(&poll);
+                                state.final_drain(hooks)?;
+                                return Ok(Ending::Stopped);
+                            }
+                            if let Some(hangup) = state.flush_to_port(&poll)? {
+                                state.final_drain(hooks)?;
+                                return Ok(Ending::Hangup(hangup));
+                            }
+                            if !local.pollable {
+                                // A regular file: one chunk per turn, so the port
+                                // side gets its share.
+                                break;
+                            }
+                        }
+                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => input_ready = false,
+                        // A terminal that hung up reads as EIO.
+                        Err(err) if err.raw_os_error() == Some(libc::EIO) => input_closed = true,
+                        Err(source) => {
+                            return Err(Error::Bridge {
+                                side: "reading the input",
+                                source,
+                            });
+                        }
+                    }
+                }
+            }
+            // 4. Input over and everything sent: wait for the port to go quiet.
+            if input_closed && state.to_port.is_empty() && deadline.is_none() {
+                state.port.drain()?;
+                deadline = Some(Instant::now() + self.linger);
+            }
+            let now = Instant::now();
+            if let Some(at) = deadline {
+                if now >= at {
+                    state.final_drain(hooks)?;
+                    return Ok(Ending::InputClosed);
+                }
+            }
+
+            // 5. Sleep until something happens.
+            let busy = state.port_readable
+                || (!input_closed
+                    && input_ready
+                    && state.to_port.is_empty()
+                    && input.as_ref().is_some_and(|i| !i.pollable));
+            let timeout = if busy {
+                Some(Duration::ZERO)
+            } else {
+                deadline.map(|at| at.saturating_duration_since(now))
+            };
+            match poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => return Err(poll_err(source)),
+            }
+            for event in events.iter() {
+                match event.token() {
+                    PORT => {
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            state.port_readable = true;
+                        }
+                        if event.is_read_closed() || event.is_error() {
+                            state.port_hup = true;
+                        }
+                    }
+                    INPUT => input_ready = true,
+                    SIGNALS => {
+                        if let Some(signal) = signals.as_mut().and_then(ExitSignals::pending) {
+                            state.final_drain(hooks)?;
+                            return Ok(Ending::Signal(signal));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// The local input, non-blocking for the session.
+struct LocalInput<'a> {
+    fd: BorrowedFd<'a>,
+    flags: Option<OFlag>,
+    /// False for regular files and `/dev/null`, which epoll refuses (`EPERM`):
+    /// those are always ready.
+    pollable: bool,
+}
+
+impl<'a> LocalInput<'a> {
+    fn new(fd: BorrowedFd<'a>, poll: &Poll) -> Result<LocalInput<'a>> {
+        let raw = fd.as_raw_fd();
+        let pollable =
+            match poll
+                .registry()
+                .register(&mut SourceFd(&raw), INPUT, Interest::READABLE)
+            {
+                Ok(()) => true,
+                Err(err) if err.raw_os_error() == Some(libc::EPERM) => false,
+                Err(source) => {
+                    return Err(Error::Bridge {
+                        side: "watching the input",
+                        source,
+                    });
+                }
+            };
+        let flags = if pollable {
+            Some(fdio::set_nonblocking(fd).map_err(|source| Error::Bridge {
+                side: "making the input non-blocking",
+                source,
+            })?)
+        } else {
+            None
+        };
+        Ok(LocalInput {
+            fd,
+            flags,
+            pollable,
+        })
+    }
+}
+
+impl Drop for LocalInput<'_> {
+    fn drop(&mut self) {
+        if let Some(flags) = self.flags {
+            let _ = fdio::restore_flags(self.fd, flags);
+        }
+    }
+}
+
+struct State<'a> {
+    port: &'a SerialPort,
+    output: BorrowedFd<'a>,
+    buf: Vec<u8>,
+    local: Vec<u8>,
+    to_port: Vec<u8>,
+    sent: usize,
+    port_readable: bool,
+    port_hup: bool,
+    port_writable_registered: bool,
+    /// Whether the last `drain_port` read anything.
+    got_data: bool,
+}
+
+impl State<'_> {
+    /// Reads the port until `WouldBlock`, passing each chunk through the hook and
+    /// on to the output. Returns the hang-up, if one was seen.
+    fn drain_port<H: Hooks + ?Sized>(&mut self, hooks: &mut H) -> Result<Option<Hangup>> {
+        self.got_data = false;
+        loop {
+            match fdio::read(self.port.as_fd(), &mut self.buf) {
+                Ok(0) => return Ok(Some(Hangup::ZeroRead)),
+                Ok(n) => {
+                    self.got_data = true;
+                    self.deliver(n, hooks)?;
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.port_readable = false;
+                    if self.port_hup {
+                        return Ok(Some(Hangup::PollHup));
+                    }
+                    return Ok(None);
+                }
+                Err(err) if err.raw_os_error() == Some(libc::EIO) => return Ok(Some(Hangup::Eio)),
+                Err(source) => {
+                    return Err(Error::Bridge {
+                        side: "reading the port",
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
+    fn deliver<H: Hooks + ?Sized>(&mut self, n: usize, hooks: &mut H) -> Result<()> {
+        self.local.clear();
+        hooks
+            .port(&self.buf[..n], &mut self.local)
+            .map_err(|source| Error::Bridge {
+                side: "handling the port's data",
+                source,
+            })?;
+        fdio::write_all(self.output, &self.local).map_err(|source| Error::Bridge {
+            side: "writing the output",
+            source,
+        })
+    }
+
+    /// One last read of whatever the port holds, so nothing received is lost when
+    /// the session ends for any reason.
+    fn final_drain<H: Hooks + ?Sized>(&mut self, hooks: &mut H) -> Result<()> {
+        loop {
+            match fdio::read(self.port.as_fd(), &mut self.buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.deliver(n, hooks)?,
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// Writes queued bytes until done or `WouldBlock`, watching for writability
+    /// only while something is queued.
+    fn flush_to_port(&mut self, poll: &Poll) -> Result<Option<Hangup>> {
+        while self.sent < self.to_port.len() {
+            match fdio::write(self.port.as_fd(), &self.to_port[self.sent..]) {
+                Ok(n) => self.sent += n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.raw_os_error() == Some(libc::EIO) => return Ok(Some(Hangup::Eio)),
+                Err(source) => {
+                    return Err(Error::Bridge {
+                        side: "writing the port",
+                        source,
+                    });
+                }
+            }
+        }
+        let pending = self.sent < self.to_port.len();
+        if !pending {
+            self.to_port.clear();
+            self.sent = 0;
+        }
+        if pending != self.port_writable_registered {
+            let interest = if pending {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            let raw = self.port.as_raw_fd();
+            poll.registry()
+                .reregister(&mut SourceFd(&raw), PORT, interest)
+                .map_err(|source| Error::Bridge {
+                    side: "watching the port",
+                    source,
+                })?;
+            self.port_writable_registered = pending;
+        }
+        Ok(None)
+    }
+}

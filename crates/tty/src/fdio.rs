@@ -1,0 +1,69 @@
+//! Reading and writing raw descriptors, retrying on `EINTR`.
+use std::io;
+use std::os::fd::BorrowedFd;
+
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+/// One `read(2)`, retried on `EINTR`.
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match nix::unistd::read(fd, buf) {
+            Ok(n) => return Ok(n),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+}
+
+/// One `write(2)`, retried on `EINTR`.
+pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        match nix::unistd::write(fd, buf) {
+            Ok(n) => return Ok(n),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+}
+
+/// Writes all of `data`, waiting with `poll(2)` (never spinning) whenever the
+/// descriptor is non-blocking and full.
+pub fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        match write(fd, data) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => wait_writable(fd)?,
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// Blocks until `fd` is writable (or in error, which the next write reports).
+pub fn wait_writable(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+    loop {
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+}
+
+/// Sets `O_NONBLOCK` on `fd`; returns the previous flags for [`restore_flags`].
+pub fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<OFlag> {
+    let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+    if !flags.contains(OFlag::O_NONBLOCK) {
+        fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    }
+    Ok(flags)
+}
+
+/// Puts back the flags [`set_nonblocking`] returned.
+pub fn restore_flags(fd: BorrowedFd<'_>, flags: OFlag) -> io::Result<()> {
+    fcntl(fd, FcntlArg::F_SETFL(flags))?;
+    Ok(())
+}
