@@ -1,7 +1,74 @@
-//! The Linux IPVS connection schedulers, exact to the kernel.
+//! The Linux IPVS connection schedulers, decision for decision, and faster.
 //!
-//! This crate will hold rr, wrr, lc, wlc, sed, nq, fo and ovf with the kernel's
-//! exact decisions and tie-breaking, the connection-threshold rules, and the
-//! notebook's N-of-N round-robin variant.
+//! A [`Service`] holds a virtual service's destinations ([`Dest`]: weight,
+//! active and inactive connections, the `OVERLOAD` flag, connection
+//! thresholds) as a slice in the kernel's list order, and the scheduler bound
+//! to it ([`Scheduler`]): `rr`, `wrr`, `lc`, `wlc`, `sed`, `nq`, `fo`, `ovf`
+//! with the exact semantics of `net/netfilter/ipvs/ip_vs_*.c` (Linux 6.x),
+//! plus the notebook's N-of-N round robin (`nofn`, and `nofn-seed` for its
+//! kernel patch's exact sequence).
+//!
+//! # List order
+//!
+//! The kernel puts a newly added destination at the **head** of its list,
+//! so index 0 is the most recently added destination, and the "first in
+//! the list wins" ties of the least-connection family go to the most
+//! recently added one. [`Service::add`] does the same; to get a list
+//! `d0, d1, d2` add `d2` first (or use [`Service::incremental`]).
+//!
+//! # Hooks and thresholds
+//!
+//! Destination adds, removals and edits go through the service, which runs
+//! the scheduler's kernel hooks (for `wrr`: position back to the head and
+//! the current weight adjusted, so a service filled one destination at a
+//! time starts differently from one whose scheduler is bound afterwards;
+//! for `rr`: a cursor on a removed destination moves to its predecessor).
+//! Connections are accounted through it too ([`Service::connect`],
+//! [`Service::disconnect`], ...), applying the current kernel's
+//! `ip_vs_dest_update_overload()` rules for the upper and lower thresholds.
+//!
+//! # Speed
+//!
+//! The kernel walks the whole list on every pick. Here `rr`, N-of-N and
+//! `wrr` search a bit set of the eligible destinations, and `lc`, `wlc`,
+//! `sed`, `nq`, `fo` and `ovf` read the root of a tournament tree that a
+//! counter change updates in O(log n), with the kernel's tie-breaking kept.
+//! Picks never allocate and never panic; an empty list or no eligible
+//! destination gives `None`.
+//!
+//! # Example
+//!
+//! ```
+//! use sched::{Dest, Scheduler, Service};
+//!
+//! // wlc over weights 3, 1, 2 (list order), each pick opening a connection.
+//! let mut svc = Service::with_dests(Scheduler::Wlc, [3, 1, 2].map(Dest::new))?;
+//! let picks: Vec<usize> = (0..8).map(|_| svc.pick_and_connect().unwrap()).collect();
+//! assert_eq!(picks, [0, 1, 2, 0, 2, 0, 0, 1]);
+//! assert_eq!(svc.dests()[0].active(), 4);
+//!
+//! // Nothing eligible: no pick.
+//! svc.set_weight(0, 0)?;
+//! svc.set_overloaded(1, true)?;
+//! svc.set_overloaded(2, true)?;
+//! assert_eq!(svc.pick(), None);
+//! # Ok::<(), sched::Error>(())
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod bitset;
+mod dest;
+mod error;
+mod least;
+mod rr;
+mod scheduler;
+mod service;
+mod wrr;
+
+pub use dest::{Dest, Overhead};
+pub use error::Error;
+pub use scheduler::{Scheduler, UnknownScheduler};
+pub use service::Service;

@@ -1,0 +1,166 @@
+//! One real server of a virtual service, as the schedulers see it.
+
+/// How the least-connection family (`lc`, `wlc`) weighs a destination's
+/// connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Overhead {
+    /// `(active << 8) + total` = 257 × active + inactive: Linux stable kernels
+    /// from 2026 on (the backport "ipvs: add totalconns for dest", Debian
+    /// 6.1.187-1 and later). The default.
+    #[default]
+    Current,
+    /// `(active << 8) + inactive` = 256 × active + inactive: older kernels.
+    Classic,
+}
+
+impl Overhead {
+    /// The overhead of a destination with these counts, computed without
+    /// wrapping (the kernel's 32-bit `int` would wrap past about 8.3 million
+    /// active connections on one destination; below that the values agree).
+    #[must_use]
+    pub fn of(self, active: u32, inactive: u32) -> u64 {
+        let active = u64::from(active);
+        let inactive = u64::from(inactive);
+        match self {
+            Overhead::Current => (active << 8) + active + inactive,
+            Overhead::Classic => (active << 8) + inactive,
+        }
+    }
+}
+
+/// A destination (real server): what the kernel's schedulers read from
+/// `struct ip_vs_dest`.
+///
+/// Build one with [`Dest::new`] and the `with_*` methods, hand it to a
+/// [`Service`](crate::Service), and from then on change it only through the
+/// service (so that the scheduler's indexes stay consistent).
+///
+/// ```
+/// use sched::Dest;
+/// let d = Dest::new(3).with_counts(2, 5).with_thresholds(10, 0);
+/// assert_eq!((d.weight(), d.active(), d.inactive()), (3, 2, 5));
+/// assert_eq!(d.total(), 7);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Dest {
+    pub(crate) weight: i32,
+    pub(crate) active: u32,
+    pub(crate) inactive: u32,
+    pub(crate) overloaded: bool,
+    pub(crate) upper_threshold: u32,
+    pub(crate) lower_threshold: u32,
+}
+
+impl Dest {
+    /// A destination with this weight, no connections, no thresholds and the
+    /// `OVERLOAD` flag clear. A weight of 0 quiesces it (no new connections);
+    /// negative weights are refused when the destination joins a service.
+    #[must_use]
+    pub const fn new(weight: i32) -> Self {
+        Dest {
+            weight,
+            active: 0,
+            inactive: 0,
+            overloaded: false,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        }
+    }
+
+    /// The same destination with these active and inactive connection counts.
+    #[must_use]
+    pub const fn with_counts(mut self, active: u32, inactive: u32) -> Self {
+        self.active = active;
+        self.inactive = inactive;
+        self
+    }
+
+    /// The same destination with its `OVERLOAD` flag set or clear.
+    #[must_use]
+    pub const fn with_overloaded(mut self, overloaded: bool) -> Self {
+        self.overloaded = overloaded;
+        self
+    }
+
+    /// The same destination with these connection thresholds (`ipvsadm -x
+    /// upper -y lower`; 0 = none). The `OVERLOAD` flag is evaluated for
+    /// them when the destination joins a service.
+    #[must_use]
+    pub const fn with_thresholds(mut self, upper: u32, lower: u32) -> Self {
+        self.upper_threshold = upper;
+        self.lower_threshold = lower;
+        self
+    }
+
+    /// The weight (kernel semantics: 0 = quiesced).
+    #[must_use]
+    pub const fn weight(&self) -> i32 {
+        self.weight
+    }
+
+    /// Active connections (`activeconns`).
+    #[must_use]
+    pub const fn active(&self) -> u32 {
+        self.active
+    }
+
+    /// Inactive connections (`inactconns`).
+    #[must_use]
+    pub const fn inactive(&self) -> u32 {
+        self.inactive
+    }
+
+    /// Active plus inactive connections, as `ip_vs_dest_totalconns()` counts
+    /// them for the thresholds.
+    #[must_use]
+    pub const fn total(&self) -> u64 {
+        self.active as u64 + self.inactive as u64
+    }
+
+    /// Whether the `OVERLOAD` flag is set: no scheduler picks it then.
+    #[must_use]
+    pub const fn is_overloaded(&self) -> bool {
+        self.overloaded
+    }
+
+    /// The upper connection threshold (0 = none).
+    #[must_use]
+    pub const fn upper_threshold(&self) -> u32 {
+        self.upper_threshold
+    }
+
+    /// The lower connection threshold (0 = three quarters of the upper one,
+    /// rounded as `u - u / 4`).
+    #[must_use]
+    pub const fn lower_threshold(&self) -> u32 {
+        self.lower_threshold
+    }
+
+    /// The lower value at which the `OVERLOAD` flag clears: the lower
+    /// threshold, or `u - u / 4` when none is set.
+    #[must_use]
+    pub const fn lower_value(&self) -> u32 {
+        if self.lower_threshold != 0 {
+            self.lower_threshold
+        } else {
+            self.upper_threshold - self.upper_threshold / 4
+        }
+    }
+
+    /// The current kernel's `ip_vs_dest_update_overload()`: no upper
+    /// threshold clears the flag; total connections at or above it set the
+    /// flag; below the lower value clear it; in between leave it as it is.
+    pub(crate) fn update_overload(&mut self) {
+        let upper = self.upper_threshold;
+        if upper == 0 {
+            self.overloaded = false;
+            return;
+        }
+        let total = self.total();
+        if total >= u64::from(upper) {
+            self.overloaded = true;
+        } else if total < u64::from(self.lower_value()) {
+            self.overloaded = false;
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Round robin (`rr`) and the notebook's N-of-N round robin.
+//!
+//! Both keep a cursor that is either the list head or a destination, like
+//! `svc->sched_data` in `ip_vs_rr.c`, and find the next destination with a
+//! positive weight that is not overloaded through a bit set of the eligible
+//! ones, in word steps instead of one step per destination.
+
+use crate::bitset::Bitset;
+use crate::dest::Dest;
+
+/// The N-of-N counters of the notebook's patch (`int i = 1, n = 1;` there,
+/// global; per instance and saturating here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    /// Picks made in the current run.
+    i: u64,
+    /// Length of the current run.
+    n: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RoundRobin {
+    /// `None`: the list head; `Some(i)`: the destination at index `i`.
+    cursor: Option<usize>,
+    eligible: Bitset,
+    len: usize,
+    /// N-of-N counters; `None` for plain `rr`.
+    run: Option<Run>,
+}
+
+fn eligible(d: &Dest) -> bool {
+    !d.overloaded && d.weight > 0
+}
+
+impl RoundRobin {
+    /// Plain `rr`, bound to this list (`ip_vs_rr_init_svc`: cursor at head).
+    pub(crate) fn rr(dests: &[Dest]) -> Self {
+        let mut s = RoundRobin {
+            cursor: None,
+            eligible: Bitset::default(),
+            len: 0,
+            run: None,
+        };
+        s.rebuild(dests);
+        s
+    }
+
+    /// N-of-N; `seed` selects the notebook patch's exact counters (start
+    /// `i = n = 1`: runs 2, 3, 4, ...) instead of the intended ones (start
+    /// `i = n = 0`: runs 1, 2, 3, ...).
+    pub(crate) fn nofn(dests: &[Dest], seed: bool) -> Self {
+        let start = if seed {
+            Run { i: 1, n: 1 }
+        } else {
+            Run { i: 0, n: 0 }
+        };
+        let mut s = RoundRobin::rr(dests);
+        s.run = Some(start);
+        s
+    }
+
+    fn rebuild(&mut self, dests: &[Dest]) {
+        self.len = dests.len();
+        self.eligible.reset(dests.len());
+        for (i, d) in dests.iter().enumerate() {
+            self.eligible.set(i, eligible(d));
+        }
+    }
+
+    /// A destination was inserted at the head (index 0). `rr` has no
+    /// `add_dest` hook: the cursor stays on the destination it was on.
+    pub(crate) fn added(&mut self, dests: &[Dest]) {
+        self.cursor = self.cursor.map(|c| c + 1);
+        self.rebuild(dests);
+    }
+
+    /// The destination at `index` was unlinked (`ip_vs_rr_del_dest`): a
+    /// cursor on it moves to its predecessor (or the head), so the next pick
+    /// continues with its successor.
+    pub(crate) fn removed(&mut self, dests: &[Dest], index: usize) {
+        self.cursor = match self.cursor {
+            Some(c) if c == index => index.checked_sub(1),
+            Some(c) if c > index => Some(c - 1),
+            other => other,
+        };
+        self.rebuild(dests);
+    }
+
+    /// The destination at `index` changed (weight, flag or counters).
+    pub(crate) fn changed(&mut self, dests: &[Dest], index: usize) {
+        if let Some(d) = dests.get(index) {
+            self.eligible.set(index, eligible(d));
+        }
+    }
+
+    /// The first eligible destination at or after `from`, wrapping around
+    /// once to stop just before `from`.
+    fn scan_from(&self, from: usize) -> Option<usize> {
+        self.eligible
+            .next_in(from, self.len)
+            .or_else(|| self.eligible.next_in(0, from.min(self.len)))
+    }
+
+    pub(crate) fn pick(&mut self) -> Option<usize> {
+        match self.run {
+            None => self.pick_rr(),
+            Some(_) => self.pick_nofn(),
+        }
+    }
+
+    /// `ip_vs_rr_schedule`: from the destination after the cursor to the end,
+    /// then (unless the cursor is the head) from the head up to the cursor's
+    /// own destination.
+    fn pick_rr(&mut self) -> Option<usize> {
+        let found = match self.cursor {
+            None => self.eligible.next_in(0, self.len),
+            Some(c) => self
+                .eligible
+                .next_in(c + 1, self.len)
+                .or_else(|| self.eligible.next_in(0, (c + 1).min(self.len))),
+        };
+        if found.is_some() {
+            self.cursor = found;
+        }
+        found
+    }
+
+    /// The notebook's `ip_vs_rr_schedule`: move on only when `i == n`, then
+    /// scan every destination once starting at the (possibly unmoved) cursor;
+    /// after a hit, `if (i == n) { n++; i = 0; } i++;`.
+    fn pick_nofn(&mut self) -> Option<usize> {
+        let mut run = self.run?;
+        let advance = run.i == run.n;
+        let from = match (self.cursor, advance) {
+            (None, _) => 0,
+            (Some(c), true) => c + 1,
+            (Some(c), false) => c,
+        };
+        let found = if from >= self.len {
+            self.eligible.next_in(0, self.len)
+        } else {
+            self.scan_from(from)
+        }?;
+        self.cursor = Some(found);
+        if advance {
+            run.n = run.n.saturating_add(1);
+            run.i = 0;
+        }
+        run.i += 1;
+        self.run = Some(run);
+        Some(found)
+    }
+}

@@ -1,0 +1,479 @@
+//! A virtual service: the destination list in kernel order plus its bound
+//! scheduler.
+
+use alloc::vec::Vec;
+
+use crate::dest::{Dest, Overhead};
+use crate::error::Error;
+use crate::least::{Least, Rule};
+use crate::rr::RoundRobin;
+use crate::scheduler::Scheduler;
+use crate::wrr::Wrr;
+
+#[derive(Debug, Clone)]
+enum State {
+    Rr(RoundRobin),
+    Wrr(Wrr),
+    Least(Least),
+}
+
+impl State {
+    fn bind(scheduler: Scheduler, overhead: Overhead, dests: &[Dest]) -> Self {
+        let least = |rule| State::Least(Least::new(rule, overhead, dests));
+        match scheduler {
+            Scheduler::Rr => State::Rr(RoundRobin::rr(dests)),
+            Scheduler::NofN => State::Rr(RoundRobin::nofn(dests, false)),
+            Scheduler::NofNSeed => State::Rr(RoundRobin::nofn(dests, true)),
+            Scheduler::Wrr => State::Wrr(Wrr::new(dests)),
+            Scheduler::Lc => least(Rule::Lc),
+            Scheduler::Wlc => least(Rule::Wlc),
+            Scheduler::Sed => least(Rule::Sed),
+            Scheduler::Nq => least(Rule::Nq),
+            Scheduler::Fo => least(Rule::Fo),
+            Scheduler::Ovf => least(Rule::Ovf),
+        }
+    }
+}
+
+/// A virtual service: its destinations in the kernel's list order and the
+/// scheduler bound to it.
+///
+/// Every change to a destination goes through the service, which runs the
+/// kernel's scheduler hooks (`add_dest`, `del_dest`, `upd_dest`) and the
+/// connection-threshold rules, and keeps the scheduler's own index (bit sets
+/// for `rr`/`wrr`/N-of-N, a tournament tree for the others) in step. Picks
+/// never allocate and never panic.
+///
+/// ```
+/// use sched::{Dest, Scheduler, Service};
+///
+/// // As `ipvsadm -A -s wrr` then `-a` three times: each new destination
+/// // goes to the head of the list, so add the last one first.
+/// let mut svc = Service::new(Scheduler::Wrr);
+/// for w in [2, 3, 4] {
+///     svc.add(Dest::new(w))?;
+/// }
+/// let picks: Vec<_> = (0..9).map(|_| svc.pick().unwrap()).collect();
+/// assert_eq!(picks, [0, 1, 2, 0, 0, 1, 0, 1, 2]);
+///
+/// // As `ipvsadm -E -s wrr` once the destinations exist.
+/// svc.rebind(Scheduler::Wrr);
+/// let picks: Vec<_> = (0..9).map(|_| svc.pick().unwrap()).collect();
+/// assert_eq!(picks, [0, 0, 1, 0, 1, 2, 0, 1, 2]);
+/// # Ok::<(), sched::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Service {
+    scheduler: Scheduler,
+    overhead: Overhead,
+    dests: Vec<Dest>,
+    state: State,
+}
+
+impl Service {
+    /// An empty service with this scheduler bound (`ipvsadm -A -s NAME`).
+    #[must_use]
+    pub fn new(scheduler: Scheduler) -> Self {
+        Service {
+            scheduler,
+            overhead: Overhead::default(),
+            dests: Vec::new(),
+            state: State::bind(scheduler, Overhead::default(), &[]),
+        }
+    }
+
+    /// A service whose list is `dests` in this order (index 0 = head), with
+    /// the scheduler bound after they exist, as `ipvsadm -E -s NAME` leaves a
+    /// service whose destinations were added first. Thresholds are applied
+    /// to each destination's `OVERLOAD` flag.
+    ///
+    /// # Errors
+    /// A negative weight or invalid thresholds, naming the value.
+    pub fn with_dests(
+        scheduler: Scheduler,
+        dests: impl IntoIterator<Item = Dest>,
+    ) -> Result<Self, Error> {
+        let mut list = Vec::new();
+        for d in dests {
+            list.push(checked(d)?);
+        }
+        if list.len() >= u32::MAX as usize {
+            return Err(Error::TooManyDestinations { len: list.len() });
+        }
+        let state = State::bind(scheduler, Overhead::default(), &list);
+        Ok(Service {
+            scheduler,
+            overhead: Overhead::default(),
+            dests: list,
+            state,
+        })
+    }
+
+    /// A service built as `ipvsadm -A` then one `-a` per destination leaves
+    /// it: the destinations are added last first, so that the list ends up
+    /// in the order given, and each add runs the scheduler's hook.
+    ///
+    /// # Errors
+    /// As [`Service::add`].
+    pub fn incremental(
+        scheduler: Scheduler,
+        dests: impl IntoIterator<Item = Dest, IntoIter: DoubleEndedIterator>,
+    ) -> Result<Self, Error> {
+        let mut svc = Service::new(scheduler);
+        for d in dests.into_iter().rev() {
+            svc.add(d)?;
+        }
+        Ok(svc)
+    }
+
+    /// Use this overhead formula for `lc` and `wlc` (default
+    /// [`Overhead::Current`]).
+    pub fn set_overhead(&mut self, overhead: Overhead) {
+        self.overhead = overhead;
+        if let State::Least(l) = &mut self.state {
+            l.set_overhead(overhead, &self.dests);
+        }
+    }
+
+    /// The builder form of [`Service::set_overhead`].
+    #[must_use]
+    pub fn with_overhead(mut self, overhead: Overhead) -> Self {
+        self.set_overhead(overhead);
+        self
+    }
+
+    /// Bind another (or the same) scheduler afresh, as `ipvsadm -E -s NAME`
+    /// does: its state starts over (`init_service`).
+    pub fn rebind(&mut self, scheduler: Scheduler) {
+        self.scheduler = scheduler;
+        self.state = State::bind(scheduler, self.overhead, &self.dests);
+    }
+
+    /// The bound scheduler.
+    #[must_use]
+    pub fn scheduler(&self) -> Scheduler {
+        self.scheduler
+    }
+
+    /// The overhead formula in use.
+    #[must_use]
+    pub fn overhead(&self) -> Overhead {
+        self.overhead
+    }
+
+    /// The destinations in the kernel's list order.
+    #[must_use]
+    pub fn dests(&self) -> &[Dest] {
+        &self.dests
+    }
+
+    /// The number of destinations.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.dests.len()
+    }
+
+    /// Whether the service has no destination.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.dests.is_empty()
+    }
+
+    /// Schedule one new connection: the index of the chosen destination, or
+    /// `None` when the list is empty or nothing can be picked. The counters
+    /// are left alone: call [`Service::connect`] to account the connection.
+    pub fn pick(&mut self) -> Option<usize> {
+        match &mut self.state {
+            State::Rr(s) => s.pick(),
+            State::Wrr(s) => s.pick(&self.dests),
+            State::Least(s) => s.pick(),
+        }
+    }
+
+    /// Pick, then account one new active connection on the chosen
+    /// destination (as `--connect` in the `simulate` example).
+    pub fn pick_and_connect(&mut self) -> Option<usize> {
+        let i = self.pick()?;
+        self.connect(i).ok()?;
+        Some(i)
+    }
+
+    /// Add a destination at the head of the list (index 0), as the kernel's
+    /// `list_add_rcu()` does, then run the scheduler's `add_dest` hook.
+    /// Every existing index moves up by one. Its thresholds are applied to
+    /// its `OVERLOAD` flag.
+    ///
+    /// # Errors
+    /// A negative weight, a lower threshold above the upper one, an upper
+    /// threshold above `i32::MAX`, or a full list.
+    pub fn add(&mut self, dest: Dest) -> Result<(), Error> {
+        let dest = checked(dest)?;
+        if self.dests.len() + 1 >= u32::MAX as usize {
+            return Err(Error::TooManyDestinations {
+                len: self.dests.len() + 1,
+            });
+        }
+        self.dests.insert(0, dest);
+        match &mut self.state {
+            State::Rr(s) => s.added(&self.dests),
+            State::Wrr(s) => s.dest_changed(&self.dests),
+            State::Least(s) => s.rebuild(&self.dests),
+        }
+        Ok(())
+    }
+
+    /// Remove the destination at `index` and run the scheduler's
+    /// `del_dest` hook; later indices move down by one.
+    ///
+    /// # Errors
+    /// An index out of range.
+    pub fn remove(&mut self, index: usize) -> Result<Dest, Error> {
+        self.index(index)?;
+        let d = self.dests.remove(index);
+        match &mut self.state {
+            State::Rr(s) => s.removed(&self.dests, index),
+            State::Wrr(s) => s.dest_changed(&self.dests),
+            State::Least(s) => s.rebuild(&self.dests),
+        }
+        Ok(d)
+    }
+
+    /// Edit a destination's weight (`ipvsadm -e -w`), then run the
+    /// scheduler's `upd_dest` hook (the kernel runs it on every edit, even
+    /// one that changes nothing).
+    ///
+    /// # Errors
+    /// An index out of range or a negative weight.
+    pub fn set_weight(&mut self, index: usize, weight: i32) -> Result<(), Error> {
+        self.index(index)?;
+        if weight < 0 {
+            return Err(Error::NegativeWeight { weight });
+        }
+        self.dests[index].weight = weight;
+        self.edited(index);
+        Ok(())
+    }
+
+    /// Edit a destination's connection thresholds (`ipvsadm -e -x upper -y
+    /// lower`, 0 = none): when they differ from the current ones the
+    /// `OVERLOAD` flag is re-evaluated at once; then the scheduler's
+    /// `upd_dest` hook runs, as for any edit.
+    ///
+    /// # Errors
+    /// An index out of range, `lower > upper` or `upper > i32::MAX`.
+    pub fn set_thresholds(&mut self, index: usize, upper: u32, lower: u32) -> Result<(), Error> {
+        self.index(index)?;
+        check_thresholds(upper, lower)?;
+        let d = &mut self.dests[index];
+        if d.upper_threshold != upper || d.lower_threshold != lower {
+            d.upper_threshold = upper;
+            d.lower_threshold = lower;
+            d.update_overload();
+        }
+        self.edited(index);
+        Ok(())
+    }
+
+    /// A new connection bound to the destination, counted active (as for a
+    /// connection that completes its handshake; see
+    /// [`Service::connect_inactive`] for one that does not). The `OVERLOAD`
+    /// flag is updated as `ip_vs_bind_dest()` does.
+    ///
+    /// # Errors
+    /// An index out of range or an active count at `u32::MAX`.
+    pub fn connect(&mut self, index: usize) -> Result<(), Error> {
+        self.index(index)?;
+        let d = &mut self.dests[index];
+        d.active = d.active.checked_add(1).ok_or(Error::CounterOverflow {
+            index,
+            counter: "active",
+        })?;
+        d.update_overload();
+        self.changed(index);
+        Ok(())
+    }
+
+    /// A new connection bound to the destination, counted inactive. The
+    /// `OVERLOAD` flag is updated as `ip_vs_bind_dest()` does.
+    ///
+    /// # Errors
+    /// An index out of range or an inactive count at `u32::MAX`.
+    pub fn connect_inactive(&mut self, index: usize) -> Result<(), Error> {
+        self.index(index)?;
+        let d = &mut self.dests[index];
+        d.inactive = d.inactive.checked_add(1).ok_or(Error::CounterOverflow {
+            index,
+            counter: "inactive",
+        })?;
+        d.update_overload();
+        self.changed(index);
+        Ok(())
+    }
+
+    /// An active connection ends (`ip_vs_unbind_dest()`): the flag is
+    /// re-evaluated only if it was set.
+    ///
+    /// # Errors
+    /// An index out of range or no active connection.
+    pub fn disconnect(&mut self, index: usize) -> Result<(), Error> {
+        self.index(index)?;
+        let d = &mut self.dests[index];
+        d.active = d.active.checked_sub(1).ok_or(Error::NoConnection {
+            index,
+            counter: "active",
+        })?;
+        if d.overloaded {
+            d.update_overload();
+        }
+        self.changed(index);
+        Ok(())
+    }
+
+    /// An inactive connection expires (`ip_vs_unbind_dest()`).
+    ///
+    /// # Errors
+    /// An index out of range or no inactive connection.
+    pub fn expire_inactive(&mut self, index: usize) -> Result<(), Error> {
+        self.index(index)?;
+        let d = &mut self.dests[index];
+        d.inactive = d.inactive.checked_sub(1).ok_or(Error::NoConnection {
+            index,
+            counter: "inactive",
+        })?;
+        if d.overloaded {
+            d.update_overload();
+        }
+        self.changed(index);
+        Ok(())
+    }
+
+    /// An active connection becomes inactive (e.g. TCP FIN): the total, and
+    /// so the flag, stays.
+    ///
+    /// # Errors
+    /// An index out of range or no active connection.
+    pub fn deactivate(&mut self, index: usize) -> Result<(), Error> {
+        self.index(index)?;
+        let d = &mut self.dests[index];
+        if d.active == 0 {
+            return Err(Error::NoConnection {
+                index,
+                counter: "active",
+            });
+        }
+        if d.inactive == u32::MAX {
+            return Err(Error::CounterOverflow {
+                index,
+                counter: "inactive",
+            });
+        }
+        d.active -= 1;
+        d.inactive += 1;
+        self.changed(index);
+        Ok(())
+    }
+
+    /// An inactive connection becomes active (e.g. TCP ESTABLISHED).
+    ///
+    /// # Errors
+    /// An index out of range or no inactive connection.
+    pub fn activate(&mut self, index: usize) -> Result<(), Error> {
+        self.index(index)?;
+        let d = &mut self.dests[index];
+        if d.inactive == 0 {
+            return Err(Error::NoConnection {
+                index,
+                counter: "inactive",
+            });
+        }
+        if d.active == u32::MAX {
+            return Err(Error::CounterOverflow {
+                index,
+                counter: "active",
+            });
+        }
+        d.inactive -= 1;
+        d.active += 1;
+        self.changed(index);
+        Ok(())
+    }
+
+    /// Set a destination's counters directly, e.g. to mirror a live
+    /// kernel's. The `OVERLOAD` flag is left as it is (use
+    /// [`Service::set_overloaded`] to mirror it too). No scheduler hook runs.
+    ///
+    /// # Errors
+    /// An index out of range.
+    pub fn set_counts(&mut self, index: usize, active: u32, inactive: u32) -> Result<(), Error> {
+        self.index(index)?;
+        let d = &mut self.dests[index];
+        d.active = active;
+        d.inactive = inactive;
+        self.changed(index);
+        Ok(())
+    }
+
+    /// Set or clear a destination's `OVERLOAD` flag directly. No scheduler
+    /// hook runs.
+    ///
+    /// # Errors
+    /// An index out of range.
+    pub fn set_overloaded(&mut self, index: usize, overloaded: bool) -> Result<(), Error> {
+        self.index(index)?;
+        self.dests[index].overloaded = overloaded;
+        self.changed(index);
+        Ok(())
+    }
+
+    fn index(&self, index: usize) -> Result<(), Error> {
+        if index < self.dests.len() {
+            Ok(())
+        } else {
+            Err(Error::IndexOutOfRange {
+                index,
+                len: self.dests.len(),
+            })
+        }
+    }
+
+    /// The kernel's `upd_dest` hook after an edit.
+    fn edited(&mut self, index: usize) {
+        match &mut self.state {
+            State::Rr(s) => s.changed(&self.dests, index),
+            State::Wrr(s) => s.dest_changed(&self.dests),
+            State::Least(s) => s.changed(&self.dests, index),
+        }
+    }
+
+    /// Counters or flag changed: only the index follows (no kernel hook).
+    fn changed(&mut self, index: usize) {
+        match &mut self.state {
+            State::Rr(s) => s.changed(&self.dests, index),
+            State::Wrr(s) => s.changed(&self.dests, index),
+            State::Least(s) => s.changed(&self.dests, index),
+        }
+    }
+}
+
+fn check_thresholds(upper: u32, lower: u32) -> Result<(), Error> {
+    if upper > i32::MAX as u32 {
+        return Err(Error::ThresholdTooLarge { upper });
+    }
+    if lower > upper {
+        return Err(Error::ThresholdOrder { lower, upper });
+    }
+    Ok(())
+}
+
+/// Validate a destination joining a service and evaluate its flag for its
+/// thresholds.
+fn checked(mut d: Dest) -> Result<Dest, Error> {
+    if d.weight < 0 {
+        return Err(Error::NegativeWeight { weight: d.weight });
+    }
+    check_thresholds(d.upper_threshold, d.lower_threshold)?;
+    if d.upper_threshold != 0 {
+        d.update_overload();
+    }
+    Ok(d)
+}

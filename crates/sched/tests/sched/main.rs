@@ -1,0 +1,8 @@
+//! The `sched` crate's integration tests: the live kernel's observed
+//! sequences, hand-checked golden sequences, and differential property tests
+//! against a literal reference model of the kernel's list walks.
+
+mod differential;
+mod golden;
+mod observed;
+mod reference;
