@@ -1,4 +1,6 @@
 //! `cargo xtask ci`: every check a submission must pass, in the order CI runs them.
+use anyhow::Context;
+
 use crate::util::{cargo, ensure_debian_packages, run_step, workspace_root};
 
 /// Debian packages the host-side tests use (pseudo-terminal bridging is compared
@@ -24,6 +26,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ]),
     )?;
     run_step("test", cargo().args(["test", "--workspace"]))?;
+    // The guest suites against a real IPVS kernel. Every failure here (a package
+    // that cannot be installed, a kernel that does not boot, a timeout, a failing
+    // guest test) fails CI: never skipped.
+    eprintln!("xtask: [kernel-lab] cargo xtask kernel-lab");
+    crate::kernel_lab::run(&[]).context("step `kernel-lab`")?;
     run_step(
         "doc",
         cargo()

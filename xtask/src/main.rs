@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 mod ci;
+mod kernel_lab;
 mod util;
 
 const HELP: &str = "\
@@ -11,7 +12,9 @@ cargo xtask <TASK>
 
 Tasks:
   ci          every check CI runs: host packages, fmt, clippy, tests, docs, fuzz and
-              bench compilation
+              bench compilation, then the kernel lab
+  kernel-lab  the guest suites against a real IPVS kernel under qemu
+              (`cargo xtask kernel-lab --help`; docs/kernel-lab.md)
   help        this text
 ";
 
@@ -20,7 +23,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("xtask: error: {err:#}");
-            ExitCode::FAILURE
+            // The kernel lab exits with the guest suites' own status.
+            match err.downcast_ref::<kernel_lab::GuestTestsFailed>() {
+                Some(failed) => ExitCode::from(u8::try_from(failed.code).unwrap_or(1).max(1)),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -33,10 +40,11 @@ fn run() -> anyhow::Result<()> {
     };
     match task {
         "ci" => ci::run(rest),
+        "kernel-lab" => kernel_lab::run(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
         }
-        other => anyhow::bail!("unknown task `{other}`; expected one of: ci, help"),
+        other => anyhow::bail!("unknown task `{other}`; expected one of: ci, kernel-lab, help"),
     }
 }

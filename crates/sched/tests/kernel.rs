@@ -90,25 +90,38 @@ fn connect_from(port: u16, to: SocketAddrV4) -> TcpStream {
         None,
     )
     .expect("socket");
-    bind(fd.as_raw_fd(), &SockaddrIn::from(SocketAddrV4::new(CLIENT, port)))
-        .unwrap_or_else(|e| panic!("bind {CLIENT}:{port}: {e}"));
+    bind(
+        fd.as_raw_fd(),
+        &SockaddrIn::from(SocketAddrV4::new(CLIENT, port)),
+    )
+    .unwrap_or_else(|e| panic!("bind {CLIENT}:{port}: {e}"));
     match connect(fd.as_raw_fd(), &SockaddrIn::from(to)) {
         Ok(()) | Err(Errno::EINPROGRESS) => {}
         Err(e) => panic!("connect {CLIENT}:{port} → {to}: {e}"),
     }
     let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLOUT)];
     let ready = poll(&mut fds, PollTimeout::from(2000u16)).expect("poll");
-    assert_eq!(ready, 1, "connect {CLIENT}:{port} → {to} did not finish in 2 s");
+    assert_eq!(
+        ready, 1,
+        "connect {CLIENT}:{port} → {to} did not finish in 2 s"
+    );
     let err = getsockopt(&fd, sockopt::SocketError).expect("SO_ERROR");
-    assert_eq!(err, 0, "connect {CLIENT}:{port} → {to}: {}", Errno::from_raw(err));
+    assert_eq!(
+        err,
+        0,
+        "connect {CLIENT}:{port} → {to}: {}",
+        Errno::from_raw(err)
+    );
     TcpStream::from(fd)
 }
 
 /// `/proc/net/ip_vs_conn` of this namespace: client port → (virtual address,
 /// real server address).
 fn connections() -> BTreeMap<u16, (SocketAddrV4, SocketAddrV4)> {
-    let text = std::fs::read_to_string("/proc/net/ip_vs_conn").expect("/proc/net/ip_vs_conn");
-    eprintln!("{text}");
+    // `/proc/net` is the namespace of the process's main thread; this thread
+    // has a namespace of its own.
+    let path = "/proc/thread-self/net/ip_vs_conn";
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let hex_addr = |a: &str, p: &str| {
         SocketAddrV4::new(
             Ipv4Addr::from(u32::from_str_radix(a, 16).expect("hex address")),
@@ -169,8 +182,23 @@ fn listen_on(reals: &[SocketAddrV4]) -> Vec<TcpListener> {
 fn ipvsadm_lists_the_service_it_added() {
     enter_fresh_netns();
     run("ipvsadm", &["-A", "-t", "10.0.0.100:80", "-s", "rr"]);
-    run("ipvsadm", &["-a", "-t", "10.0.0.100:80", "-r", "10.0.0.2:80", "-m", "-w", "3"]);
-    run("ipvsadm", &["-a", "-t", "10.0.0.100:80", "-r", "10.0.0.3:8080", "-m"]);
+    run(
+        "ipvsadm",
+        &[
+            "-a",
+            "-t",
+            "10.0.0.100:80",
+            "-r",
+            "10.0.0.2:80",
+            "-m",
+            "-w",
+            "3",
+        ],
+    );
+    run(
+        "ipvsadm",
+        &["-a", "-t", "10.0.0.100:80", "-r", "10.0.0.3:8080", "-m"],
+    );
     let listing = run("ipvsadm", &["-Ln"]);
     let expected = "\
 IP Virtual Server version 1.2.1 (size=4096)

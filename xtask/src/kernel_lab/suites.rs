@@ -1,0 +1,206 @@
+//! Guest suites: the workspace's integration test targets named `kernel` or
+//! `kernel_*`, built on the host and run inside the VM with `--ignored`.
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use crate::util::cargo;
+
+/// One integration test target that runs in the guest.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub package: String,
+    pub target: String,
+    /// The package's directory (the test's working directory, as under `cargo test`).
+    pub manifest_dir: PathBuf,
+    /// Set by [`build`]: the test executable.
+    pub executable: Option<PathBuf>,
+}
+
+impl Suite {
+    /// `package/target`, the name the lab prints.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.package, self.target)
+    }
+}
+
+/// Whether an integration test target is a guest suite.
+pub fn is_guest_suite(target_name: &str) -> bool {
+    target_name == "kernel" || target_name.starts_with("kernel_")
+}
+
+/// The workspace's target directory and every guest suite in it.
+#[derive(Debug)]
+pub struct Workspace {
+    pub target_dir: PathBuf,
+    pub suites: Vec<Suite>,
+}
+
+/// Reads `cargo metadata` for the target directory and the guest suites.
+pub fn discover() -> anyhow::Result<Workspace> {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("step `suites`: running cargo metadata")?;
+    if !out.status.success() {
+        bail!("step `suites`: cargo metadata failed ({})", out.status);
+    }
+    let meta: Value =
+        serde_json::from_slice(&out.stdout).context("step `suites`: parsing cargo metadata")?;
+    let target_dir = meta["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("step `suites`: cargo metadata has no target_directory")?;
+    let mut suites = Vec::new();
+    for package in meta["packages"].as_array().into_iter().flatten() {
+        let name = package["name"].as_str().unwrap_or_default();
+        let manifest = PathBuf::from(package["manifest_path"].as_str().unwrap_or_default());
+        for target in package["targets"].as_array().into_iter().flatten() {
+            let is_test = target["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "test"));
+            let target_name = target["name"].as_str().unwrap_or_default();
+            if is_test && is_guest_suite(target_name) {
+                suites.push(Suite {
+                    package: name.to_owned(),
+                    target: target_name.to_owned(),
+                    manifest_dir: manifest.parent().map(PathBuf::from).unwrap_or_default(),
+                    executable: None,
+                });
+            }
+        }
+    }
+    suites.sort_by_key(Suite::name);
+    Ok(Workspace { target_dir, suites })
+}
+
+/// What the build produced: the suites with their executables, and the
+/// workspace binaries built alongside (`CARGO_BIN_EXE_*` points at these paths).
+#[derive(Debug)]
+pub struct Built {
+    pub suites: Vec<Suite>,
+    pub bins: Vec<PathBuf>,
+}
+
+/// `cargo test --no-run` for the chosen suites; executables from cargo's JSON.
+pub fn build(suites: &[Suite]) -> anyhow::Result<Built> {
+    let mut cmd = cargo();
+    cmd.args([
+        "test",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ]);
+    let mut packages: Vec<&str> = suites.iter().map(|s| s.package.as_str()).collect();
+    packages.dedup();
+    for package in packages {
+        cmd.args(["-p", package]);
+    }
+    let mut targets: Vec<&str> = suites.iter().map(|s| s.target.as_str()).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    for target in targets {
+        cmd.args(["--test", target]);
+    }
+    eprintln!("xtask: [build guest suites] {cmd:?}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("step `build guest suites`: could not start cargo")?;
+    let stdout = child.stdout.take().context("cargo's stdout")?;
+    let mut tests: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
+    let mut bins = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo's output")?;
+        let Ok(msg) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let Some(exe) = msg["executable"].as_str() else {
+            continue;
+        };
+        let kinds = &msg["target"]["kind"];
+        let has_kind = |k: &str| kinds.as_array().is_some_and(|ks| ks.iter().any(|x| x == k));
+        let target = msg["target"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if has_kind("test") {
+            let package = package_name(msg["package_id"].as_str().unwrap_or_default());
+            tests.insert((package, target), PathBuf::from(exe));
+        } else if has_kind("bin") {
+            bins.push(PathBuf::from(exe));
+        }
+    }
+    let status = child.wait().context("waiting for cargo")?;
+    if !status.success() {
+        bail!("step `build guest suites` failed ({status})");
+    }
+    let mut built = Vec::new();
+    for suite in suites {
+        let key = (suite.package.clone(), suite.target.clone());
+        let exe = tests.get(&key).with_context(|| {
+            format!(
+                "step `build guest suites`: cargo reported no executable for {}",
+                suite.name()
+            )
+        })?;
+        built.push(Suite {
+            executable: Some(exe.clone()),
+            ..suite.clone()
+        });
+    }
+    Ok(Built {
+        suites: built,
+        bins,
+    })
+}
+
+/// The package name inside a cargo package id, in either of its formats:
+/// `path+file:///dir#name@0.1.0`, `path+file:///dir/name#0.1.0` or the old
+/// `name 0.1.0 (path+file:///dir)`.
+fn package_name(id: &str) -> String {
+    if let Some((before, after)) = id.split_once('#') {
+        if let Some((name, _version)) = after.split_once('@') {
+            return name.to_owned();
+        }
+        return before.rsplit('/').next().unwrap_or(before).to_owned();
+    }
+    id.split_whitespace().next().unwrap_or(id).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_come_out_of_every_id_format() {
+        assert_eq!(
+            package_name("path+file:///work/main/crates/ipvs-proto#0.1.0"),
+            "ipvs-proto"
+        );
+        assert_eq!(
+            package_name("path+file:///work/main/crates/x#ipvs-proto@0.1.0"),
+            "ipvs-proto"
+        );
+        assert_eq!(
+            package_name("sched 0.1.0 (path+file:///work/main/crates/sched)"),
+            "sched"
+        );
+    }
+
+    #[test]
+    fn only_kernel_targets_are_guest_suites() {
+        assert!(is_guest_suite("kernel"));
+        assert!(is_guest_suite("kernel_diff"));
+        assert!(!is_guest_suite("kernelish"));
+        assert!(!is_guest_suite("cli"));
+    }
+}
