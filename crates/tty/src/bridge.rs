@@ -189,7 +189,8 @@ impl<'a> Bridge<'a> {
             got_data: false,
         };
         let mut input_ready = true;
-        let mut input_closed = input.is_none();
+        // Without an input the session runs until a hang-up, a signal or an error.
+        let mut input_closed = false;
         let mut deadline: Option<Instant> = None;
 
         loop {
@@ -258,11 +259,9 @@ impl<'a> Bridge<'a> {
                 deadline = Some(Instant::now() + self.linger);
             }
             let now = Instant::now();
-            if let Some(at) = deadline {
-                if now >= at {
-                    state.final_drain(hooks)?;
-                    return Ok(Ending::InputClosed);
-                }
+            if deadline.is_some_and(|at| now >= at) {
+                state.final_drain(hooks)?;
+                return Ok(Ending::InputClosed);
             }
 
             // 5. Sleep until something happens.

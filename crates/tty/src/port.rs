@@ -150,34 +150,7 @@ impl SerialPort {
     /// Applies `settings` (raw mode, speed, framing, flow control) at once.
     pub fn configure(&mut self, settings: &Settings) -> Result<()> {
         let fd = self.file.as_raw_fd();
-        let mut tio = self.saved;
-        termios::cfmakeraw(&mut tio);
-        tio.c_iflag &= !(termios::IXON | termios::IXOFF | termios::IXANY | termios::INPCK);
-        tio.c_iflag |= termios::IGNPAR;
-        tio.c_cflag &= !(termios::CSIZE | termios::PARENB | termios::PARODD | termios::CSTOPB);
-        tio.c_cflag &= !(CRTSCTS | CMSPAR);
-        tio.c_cflag |= termios::CLOCAL | termios::CREAD;
-        tio.c_cflag |= match settings.framing.data_bits {
-            DataBits::Five => termios::CS5,
-            DataBits::Six => termios::CS6,
-            DataBits::Seven => termios::CS7,
-            DataBits::Eight => termios::CS8,
-        };
-        match settings.framing.parity {
-            Parity::None => {}
-            Parity::Even => tio.c_cflag |= termios::PARENB,
-            Parity::Odd => tio.c_cflag |= termios::PARENB | termios::PARODD,
-        }
-        if settings.framing.stop_bits == StopBits::Two {
-            tio.c_cflag |= termios::CSTOPB;
-        }
-        match settings.flow {
-            FlowControl::None => {}
-            FlowControl::RtsCts => tio.c_cflag |= CRTSCTS,
-            FlowControl::XonXoff => tio.c_iflag |= termios::IXON | termios::IXOFF,
-        }
-        tio.c_cc[termios::VMIN] = 1;
-        tio.c_cc[termios::VTIME] = 0;
+        let mut tio = raw_termios(self.saved, settings);
         let standard = standard_rate(settings.baud);
         if let Some(constant) = standard {
             termios::cfsetspeed(&mut tio, constant)
@@ -271,6 +244,41 @@ impl SerialPort {
     }
 }
 
+/// `base` in raw mode with `settings`' framing and flow control (the speed is set
+/// separately).
+pub(crate) fn raw_termios(base: Termios, settings: &Settings) -> Termios {
+    let mut tio = base;
+    termios::cfmakeraw(&mut tio);
+    // Parity errors are not checked (INPCK off): every byte reaches the reader.
+    tio.c_iflag &= !(termios::IXON | termios::IXOFF | termios::IXANY | termios::INPCK);
+    tio.c_iflag |= termios::IGNPAR;
+    tio.c_cflag &= !(termios::CSIZE | termios::PARENB | termios::PARODD | termios::CSTOPB);
+    tio.c_cflag &= !(CRTSCTS | CMSPAR);
+    tio.c_cflag |= termios::CLOCAL | termios::CREAD;
+    tio.c_cflag |= match settings.framing.data_bits {
+        DataBits::Five => termios::CS5,
+        DataBits::Six => termios::CS6,
+        DataBits::Seven => termios::CS7,
+        DataBits::Eight => termios::CS8,
+    };
+    match settings.framing.parity {
+        Parity::None => {}
+        Parity::Even => tio.c_cflag |= termios::PARENB,
+        Parity::Odd => tio.c_cflag |= termios::PARENB | termios::PARODD,
+    }
+    if settings.framing.stop_bits == StopBits::Two {
+        tio.c_cflag |= termios::CSTOPB;
+    }
+    match settings.flow {
+        FlowControl::None => {}
+        FlowControl::RtsCts => tio.c_cflag |= CRTSCTS,
+        FlowControl::XonXoff => tio.c_iflag |= termios::IXON | termios::IXOFF,
+    }
+    tio.c_cc[termios::VMIN] = 1;
+    tio.c_cc[termios::VTIME] = 0;
+    tio
+}
+
 impl Drop for SerialPort {
     fn drop(&mut self) {
         // Best effort: the device may be gone already (unplugged adapter).
@@ -324,5 +332,72 @@ impl AsFd for SerialPort {
 impl AsRawFd for SerialPort {
     fn as_raw_fd(&self) -> RawFd {
         self.file.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Framing;
+
+    fn cooked() -> Termios {
+        // A real terminal's settings, as the starting point `configure` gets.
+        let pty = nix::pty::openpty(None, None).unwrap();
+        Termios::from_fd(pty.slave.as_raw_fd()).unwrap()
+    }
+
+    #[test]
+    fn framing_bits_follow_the_settings() {
+        let base = cooked();
+        for (text, size, parenb, parodd, cstopb) in [
+            ("5N1", termios::CS5, false, false, false),
+            ("6E2", termios::CS6, true, false, true),
+            ("7O1", termios::CS7, true, true, false),
+            ("8N2", termios::CS8, false, false, true),
+        ] {
+            let framing: Framing = text.parse().unwrap();
+            let settings = Settings {
+                baud: 9600,
+                framing,
+                flow: FlowControl::None,
+            };
+            let tio = raw_termios(base, &settings);
+            assert_eq!(tio.c_cflag & termios::CSIZE, size, "{text}");
+            assert_eq!(tio.c_cflag & termios::PARENB != 0, parenb, "{text}");
+            assert_eq!(tio.c_cflag & termios::PARODD != 0, parodd, "{text}");
+            assert_eq!(tio.c_cflag & termios::CSTOPB != 0, cstopb, "{text}");
+            assert_eq!(
+                tio.c_lflag & (termios::ICANON | termios::ECHO | termios::ISIG),
+                0
+            );
+            assert_eq!(tio.c_iflag & (termios::ICRNL | termios::INPCK), 0);
+            assert_eq!(tio.c_oflag & termios::OPOST, 0);
+        }
+    }
+
+    #[test]
+    fn flow_control_bits_follow_the_settings() {
+        let base = cooked();
+        let with = |flow| {
+            raw_termios(
+                base,
+                &Settings {
+                    flow,
+                    ..Settings::default()
+                },
+            )
+        };
+        assert_eq!(with(FlowControl::None).c_cflag & CRTSCTS, 0);
+        assert_eq!(
+            with(FlowControl::None).c_iflag & (termios::IXON | termios::IXOFF),
+            0
+        );
+        assert_ne!(with(FlowControl::RtsCts).c_cflag & CRTSCTS, 0);
+        let soft = with(FlowControl::XonXoff);
+        assert_eq!(
+            soft.c_iflag & (termios::IXON | termios::IXOFF),
+            termios::IXON | termios::IXOFF
+        );
+        assert_eq!(soft.c_cflag & CRTSCTS, 0);
     }
 }

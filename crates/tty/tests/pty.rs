@@ -1,0 +1,364 @@
+//! The tty crate on real pseudo-terminals: the test holds the master (the
+//! "instrument"), the crate opens the slave as its serial port.
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tty::{
+    Bridge, Control, Ending, Error, Flow, FlowControl, Framing, Hooks, OpenMode, Parity,
+    PassThrough, RawTerminal, STANDARD_RATES, SerialPort, Settings, StopBits,
+};
+
+struct Pty {
+    master: File,
+    slave: OwnedFd,
+    path: PathBuf,
+}
+
+fn pty() -> Pty {
+    let pair = nix::pty::openpty(None, None).expect("openpty");
+    let path = nix::unistd::ttyname(&pair.slave).expect("ttyname");
+    Pty {
+        master: File::from(pair.master),
+        slave: pair.slave,
+        path,
+    }
+}
+
+fn settings(baud: u32) -> Settings {
+    Settings {
+        baud,
+        ..Settings::default()
+    }
+}
+
+fn all_bytes(times: usize) -> Vec<u8> {
+    (0..times).flat_map(|_| 0..=255u8).collect()
+}
+
+/// Reads exactly `len` bytes from `reader` on a thread.
+fn read_exactly(mut reader: File, len: usize) -> thread::JoinHandle<io::Result<(Vec<u8>, File)>> {
+    thread::spawn(move || {
+        let mut got = vec![0; len];
+        reader.read_exact(&mut got)?;
+        Ok((got, reader))
+    })
+}
+
+fn pipe() -> (File, File) {
+    let (r, w) = nix::unistd::pipe().expect("pipe");
+    (File::from(r), File::from(w))
+}
+
+#[test]
+fn every_standard_rate_is_set_and_read_back() {
+    let pty = pty();
+    let mut port = SerialPort::open(&pty.path, &settings(9600)).unwrap();
+    for (rate, constant) in STANDARD_RATES {
+        port.configure(&settings(*rate)).unwrap();
+        assert_eq!(port.speed().unwrap(), *rate);
+        let tio = port.termios().unwrap();
+        assert_eq!(termios::cfgetospeed(&tio), *constant, "rate {rate}");
+    }
+}
+
+#[test]
+fn custom_rates_use_bother() {
+    let pty = pty();
+    let mut port = SerialPort::open(&pty.path, &settings(250000)).unwrap();
+    assert_eq!(port.speed().unwrap(), 250000);
+    for rate in [31250, 74880, 1234567, 3] {
+        port.configure(&settings(rate)).unwrap();
+        assert_eq!(port.speed().unwrap(), rate);
+        let tio = port.termios().unwrap();
+        assert_eq!(tio.c_cflag & libc::CBAUD, libc::BOTHER, "rate {rate}");
+    }
+}
+
+#[test]
+fn framing_and_flow_control_reach_the_driver() {
+    let pty = pty();
+    let mut port = SerialPort::open(&pty.path, &Settings::default()).unwrap();
+    let tio = port.termios().unwrap();
+    assert_eq!(tio.c_cflag & termios::CSIZE, termios::CS8);
+    assert_eq!(tio.c_cflag & (termios::PARENB | termios::CSTOPB), 0);
+    assert_eq!(
+        tio.c_lflag & (termios::ICANON | termios::ECHO | termios::ISIG),
+        0
+    );
+    assert_eq!(tio.c_oflag & termios::OPOST, 0);
+    assert_eq!(tio.c_cc[termios::VMIN], 1);
+    assert_ne!(tio.c_cflag & termios::CLOCAL, 0);
+
+    // Linux's pty driver forces CS8 and clears PARENB whatever is asked (its
+    // set_termios), so data bits and parity are checked on the termios the crate
+    // builds (unit tests in port.rs); stop bits and flow control reach the pty.
+    let cases = [
+        ("5O2", FlowControl::RtsCts),
+        ("6E1", FlowControl::XonXoff),
+        ("7N2", FlowControl::None),
+        ("8E1", FlowControl::None),
+    ];
+    for (framing, flow) in cases {
+        let framing: Framing = framing.parse().unwrap();
+        port.configure(&Settings {
+            baud: 19200,
+            framing,
+            flow,
+        })
+        .unwrap();
+        let tio = port.termios().unwrap();
+        assert_eq!(tio.c_cflag & termios::CSIZE, termios::CS8, "pty forces CS8");
+        assert_eq!(
+            tio.c_cflag & termios::PARODD != 0,
+            framing.parity == Parity::Odd,
+            "{framing}"
+        );
+        assert_eq!(
+            tio.c_cflag & termios::CSTOPB != 0,
+            framing.stop_bits == StopBits::Two,
+            "{framing}"
+        );
+        assert_eq!(
+            tio.c_cflag & termios::os::linux::CRTSCTS != 0,
+            flow == FlowControl::RtsCts
+        );
+        assert_eq!(
+            tio.c_iflag & (termios::IXON | termios::IXOFF) != 0,
+            flow == FlowControl::XonXoff
+        );
+        assert_eq!(port.speed().unwrap(), 19200);
+    }
+}
+
+#[test]
+fn previous_settings_come_back_on_drop() {
+    let pty = pty();
+    let before = termios::Termios::from_fd(pty.slave.as_raw_fd()).unwrap();
+    assert_ne!(before.c_lflag & termios::ICANON, 0, "a fresh pty is cooked");
+    {
+        let _port = SerialPort::open(&pty.path, &settings(250000)).unwrap();
+        let during = termios::Termios::from_fd(pty.slave.as_raw_fd()).unwrap();
+        assert_ne!(during, before);
+    }
+    let after = termios::Termios::from_fd(pty.slave.as_raw_fd()).unwrap();
+    assert_eq!(after, before);
+}
+
+#[test]
+fn a_second_opener_is_told_the_port_is_in_use() {
+    let pty = pty();
+    let first = SerialPort::open(&pty.path, &Settings::default()).unwrap();
+    let err = SerialPort::open(&pty.path, &Settings::default()).unwrap_err();
+    assert!(matches!(err, Error::InUse { .. }), "{err:?}");
+    assert!(err.to_string().contains("in use"), "{err}");
+    assert!(err.to_string().contains(&pty.path.display().to_string()));
+    drop(first);
+    let again = SerialPort::open(&pty.path, &Settings::default());
+    assert!(again.is_ok(), "{again:?}");
+    drop(again);
+    // Shared mode takes no lock: two shared openers coexist.
+    let shared = OpenMode { exclusive: false };
+    let a = SerialPort::open_with(&pty.path, &Settings::default(), shared).unwrap();
+    let b = SerialPort::open_with(&pty.path, &Settings::default(), shared);
+    assert!(b.is_ok(), "{b:?}");
+    drop(a);
+}
+
+#[test]
+fn opening_errors_name_the_path_and_the_problem() {
+    let err = SerialPort::open("/dev/does-not-exist-tty", &Settings::default()).unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert!(err.to_string().contains("/dev/does-not-exist-tty"));
+    let err = SerialPort::open("/dev/null", &Settings::default()).unwrap_err();
+    assert!(matches!(err, Error::NotATty { .. }), "{err:?}");
+    assert!(err.to_string().contains("not a serial"), "{err}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let err = SerialPort::open(file.path(), &Settings::default()).unwrap_err();
+    assert!(matches!(err, Error::NotATty { .. }), "{err:?}");
+}
+
+#[test]
+fn a_pty_has_no_modem_lines_and_says_so() {
+    // Linux's pty driver implements neither tiocmget nor tiocmset: the ioctls
+    // fail with ENOTTY, and break is accepted as a no-op.
+    let pty = pty();
+    let port = SerialPort::open(&pty.path, &Settings::default()).unwrap();
+    let err = port.modem_lines().unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+    assert!(err.to_string().contains("TIOCMGET"), "{err}");
+    assert!(matches!(port.set_dtr(true), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        port.set_rts(false),
+        Err(Error::Unsupported { .. })
+    ));
+    port.send_break().unwrap();
+}
+
+#[test]
+fn bridge_copies_all_256_byte_values_both_ways() {
+    let pty = pty();
+    let port = SerialPort::open(&pty.path, &settings(4000000)).unwrap();
+    let (in_read, mut in_write) = pipe();
+    let (out_read, out_write) = pipe();
+    let up = all_bytes(256); // 64 KiB towards the port
+    let down = all_bytes(512); // 128 KiB from the port
+    let master_reader = read_exactly(pty.master.try_clone().unwrap(), up.len());
+    let out_reader = read_exactly(out_read, down.len());
+    let mut master = pty.master.try_clone().unwrap();
+    let down_copy = down.clone();
+    let writer = thread::spawn(move || master.write_all(&down_copy));
+    let up_copy = up.clone();
+    let feeder = thread::spawn(move || {
+        in_write.write_all(&up_copy)?;
+        // Close only once the port side has seen everything.
+        thread::sleep(Duration::from_millis(300));
+        drop(in_write);
+        io::Result::Ok(())
+    });
+    let ending = Bridge::new(&port, out_write.as_fd())
+        .input(in_read.as_fd())
+        .linger(Duration::from_millis(200))
+        .catch_signals(false)
+        .run(&mut PassThrough)
+        .unwrap();
+    assert_eq!(ending, Ending::InputClosed);
+    feeder.join().unwrap().unwrap();
+    writer.join().unwrap().unwrap();
+    let (got_up, _) = master_reader.join().unwrap().unwrap();
+    assert!(got_up == up, "port received different bytes");
+    drop(out_write);
+    let (got_down, mut out_read) = out_reader.join().unwrap().unwrap();
+    assert!(got_down == down, "output received different bytes");
+    let mut rest = Vec::new();
+    out_read.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "{} extra bytes", rest.len());
+}
+
+#[test]
+fn hang_up_ends_the_bridge_after_the_last_bytes() {
+    let pty = pty();
+    let port = SerialPort::open(&pty.path, &Settings::default()).unwrap();
+    drop(pty.slave);
+    let (out_read, out_write) = pipe();
+    let mut master = pty.master;
+    let closer = thread::spawn(move || {
+        master.write_all(b"last words\r\n").unwrap();
+        thread::sleep(Duration::from_millis(300));
+        drop(master);
+    });
+    let started = Instant::now();
+    let ending = Bridge::new(&port, out_write.as_fd())
+        .catch_signals(false)
+        .run(&mut PassThrough)
+        .unwrap();
+    closer.join().unwrap();
+    assert!(matches!(ending, Ending::Hangup(_)), "{ending:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(out_write);
+    let mut got = Vec::new();
+    let mut out_read = out_read;
+    out_read.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"last words\r\n");
+}
+
+/// Stops at 0x01 and forwards the rest, upper-cased, so the test can tell the
+/// hook ran.
+struct StopAtCtrlA {
+    seen: Vec<u8>,
+}
+
+impl Hooks for StopAtCtrlA {
+    fn input(&mut self, data: &[u8], control: &mut Control<'_>) -> io::Result<Flow> {
+        for &byte in data {
+            if byte == 0x01 {
+                return Ok(Flow::Stop);
+            }
+            control.send(&[byte.to_ascii_uppercase()]);
+        }
+        Ok(Flow::Continue)
+    }
+    fn port(&mut self, data: &[u8], local: &mut Vec<u8>) -> io::Result<()> {
+        self.seen.extend_from_slice(data);
+        local.extend_from_slice(data);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_hook_can_stop_the_session_and_nothing_received_is_lost() {
+    let pty = pty();
+    let port = SerialPort::open(&pty.path, &Settings::default()).unwrap();
+    let (in_read, mut in_write) = pipe();
+    let (_out_read, out_write) = pipe();
+    let mut master = pty.master.try_clone().unwrap();
+    // Bytes already waiting in the port when the exit key arrives.
+    master.write_all(b"pending").unwrap();
+    in_write.write_all(b"abc\x01def").unwrap();
+    let mut hooks = StopAtCtrlA { seen: Vec::new() };
+    let ending = Bridge::new(&port, out_write.as_fd())
+        .input(in_read.as_fd())
+        .catch_signals(false)
+        .run(&mut hooks)
+        .unwrap();
+    assert_eq!(ending, Ending::Stopped);
+    assert_eq!(hooks.seen, b"pending");
+    let mut got = [0; 3];
+    master.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"ABC");
+}
+
+#[test]
+fn a_failing_output_ends_the_bridge_with_a_named_error() {
+    let pty = pty();
+    let port = SerialPort::open(&pty.path, &Settings::default()).unwrap();
+    let full = File::options().write(true).open("/dev/full").unwrap();
+    let mut master = pty.master.try_clone().unwrap();
+    master.write_all(b"data").unwrap();
+    let err = Bridge::new(&port, full.as_fd())
+        .catch_signals(false)
+        .run(&mut PassThrough)
+        .unwrap_err();
+    assert!(err.to_string().contains("writing the output"), "{err}");
+    assert!(err.to_string().contains("No space left"), "{err}");
+}
+
+#[test]
+fn raw_terminal_guard_restores_the_terminal() {
+    let pty = pty();
+    let before = termios::Termios::from_fd(pty.slave.as_raw_fd()).unwrap();
+    {
+        let guard = RawTerminal::enter(&pty.slave).unwrap();
+        let raw = termios::Termios::from_fd(pty.slave.as_raw_fd()).unwrap();
+        assert_eq!(
+            raw.c_lflag & (termios::ICANON | termios::ECHO | termios::ISIG),
+            0
+        );
+        assert_eq!(*guard.saved(), before);
+    }
+    let after = termios::Termios::from_fd(pty.slave.as_raw_fd()).unwrap();
+    assert_eq!(after, before);
+    let null = File::open("/dev/null").unwrap();
+    assert!(matches!(
+        RawTerminal::enter(&null),
+        Err(Error::NotATty { .. })
+    ));
+}
+
+#[test]
+fn raw_terminal_is_restored_before_a_panic_unwinds() {
+    let pty = pty();
+    let before = termios::Termios::from_fd(pty.slave.as_raw_fd()).unwrap();
+    let slave = pty.slave.try_clone().unwrap();
+    let result = thread::spawn(move || {
+        let _guard = RawTerminal::enter(&slave).unwrap();
+        panic!("boom");
+    })
+    .join();
+    assert!(result.is_err());
+    let after = termios::Termios::from_fd(pty.slave.as_raw_fd()).unwrap();
+    assert_eq!(after, before);
+}
