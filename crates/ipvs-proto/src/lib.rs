@@ -1,8 +1,58 @@
-//! The Linux IPVS generic-netlink family.
+//! The Linux IPVS generic-netlink family, complete and typed.
 //!
-//! This crate will hold every command and attribute of `include/uapi/linux/ip_vs.h`
-//! as typed values built on `netlink-packet-core` and `netlink-packet-generic`, a
-//! typed model for users (`Service`, `Destination`, `Daemon`, `Stats`, ...) and a
-//! `netlink-sys` client that resolves the family once per socket and pipelines
-//! batches of requests.
+//! * [`IpvsMessage`] with [`IpvsCmd`] and the attribute enums
+//!   ([`IpvsAttribute`], [`ServiceAttribute`], [`DestAttribute`],
+//!   [`DaemonAttribute`], [`StatsAttribute`], [`Stats64Attribute`],
+//!   [`InfoAttribute`]) cover every command and attribute of
+//!   `include/uapi/linux/ip_vs.h`, on `netlink-packet-core` and
+//!   `netlink-packet-generic`. Unknown attributes are kept as
+//!   `Other(DefaultNla)`; malformed input gives an error, never a panic.
+//! * The typed model ([`Service`], [`Destination`], [`Daemon`], [`Stats`],
+//!   [`Timeouts`], [`Info`], ...) converts to and from those attributes, and
+//!   [`Request`] / [`Reply`] to and from whole messages, writing exactly the
+//!   bytes ipvsadm writes.
+//!
+//! ```
+//! use std::time::Duration;
+//! use ipvs_proto::{Request, Service, ServiceKey, IpvsMessage};
+//! use netlink_packet_core::Emitable;
+//!
+//! let key = ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
+//! let service = Service::new(key, "wrr").with_persistence(Duration::from_secs(300));
+//! let message = Request::NewService(service.clone()).to_message();
+//! let mut bytes = vec![0; message.buffer_len()];
+//! message.emit(&mut bytes);
+//! assert_eq!(bytes.len(), 84); // one service nest, as ipvsadm sends it
+//!
+//! let back = Request::from_message(&message, false).unwrap();
+//! assert_eq!(back, Request::NewService(service));
+//! ```
 #![forbid(unsafe_code)]
+
+mod address;
+mod attribute;
+pub mod constants;
+mod daemon;
+mod destination;
+mod error;
+mod info;
+mod message;
+mod nest;
+mod request;
+mod service;
+mod stats;
+
+pub use self::address::{AddressFamily, RawAddress, decode_address, encode_address};
+pub use self::attribute::IpvsAttribute;
+pub use self::daemon::{Daemon, DaemonAttribute, DaemonState};
+pub use self::destination::{
+    Connections, DestAttribute, Destination, Forwarding, Tunnel, TunnelFlags, TunnelType,
+};
+pub use self::error::{Error, KernelError};
+pub use self::info::{Info, InfoAttribute, Timeouts, Version};
+pub use self::message::{IpvsCmd, IpvsMessage};
+pub use self::request::{Reply, Request};
+pub use self::service::{
+    FlagsWithMask, Netmask, Protocol, Service, ServiceAttribute, ServiceFlags, ServiceKey,
+};
+pub use self::stats::{Stats, Stats64Attribute, StatsAttribute};

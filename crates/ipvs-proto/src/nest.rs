@@ -1,0 +1,41 @@
+//! Small helpers shared by every nested attribute.
+
+use netlink_packet_core::{DecodeError, Emitable, Nla, NlaBuffer, NlasIterator, Parseable};
+
+/// Length of a nest's value: its attributes, each padded to 4 bytes.
+pub(crate) fn nested_len<A: Nla>(attributes: &[A]) -> usize {
+    attributes.buffer_len()
+}
+
+/// Writes a nest's attributes into `buffer` (exactly `nested_len` bytes).
+pub(crate) fn emit_nested<A: Nla>(attributes: &[A], buffer: &mut [u8]) {
+    attributes.emit(buffer)
+}
+
+/// Parses every attribute of a nest's value, in order.
+pub(crate) fn parse_nested<A>(payload: &[u8]) -> Result<Vec<A>, DecodeError>
+where
+    A: for<'b> Parseable<NlaBuffer<&'b [u8]>>,
+{
+    let mut attributes = Vec::new();
+    for nla in NlasIterator::new(payload) {
+        attributes.push(A::parse(&nla?)?);
+    }
+    Ok(attributes)
+}
+
+/// Writes `text` as a NUL-terminated string attribute value.
+pub(crate) fn emit_string(text: &str, buffer: &mut [u8]) {
+    buffer[..text.len()].copy_from_slice(text.as_bytes());
+    buffer[text.len()] = 0;
+}
+
+/// Reads a string attribute value, with or without its NUL terminator.
+/// Text after an embedded NUL is refused: it could not be sent back.
+pub(crate) fn parse_string(payload: &[u8]) -> Result<String, DecodeError> {
+    let text = payload.strip_suffix(&[0]).unwrap_or(payload);
+    if text.contains(&0) {
+        return Err(DecodeError::from("string holds a NUL byte before its end"));
+    }
+    String::from_utf8(text.to_vec()).map_err(DecodeError::from)
+}

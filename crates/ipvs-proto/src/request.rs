@@ -1,0 +1,311 @@
+//! Typed requests and replies: what a message means, above its attributes.
+
+use std::time::Duration;
+
+use crate::address::AddressFamily;
+use crate::attribute::IpvsAttribute;
+use crate::daemon::{Daemon, DaemonAttribute};
+use crate::destination::{DestAttribute, Destination};
+use crate::error::Error;
+use crate::info::{Info, InfoAttribute, Timeouts};
+use crate::message::{IpvsCmd, IpvsMessage};
+use crate::service::{Service, ServiceAttribute, ServiceKey, seconds};
+
+/// A request to the kernel, typed.
+///
+/// [`Request::to_message`] produces exactly the attributes ipvsadm sends for
+/// the same operation; [`Request::from_message`] reads them back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Request {
+    /// `IPVS_CMD_NEW_SERVICE`: add a service (`-A`).
+    NewService(Service),
+    /// `IPVS_CMD_SET_SERVICE`: replace a service's settings (`-E`).
+    SetService(Service),
+    /// `IPVS_CMD_DEL_SERVICE`: delete a service (`-D`).
+    DelService(Service),
+    /// `IPVS_CMD_GET_SERVICE` naming one service (ipvsadm sends a whole
+    /// service nest with an empty scheduler and a zero netmask).
+    GetService(Service),
+    /// `IPVS_CMD_GET_SERVICE` as a dump: every service.
+    GetServices,
+    /// `IPVS_CMD_NEW_DEST`: add a destination to a service (`-a`).
+    NewDestination(Service, Destination),
+    /// `IPVS_CMD_SET_DEST`: change a destination (`-e`).
+    SetDestination(Service, Destination),
+    /// `IPVS_CMD_DEL_DEST`: delete a destination (`-d`).
+    DelDestination(Service, Destination),
+    /// `IPVS_CMD_GET_DEST` as a dump: the destinations of a service.
+    GetDestinations(ServiceKey),
+    /// `IPVS_CMD_NEW_DAEMON`: start a sync daemon.
+    NewDaemon(Daemon),
+    /// `IPVS_CMD_DEL_DAEMON`: stop a sync daemon.
+    DelDaemon(Daemon),
+    /// `IPVS_CMD_GET_DAEMON` as a dump: the running sync daemons.
+    GetDaemons,
+    /// `IPVS_CMD_SET_CONFIG`: set timeouts (`--set`).
+    SetTimeouts(Timeouts),
+    /// `IPVS_CMD_GET_CONFIG`: get timeouts.
+    GetTimeouts,
+    /// `IPVS_CMD_GET_INFO`: version and connection table size.
+    GetInfo,
+    /// `IPVS_CMD_ZERO`: zero the counters of one service, or of all.
+    Zero(Option<Service>),
+    /// `IPVS_CMD_FLUSH`: delete every service (`-C`).
+    Flush,
+}
+
+impl Request {
+    /// The command of the message.
+    pub fn command(&self) -> IpvsCmd {
+        match self {
+            Self::NewService(_) => IpvsCmd::NewService,
+            Self::SetService(_) => IpvsCmd::SetService,
+            Self::DelService(_) => IpvsCmd::DelService,
+            Self::GetService(_) | Self::GetServices => IpvsCmd::GetService,
+            Self::NewDestination(..) => IpvsCmd::NewDest,
+            Self::SetDestination(..) => IpvsCmd::SetDest,
+            Self::DelDestination(..) => IpvsCmd::DelDest,
+            Self::GetDestinations(_) => IpvsCmd::GetDest,
+            Self::NewDaemon(_) => IpvsCmd::NewDaemon,
+            Self::DelDaemon(_) => IpvsCmd::DelDaemon,
+            Self::GetDaemons => IpvsCmd::GetDaemon,
+            Self::SetTimeouts(_) => IpvsCmd::SetConfig,
+            Self::GetTimeouts => IpvsCmd::GetConfig,
+            Self::GetInfo => IpvsCmd::GetInfo,
+            Self::Zero(_) => IpvsCmd::Zero,
+            Self::Flush => IpvsCmd::Flush,
+        }
+    }
+
+    /// Whether the request is sent as a dump (`NLM_F_DUMP`), answered by a
+    /// multi-part reply.
+    pub fn is_dump(&self) -> bool {
+        matches!(
+            self,
+            Self::GetServices | Self::GetDestinations(_) | Self::GetDaemons
+        )
+    }
+
+    /// The message for this request.
+    pub fn to_message(&self) -> IpvsMessage {
+        let service = |s: &Service| IpvsAttribute::Service(s.to_attributes());
+        let destination = |d: &Destination| IpvsAttribute::Destination(d.to_attributes());
+        let attributes = match self {
+            Self::NewService(s) | Self::SetService(s) | Self::DelService(s) => vec![service(s)],
+            Self::GetService(s) | Self::Zero(Some(s)) => vec![service(s)],
+            Self::NewDestination(s, d)
+            | Self::SetDestination(s, d)
+            | Self::DelDestination(s, d) => {
+                vec![service(s), destination(d)]
+            }
+            Self::GetDestinations(key) => vec![IpvsAttribute::Service(key.to_attributes())],
+            Self::NewDaemon(daemon) | Self::DelDaemon(daemon) => {
+                vec![IpvsAttribute::Daemon(daemon.to_attributes())]
+            }
+            Self::SetTimeouts(timeouts) => timeout_attributes(timeouts),
+            Self::GetServices
+            | Self::GetDaemons
+            | Self::GetTimeouts
+            | Self::GetInfo
+            | Self::Zero(None)
+            | Self::Flush => Vec::new(),
+        };
+        IpvsMessage::new(self.command(), attributes)
+    }
+
+    /// Reads a request message. `dump` tells whether its netlink header had
+    /// `NLM_F_DUMP` (it decides between [`Request::GetService`] and
+    /// [`Request::GetServices`]).
+    pub fn from_message(message: &IpvsMessage, dump: bool) -> Result<Self, Error> {
+        let parts = Parts::of(message);
+        Ok(match message.cmd {
+            IpvsCmd::NewService => Self::NewService(parts.service()?),
+            IpvsCmd::SetService => Self::SetService(parts.service()?),
+            IpvsCmd::DelService => Self::DelService(parts.service()?),
+            IpvsCmd::GetService if dump || parts.service.is_none() => Self::GetServices,
+            IpvsCmd::GetService => Self::GetService(parts.service()?),
+            IpvsCmd::NewDest => {
+                let (s, d) = parts.service_and_destination()?;
+                Self::NewDestination(s, d)
+            }
+            IpvsCmd::SetDest => {
+                let (s, d) = parts.service_and_destination()?;
+                Self::SetDestination(s, d)
+            }
+            IpvsCmd::DelDest => {
+                let (s, d) = parts.service_and_destination()?;
+                Self::DelDestination(s, d)
+            }
+            IpvsCmd::GetDest => Self::GetDestinations(ServiceKey::from_attributes(
+                parts
+                    .service
+                    .ok_or(Error::missing("request", "IPVS_CMD_ATTR_SERVICE"))?,
+            )?),
+            IpvsCmd::NewDaemon => Self::NewDaemon(parts.daemon()?),
+            IpvsCmd::DelDaemon => Self::DelDaemon(parts.daemon()?),
+            IpvsCmd::GetDaemon => Self::GetDaemons,
+            IpvsCmd::SetConfig => Self::SetTimeouts(parts.timeouts),
+            IpvsCmd::GetConfig => Self::GetTimeouts,
+            IpvsCmd::GetInfo => Self::GetInfo,
+            IpvsCmd::Zero => match parts.service {
+                Some(_) => Self::Zero(Some(parts.service()?)),
+                None => Self::Zero(None),
+            },
+            IpvsCmd::Flush => Self::Flush,
+            command @ (IpvsCmd::SetInfo | IpvsCmd::Other(_)) => {
+                return Err(Error::UnexpectedCommand {
+                    command,
+                    expected: "a request command",
+                });
+            }
+        })
+    }
+}
+
+/// A message the kernel answers with, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reply {
+    /// One service of a listing (`IPVS_CMD_NEW_SERVICE`).
+    Service(Service),
+    /// One destination of a listing (`IPVS_CMD_NEW_DEST`).
+    Destination(Destination),
+    /// One running daemon (`IPVS_CMD_NEW_DAEMON`).
+    Daemon(Daemon),
+    /// The timeouts (`IPVS_CMD_SET_CONFIG`).
+    Timeouts(Timeouts),
+    /// Version and table size (`IPVS_CMD_SET_INFO`).
+    Info(Info),
+}
+
+impl Reply {
+    /// The message for this reply, as the kernel writes it (apart from the
+    /// kernel leaving `NLA_F_NESTED` off its top-level nests).
+    pub fn to_message(&self) -> IpvsMessage {
+        match self {
+            Self::Service(s) => IpvsMessage::new(
+                IpvsCmd::NewService,
+                vec![IpvsAttribute::Service(s.to_attributes())],
+            ),
+            Self::Destination(d) => IpvsMessage::new(
+                IpvsCmd::NewDest,
+                vec![IpvsAttribute::Destination(d.to_attributes())],
+            ),
+            Self::Daemon(daemon) => IpvsMessage::new(
+                IpvsCmd::NewDaemon,
+                vec![IpvsAttribute::Daemon(daemon.to_attributes())],
+            ),
+            Self::Timeouts(timeouts) => {
+                IpvsMessage::new(IpvsCmd::SetConfig, timeout_attributes(timeouts))
+            }
+            Self::Info(info) => IpvsMessage::new(
+                IpvsCmd::SetInfo,
+                info.to_attributes()
+                    .into_iter()
+                    .map(IpvsAttribute::Info)
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Reads a reply message. `family_hint` is the family of the service
+    /// whose destinations are listed, for kernels that do not send the
+    /// destination's address family.
+    pub fn from_message(
+        message: &IpvsMessage,
+        family_hint: Option<AddressFamily>,
+    ) -> Result<Self, Error> {
+        let parts = Parts::of(message);
+        Ok(match message.cmd {
+            IpvsCmd::NewService => Self::Service(parts.service()?),
+            IpvsCmd::NewDest => Self::Destination(Destination::from_attributes(
+                parts
+                    .destination
+                    .ok_or(Error::missing("reply", "IPVS_CMD_ATTR_DEST"))?,
+                family_hint,
+            )?),
+            IpvsCmd::NewDaemon => Self::Daemon(parts.daemon()?),
+            IpvsCmd::SetConfig => Self::Timeouts(parts.timeouts),
+            IpvsCmd::SetInfo => Self::Info(Info::from_attributes(&parts.info)?),
+            command => {
+                return Err(Error::UnexpectedCommand {
+                    command,
+                    expected: "a reply command (NEW_SERVICE, NEW_DEST, NEW_DAEMON, SET_CONFIG or SET_INFO)",
+                });
+            }
+        })
+    }
+}
+
+fn timeout_attributes(timeouts: &Timeouts) -> Vec<IpvsAttribute> {
+    let mut attributes = Vec::with_capacity(3);
+    attributes.extend(timeouts.tcp.map(|t| IpvsAttribute::TimeoutTcp(seconds(t))));
+    attributes.extend(
+        timeouts
+            .tcp_fin
+            .map(|t| IpvsAttribute::TimeoutTcpFin(seconds(t))),
+    );
+    attributes.extend(timeouts.udp.map(|t| IpvsAttribute::TimeoutUdp(seconds(t))));
+    attributes
+}
+
+/// The top-level attributes of a message, sorted by kind (the last of a
+/// kind wins, as in the kernel).
+struct Parts<'a> {
+    service: Option<&'a [ServiceAttribute]>,
+    destination: Option<&'a [DestAttribute]>,
+    daemon: Option<&'a [DaemonAttribute]>,
+    timeouts: Timeouts,
+    info: Vec<InfoAttribute>,
+}
+
+impl<'a> Parts<'a> {
+    fn of(message: &'a IpvsMessage) -> Self {
+        let mut parts = Parts {
+            service: None,
+            destination: None,
+            daemon: None,
+            timeouts: Timeouts::default(),
+            info: Vec::new(),
+        };
+        let secs = |v: &u32| Some(Duration::from_secs(u64::from(*v)));
+        for attribute in &message.attributes {
+            match attribute {
+                IpvsAttribute::Service(nest) => parts.service = Some(nest),
+                IpvsAttribute::Destination(nest) => parts.destination = Some(nest),
+                IpvsAttribute::Daemon(nest) => parts.daemon = Some(nest),
+                IpvsAttribute::TimeoutTcp(v) => parts.timeouts.tcp = secs(v),
+                IpvsAttribute::TimeoutTcpFin(v) => parts.timeouts.tcp_fin = secs(v),
+                IpvsAttribute::TimeoutUdp(v) => parts.timeouts.udp = secs(v),
+                IpvsAttribute::Info(info) => parts.info.push(info.clone()),
+                IpvsAttribute::Other(_) => {}
+            }
+        }
+        parts
+    }
+
+    fn service(&self) -> Result<Service, Error> {
+        Service::from_attributes(
+            self.service
+                .ok_or(Error::missing("message", "IPVS_CMD_ATTR_SERVICE"))?,
+        )
+    }
+
+    fn service_and_destination(&self) -> Result<(Service, Destination), Error> {
+        let service = self.service()?;
+        let destination = Destination::from_attributes(
+            self.destination
+                .ok_or(Error::missing("message", "IPVS_CMD_ATTR_DEST"))?,
+            Some(service.key.family()),
+        )?;
+        Ok((service, destination))
+    }
+
+    fn daemon(&self) -> Result<Daemon, Error> {
+        Daemon::from_attributes(
+            self.daemon
+                .ok_or(Error::missing("message", "IPVS_CMD_ATTR_DAEMON"))?,
+        )
+    }
+}

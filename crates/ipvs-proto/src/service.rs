@@ -1,0 +1,590 @@
+//! Virtual services: the `IPVS_CMD_ATTR_SERVICE` nest and the typed
+//! [`Service`].
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use netlink_packet_core::{
+    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, emit_u16, emit_u16_be,
+    emit_u32, parse_u16, parse_u16_be, parse_u32,
+};
+
+use crate::address::{
+    AddressFamily, RawAddress, decode_address, encode_address, parse_raw_address,
+};
+use crate::constants::*;
+use crate::error::Error;
+use crate::nest::{emit_nested, emit_string, nested_len, parse_nested, parse_string};
+use crate::stats::{Stats, Stats64Attribute, StatsAttribute};
+
+bitflags::bitflags! {
+    /// Virtual service flags (`IP_VS_SVC_F_*`). Bits this crate does not
+    /// name are kept as they are.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct ServiceFlags: u32 {
+        /// Persistent service (`-p`).
+        const PERSISTENT = IP_VS_SVC_F_PERSISTENT;
+        /// Set by the kernel on every service it has hashed (listings show it).
+        const HASHED = IP_VS_SVC_F_HASHED;
+        /// One-packet scheduling (`-o`, UDP).
+        const ONE_PACKET = IP_VS_SVC_F_ONEPACKET;
+        /// Scheduler flag 1 (`sh-fallback`, `mh-fallback`).
+        const SCHED1 = IP_VS_SVC_F_SCHED1;
+        /// Scheduler flag 2 (`sh-port`, `mh-port`).
+        const SCHED2 = IP_VS_SVC_F_SCHED2;
+        /// Scheduler flag 3.
+        const SCHED3 = IP_VS_SVC_F_SCHED3;
+        const _ = !0;
+    }
+}
+
+impl ServiceFlags {
+    /// Source hashing: fall back to another server when the hashed one is
+    /// unavailable (`-b sh-fallback`).
+    pub const SH_FALLBACK: Self = Self::SCHED1;
+    /// Source hashing: hash the source port too (`-b sh-port`).
+    pub const SH_PORT: Self = Self::SCHED2;
+    /// Maglev hashing: fall back when the chosen server is unavailable.
+    pub const MH_FALLBACK: Self = Self::SCHED1;
+    /// Maglev hashing: hash the source port too.
+    pub const MH_PORT: Self = Self::SCHED2;
+    /// Every bit set: the mask ipvsadm sends, meaning "replace all flags".
+    pub const ALL_BITS: Self = Self::from_bits_retain(u32::MAX);
+}
+
+/// The `IPVS_SVC_ATTR_FLAGS` value, `struct ip_vs_flags`: new flags and the
+/// mask of the bits to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlagsWithMask {
+    /// The flag values.
+    pub flags: ServiceFlags,
+    /// Which bits of `flags` apply.
+    pub mask: ServiceFlags,
+}
+
+/// Transport protocol of a virtual service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// TCP (`-t`).
+    Tcp,
+    /// UDP (`-u`).
+    Udp,
+    /// SCTP (`--sctp-service`).
+    Sctp,
+}
+
+impl Protocol {
+    /// The IP protocol number.
+    pub fn raw(self) -> u16 {
+        match self {
+            Self::Tcp => IPPROTO_TCP,
+            Self::Udp => IPPROTO_UDP,
+            Self::Sctp => IPPROTO_SCTP,
+        }
+    }
+
+    /// The protocol with IP protocol number `raw`.
+    pub fn from_raw(raw: u16) -> Result<Self, DecodeError> {
+        match raw {
+            IPPROTO_TCP => Ok(Self::Tcp),
+            IPPROTO_UDP => Ok(Self::Udp),
+            IPPROTO_SCTP => Ok(Self::Sctp),
+            other => Err(DecodeError::from(format!(
+                "unknown protocol {other}, expected TCP (6), UDP (17) or SCTP (132)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Tcp => "TCP",
+            Self::Udp => "UDP",
+            Self::Sctp => "SCTP",
+        })
+    }
+}
+
+/// The persistence granularity of a service (`-M`): a mask for IPv4
+/// services, a prefix length for IPv6 ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Netmask {
+    /// IPv4 mask, sent in network order (any mask, contiguous or not).
+    V4(Ipv4Addr),
+    /// IPv6 prefix length (0..=128), sent as a host-order `u32`.
+    V6(u8),
+}
+
+impl Netmask {
+    /// The mask that keeps the whole address: `255.255.255.255` or `/128`.
+    pub fn full(family: AddressFamily) -> Self {
+        match family {
+            AddressFamily::Inet => Self::V4(Ipv4Addr::BROADCAST),
+            AddressFamily::Inet6 => Self::V6(128),
+        }
+    }
+
+    /// The zero mask: `0.0.0.0` or `/0` (what ipvsadm sends to look a
+    /// service up).
+    pub fn zero(family: AddressFamily) -> Self {
+        match family {
+            AddressFamily::Inet => Self::V4(Ipv4Addr::UNSPECIFIED),
+            AddressFamily::Inet6 => Self::V6(0),
+        }
+    }
+
+    /// The four bytes of the `IPVS_SVC_ATTR_NETMASK` value.
+    pub fn to_raw(self) -> [u8; 4] {
+        match self {
+            Self::V4(mask) => mask.octets(),
+            Self::V6(prefix) => u32::from(prefix).to_ne_bytes(),
+        }
+    }
+
+    /// Reads the `IPVS_SVC_ATTR_NETMASK` value of a service of `family`.
+    pub fn from_raw(family: AddressFamily, raw: [u8; 4]) -> Result<Self, Error> {
+        match family {
+            AddressFamily::Inet => Ok(Self::V4(Ipv4Addr::from(raw))),
+            AddressFamily::Inet6 => {
+                let prefix = u32::from_ne_bytes(raw);
+                match u8::try_from(prefix) {
+                    Ok(prefix) if prefix <= 128 => Ok(Self::V6(prefix)),
+                    _ => Err(Error::invalid(
+                        "IPVS_SVC_ATTR_NETMASK",
+                        prefix,
+                        "an IPv6 prefix length of 0 to 128",
+                    )),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Netmask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::V4(mask) => write!(f, "{mask}"),
+            Self::V6(prefix) => write!(f, "{prefix}"),
+        }
+    }
+}
+
+/// One attribute of the `IPVS_CMD_ATTR_SERVICE` nest.
+#[derive(Debug, PartialEq, Eq, Clone)]
+#[non_exhaustive]
+pub enum ServiceAttribute {
+    /// `IPVS_SVC_ATTR_AF`
+    AddressFamily(AddressFamily),
+    /// `IPVS_SVC_ATTR_PROTOCOL`
+    Protocol(Protocol),
+    /// `IPVS_SVC_ATTR_ADDR`: 16 bytes, IPv4 in the first four.
+    Address(RawAddress),
+    /// `IPVS_SVC_ATTR_PORT` (network order on the wire).
+    Port(u16),
+    /// `IPVS_SVC_ATTR_FWMARK`
+    Fwmark(u32),
+    /// `IPVS_SVC_ATTR_SCHED_NAME`
+    Scheduler(String),
+    /// `IPVS_SVC_ATTR_FLAGS`
+    Flags(FlagsWithMask),
+    /// `IPVS_SVC_ATTR_TIMEOUT`: persistence timeout in seconds.
+    Timeout(u32),
+    /// `IPVS_SVC_ATTR_NETMASK`: raw bytes, read with the service's family
+    /// (see [`Netmask`]).
+    Netmask([u8; 4]),
+    /// `IPVS_SVC_ATTR_STATS`
+    Stats(Vec<StatsAttribute>),
+    /// `IPVS_SVC_ATTR_PE_NAME`: persistence engine.
+    PersistenceEngine(String),
+    /// `IPVS_SVC_ATTR_STATS64`
+    Stats64(Vec<Stats64Attribute>),
+    /// Any other attribute, kept as it came.
+    Other(DefaultNla),
+}
+
+impl Nla for ServiceAttribute {
+    fn value_len(&self) -> usize {
+        match self {
+            Self::AddressFamily(_) | Self::Protocol(_) | Self::Port(_) => 2,
+            Self::Address(_) => 16,
+            Self::Fwmark(_) | Self::Timeout(_) | Self::Netmask(_) => 4,
+            Self::Flags(_) => 8,
+            Self::Scheduler(text) | Self::PersistenceEngine(text) => text.len() + 1,
+            Self::Stats(nest) => nested_len(nest),
+            Self::Stats64(nest) => nested_len(nest),
+            Self::Other(nla) => nla.value_len(),
+        }
+    }
+
+    fn kind(&self) -> u16 {
+        match self {
+            Self::AddressFamily(_) => IPVS_SVC_ATTR_AF,
+            Self::Protocol(_) => IPVS_SVC_ATTR_PROTOCOL,
+            Self::Address(_) => IPVS_SVC_ATTR_ADDR,
+            Self::Port(_) => IPVS_SVC_ATTR_PORT,
+            Self::Fwmark(_) => IPVS_SVC_ATTR_FWMARK,
+            Self::Scheduler(_) => IPVS_SVC_ATTR_SCHED_NAME,
+            Self::Flags(_) => IPVS_SVC_ATTR_FLAGS,
+            Self::Timeout(_) => IPVS_SVC_ATTR_TIMEOUT,
+            Self::Netmask(_) => IPVS_SVC_ATTR_NETMASK,
+            Self::Stats(_) => IPVS_SVC_ATTR_STATS,
+            Self::PersistenceEngine(_) => IPVS_SVC_ATTR_PE_NAME,
+            Self::Stats64(_) => IPVS_SVC_ATTR_STATS64,
+            Self::Other(nla) => nla.kind(),
+        }
+    }
+
+    fn emit_value(&self, buffer: &mut [u8]) {
+        const SIZED: &str = "buffer sized by value_len";
+        match self {
+            Self::AddressFamily(family) => emit_u16(buffer, family.raw()).expect(SIZED),
+            Self::Protocol(protocol) => emit_u16(buffer, protocol.raw()).expect(SIZED),
+            Self::Address(raw) => buffer.copy_from_slice(raw),
+            Self::Port(port) => emit_u16_be(buffer, *port).expect(SIZED),
+            Self::Fwmark(value) | Self::Timeout(value) => emit_u32(buffer, *value).expect(SIZED),
+            Self::Netmask(raw) => buffer.copy_from_slice(raw),
+            Self::Flags(flags) => {
+                emit_u32(&mut buffer[..4], flags.flags.bits()).expect(SIZED);
+                emit_u32(&mut buffer[4..], flags.mask.bits()).expect(SIZED);
+            }
+            Self::Scheduler(text) | Self::PersistenceEngine(text) => emit_string(text, buffer),
+            Self::Stats(nest) => emit_nested(nest, buffer),
+            Self::Stats64(nest) => emit_nested(nest, buffer),
+            Self::Other(nla) => nla.emit_value(buffer),
+        }
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttribute {
+    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
+        let payload = buf.value();
+        Ok(match buf.kind() {
+            IPVS_SVC_ATTR_AF => Self::AddressFamily(
+                AddressFamily::parse(payload).context("invalid IPVS_SVC_ATTR_AF")?,
+            ),
+            IPVS_SVC_ATTR_PROTOCOL => Self::Protocol(
+                parse_u16(payload)
+                    .and_then(Protocol::from_raw)
+                    .context("invalid IPVS_SVC_ATTR_PROTOCOL")?,
+            ),
+            IPVS_SVC_ATTR_ADDR => {
+                Self::Address(parse_raw_address(payload).context("invalid IPVS_SVC_ATTR_ADDR")?)
+            }
+            IPVS_SVC_ATTR_PORT => {
+                Self::Port(parse_u16_be(payload).context("invalid IPVS_SVC_ATTR_PORT")?)
+            }
+            IPVS_SVC_ATTR_FWMARK => {
+                Self::Fwmark(parse_u32(payload).context("invalid IPVS_SVC_ATTR_FWMARK")?)
+            }
+            IPVS_SVC_ATTR_SCHED_NAME => {
+                Self::Scheduler(parse_string(payload).context("invalid IPVS_SVC_ATTR_SCHED_NAME")?)
+            }
+            IPVS_SVC_ATTR_FLAGS => {
+                Self::Flags(parse_flags(payload).context("invalid IPVS_SVC_ATTR_FLAGS")?)
+            }
+            IPVS_SVC_ATTR_TIMEOUT => {
+                Self::Timeout(parse_u32(payload).context("invalid IPVS_SVC_ATTR_TIMEOUT")?)
+            }
+            IPVS_SVC_ATTR_NETMASK => Self::Netmask(
+                payload
+                    .try_into()
+                    .map_err(|_| DecodeError::invalid_number(4, payload.len()))
+                    .context("invalid IPVS_SVC_ATTR_NETMASK")?,
+            ),
+            IPVS_SVC_ATTR_STATS => {
+                Self::Stats(parse_nested(payload).context("invalid IPVS_SVC_ATTR_STATS")?)
+            }
+            IPVS_SVC_ATTR_PE_NAME => Self::PersistenceEngine(
+                parse_string(payload).context("invalid IPVS_SVC_ATTR_PE_NAME")?,
+            ),
+            IPVS_SVC_ATTR_STATS64 => {
+                Self::Stats64(parse_nested(payload).context("invalid IPVS_SVC_ATTR_STATS64")?)
+            }
+            _ => Self::Other(DefaultNla::parse(buf).context("invalid service attribute")?),
+        })
+    }
+}
+
+fn parse_flags(payload: &[u8]) -> Result<FlagsWithMask, DecodeError> {
+    if payload.len() != 8 {
+        return Err(DecodeError::invalid_number(8, payload.len()));
+    }
+    Ok(FlagsWithMask {
+        flags: ServiceFlags::from_bits_retain(parse_u32(&payload[..4])?),
+        mask: ServiceFlags::from_bits_retain(parse_u32(&payload[4..])?),
+    })
+}
+
+/// What identifies a virtual service: protocol, address and port, or a
+/// firewall mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceKey {
+    /// A service on `protocol` `address`:`port`.
+    Tuple {
+        /// Transport protocol.
+        protocol: Protocol,
+        /// Virtual address.
+        address: IpAddr,
+        /// Virtual port (0 with persistence means "all ports").
+        port: u16,
+    },
+    /// A service matching packets with firewall mark `mark`.
+    Fwmark {
+        /// Family of the packets it matches.
+        family: AddressFamily,
+        /// The firewall mark.
+        mark: u32,
+    },
+}
+
+impl ServiceKey {
+    /// A TCP service on `address`.
+    pub fn tcp(address: SocketAddr) -> Self {
+        Self::tuple(Protocol::Tcp, address)
+    }
+
+    /// A UDP service on `address`.
+    pub fn udp(address: SocketAddr) -> Self {
+        Self::tuple(Protocol::Udp, address)
+    }
+
+    /// An SCTP service on `address`.
+    pub fn sctp(address: SocketAddr) -> Self {
+        Self::tuple(Protocol::Sctp, address)
+    }
+
+    /// A `protocol` service on `address`.
+    pub fn tuple(protocol: Protocol, address: SocketAddr) -> Self {
+        Self::Tuple {
+            protocol,
+            address: address.ip(),
+            port: address.port(),
+        }
+    }
+
+    /// A firewall-mark service.
+    pub fn fwmark(family: AddressFamily, mark: u32) -> Self {
+        Self::Fwmark { family, mark }
+    }
+
+    /// The address family of the service.
+    pub fn family(&self) -> AddressFamily {
+        match self {
+            Self::Tuple { address, .. } => AddressFamily::of(*address),
+            Self::Fwmark { family, .. } => *family,
+        }
+    }
+
+    /// The key attributes, as ipvsadm and the kernel order them:
+    /// `AF`, then `PROTOCOL`, `ADDR`, `PORT` or `FWMARK`.
+    pub fn to_attributes(&self) -> Vec<ServiceAttribute> {
+        let mut attributes = Vec::with_capacity(4);
+        self.push_attributes(&mut attributes);
+        attributes
+    }
+
+    fn push_attributes(&self, attributes: &mut Vec<ServiceAttribute>) {
+        attributes.push(ServiceAttribute::AddressFamily(self.family()));
+        match *self {
+            Self::Tuple {
+                protocol,
+                address,
+                port,
+            } => {
+                attributes.push(ServiceAttribute::Protocol(protocol));
+                attributes.push(ServiceAttribute::Address(encode_address(address)));
+                attributes.push(ServiceAttribute::Port(port));
+            }
+            Self::Fwmark { mark, .. } => attributes.push(ServiceAttribute::Fwmark(mark)),
+        }
+    }
+
+    /// Reads the key out of a service nest (other attributes are ignored).
+    /// A firewall mark wins over protocol/address/port, as in the kernel.
+    pub fn from_attributes(attributes: &[ServiceAttribute]) -> Result<Self, Error> {
+        let mut family = None;
+        let mut protocol = None;
+        let mut address = None;
+        let mut port = None;
+        let mut fwmark = None;
+        for attribute in attributes {
+            match attribute {
+                ServiceAttribute::AddressFamily(v) => family = Some(*v),
+                ServiceAttribute::Protocol(v) => protocol = Some(*v),
+                ServiceAttribute::Address(v) => address = Some(v),
+                ServiceAttribute::Port(v) => port = Some(*v),
+                ServiceAttribute::Fwmark(v) => fwmark = Some(*v),
+                _ => {}
+            }
+        }
+        let family = family.ok_or(Error::missing("service", "IPVS_SVC_ATTR_AF"))?;
+        if let Some(mark) = fwmark {
+            return Ok(Self::Fwmark { family, mark });
+        }
+        Ok(Self::Tuple {
+            protocol: protocol.ok_or(Error::missing("service", "IPVS_SVC_ATTR_PROTOCOL"))?,
+            address: decode_address(
+                family,
+                address.ok_or(Error::missing("service", "IPVS_SVC_ATTR_ADDR"))?,
+            ),
+            port: port.ok_or(Error::missing("service", "IPVS_SVC_ATTR_PORT"))?,
+        })
+    }
+}
+
+impl fmt::Display for ServiceKey {
+    /// ipvsadm's way of naming a service: `TCP 10.0.0.1:80`,
+    /// `UDP [2001:db8::1]:53`, `FWM 42`, `FWM 43 IPv6`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tuple {
+                protocol,
+                address,
+                port,
+            } => write!(f, "{protocol} {}", SocketAddr::new(*address, *port)),
+            Self::Fwmark {
+                family: AddressFamily::Inet,
+                mark,
+            } => write!(f, "FWM {mark}"),
+            Self::Fwmark {
+                family: AddressFamily::Inet6,
+                mark,
+            } => write!(f, "FWM {mark} IPv6"),
+        }
+    }
+}
+
+/// A virtual service.
+///
+/// [`Service::to_attributes`] writes the nest exactly as ipvsadm does (and as
+/// the kernel does in listings): `AF`, key, `SCHED_NAME`, `PE_NAME` if any,
+/// `FLAGS`, `TIMEOUT`, `NETMASK`, then `STATS` and `STATS64` if
+/// [`stats`](Self::stats) is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// What identifies the service.
+    pub key: ServiceKey,
+    /// Scheduler name (`rr`, `wlc`, ...); empty in requests that only name
+    /// the service.
+    pub scheduler: String,
+    /// Service flags.
+    pub flags: ServiceFlags,
+    /// Which flag bits a change applies to; [`ServiceFlags::ALL_BITS`] (what
+    /// ipvsadm sends) replaces all of them.
+    pub flags_mask: ServiceFlags,
+    /// Persistence timeout; whole seconds on the wire (fractions are
+    /// dropped, values above `u32::MAX` seconds saturate).
+    pub timeout: Duration,
+    /// Persistence granularity.
+    pub netmask: Netmask,
+    /// Persistence engine (`--pe sip`).
+    pub persistence_engine: Option<String>,
+    /// Counters, present in the kernel's listings.
+    pub stats: Option<Stats>,
+}
+
+impl Service {
+    /// A service with scheduler `scheduler` and every option at ipvsadm's
+    /// default: no flags (mask all bits), no persistence, full netmask.
+    pub fn new(key: ServiceKey, scheduler: impl Into<String>) -> Self {
+        Self {
+            key,
+            scheduler: scheduler.into(),
+            flags: ServiceFlags::empty(),
+            flags_mask: ServiceFlags::ALL_BITS,
+            timeout: Duration::ZERO,
+            netmask: Netmask::full(key.family()),
+            persistence_engine: None,
+            stats: None,
+        }
+    }
+
+    /// The service as ipvsadm names one it changes something below (adds a
+    /// destination, deletes, zeroes): empty scheduler, all defaults.
+    pub fn reference(key: ServiceKey) -> Self {
+        Self::new(key, "")
+    }
+
+    /// Makes the service persistent for `timeout` (`-p`).
+    pub fn with_persistence(mut self, timeout: Duration) -> Self {
+        self.flags |= ServiceFlags::PERSISTENT;
+        self.timeout = timeout;
+        self
+    }
+
+    /// Whether the service is persistent.
+    pub fn is_persistent(&self) -> bool {
+        self.flags.contains(ServiceFlags::PERSISTENT)
+    }
+
+    /// The attributes of the service nest, in ipvsadm's and the kernel's
+    /// order.
+    pub fn to_attributes(&self) -> Vec<ServiceAttribute> {
+        let mut attributes = Vec::with_capacity(11);
+        self.key.push_attributes(&mut attributes);
+        attributes.push(ServiceAttribute::Scheduler(self.scheduler.clone()));
+        if let Some(engine) = &self.persistence_engine {
+            attributes.push(ServiceAttribute::PersistenceEngine(engine.clone()));
+        }
+        attributes.push(ServiceAttribute::Flags(FlagsWithMask {
+            flags: self.flags,
+            mask: self.flags_mask,
+        }));
+        attributes.push(ServiceAttribute::Timeout(seconds(self.timeout)));
+        attributes.push(ServiceAttribute::Netmask(self.netmask.to_raw()));
+        if let Some(stats) = &self.stats {
+            attributes.push(ServiceAttribute::Stats(stats.to_attributes()));
+            attributes.push(ServiceAttribute::Stats64(stats.to_attributes64()));
+        }
+        attributes
+    }
+
+    /// Reads a service nest. The key, `SCHED_NAME`, `FLAGS`, `TIMEOUT` and
+    /// `NETMASK` must be present (the kernel always sends them); unknown
+    /// attributes are skipped.
+    pub fn from_attributes(attributes: &[ServiceAttribute]) -> Result<Self, Error> {
+        let key = ServiceKey::from_attributes(attributes)?;
+        let mut scheduler = None;
+        let mut flags = None;
+        let mut timeout = None;
+        let mut netmask = None;
+        let mut persistence_engine = None;
+        let mut stats = None;
+        let mut stats64 = None;
+        for attribute in attributes {
+            match attribute {
+                ServiceAttribute::Scheduler(v) => scheduler = Some(v.clone()),
+                ServiceAttribute::Flags(v) => flags = Some(*v),
+                ServiceAttribute::Timeout(v) => timeout = Some(*v),
+                ServiceAttribute::Netmask(v) => netmask = Some(*v),
+                ServiceAttribute::PersistenceEngine(v) => persistence_engine = Some(v.clone()),
+                ServiceAttribute::Stats(v) => stats = Some(v.as_slice()),
+                ServiceAttribute::Stats64(v) => stats64 = Some(v.as_slice()),
+                _ => {}
+            }
+        }
+        let flags = flags.ok_or(Error::missing("service", "IPVS_SVC_ATTR_FLAGS"))?;
+        let netmask = netmask.ok_or(Error::missing("service", "IPVS_SVC_ATTR_NETMASK"))?;
+        Ok(Self {
+            key,
+            scheduler: scheduler.ok_or(Error::missing("service", "IPVS_SVC_ATTR_SCHED_NAME"))?,
+            flags: flags.flags,
+            flags_mask: flags.mask,
+            timeout: Duration::from_secs(
+                timeout
+                    .ok_or(Error::missing("service", "IPVS_SVC_ATTR_TIMEOUT"))?
+                    .into(),
+            ),
+            netmask: Netmask::from_raw(key.family(), netmask)?,
+            persistence_engine,
+            stats: Stats::pick(stats, stats64),
+        })
+    }
+}
+
+/// Whole seconds of `duration`, saturating at `u32::MAX`.
+pub(crate) fn seconds(duration: Duration) -> u32 {
+    u32::try_from(duration.as_secs()).unwrap_or(u32::MAX)
+}
