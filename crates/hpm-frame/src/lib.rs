@@ -1,8 +1,97 @@
-//! Frames of the HPM-100A power meter's serial output.
+//! Frames of the HPM-100A power meter's serial output: parse, decode, convert.
 //!
-//! This crate will hold the nom grammar of the meter's frames (live form with `:`
-//! separators and the annotated form without), a lossless raw model, a replaceable
-//! decoding rule, a streaming decoder that resynchronises after line noise, a reader
-//! for the `watt.txt` logs written by the notebook's `com.c`, and CSV / JSON Lines /
-//! InfluxDB line-protocol output. It knows no serial device.
+//! The meter sends, about once a second at 9600 baud, an ASCII frame such as
+//!
+//! ```text
+//! S:  21693Vo:  42412Am:  46461Wa:     21Wh:   5051Pf:  59981Hz:     01Kg:     01Eu  E
+//! ```
+//!
+//! followed by CR (LF). This crate knows no serial device: it works on bytes from
+//! anywhere.
+//!
+//! - [`Frame`] is the lossless raw model: every field's [`Label`] and exact
+//!   [`Digits`]. Its `Display` writes the canonical live form, and parsing that gives
+//!   the same frame back. [`Frame::parse`] reads the live form (`:` separators,
+//!   space padding) and the annotated form (no colons, fields separated by
+//!   whitespace, also one per line). Unknown two-letter labels are kept as
+//!   [`Label::Other`].
+//! - [`StreamDecoder`] takes byte chunks of any size and hands out frames as soon
+//!   as they end, skipping and counting anything else; [`FrameReader`] does that
+//!   over a [`std::io::Read`].
+//! - [`LogReader`] reads the `watt.txt` logs of the old patched `com.c`: records
+//!   of (local timestamp, frame), with an error naming line and column for each
+//!   damaged record.
+//! - [`DecodeRule`] turns fields into typed [`Value`]s with units; the default
+//!   [`TableRule::inferred`] is the rule inferred from the samples (see
+//!   [`decode`] for what is fact and what is inference).
+//! - [`RecordWriter`] writes records as CSV, JSON Lines or InfluxDB line protocol
+//!   to any [`std::io::Write`].
+//!
+//! # Example: live bytes to CSV
+//!
+//! How a serial terminal uses the crate: feed whatever each `read` returned, and
+//! write a record, stamped with the time of reception, for each frame.
+//!
+//! ```
+//! use hpm_frame::{Format, RecordWriter, StreamDecoder};
+//! use time::macros::datetime;
+//!
+//! let mut decoder = StreamDecoder::new();
+//! let mut out = RecordWriter::new(Vec::new(), Format::Csv);
+//! let reads: [&[u8]; 3] = [
+//!     b"S:  21693Vo:  42412Am:  46461Wa:     21Wh",
+//!     b":   5051Pf:  59981Hz:     01Kg:     01Eu  E\r\n\x00noise\r\nS:  2",
+//!     b"1693Vo:  42422Am:  46481Wa:     31Wh:   5051Pf:  59981Hz:     01Kg:     01Eu  E\r\n",
+//! ];
+//! let now = datetime!(2011-01-05 07:57:32 +09:00); // the caller's clock
+//! for chunk in reads {
+//!     decoder.try_feed(chunk, |frame| out.write(Some(now), &frame))?;
+//! }
+//! let csv = String::from_utf8(out.finish()?)?;
+//! let rows: Vec<&str> = csv.lines().collect();
+//! assert_eq!(rows.len(), 3);
+//! assert!(rows[1].starts_with("2011-01-05T07:57:32+09:00,216.9,42.41,4.646,0.002,0.505,59.98,0.000,0.000,S:  21693Vo"));
+//! assert_eq!(decoder.stats().frames, 2);
+//! assert_eq!(decoder.stats().skipped_bytes, 6); // NUL and "noise"
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Example: an old log to JSON Lines
+//!
+//! ```
+//! use hpm_frame::{Format, LogReader, RecordWriter};
+//! use time::UtcOffset;
+//!
+//! let log: &[u8] = b"S:  21693Vo:  42412Am  E[2011-01-05 07:57:32] \n";
+//! let offset = UtcOffset::from_hms(9, 0, 0)?; // supplied by the caller
+//! let mut out = RecordWriter::new(Vec::new(), Format::JsonLines);
+//! for rec in LogReader::new(log) {
+//!     let rec = rec?;
+//!     out.write(Some(rec.time_at(offset)), &rec.frame)?;
+//! }
+//! let line = String::from_utf8(out.into_inner())?;
+//! assert!(line.starts_with(r#"{"time":"2011-01-05T07:57:32+09:00","voltage_V":216.9,"current_A":42.41,"power_kW":null"#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod decode;
+mod error;
+mod field;
+mod frame;
+mod grammar;
+mod log;
+mod output;
+mod stream;
+
+pub use decode::{Column, Decimal, DecodeRule, Entry, Quantity, Scheme, TableRule, Unit, Value};
+pub use error::{DecodeError, Expected, FieldError, Found, FrameError, LogError, RecordError};
+pub use field::{Digits, Field, Label, OtherLabel};
+pub use frame::Frame;
+pub use log::{InputKind, LogReader, LogRecord};
+pub use output::{Format, RecordWriter, UnknownFormat};
+pub use stream::{FrameReader, RejectReason, Rejection, Stats, StreamDecoder};
+
+/// The `time` crate, whose types appear in this crate's API.
+pub use time;

@@ -1,0 +1,376 @@
+//! Turning a field's digits into a value with a unit.
+//!
+//! No protocol document of the meter is known, so how digits become values is an
+//! inference, kept here as a replaceable rule and never inside the parser:
+//!
+//! - [`DecodeRule`] is the trait a rule implements;
+//! - [`TableRule`] is a table of [`Entry`] (label → [`Scheme`], quantity, unit);
+//! - [`TableRule::inferred`] is the default, the rule inferred from the samples:
+//!   the last digit `d` of a field is the number of integer digits of the other
+//!   digits read as a zero-padded 4-digit mantissa `m`, so value = `m × 10^(d−4)`
+//!   (`21693` → 216.9 V, `42412` → 42.41 A, `46461` → 4.646 kW, `5051` → 0.505);
+//!   `Hz` does not fit and reads as the digits before the last with two decimals
+//!   (`59981` → 59.98 Hz).
+//!
+//! A user who learns that `Wa` is in W and `Am` in mA builds a [`TableRule`] with
+//! those entries, or implements [`DecodeRule`] for something else.
+
+use std::fmt;
+
+use crate::error::DecodeError;
+use crate::field::{Field, Label};
+
+/// An exact decimal number: `units × 10^−scale` (216.9 is `units = 2169, scale = 1`).
+///
+/// Kept exact so that output shows the meter's digits, not a binary float's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decimal {
+    /// The number without its decimal point.
+    pub units: i64,
+    /// How many of the digits are decimals.
+    pub scale: u8,
+}
+
+impl Decimal {
+    /// The nearest `f64`.
+    pub fn to_f64(self) -> f64 {
+        self.units as f64 / 10f64.powi(i32::from(self.scale))
+    }
+}
+
+impl fmt::Display for Decimal {
+    /// Exact, with `scale` decimals: `216.9`, `0.002`, `60.00`, `21690`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.units < 0 { "-" } else { "" };
+        let abs = self.units.unsigned_abs();
+        if self.scale == 0 {
+            return write!(f, "{sign}{abs}");
+        }
+        let p = 10u64.pow(u32::from(self.scale));
+        write!(
+            f,
+            "{sign}{}.{:0w$}",
+            abs / p,
+            abs % p,
+            w = usize::from(self.scale)
+        )
+    }
+}
+
+/// What a field measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Quantity {
+    /// Voltage.
+    Voltage,
+    /// Current.
+    Current,
+    /// Active power.
+    Power,
+    /// Energy.
+    Energy,
+    /// Power factor (dimensionless).
+    PowerFactor,
+    /// Line frequency.
+    Frequency,
+    /// Meaning not known (`Kg`, `Eu`, or a label from a firmware variant).
+    Unknown,
+}
+
+/// A value's unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Unit {
+    /// V
+    Volt,
+    /// A
+    Ampere,
+    /// mA
+    Milliampere,
+    /// W
+    Watt,
+    /// kW
+    Kilowatt,
+    /// Wh
+    WattHour,
+    /// kWh
+    KilowattHour,
+    /// Hz
+    Hertz,
+    /// No unit (a ratio), or the unit is not known.
+    None,
+}
+
+impl Unit {
+    /// The unit's symbol (`""` for [`Unit::None`]).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Unit::Volt => "V",
+            Unit::Ampere => "A",
+            Unit::Milliampere => "mA",
+            Unit::Watt => "W",
+            Unit::Kilowatt => "kW",
+            Unit::WattHour => "Wh",
+            Unit::KilowattHour => "kWh",
+            Unit::Hertz => "Hz",
+            Unit::None => "",
+        }
+    }
+}
+
+/// A decoded field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Value {
+    /// The field it came from.
+    pub label: Label,
+    /// What it measures.
+    pub quantity: Quantity,
+    /// The number.
+    pub amount: Decimal,
+    /// Its unit.
+    pub unit: Unit,
+}
+
+impl fmt::Display for Value {
+    /// `216.9 V`, or just the number when there is no unit.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.unit {
+            Unit::None => write!(f, "{}", self.amount),
+            u => write!(f, "{} {}", self.amount, u.symbol()),
+        }
+    }
+}
+
+/// How one label's digits become a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// The last digit `d` is the number of integer digits of the 4-digit,
+    /// zero-padded mantissa made of the other digits: value = `m × 10^(d−4)`.
+    /// Needs 2 to 5 digits.
+    PointDigit,
+    /// The digits before the last, with this many decimals; the last digit is
+    /// ignored (`59981` with 2 decimals → 59.98). Needs 2 to 16 digits.
+    DropLastDigit {
+        /// Number of decimals.
+        decimals: u8,
+    },
+    /// All the digits, with this many decimals (`12345` with 1 → 1234.5).
+    Fixed {
+        /// Number of decimals.
+        decimals: u8,
+    },
+}
+
+impl Scheme {
+    /// The number the digits stand for under this scheme.
+    pub fn apply(self, field: &Field) -> Result<Decimal, DecodeError> {
+        let d = field.digits.as_bytes();
+        let bad = |reason| DecodeError::Digits {
+            label: field.label,
+            digits: field.digits.as_str().to_owned(),
+            reason,
+        };
+        let int = |s: &[u8]| {
+            s.iter()
+                .fold(0i64, |acc, &b| acc * 10 + i64::from(b - b'0'))
+        };
+        match self {
+            Scheme::PointDigit => {
+                let (point, mantissa) = match d.split_last() {
+                    Some((p, m)) if !m.is_empty() && m.len() <= 4 => (*p - b'0', m),
+                    _ => {
+                        return Err(bad(
+                            "expected 2 to 5 digits: a mantissa of at most 4 and a point digit",
+                        ));
+                    }
+                };
+                let m = int(mantissa);
+                Ok(if point >= 4 {
+                    Decimal {
+                        units: m * 10i64.pow(u32::from(point - 4)),
+                        scale: 0,
+                    }
+                } else {
+                    Decimal {
+                        units: m,
+                        scale: 4 - point,
+                    }
+                })
+            }
+            Scheme::DropLastDigit { decimals } => match d.split_last() {
+                Some((_, m)) if !m.is_empty() => Ok(Decimal {
+                    units: int(m),
+                    scale: decimals,
+                }),
+                _ => Err(bad("expected at least 2 digits")),
+            },
+            Scheme::Fixed { decimals } => Ok(Decimal {
+                units: int(d),
+                scale: decimals,
+            }),
+        }
+    }
+}
+
+/// A rule that turns fields into values. Implement it to replace the inferred
+/// rule; [`TableRule`] covers rules that differ only per label.
+pub trait DecodeRule {
+    /// The labels this rule decodes, in the order output columns should have.
+    fn columns(&self) -> Vec<Column>;
+
+    /// The value of one field, or why it has none.
+    fn decode(&self, field: &Field) -> Result<Value, DecodeError>;
+}
+
+/// One output column: which label, and its name (e.g. `voltage_V`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Column {
+    /// The label whose value fills the column.
+    pub label: Label,
+    /// The column's name in CSV headers, JSON keys and InfluxDB field keys.
+    pub name: String,
+}
+
+/// How a [`TableRule`] decodes one label.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Entry {
+    /// The label.
+    pub label: Label,
+    /// What it measures.
+    pub quantity: Quantity,
+    /// How its digits become a number.
+    pub scheme: Scheme,
+    /// The number's unit.
+    pub unit: Unit,
+    /// The column name (without unit) for output, e.g. `voltage`.
+    pub name: &'static str,
+}
+
+impl Entry {
+    /// The output column name: `name` then `_` and the unit symbol, if any.
+    pub fn column_name(&self) -> String {
+        match self.unit {
+            Unit::None => self.name.to_owned(),
+            u => format!("{}_{}", self.name, u.symbol()),
+        }
+    }
+}
+
+/// A decoding rule given as a table, one [`Entry`] per label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRule {
+    entries: Vec<Entry>,
+}
+
+impl TableRule {
+    /// A rule from a table. A label listed twice uses its first entry.
+    pub fn new(entries: Vec<Entry>) -> TableRule {
+        TableRule { entries }
+    }
+
+    /// The rule inferred from the seed samples (see the module docs):
+    ///
+    /// | label | column | scheme | unit |
+    /// |---|---|---|---|
+    /// | `Vo` | `voltage_V` | point digit | V |
+    /// | `Am` | `current_A` | point digit | A |
+    /// | `Wa` | `power_kW` | point digit | kW |
+    /// | `Wh` | `energy_kWh` | point digit | kWh |
+    /// | `Pf` | `power_factor` | point digit | none |
+    /// | `Hz` | `frequency_Hz` | last digit dropped, 2 decimals | Hz |
+    /// | `Kg` | `kg` | point digit | unknown |
+    /// | `Eu` | `eu` | point digit | unknown |
+    ///
+    /// Labels not in the table are not decoded (they stay in the raw frame).
+    pub fn inferred() -> TableRule {
+        let e = |label, quantity, scheme, unit, name| Entry {
+            label,
+            quantity,
+            scheme,
+            unit,
+            name,
+        };
+        use {Quantity as Q, Scheme::PointDigit as P, Unit as U};
+        TableRule::new(vec![
+            e(Label::Vo, Q::Voltage, P, U::Volt, "voltage"),
+            e(Label::Am, Q::Current, P, U::Ampere, "current"),
+            e(Label::Wa, Q::Power, P, U::Kilowatt, "power"),
+            e(Label::Wh, Q::Energy, P, U::KilowattHour, "energy"),
+            e(Label::Pf, Q::PowerFactor, P, U::None, "power_factor"),
+            e(
+                Label::Hz,
+                Q::Frequency,
+                Scheme::DropLastDigit { decimals: 2 },
+                U::Hertz,
+                "frequency",
+            ),
+            e(Label::Kg, Q::Unknown, P, U::None, "kg"),
+            e(Label::Eu, Q::Unknown, P, U::None, "eu"),
+        ])
+    }
+
+    /// The table.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The entry for `label`, if any.
+    pub fn entry(&self, label: Label) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.label == label)
+    }
+}
+
+impl Default for TableRule {
+    /// [`TableRule::inferred`].
+    fn default() -> TableRule {
+        TableRule::inferred()
+    }
+}
+
+impl DecodeRule for TableRule {
+    fn columns(&self) -> Vec<Column> {
+        let mut cols: Vec<Column> = Vec::with_capacity(self.entries.len());
+        for e in &self.entries {
+            if !cols.iter().any(|c| c.label == e.label) {
+                cols.push(Column {
+                    label: e.label,
+                    name: e.column_name(),
+                });
+            }
+        }
+        cols
+    }
+
+    fn decode(&self, field: &Field) -> Result<Value, DecodeError> {
+        let e = self
+            .entry(field.label)
+            .ok_or(DecodeError::UnknownLabel { label: field.label })?;
+        Ok(Value {
+            label: field.label,
+            quantity: e.quantity,
+            amount: e.scheme.apply(field)?,
+            unit: e.unit,
+        })
+    }
+}
+
+impl<R: DecodeRule + ?Sized> DecodeRule for &R {
+    fn columns(&self) -> Vec<Column> {
+        (**self).columns()
+    }
+
+    fn decode(&self, field: &Field) -> Result<Value, DecodeError> {
+        (**self).decode(field)
+    }
+}
+
+impl<R: DecodeRule + ?Sized> DecodeRule for Box<R> {
+    fn columns(&self) -> Vec<Column> {
+        (**self).columns()
+    }
+
+    fn decode(&self, field: &Field) -> Result<Value, DecodeError> {
+        (**self).decode(field)
+    }
+}

@@ -1,0 +1,227 @@
+//! One field of a frame: a two-letter label and the exact digit string before it.
+
+use std::fmt;
+
+use crate::error::FieldError;
+
+/// A field's two-letter label.
+///
+/// The eight labels seen from the meter have their own variants; any other two
+/// ASCII letters are kept as [`Label::Other`] so that a firmware variant never
+/// breaks a log. A known label is never represented as `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Label {
+    /// `Vo`: voltage.
+    Vo,
+    /// `Am`: current.
+    Am,
+    /// `Wa`: active power.
+    Wa,
+    /// `Wh`: energy.
+    Wh,
+    /// `Pf`: power factor.
+    Pf,
+    /// `Hz`: line frequency.
+    Hz,
+    /// `Kg`: meaning unknown (perhaps kilograms of CO2); 0 in every sample.
+    Kg,
+    /// `Eu`: meaning unknown (perhaps cost); 0 in every sample.
+    Eu,
+    /// Any other two ASCII letters, kept as received.
+    Other(OtherLabel),
+}
+
+/// Two ASCII letters that are not one of the known labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OtherLabel([u8; 2]);
+
+impl OtherLabel {
+    /// The two letters.
+    pub fn as_bytes(&self) -> &[u8; 2] {
+        &self.0
+    }
+
+    /// The two letters as text.
+    pub fn as_str(&self) -> &str {
+        // Both bytes are ASCII letters (checked in `Label::from_bytes`).
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+impl Label {
+    /// The eight labels seen from the meter, in the order it sends them.
+    pub const KNOWN: [Label; 8] = [
+        Label::Vo,
+        Label::Am,
+        Label::Wa,
+        Label::Wh,
+        Label::Pf,
+        Label::Hz,
+        Label::Kg,
+        Label::Eu,
+    ];
+
+    /// The label for two ASCII letters, or `None` for anything else.
+    #[inline]
+    pub fn from_bytes(b: [u8; 2]) -> Option<Label> {
+        Some(match &b {
+            b"Vo" => Label::Vo,
+            b"Am" => Label::Am,
+            b"Wa" => Label::Wa,
+            b"Wh" => Label::Wh,
+            b"Pf" => Label::Pf,
+            b"Hz" => Label::Hz,
+            b"Kg" => Label::Kg,
+            b"Eu" => Label::Eu,
+            _ if b[0].is_ascii_alphabetic() && b[1].is_ascii_alphabetic() => {
+                Label::Other(OtherLabel(b))
+            }
+            _ => return None,
+        })
+    }
+
+    /// The two letters as sent by the meter.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Label::Vo => "Vo",
+            Label::Am => "Am",
+            Label::Wa => "Wa",
+            Label::Wh => "Wh",
+            Label::Pf => "Pf",
+            Label::Hz => "Hz",
+            Label::Kg => "Kg",
+            Label::Eu => "Eu",
+            Label::Other(o) => o.as_str(),
+        }
+    }
+
+    /// Whether this is one of the eight labels seen from the meter.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Label::Other(_))
+    }
+}
+
+impl std::str::FromStr for Label {
+    type Err = FieldError;
+
+    fn from_str(s: &str) -> Result<Label, FieldError> {
+        match s.as_bytes() {
+            &[a, b] => Label::from_bytes([a, b]),
+            _ => None,
+        }
+        .ok_or_else(|| FieldError::Label(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A field's exact digit string: 1 to [`Digits::MAX_LEN`] ASCII digits, leading
+/// zeros kept (`"01"` and `"1"` are different digit strings).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digits {
+    len: u8,
+    buf: [u8; Digits::MAX_LEN],
+}
+
+impl Digits {
+    /// The longest digit string a field may hold. The meter sends at most 5; a
+    /// longer run is a damaged frame, not a value.
+    pub const MAX_LEN: usize = 15;
+
+    /// `"0"`, a placeholder for unused slots.
+    pub(crate) const ZERO: Digits = {
+        let mut buf = [0u8; Digits::MAX_LEN];
+        buf[0] = b'0';
+        Digits { len: 1, buf }
+    };
+
+    /// The digit string in `s`, which must be 1 to [`Digits::MAX_LEN`] ASCII digits.
+    pub fn new(s: &[u8]) -> Result<Digits, FieldError> {
+        if s.is_empty() || s.len() > Digits::MAX_LEN || !s.iter().all(u8::is_ascii_digit) {
+            return Err(FieldError::Digits(String::from_utf8_lossy(s).into_owned()));
+        }
+        Ok(Digits::from_checked(s))
+    }
+
+    /// `s` is known to be 1..=MAX_LEN ASCII digits.
+    #[inline]
+    pub(crate) fn from_checked(s: &[u8]) -> Digits {
+        let mut buf = [0u8; Digits::MAX_LEN];
+        buf[..s.len()].copy_from_slice(s);
+        Digits {
+            len: s.len() as u8,
+            buf,
+        }
+    }
+
+    /// The digits as bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+
+    /// The digits as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits are ever stored.
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    /// Number of digits.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Always false: a digit string has at least one digit.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl std::str::FromStr for Digits {
+    type Err = FieldError;
+
+    fn from_str(s: &str) -> Result<Digits, FieldError> {
+        Digits::new(s.as_bytes())
+    }
+}
+
+impl fmt::Display for Digits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl fmt::Debug for Digits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digits({:?})", self.as_str())
+    }
+}
+
+/// One field: the digit string the meter sent and the label after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Field {
+    /// The field's label.
+    pub label: Label,
+    /// The exact digits before the label.
+    pub digits: Digits,
+}
+
+impl Field {
+    /// A field from a label and digits given as text, e.g. `Field::parse("Vo", "21693")`.
+    pub fn parse(label: &str, digits: &str) -> Result<Field, FieldError> {
+        Ok(Field {
+            label: label.parse()?,
+            digits: digits.parse()?,
+        })
+    }
+}
+
+impl fmt::Display for Field {
+    /// The field as the annotated form writes it: digits then label (`21693Vo`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.digits, self.label)
+    }
+}

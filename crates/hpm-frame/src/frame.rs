@@ -1,0 +1,176 @@
+//! The lossless raw model of one frame.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use crate::error::{FieldError, FrameError};
+use crate::field::{Digits, Field, Label};
+use crate::grammar;
+
+/// One frame as the meter sent it: its fields in order, each with its label and
+/// exact digit string.
+///
+/// The frame lives inline (no heap allocation), holding 1 to [`Frame::MAX_FIELDS`]
+/// fields. Its [`Display`](fmt::Display) writes the canonical live form
+/// (`S:  21693Vo:  42412Am ...  E`), and parsing that text gives the same frame
+/// back. Which form (live or annotated) and how much padding the input had is not
+/// kept: two frames are equal when their fields are.
+#[derive(Clone)]
+pub struct Frame {
+    len: u8,
+    fields: [Field; Frame::MAX_FIELDS],
+}
+
+const FILLER: Field = Field {
+    label: Label::Vo,
+    digits: Digits::ZERO,
+};
+
+impl Frame {
+    /// The most fields one frame may hold. The meter sends 8; room is left for a
+    /// firmware variant with a few more.
+    pub const MAX_FIELDS: usize = 16;
+
+    /// The width (with leading spaces) of a value in the canonical live form.
+    pub const LIVE_WIDTH: usize = 7;
+
+    pub(crate) const fn empty() -> Frame {
+        Frame {
+            len: 0,
+            fields: [FILLER; Frame::MAX_FIELDS],
+        }
+    }
+
+    /// A frame of the given fields, in order (1 to [`Frame::MAX_FIELDS`] of them).
+    pub fn new(fields: impl IntoIterator<Item = Field>) -> Result<Frame, FieldError> {
+        let mut frame = Frame::empty();
+        let mut count = 0usize;
+        for f in fields {
+            count += 1;
+            // Keep counting past the limit so the error can say how many.
+            let _ = frame.try_push(f);
+        }
+        if count == 0 || count > Frame::MAX_FIELDS {
+            return Err(FieldError::FieldCount(count));
+        }
+        Ok(frame)
+    }
+
+    /// Parses exactly one frame, in the live or the annotated form, with nothing
+    /// before or after it.
+    ///
+    /// ```
+    /// let f = hpm_frame::Frame::parse(b"S 22003Vo 10003Am 22002Wa 10001Pf 60001Hz E")?;
+    /// assert_eq!(f.to_string(), "S:  22003Vo:  10003Am:  22002Wa:  10001Pf:  60001Hz  E");
+    /// # Ok::<(), hpm_frame::FrameError>(())
+    /// ```
+    pub fn parse(input: &[u8]) -> Result<Frame, FrameError> {
+        grammar::parse_frame(input)
+    }
+
+    pub(crate) fn try_push(&mut self, f: Field) -> Result<(), Field> {
+        match self.fields.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = f;
+                self.len += 1;
+                Ok(())
+            }
+            None => Err(f),
+        }
+    }
+
+    /// The fields in the order received.
+    #[inline]
+    pub fn fields(&self) -> &[Field] {
+        &self.fields[..usize::from(self.len)]
+    }
+
+    /// The first field with this label.
+    pub fn get(&self, label: Label) -> Option<&Field> {
+        self.fields().iter().find(|f| f.label == label)
+    }
+
+    /// Writes the canonical live form (the same bytes as [`Display`](fmt::Display))
+    /// to the end of `out`.
+    pub fn write_live(&self, out: &mut Vec<u8>) {
+        out.push(b'S');
+        for f in self.fields() {
+            out.push(b':');
+            let d = f.digits.as_bytes();
+            let pad = Frame::LIVE_WIDTH.saturating_sub(d.len());
+            out.extend(std::iter::repeat_n(b' ', pad));
+            out.extend_from_slice(d);
+            out.extend_from_slice(f.label.as_str().as_bytes());
+        }
+        out.extend_from_slice(b"  E");
+    }
+
+    /// The annotated form: `S`, then each field on its own line, then `E`, lines
+    /// separated by `sep` (e.g. `" "` or `"\r\n"`, which must be whitespace).
+    pub fn to_annotated(&self, sep: &str) -> String {
+        let mut s = String::from("S");
+        for f in self.fields() {
+            s.push_str(sep);
+            s.push_str(f.digits.as_str());
+            s.push_str(f.label.as_str());
+        }
+        s.push_str(sep);
+        s.push('E');
+        s
+    }
+}
+
+impl fmt::Display for Frame {
+    /// The canonical live form: `S`, then per field `:`, the digits right-aligned in
+    /// 7 characters and the label, then two spaces and `E`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("S")?;
+        for field in self.fields() {
+            write!(
+                f,
+                ":{:>w$}{}",
+                field.digits,
+                field.label,
+                w = Frame::LIVE_WIDTH
+            )?;
+        }
+        f.write_str("  E")
+    }
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Frame").field(&self.to_string()).finish()
+    }
+}
+
+impl PartialEq for Frame {
+    fn eq(&self, other: &Frame) -> bool {
+        self.fields() == other.fields()
+    }
+}
+
+impl Eq for Frame {}
+
+impl Hash for Frame {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.fields().hash(state);
+    }
+}
+
+impl std::str::FromStr for Frame {
+    type Err = FrameError;
+
+    fn from_str(s: &str) -> Result<Frame, FrameError> {
+        Frame::parse(s.as_bytes())
+    }
+}
+
+impl<'a> IntoIterator for &'a Frame {
+    type Item = &'a Field;
+    type IntoIter = std::slice::Iter<'a, Field>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.fields().iter()
+    }
+}

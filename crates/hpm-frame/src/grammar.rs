@@ -1,0 +1,409 @@
+//! The nom grammar of frames and `watt.txt` records.
+//!
+//! ```text
+//! frame      = "S" ( live-body | annotated-body )
+//! live-body  = 1*( ":" *SP digits label ) *SP "E"          ; SP = space or tab
+//! annotated-body = 1*( 1*WS digits label ) *WS "E"          ; WS = SP, CR or LF
+//! digits     = 1*15DIGIT
+//! label      = 2ALPHA
+//! record     = frame *WS "[" YYYY "-" MM "-" DD " " hh ":" mm ":" ss "]" [" "]
+//! ```
+//!
+//! Every parser here is generic over `C` (complete input): with `C = false` a
+//! parser that reaches the end of its input asks for more ([`nom::Err::Incomplete`]),
+//! which is what the streaming decoder needs; with `C = true` the end of input is an
+//! error that says what was expected there.
+
+use nom::{Err, IResult, Needed, Parser};
+use time::{Date, Month, PrimitiveDateTime, Time};
+
+use crate::error::{Expected, Found, FrameError, RecordError};
+use crate::field::{Digits, Field, Label};
+use crate::frame::Frame;
+
+/// What went wrong, and where (`input` is the rest of the input at that point).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PError<'a> {
+    pub input: &'a [u8],
+    pub kind: PErrorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum PErrorKind {
+    Expected(Expected),
+    DigitsTooLong(usize),
+    TooManyFields,
+}
+
+impl<'a> nom::error::ParseError<&'a [u8]> for PError<'a> {
+    fn from_error_kind(input: &'a [u8], _kind: nom::error::ErrorKind) -> Self {
+        PError {
+            input,
+            kind: PErrorKind::Expected(Expected::FieldOrEnd),
+        }
+    }
+
+    fn append(_input: &'a [u8], _kind: nom::error::ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+impl PError<'_> {
+    /// The crate's error, with the offset counted from `whole`, of which
+    /// `self.input` is a suffix.
+    pub(crate) fn into_frame_error(self, whole: &[u8]) -> FrameError {
+        let offset = whole.len() - self.input.len();
+        match self.kind {
+            PErrorKind::Expected(expected) => FrameError::Syntax {
+                offset,
+                expected,
+                found: Found(self.input.first().copied()),
+            },
+            PErrorKind::DigitsTooLong(len) => FrameError::DigitsTooLong {
+                offset,
+                len,
+                max: Digits::MAX_LEN,
+            },
+            PErrorKind::TooManyFields => FrameError::TooManyFields {
+                offset,
+                max: Frame::MAX_FIELDS,
+            },
+        }
+    }
+}
+
+pub(crate) type PResult<'a, O> = IResult<&'a [u8], O, PError<'a>>;
+
+fn expected<O>(input: &[u8], what: Expected) -> PResult<'_, O> {
+    Err(Err::Error(PError {
+        input,
+        kind: PErrorKind::Expected(what),
+    }))
+}
+
+/// At the end of the input: more is needed (streaming) or `what` was expected.
+fn ended<const C: bool, O>(input: &[u8], what: Expected) -> PResult<'_, O> {
+    if C {
+        expected(input, what)
+    } else {
+        Err(Err::Incomplete(Needed::new(1)))
+    }
+}
+
+#[inline]
+fn is_space(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Whitespace between fields of the annotated form (and between records).
+#[inline]
+pub(crate) fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// One byte `b`.
+#[inline]
+fn byte<const C: bool>(b: u8, what: Expected) -> impl Fn(&[u8]) -> PResult<'_, ()> {
+    move |i: &[u8]| match i.first() {
+        None => ended::<C, _>(i, what),
+        Some(&x) if x == b => Ok((&i[1..], ())),
+        Some(_) => expected(i, what),
+    }
+}
+
+/// Zero or more bytes matching `pred`. In streaming mode the run must be followed
+/// by some other byte before it counts as complete.
+#[inline]
+fn skip0<const C: bool>(
+    pred: fn(u8) -> bool,
+    what: Expected,
+) -> impl Fn(&[u8]) -> PResult<'_, usize> {
+    move |i: &[u8]| {
+        let n = i.iter().position(|&b| !pred(b)).unwrap_or(i.len());
+        if n == i.len() {
+            return ended::<C, _>(&i[n..], what);
+        }
+        Ok((&i[n..], n))
+    }
+}
+
+/// A field's digit run.
+#[inline]
+pub(crate) fn digits<const C: bool>(i: &[u8]) -> PResult<'_, Digits> {
+    let n = i
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(i.len());
+    if n > Digits::MAX_LEN {
+        return Err(Err::Failure(PError {
+            input: i,
+            kind: PErrorKind::DigitsTooLong(n),
+        }));
+    }
+    if n == i.len() {
+        return ended::<C, _>(&i[n..], Expected::Digits);
+    }
+    if n == 0 {
+        return expected(i, Expected::Digits);
+    }
+    Ok((&i[n..], Digits::from_checked(&i[..n])))
+}
+
+/// A two-letter label.
+#[inline]
+pub(crate) fn label<const C: bool>(i: &[u8]) -> PResult<'_, Label> {
+    match *i {
+        [a, b, ..] => match Label::from_bytes([a, b]) {
+            Some(l) => Ok((&i[2..], l)),
+            None => expected(i, Expected::Label),
+        },
+        [a] if !a.is_ascii_alphabetic() => expected(i, Expected::Label),
+        _ => ended::<C, _>(i, Expected::Label),
+    }
+}
+
+/// Digits immediately followed by a label: `21693Vo`.
+#[inline]
+pub(crate) fn field<const C: bool>(i: &[u8]) -> PResult<'_, Field> {
+    (digits::<C>, label::<C>)
+        .map(|(digits, label)| Field { label, digits })
+        .parse(i)
+}
+
+/// Pushes a field, failing once the frame is full.
+#[inline]
+fn push<'a>(frame: &mut Frame, at: &'a [u8], f: Field) -> Result<(), Err<PError<'a>>> {
+    frame.try_push(f).map_err(|_| {
+        Err::Failure(PError {
+            input: at,
+            kind: PErrorKind::TooManyFields,
+        })
+    })
+}
+
+/// After `S:` : `  21693Vo:  42412Am ... 01Eu  E`.
+fn live_body<const C: bool>(mut i: &[u8]) -> PResult<'_, Frame> {
+    let mut frame = Frame::empty();
+    loop {
+        // Here `i` is just after a ':'.
+        let (rest, _) = skip0::<C>(is_space, Expected::Digits)(i)?;
+        let (rest, f) = field::<C>(rest)?;
+        push(&mut frame, i, f)?;
+        match rest.first() {
+            Some(b':') => i = &rest[1..],
+            _ => {
+                let (rest, _) = skip0::<C>(is_space, Expected::FieldOrEnd)(rest)?;
+                let (rest, ()) = byte::<C>(b'E', Expected::FieldOrEnd)(rest)?;
+                return Ok((rest, frame));
+            }
+        }
+    }
+}
+
+/// After `S` and whitespace: `22003Vo 10003Am ... E`, fields on one line or several.
+fn annotated_body<const C: bool>(mut i: &[u8]) -> PResult<'_, Frame> {
+    let mut frame = Frame::empty();
+    loop {
+        // Here `i` is just after whitespace.
+        let (rest, f) = field::<C>(i)?;
+        push(&mut frame, i, f)?;
+        let (rest, n) = skip0::<C>(is_ws, Expected::FieldOrEnd)(rest)?;
+        match rest.first() {
+            Some(b'E') => return Ok((&rest[1..], frame)),
+            Some(b) if n > 0 && b.is_ascii_digit() => i = rest,
+            _ => return expected(rest, Expected::FieldOrEnd),
+        }
+    }
+}
+
+/// A whole frame, from `S` to `E`, in either form.
+pub(crate) fn frame<const C: bool>(i: &[u8]) -> PResult<'_, Frame> {
+    let (i, ()) = byte::<C>(b'S', Expected::Start)(i)?;
+    match i.first() {
+        Some(b':') => live_body::<C>(&i[1..]),
+        Some(&b) if is_ws(b) => {
+            let (i, _) = skip0::<C>(is_ws, Expected::Digits)(i)?;
+            annotated_body::<C>(i)
+        }
+        Some(_) => expected(i, Expected::Separator),
+        None => ended::<C, _>(i, Expected::Separator),
+    }
+}
+
+/// Exactly one frame and nothing else.
+pub(crate) fn parse_frame(input: &[u8]) -> Result<Frame, FrameError> {
+    match frame::<true>(input) {
+        Ok(([], f)) => Ok(f),
+        Ok((rest, _)) => Err(PError {
+            input: rest,
+            kind: PErrorKind::Expected(Expected::EndOfInput),
+        }
+        .into_frame_error(input)),
+        Err(Err::Error(e) | Err::Failure(e)) => Err(e.into_frame_error(input)),
+        // Complete parsers never ask for more.
+        Err(Err::Incomplete(_)) => Err(FrameError::Syntax {
+            offset: input.len(),
+            expected: Expected::FieldOrEnd,
+            found: Found(None),
+        }),
+    }
+}
+
+/// `n` ASCII digits as a number.
+fn number(i: &[u8], n: usize) -> PResult<'_, u32> {
+    if i.len() < n || !i[..n].iter().all(u8::is_ascii_digit) {
+        return expected(i, Expected::Timestamp);
+    }
+    let v = i[..n]
+        .iter()
+        .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
+    Ok((&i[n..], v))
+}
+
+/// `YYYY-MM-DD HH:MM:SS` as its six numbers.
+fn date_time(i: &[u8]) -> PResult<'_, [u32; 6]> {
+    let sep = |b: u8| byte::<true>(b, Expected::Timestamp);
+    let (i, y) = number(i, 4)?;
+    let (i, ()) = sep(b'-')(i)?;
+    let (i, mo) = number(i, 2)?;
+    let (i, ()) = sep(b'-')(i)?;
+    let (i, d) = number(i, 2)?;
+    let (i, ()) = sep(b' ')(i)?;
+    let (i, h) = number(i, 2)?;
+    let (i, ()) = sep(b':')(i)?;
+    let (i, mi) = number(i, 2)?;
+    let (i, ()) = sep(b':')(i)?;
+    let (i, s) = number(i, 2)?;
+    Ok((i, [y, mo, d, h, mi, s]))
+}
+
+fn to_datetime(p: [u32; 6]) -> Result<PrimitiveDateTime, time::error::ComponentRange> {
+    let [y, mo, d, h, mi, s] = p;
+    // Every part has at most 4 digits, so the casts cannot truncate.
+    let month = Month::try_from(mo as u8)?;
+    let date = Date::from_calendar_date(y as i32, month, d as u8)?;
+    let time = Time::from_hms(h as u8, mi as u8, s as u8)?;
+    Ok(PrimitiveDateTime::new(date, time))
+}
+
+/// Whether `s` is exactly a valid `YYYY-MM-DD HH:MM:SS`.
+pub(crate) fn is_date_time(s: &[u8]) -> bool {
+    matches!(date_time(s), Ok((rest, p)) if rest.is_empty() && to_datetime(p).is_ok())
+}
+
+/// One `watt.txt` record at the start of `line` (leading whitespace skipped):
+/// a frame, optional whitespace, `[YYYY-MM-DD HH:MM:SS]` and an optional space.
+///
+/// Returns the rest of the line after the record, or the error with its byte
+/// offset in `line`.
+pub(crate) fn record(
+    line: &[u8],
+) -> Result<(&[u8], PrimitiveDateTime, Frame), (usize, RecordError)> {
+    let at = |rest: &[u8]| line.len() - rest.len();
+    let start = line.iter().position(|&b| !is_ws(b)).unwrap_or(line.len());
+    let (rest, frame) = match frame::<true>(&line[start..]) {
+        Ok(ok) => ok,
+        Err(Err::Error(e) | Err::Failure(e)) => {
+            let offset = at(e.input);
+            return Err((
+                offset,
+                RecordError::Frame(e.into_frame_error(&line[start..])),
+            ));
+        }
+        Err(Err::Incomplete(_)) => {
+            return Err((
+                line.len(),
+                RecordError::Frame(FrameError::Syntax {
+                    offset: line.len() - start,
+                    expected: Expected::FieldOrEnd,
+                    found: Found(None),
+                }),
+            ));
+        }
+    };
+    let syntax = |e: Err<PError<'_>>| match e {
+        Err::Error(e) | Err::Failure(e) => (
+            at(e.input),
+            RecordError::TimestampSyntax {
+                expected: match e.kind {
+                    PErrorKind::Expected(x) => x,
+                    _ => Expected::Timestamp,
+                },
+                found: Found(e.input.first().copied()),
+            },
+        ),
+        Err::Incomplete(_) => (
+            line.len(),
+            RecordError::TimestampSyntax {
+                expected: Expected::Timestamp,
+                found: Found(None),
+            },
+        ),
+    };
+    let (rest, _) = skip0::<true>(is_ws, Expected::TimestampOpen)(rest).map_err(syntax)?;
+    let (rest, ()) = byte::<true>(b'[', Expected::TimestampOpen)(rest).map_err(syntax)?;
+    let ts_start = rest;
+    let (rest, parts) = date_time(rest).map_err(syntax)?;
+    let (rest, ()) = byte::<true>(b']', Expected::TimestampClose)(rest).map_err(syntax)?;
+    let time = to_datetime(parts).map_err(|e| {
+        (
+            at(ts_start),
+            RecordError::TimestampValue {
+                text: String::from_utf8_lossy(&ts_start[..19]).into_owned(),
+                reason: e.to_string(),
+            },
+        )
+    })?;
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    Ok((rest, time, frame))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIVE: &[u8] =
+        b"S:  21693Vo:  42412Am:  46461Wa:     21Wh:   5051Pf:  59981Hz:     01Kg:     01Eu  E";
+
+    #[test]
+    fn streaming_asks_for_more_on_every_proper_prefix() {
+        for n in 0..LIVE.len() {
+            assert!(
+                matches!(frame::<false>(&LIVE[..n]), Err(Err::Incomplete(_))),
+                "prefix of {n} bytes"
+            );
+        }
+        let (rest, f) = frame::<false>(LIVE).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(f.fields().len(), 8);
+    }
+
+    #[test]
+    fn complete_mode_names_what_was_expected_at_the_end() {
+        let err = parse_frame(&LIVE[..LIVE.len() - 3]).unwrap_err();
+        assert_eq!(
+            err,
+            FrameError::Syntax {
+                offset: LIVE.len() - 3,
+                expected: Expected::FieldOrEnd,
+                found: Found(None)
+            }
+        );
+        let err = parse_frame(b"S:  216").unwrap_err();
+        assert!(matches!(
+            err,
+            FrameError::Syntax {
+                offset: 7,
+                expected: Expected::Digits,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn annotated_needs_whitespace_between_fields() {
+        assert!(parse_frame(b"S 22003Vo 10003Am E").is_ok());
+        let err = parse_frame(b"S 22003Vo10003Am E").unwrap_err();
+        assert_eq!(err.offset(), 9);
+    }
+}

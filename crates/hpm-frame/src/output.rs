@@ -1,0 +1,301 @@
+//! Records for downstream tools: CSV, JSON Lines and InfluxDB line protocol.
+//!
+//! Every record carries the time (when known), each decoded value of the rule's
+//! columns, and the raw frame in canonical live form, so nothing the meter sent is
+//! lost even when the decoding rule turns out wrong.
+//!
+//! | format | time | value that cannot be decoded / missing | raw frame |
+//! |---|---|---|---|
+//! | CSV | RFC 3339 with offset, first column | empty cell | last column, `raw` |
+//! | JSON Lines | `"time"`: RFC 3339 string or `null` | `null` | `"raw"` |
+//! | InfluxDB | nanoseconds since the Unix epoch (the protocol's form), omitted when unknown | field left out | string field `raw` |
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::str::FromStr;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::decode::{Column, DecodeRule, TableRule};
+use crate::frame::Frame;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    JsonLines,
+    /// InfluxDB line protocol.
+    Influx,
+}
+
+impl Format {
+    /// The names [`Format::from_str`] accepts, one per format.
+    pub const NAMES: [&'static str; 3] = ["csv", "jsonl", "influx"];
+}
+
+/// A format name that is not one of [`Format::NAMES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown output format {0:?}: expected csv, jsonl or influx")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+
+    /// `csv`, `jsonl` (or `json`, `ndjson`), `influx` (or `line-protocol`).
+    fn from_str(s: &str) -> Result<Format, UnknownFormat> {
+        match s {
+            "csv" => Ok(Format::Csv),
+            "jsonl" | "json" | "ndjson" => Ok(Format::JsonLines),
+            "influx" | "line-protocol" => Ok(Format::Influx),
+            _ => Err(UnknownFormat(s.to_owned())),
+        }
+    }
+}
+
+/// Writes one record per frame to a [`Write`] in one [`Format`], decoding with a
+/// [`DecodeRule`] (by default [`TableRule::inferred`]).
+///
+/// ```
+/// use hpm_frame::{Format, Frame, RecordWriter};
+/// use time::macros::datetime;
+///
+/// let frame = Frame::parse(b"S:  21693Vo:  42412Am:  59981Hz  E")?;
+/// let mut w = RecordWriter::new(Vec::new(), Format::Csv);
+/// w.write(Some(datetime!(2011-01-05 07:57:32 +09:00)), &frame)?;
+/// let csv = String::from_utf8(w.into_inner())?;
+/// assert_eq!(
+///     csv,
+///     "time,voltage_V,current_A,power_kW,energy_kWh,power_factor,frequency_Hz,kg,eu,raw\n\
+///      2011-01-05T07:57:32+09:00,216.9,42.41,,,,59.98,,,S:  21693Vo:  42412Am:  59981Hz  E\n"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct RecordWriter<W: Write, R: DecodeRule = TableRule> {
+    out: W,
+    format: Format,
+    rule: R,
+    columns: Vec<Column>,
+    header_done: bool,
+    measurement: String,
+    tags: String,
+    line: String,
+}
+
+impl<W: Write> RecordWriter<W> {
+    /// A writer with the inferred decoding rule.
+    pub fn new(out: W, format: Format) -> RecordWriter<W> {
+        RecordWriter::with_rule(out, format, TableRule::inferred())
+    }
+}
+
+impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
+    /// The default InfluxDB measurement name.
+    pub const DEFAULT_MEASUREMENT: &'static str = "hpm";
+
+    /// A writer with the given decoding rule.
+    pub fn with_rule(out: W, format: Format, rule: R) -> RecordWriter<W, R> {
+        let columns = rule.columns();
+        RecordWriter {
+            out,
+            format,
+            rule,
+            columns,
+            header_done: false,
+            measurement: influx_escape(Self::DEFAULT_MEASUREMENT, ", "),
+            tags: String::new(),
+            line: String::new(),
+        }
+    }
+
+    /// Sets the InfluxDB measurement name (default `hpm`).
+    pub fn measurement(mut self, name: &str) -> Self {
+        self.measurement = influx_escape(name, ", ");
+        self
+    }
+
+    /// Adds an InfluxDB tag (e.g. `source=watt.txt`) to every line.
+    pub fn tag(mut self, key: &str, value: &str) -> Self {
+        let _ = write!(
+            self.tags,
+            ",{}={}",
+            influx_escape(key, ",= "),
+            influx_escape(value, ",= ")
+        );
+        self
+    }
+
+    /// The format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The columns written, from the rule.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// Writes the CSV header row if it has not been written yet (done by the first
+    /// [`write`](Self::write) too). Other formats have no header.
+    pub fn write_header(&mut self) -> io::Result<()> {
+        if self.header_done || self.format != Format::Csv {
+            return Ok(());
+        }
+        self.header_done = true;
+        let mut h = String::from("time");
+        for c in &self.columns {
+            h.push(',');
+            csv_field(&mut h, &c.name);
+        }
+        h.push_str(",raw\n");
+        self.out.write_all(h.as_bytes())
+    }
+
+    /// Writes one record: `time` is when the frame was received (`None` when not
+    /// known, as for a raw capture), `frame` the frame.
+    pub fn write(&mut self, time: Option<OffsetDateTime>, frame: &Frame) -> io::Result<()> {
+        self.write_header()?;
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        let raw = frame.to_string();
+        let stamp = match time {
+            Some(t) => Some(t.format(&Rfc3339).map_err(io::Error::other)?),
+            None => None,
+        };
+        match self.format {
+            Format::Csv => {
+                line.push_str(stamp.as_deref().unwrap_or(""));
+                for c in &self.columns {
+                    line.push(',');
+                    if let Some(v) = self.value(frame, c) {
+                        let _ = write!(line, "{v}");
+                    }
+                }
+                line.push(',');
+                csv_field(&mut line, &raw);
+            }
+            Format::JsonLines => {
+                line.push_str("{\"time\":");
+                match &stamp {
+                    Some(s) => json_string(&mut line, s),
+                    None => line.push_str("null"),
+                }
+                for c in &self.columns {
+                    line.push(',');
+                    json_string(&mut line, &c.name);
+                    line.push(':');
+                    match self.value(frame, c) {
+                        Some(v) => {
+                            let _ = write!(line, "{v}");
+                        }
+                        None => line.push_str("null"),
+                    }
+                }
+                line.push_str(",\"raw\":");
+                json_string(&mut line, &raw);
+                line.push('}');
+            }
+            Format::Influx => {
+                line.push_str(&self.measurement);
+                line.push_str(&self.tags);
+                line.push(' ');
+                for c in &self.columns {
+                    if let Some(v) = self.value(frame, c) {
+                        let _ = write!(line, "{}={v},", influx_escape(&c.name, ",= "));
+                    }
+                }
+                line.push_str("raw=\"");
+                line.push_str(&influx_escape(&raw, "\""));
+                line.push('"');
+                if let Some(t) = time {
+                    let _ = write!(line, " {}", t.unix_timestamp_nanos());
+                }
+            }
+        }
+        line.push('\n');
+        let res = self.out.write_all(line.as_bytes());
+        self.line = line;
+        res
+    }
+
+    /// The decoded value of column `c` as exact decimal text, if the frame has the
+    /// field and the rule can decode it.
+    fn value(&self, frame: &Frame, c: &Column) -> Option<crate::decode::Decimal> {
+        let field = frame.get(c.label)?;
+        self.rule.decode(field).ok().map(|v| v.amount)
+    }
+
+    /// Flushes the output.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// The output.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
+    /// The output, mutably.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// Ends the output (writing the CSV header if no record was written) and
+    /// returns the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.write_header()?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    /// The output, without writing anything more.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// Appends `s` as one CSV field, quoted when it holds a comma, quote, CR or LF.
+fn csv_field(out: &mut String, s: &str) {
+    if s.contains([',', '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// Appends `s` as a JSON string.
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `s` with a backslash before each character of `special` (and before each
+/// backslash, when `"` is special: string field values).
+fn influx_escape(s: &str, special: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if special.contains(c) || (c == '\\' && special.contains('"')) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
