@@ -42,6 +42,7 @@ Options:
   --timeout SECS      kill the VM after SECS seconds (default 300)
   --cpus N            virtual CPUs (default 1)
   --memory MIB        guest memory (default 1024)
+  --env NAME=VALUE    set an environment variable for the guest suites (repeatable)
   TEST-ARGS           passed to every test binary: a name filter, --exact,
                       --nocapture, --test-threads N, ...
 ";
@@ -73,6 +74,7 @@ struct Options {
     timeout: Duration,
     cpus: u32,
     memory_mib: u32,
+    env: Vec<(String, String)>,
     test_args: Vec<String>,
 }
 
@@ -86,6 +88,7 @@ impl Default for Options {
             timeout: Duration::from_secs(300),
             cpus: 1,
             memory_mib: 1024,
+            env: Vec::new(),
             test_args: Vec::new(),
         }
     }
@@ -128,6 +131,14 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
                     .filter(|&n| n >= 128)
                     .with_context(|| format!("--memory takes MiB (at least 128), not `{v}`"))?;
             }
+            "--env" => {
+                let v = value(arg)?;
+                let (name, val) = v
+                    .split_once('=')
+                    .filter(|(name, _)| is_env_name(name))
+                    .with_context(|| format!("--env takes NAME=VALUE, not `{v}`"))?;
+                opts.env.push((name.to_owned(), val.to_owned()));
+            }
             "-h" | "--help" => {
                 print!("{HELP}");
                 std::process::exit(0);
@@ -139,6 +150,12 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
         }
     }
     Ok(opts)
+}
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Runs the lab; `Err(GuestTestsFailed)` when the suites ran and failed.
@@ -197,6 +214,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             suites: &built.suites,
             bins: &built.bins,
             test_args: &opts.test_args,
+            env: &opts.env,
         },
         &cache.join("initramfs"),
         &image,
@@ -270,5 +288,16 @@ mod tests {
         assert!(err.to_string().contains("--timeout"), "{err}");
         let err = parse_args(&args(&["--cpus"])).unwrap_err();
         assert!(err.to_string().contains("--cpus"), "{err}");
+        let err = parse_args(&args(&["--env", "1X=2"])).unwrap_err();
+        assert!(err.to_string().contains("NAME=VALUE"), "{err}");
+    }
+
+    #[test]
+    fn environment_for_the_guest_is_collected() {
+        let opts = parse_args(&args(&["--env", "SEED=7", "--env", "A_B=x=y"])).unwrap();
+        assert_eq!(
+            opts.env,
+            [("SEED".into(), "7".into()), ("A_B".into(), "x=y".into())]
+        );
     }
 }
