@@ -1,0 +1,1147 @@
+//! ipvsadm's command line: the option table, the left-to-right processing of
+//! options into one command entry, and every check ipvsadm 1.31 makes before it
+//! talks to the kernel, with its exact texts and exit statuses.
+//!
+//! The command entry mirrors what ipvsadm fills in while it reads the options
+//! (address family still unset, netmask as given, destination port copied from
+//! the service port at the moment `-r` is read), because several of ipvsadm's
+//! answers depend on that order. [`crate::request`] turns it into typed
+//! `ipvs-proto` values afterwards.
+
+pub mod cnum;
+pub mod popt;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use popt::{ArgKind, OptSpec, Popt};
+
+use crate::netdb;
+
+/// Longest persistence timeout ipvsadm accepts (31 days).
+pub const MAX_TIMEOUT: i64 = 86400 * 31;
+/// Persistence timeout of `-p` without a value.
+pub const DEFAULT_PERSISTENCE: u32 = 360;
+/// Default scheduler.
+pub const DEF_SCHED: &str = "wlc";
+/// Default multicast interface of the sync daemon.
+pub const DEF_MCAST_IFN: &str = "eth0";
+/// `IP_VS_SCHEDNAME_MAXLEN - 1`.
+const SCHED_NAME_MAX: usize = 15;
+/// `IP_VS_PENAME_MAXLEN`.
+const PE_NAME_MAX: usize = 32;
+/// `IP_VS_IFNAME_MAXLEN - 1`.
+const IFNAME_MAX: usize = 15;
+
+pub const AF_UNSPEC: u16 = 0;
+pub const AF_INET: u16 = 2;
+pub const AF_INET6: u16 = 10;
+
+pub const SVC_F_PERSISTENT: u32 = 0x1;
+pub const SVC_F_ONEPACKET: u32 = 0x4;
+pub const SVC_F_SCHED1: u32 = 0x8;
+pub const SVC_F_SCHED2: u32 = 0x10;
+pub const SVC_F_SCHED3: u32 = 0x20;
+
+pub const CONN_F_MASQ: u32 = 0;
+pub const CONN_F_LOCALNODE: u32 = 1;
+pub const CONN_F_TUNNEL: u32 = 2;
+pub const CONN_F_DROUTE: u32 = 3;
+pub const CONN_F_FWD_MASK: u32 = 7;
+
+pub const TUN_TYPE_IPIP: u8 = 0;
+pub const TUN_TYPE_GUE: u8 = 1;
+pub const TUN_TYPE_GRE: u8 = 2;
+pub const TUN_FLAG_CSUM: u16 = 1;
+pub const TUN_FLAG_REMCSUM: u16 = 2;
+
+pub const STATE_MASTER: u32 = 1;
+pub const STATE_BACKUP: u32 = 2;
+
+/// The commands, in ipvsadm's order (their index selects the row of the
+/// command/option table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Add,
+    Edit,
+    Del,
+    Flush,
+    List,
+    AddDest,
+    DelDest,
+    EditDest,
+    Timeout,
+    StartDaemon,
+    StopDaemon,
+    Restore,
+    Save,
+    Zero,
+}
+
+impl Command {
+    const ALL: [Command; 14] = [
+        Command::Add,
+        Command::Edit,
+        Command::Del,
+        Command::Flush,
+        Command::List,
+        Command::AddDest,
+        Command::DelDest,
+        Command::EditDest,
+        Command::Timeout,
+        Command::StartDaemon,
+        Command::StopDaemon,
+        Command::Restore,
+        Command::Save,
+        Command::Zero,
+    ];
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|c| *c == self).unwrap_or(0)
+    }
+
+    /// ipvsadm's name of the command in its messages.
+    pub fn name(self) -> &'static str {
+        CMD_NAMES[self.index()]
+    }
+}
+
+const CMD_NAMES: [&str; 14] = [
+    "add-service",
+    "edit-service",
+    "delete-service",
+    "flush",
+    "list",
+    "add-server",
+    "delete-server",
+    "edit-server",
+    "set",
+    "start-daemon",
+    "stop-daemon",
+    "restore",
+    "save",
+    "zero",
+];
+
+/// Option bits (`OPTC_*`), in ipvsadm's order; the order decides which of
+/// several errors is reported.
+pub mod opt {
+    pub const NUMERIC: u32 = 0;
+    pub const CONNECTION: u32 = 1;
+    pub const SERVICE: u32 = 2;
+    pub const SCHEDULER: u32 = 3;
+    pub const PERSISTENT: u32 = 4;
+    pub const NETMASK: u32 = 5;
+    pub const SERVER: u32 = 6;
+    pub const FORWARD: u32 = 7;
+    pub const WEIGHT: u32 = 8;
+    pub const UTHRESHOLD: u32 = 9;
+    pub const LTHRESHOLD: u32 = 10;
+    pub const MCAST: u32 = 11;
+    pub const TIMEOUT: u32 = 12;
+    pub const DAEMON: u32 = 13;
+    pub const STATS: u32 = 14;
+    pub const RATE: u32 = 15;
+    pub const THRESHOLDS: u32 = 16;
+    pub const PERSISTENTCONN: u32 = 17;
+    pub const NOSORT: u32 = 18;
+    pub const SYNCID: u32 = 19;
+    pub const EXACT: u32 = 20;
+    pub const ONEPACKET: u32 = 21;
+    pub const PERSISTENCE_ENGINE: u32 = 22;
+    pub const SCHED_FLAGS: u32 = 23;
+    pub const MCAST_GROUP: u32 = 24;
+    pub const MCAST_PORT: u32 = 25;
+    pub const MCAST_TTL: u32 = 26;
+    pub const SYNC_MAXLEN: u32 = 27;
+    pub const TUN_INFO: u32 = 28;
+    pub const TUN_TYPE: u32 = 29;
+    pub const TUN_PORT: u32 = 30;
+    pub const TUN_NOCSUM: u32 = 31;
+    pub const TUN_CSUM: u32 = 32;
+    pub const TUN_REMCSUM: u32 = 33;
+    pub const COUNT: usize = 34;
+}
+
+const OPT_NAMES: [&str; opt::COUNT] = [
+    "numeric",
+    "connection",
+    "service-address",
+    "scheduler",
+    "persistent",
+    "netmask",
+    "real-server",
+    "forwarding-method",
+    "weight",
+    "u-threshold",
+    "l-threshold",
+    "mcast-interface",
+    "timeout",
+    "daemon",
+    "stats",
+    "rate",
+    "thresholds",
+    "persistent-conn",
+    "nosort",
+    "syncid",
+    "exact",
+    "ops",
+    "pe",
+    "sched-flags",
+    "mcast-group",
+    "mcast-port",
+    "mcast-ttl",
+    "sync-maxlen",
+    "tun-info",
+    "tun-type",
+    "tun-port",
+    "tun-nocsum",
+    "tun-csum",
+    "tun-remcsum",
+];
+
+/// Which options each command needs (`+`), refuses (`x`), allows (` `) or
+/// allows one of (`1`): ipvsadm 1.31's table, row per command.
+const COMMANDS_V_OPTIONS: [&[u8; opt::COUNT]; 14] = [
+    b"xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx", // add-service
+    b"xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx", // edit-service
+    b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // delete-service
+    b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // flush
+    b" 11xxxxxxxxx11       xxxxxxx xxxxx", // list
+    b"xx+xxx+    xxxxxxxxxxxxxxxxxx     ", // add-server
+    b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx", // delete-server
+    b"xx+xxx+    xxxxxxxxxxxxxxxxxx     ", // edit-server
+    b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // set
+    b"xxxxxxxxxxx xxxxxxx xxxx    xxxxxx", // start-daemon
+    b"xxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxx", // stop-daemon
+    b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // restore
+    b" xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // save
+    b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // zero
+];
+
+const TUN_NAMES: [&str; 3] = ["ipip", "gue", "gre"];
+/// Tunnel options checked per tunnel type: port, nocsum, csum, remcsum.
+const TUN_OPTS: [u32; 4] = [
+    opt::TUN_PORT,
+    opt::TUN_NOCSUM,
+    opt::TUN_CSUM,
+    opt::TUN_REMCSUM,
+];
+const TUNNEL_TYPES_V_OPTIONS: [&[u8; 4]; 3] = [b"xxxx", b"+111", b"x11x"];
+
+/// Listing format flags (`FMT_*`).
+pub mod fmt {
+    pub const NUMERIC: u32 = 0x0001;
+    pub const RULE: u32 = 0x0002;
+    pub const STATS: u32 = 0x0004;
+    pub const RATE: u32 = 0x0008;
+    pub const THRESHOLDS: u32 = 0x0010;
+    pub const PERSISTENTCONN: u32 = 0x0020;
+    pub const NOSORT: u32 = 0x0040;
+    pub const EXACT: u32 = 0x0080;
+    pub const TUN_INFO: u32 = 0x0100;
+}
+
+/// What an option word means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Cmd(Command),
+    Help,
+    Version,
+    Service(u16),
+    Fwmark,
+    Sched,
+    Persistent,
+    Netmask,
+    Real,
+    Fwd(u32),
+    Weight,
+    UThresh,
+    LThresh,
+    Numeric,
+    Conn,
+    McastIfn,
+    SyncId,
+    Timeout,
+    Daemon,
+    Stats,
+    Rate,
+    Thresholds,
+    PersistConn,
+    NoSort,
+    Sort,
+    Exact,
+    Ipv6,
+    Ops,
+    Pe,
+    SchedFlags,
+    McastGroup,
+    McastPort,
+    McastTtl,
+    SyncMaxlen,
+    TunInfo,
+    TunType,
+    TunPort,
+    TunFlag(u32, u16),
+    // ipvsctl's own options.
+    Json,
+    Netns,
+    Watch,
+    DryRun,
+}
+
+const fn o(long: &'static str, short: Option<char>, arg: ArgKind, tag: Tag) -> OptSpec<Tag> {
+    OptSpec {
+        long,
+        short,
+        arg,
+        tag,
+    }
+}
+
+use ArgKind::{None as N, Optional as Opt, Required as R};
+
+const TABLE: &[OptSpec<Tag>] = &[
+    o("add-service", Some('A'), N, Tag::Cmd(Command::Add)),
+    o("edit-service", Some('E'), N, Tag::Cmd(Command::Edit)),
+    o("delete-service", Some('D'), N, Tag::Cmd(Command::Del)),
+    o("clear", Some('C'), N, Tag::Cmd(Command::Flush)),
+    o("list", Some('L'), N, Tag::Cmd(Command::List)),
+    o("list", Some('l'), N, Tag::Cmd(Command::List)),
+    o("zero", Some('Z'), N, Tag::Cmd(Command::Zero)),
+    o("add-server", Some('a'), N, Tag::Cmd(Command::AddDest)),
+    o("edit-server", Some('e'), N, Tag::Cmd(Command::EditDest)),
+    o("delete-server", Some('d'), N, Tag::Cmd(Command::DelDest)),
+    o("set", None, N, Tag::Cmd(Command::Timeout)),
+    o("help", Some('h'), N, Tag::Help),
+    o("version", Some('v'), N, Tag::Version),
+    o("restore", Some('R'), N, Tag::Cmd(Command::Restore)),
+    o("save", Some('S'), N, Tag::Cmd(Command::Save)),
+    o("start-daemon", None, R, Tag::Cmd(Command::StartDaemon)),
+    o("stop-daemon", None, R, Tag::Cmd(Command::StopDaemon)),
+    o(
+        "tcp-service",
+        Some('t'),
+        R,
+        Tag::Service(netdb::IPPROTO_TCP),
+    ),
+    o(
+        "udp-service",
+        Some('u'),
+        R,
+        Tag::Service(netdb::IPPROTO_UDP),
+    ),
+    o("sctp-service", None, R, Tag::Service(netdb::IPPROTO_SCTP)),
+    o("fwmark-service", Some('f'), R, Tag::Fwmark),
+    o("scheduler", Some('s'), R, Tag::Sched),
+    o("persistent", Some('p'), Opt, Tag::Persistent),
+    o("netmask", Some('M'), R, Tag::Netmask),
+    o("real-server", Some('r'), R, Tag::Real),
+    o("masquerading", Some('m'), N, Tag::Fwd(CONN_F_MASQ)),
+    o("ipip", Some('i'), N, Tag::Fwd(CONN_F_TUNNEL)),
+    o("gatewaying", Some('g'), N, Tag::Fwd(CONN_F_DROUTE)),
+    o("weight", Some('w'), R, Tag::Weight),
+    o("u-threshold", Some('x'), R, Tag::UThresh),
+    o("l-threshold", Some('y'), R, Tag::LThresh),
+    o("numeric", Some('n'), N, Tag::Numeric),
+    o("connection", Some('c'), N, Tag::Conn),
+    o("mcast-interface", None, R, Tag::McastIfn),
+    o("syncid", None, R, Tag::SyncId),
+    o("timeout", None, N, Tag::Timeout),
+    o("daemon", None, N, Tag::Daemon),
+    o("stats", None, N, Tag::Stats),
+    o("rate", None, N, Tag::Rate),
+    o("thresholds", None, N, Tag::Thresholds),
+    o("persistent-conn", None, N, Tag::PersistConn),
+    o("nosort", None, N, Tag::NoSort),
+    o("sort", None, N, Tag::Sort),
+    o("exact", Some('X'), N, Tag::Exact),
+    o("ipv6", Some('6'), N, Tag::Ipv6),
+    o("ops", Some('o'), N, Tag::Ops),
+    o("pe", None, R, Tag::Pe),
+    o("sched-flags", Some('b'), R, Tag::SchedFlags),
+    o("mcast-group", None, R, Tag::McastGroup),
+    o("mcast-port", None, R, Tag::McastPort),
+    o("mcast-ttl", None, R, Tag::McastTtl),
+    o("sync-maxlen", None, R, Tag::SyncMaxlen),
+    o("tun-info", None, N, Tag::TunInfo),
+    o("tun-type", None, R, Tag::TunType),
+    o("tun-port", None, R, Tag::TunPort),
+    o("tun-nocsum", None, N, Tag::TunFlag(opt::TUN_NOCSUM, 0)),
+    o(
+        "tun-csum",
+        None,
+        N,
+        Tag::TunFlag(opt::TUN_CSUM, TUN_FLAG_CSUM),
+    ),
+    o(
+        "tun-remcsum",
+        None,
+        N,
+        Tag::TunFlag(opt::TUN_REMCSUM, TUN_FLAG_REMCSUM),
+    ),
+    o("json", None, N, Tag::Json),
+    o("netns", None, R, Tag::Netns),
+    o("watch", None, Opt, Tag::Watch),
+    o("dry-run", None, N, Tag::DryRun),
+];
+
+/// A refusal with ipvsadm's text (including the final newline) and exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    pub status: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message.trim_end_matches('\n'))
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// ipvsadm's `fail(2, ...)`.
+fn fail(message: impl Into<String>) -> CliError {
+    let mut message = message.into();
+    message.push('\n');
+    CliError { status: 2, message }
+}
+
+/// ipvsadm's `tryhelp_exit(program, -1)`.
+fn try_help(program: &str) -> CliError {
+    CliError {
+        status: 255,
+        message: format!("Try `{program} -h' or '{program} --help' for more information.\n"),
+    }
+}
+
+/// Virtual service fields as ipvsadm fills them while reading options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SvcArgs {
+    pub af: u16,
+    pub protocol: u16,
+    pub addr: Option<IpAddr>,
+    pub port: u16,
+    pub fwmark: u32,
+    pub sched_name: String,
+    pub flags: u32,
+    pub timeout: u32,
+    /// IPv4: the mask as a host-order number; IPv6: the prefix length.
+    pub netmask: u32,
+    pub pe_name: String,
+}
+
+/// Real server fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestArgs {
+    pub af: u16,
+    pub addr: Option<IpAddr>,
+    pub port: u16,
+    pub conn_flags: u32,
+    pub weight: u32,
+    pub u_threshold: u32,
+    pub l_threshold: u32,
+    pub tun_type: u8,
+    pub tun_port: u16,
+    pub tun_flags: u16,
+}
+
+/// `--set` values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeoutArgs {
+    pub tcp: u32,
+    pub tcp_fin: u32,
+    pub udp: u32,
+}
+
+/// Sync daemon fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DaemonArgs {
+    pub state: u32,
+    pub mcast_ifn: String,
+    pub syncid: u32,
+    pub sync_maxlen: u16,
+    pub mcast_group: Option<IpAddr>,
+    pub mcast_port: u16,
+    pub mcast_ttl: u8,
+}
+
+/// ipvsctl's own options (not in ipvsadm).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extensions {
+    pub json: bool,
+    pub netns: Option<String>,
+    /// `--watch [SECONDS]`.
+    pub watch: Option<f64>,
+    pub dry_run: bool,
+}
+
+/// One fully checked command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    pub cmd: Command,
+    pub options: u64,
+    pub format: u32,
+    pub svc: SvcArgs,
+    pub dest: DestArgs,
+    pub timeout: TimeoutArgs,
+    pub daemon: DaemonArgs,
+    pub ext: Extensions,
+}
+
+impl Invocation {
+    /// Whether option bit `optc` was given.
+    pub fn has(&self, optc: u32) -> bool {
+        self.options & (1u64 << optc) != 0
+    }
+}
+
+/// What a command line asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed {
+    Run(Box<Invocation>),
+    Help,
+    Version,
+}
+
+fn empty_entry() -> Invocation {
+    Invocation {
+        cmd: Command::List,
+        options: 0,
+        format: 0,
+        svc: SvcArgs {
+            af: AF_UNSPEC,
+            protocol: 0,
+            addr: None,
+            port: 0,
+            fwmark: 0,
+            sched_name: String::new(),
+            flags: 0,
+            timeout: 0,
+            netmask: 0xffff_ffff,
+            pe_name: String::new(),
+        },
+        dest: DestArgs {
+            af: AF_UNSPEC,
+            addr: None,
+            port: 0,
+            conn_flags: CONN_F_DROUTE,
+            weight: 1,
+            u_threshold: 0,
+            l_threshold: 0,
+            tun_type: TUN_TYPE_IPIP,
+            tun_port: 0,
+            tun_flags: 0,
+        },
+        timeout: TimeoutArgs::default(),
+        daemon: DaemonArgs::default(),
+        ext: Extensions::default(),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// Parses a command line (`argv[0]` first). `in_restore` marks a line read by
+/// `-R`, where another `-R` is refused as ipvsadm refuses it.
+pub fn parse(argv: &[String], in_restore: bool) -> Result<Parsed, CliError> {
+    let program = argv.first().map(String::as_str).unwrap_or("ipvsctl");
+    if argv.len() <= 1 {
+        // ipvsadm with no argument lists the table, names resolved.
+        return Ok(Parsed::Run(Box::new(empty_entry())));
+    }
+    let mut ce = empty_entry();
+    let mut popt = Popt::new(TABLE, argv);
+    let mut sched_flags_arg: Option<String> = None;
+
+    let (tag, arg) = match popt.next_opt() {
+        Ok(Some(first)) => first,
+        Ok(None) | Err(_) => return Err(try_help(program)),
+    };
+    ce.cmd = match tag {
+        Tag::Cmd(cmd @ (Command::StartDaemon | Command::StopDaemon)) => {
+            ce.daemon.state = match arg.unwrap_or("") {
+                "master" => STATE_MASTER,
+                "backup" => STATE_BACKUP,
+                _ if cmd == Command::StartDaemon => {
+                    return Err(fail("illegal start-daemon parameter specified"));
+                }
+                _ => return Err(fail("illegal start_daemon specified")),
+            };
+            cmd
+        }
+        Tag::Cmd(cmd) => cmd,
+        Tag::Help => return Ok(Parsed::Help),
+        Tag::Version => return Ok(Parsed::Version),
+        _ => return Err(try_help(program)),
+    };
+
+    let popt_error = loop {
+        let (tag, arg) = match popt.next_opt() {
+            Ok(Some(next)) => next,
+            Ok(None) => break None,
+            Err(err) => break Some(err),
+        };
+        let optarg = arg.unwrap_or("");
+        match tag {
+            Tag::Service(proto) => {
+                set_option(&mut ce.options, opt::SERVICE)?;
+                ce.svc.protocol = proto;
+                let mut svc = ce.svc.clone();
+                let parsed = parse_service(optarg, &mut svc);
+                ce.svc = svc;
+                if parsed & SERVICE_ADDR == 0 {
+                    return Err(fail("illegal virtual server address[:port] specified"));
+                }
+            }
+            Tag::Fwmark => {
+                set_option(&mut ce.options, opt::SERVICE)?;
+                ce.svc.af = AF_INET;
+                ce.svc.protocol = netdb::IPPROTO_TCP;
+                ce.svc.fwmark = cnum::parse_fwmark(optarg)
+                    .ok_or_else(|| fail(format!("invalid fwmark value `{optarg}' specified")))?;
+            }
+            Tag::Sched => {
+                set_option(&mut ce.options, opt::SCHEDULER)?;
+                ce.svc.sched_name = truncate(optarg, SCHED_NAME_MAX);
+            }
+            Tag::Persistent => {
+                set_option(&mut ce.options, opt::PERSISTENT)?;
+                ce.svc.flags |= SVC_F_PERSISTENT;
+                ce.svc.timeout = parse_timeout(arg, 1, MAX_TIMEOUT)?;
+            }
+            Tag::Netmask => {
+                set_option(&mut ce.options, opt::NETMASK)?;
+                if ce.svc.af != AF_INET6 {
+                    ce.svc.netmask = parse_netmask(optarg)
+                        .ok_or_else(|| fail("illegal virtual server persistent mask specified"))?;
+                } else {
+                    let prefix = cnum::atoi(optarg);
+                    if !(1..=128).contains(&prefix) {
+                        return Err(fail("illegal ipv6 netmask specified"));
+                    }
+                    ce.svc.netmask = prefix as u32;
+                }
+            }
+            Tag::Real => {
+                set_option(&mut ce.options, opt::SERVER)?;
+                let mut t_dest = ce.svc.clone();
+                let parsed = parse_service(optarg, &mut t_dest);
+                ce.dest.af = t_dest.af;
+                ce.dest.addr = t_dest.addr;
+                ce.dest.port = t_dest.port;
+                if parsed & SERVICE_ADDR == 0 {
+                    return Err(fail("illegal real server address[:port] specified"));
+                }
+                if parsed == SERVICE_ADDR {
+                    ce.dest.port = ce.svc.port;
+                }
+            }
+            Tag::Fwd(method) => {
+                set_option(&mut ce.options, opt::FORWARD)?;
+                ce.dest.conn_flags = method;
+            }
+            Tag::Weight => {
+                set_option(&mut ce.options, opt::WEIGHT)?;
+                ce.dest.weight = cnum::string_to_number(optarg, 0, i64::from(i32::MAX))
+                    .ok_or_else(|| fail("illegal weight specified"))?
+                    as u32;
+            }
+            Tag::UThresh => {
+                set_option(&mut ce.options, opt::UTHRESHOLD)?;
+                ce.dest.u_threshold = cnum::string_to_number(optarg, 0, i64::from(i32::MAX))
+                    .ok_or_else(|| fail("illegal u_threshold specified"))?
+                    as u32;
+            }
+            Tag::LThresh => {
+                set_option(&mut ce.options, opt::LTHRESHOLD)?;
+                ce.dest.l_threshold = cnum::string_to_number(optarg, 0, i64::from(i32::MAX))
+                    .ok_or_else(|| fail("illegal l_threshold specified"))?
+                    as u32;
+            }
+            Tag::Conn => set_option(&mut ce.options, opt::CONNECTION)?,
+            Tag::Numeric => {
+                set_option(&mut ce.options, opt::NUMERIC)?;
+                ce.format |= fmt::NUMERIC;
+            }
+            Tag::McastIfn => {
+                set_option(&mut ce.options, opt::MCAST)?;
+                ce.daemon.mcast_ifn = truncate(optarg, IFNAME_MAX);
+            }
+            Tag::SyncId => {
+                set_option(&mut ce.options, opt::SYNCID)?;
+                ce.daemon.syncid = cnum::string_to_number(optarg, 0, 255)
+                    .ok_or_else(|| fail("illegal syncid specified"))?
+                    as u32;
+            }
+            Tag::Timeout => set_option(&mut ce.options, opt::TIMEOUT)?,
+            Tag::Daemon => set_option(&mut ce.options, opt::DAEMON)?,
+            Tag::Stats => set_format(&mut ce, opt::STATS, fmt::STATS)?,
+            Tag::Rate => set_format(&mut ce, opt::RATE, fmt::RATE)?,
+            Tag::Thresholds => set_format(&mut ce, opt::THRESHOLDS, fmt::THRESHOLDS)?,
+            Tag::PersistConn => set_format(&mut ce, opt::PERSISTENTCONN, fmt::PERSISTENTCONN)?,
+            Tag::NoSort => set_format(&mut ce, opt::NOSORT, fmt::NOSORT)?,
+            Tag::Sort => {}
+            Tag::Exact => set_format(&mut ce, opt::EXACT, fmt::EXACT)?,
+            Tag::Ipv6 => {
+                if ce.svc.fwmark != 0 {
+                    ce.svc.af = AF_INET6;
+                    ce.svc.netmask = 128;
+                } else {
+                    return Err(fail("-6 used before -f\n"));
+                }
+            }
+            Tag::Ops => {
+                set_option(&mut ce.options, opt::ONEPACKET)?;
+                ce.svc.flags |= SVC_F_ONEPACKET;
+            }
+            Tag::Pe => {
+                set_option(&mut ce.options, opt::PERSISTENCE_ENGINE)?;
+                ce.svc.pe_name = truncate(optarg, PE_NAME_MAX);
+            }
+            Tag::SchedFlags => {
+                set_option(&mut ce.options, opt::SCHED_FLAGS)?;
+                sched_flags_arg = Some(truncate(optarg, 127));
+            }
+            Tag::McastGroup => {
+                set_option(&mut ce.options, opt::MCAST_GROUP)?;
+                if optarg.contains(':') {
+                    match cnum::inet_pton6(optarg) {
+                        Some(group) if group.is_multicast() => {
+                            ce.daemon.mcast_group = Some(IpAddr::V6(group));
+                        }
+                        _ => return Err(fail(format!("invalid IPv6 mcast-group `{optarg}'"))),
+                    }
+                } else {
+                    match cnum::inet_pton4(optarg) {
+                        Some(group) if group.is_multicast() => {
+                            ce.daemon.mcast_group = Some(IpAddr::V4(group));
+                        }
+                        _ => return Err(fail(format!("invalid IPv4 mcast-group `{optarg}'"))),
+                    }
+                }
+            }
+            Tag::McastPort => {
+                set_option(&mut ce.options, opt::MCAST_PORT)?;
+                ce.daemon.mcast_port = cnum::string_to_number(optarg, 1, 65535)
+                    .ok_or_else(|| fail("illegal mcast-port specified"))?
+                    as u16;
+            }
+            Tag::McastTtl => {
+                set_option(&mut ce.options, opt::MCAST_TTL)?;
+                ce.daemon.mcast_ttl = cnum::string_to_number(optarg, 1, 255)
+                    .ok_or_else(|| fail("illegal mcast-ttl specified"))?
+                    as u8;
+            }
+            Tag::SyncMaxlen => {
+                set_option(&mut ce.options, opt::SYNC_MAXLEN)?;
+                ce.daemon.sync_maxlen = cnum::string_to_number(optarg, 1, 65535 - 20 - 8)
+                    .ok_or_else(|| fail("illegal sync-maxlen specified"))?
+                    as u16;
+            }
+            Tag::TunInfo => set_format(&mut ce, opt::TUN_INFO, fmt::TUN_INFO)?,
+            Tag::TunType => {
+                set_option(&mut ce.options, opt::TUN_TYPE)?;
+                ce.dest.tun_type = TUN_NAMES
+                    .iter()
+                    .position(|name| *name == optarg)
+                    .ok_or_else(|| fail("illegal tunnel type specified"))?
+                    as u8;
+            }
+            Tag::TunPort => {
+                set_option(&mut ce.options, opt::TUN_PORT)?;
+                ce.dest.tun_port = cnum::string_to_number(optarg, 1, 65535)
+                    .ok_or_else(|| fail("illegal tunnel port specified"))?
+                    as u16;
+            }
+            Tag::TunFlag(optc, flag) => {
+                set_option(&mut ce.options, optc)?;
+                ce.dest.tun_flags |= flag;
+            }
+            Tag::Json => ce.ext.json = true,
+            Tag::Netns => ce.ext.netns = Some(optarg.to_string()),
+            Tag::Watch => {
+                let seconds = match arg {
+                    None => 1.0,
+                    Some(text) => match text.parse::<f64>() {
+                        Ok(s) if s.is_finite() && s >= 0.1 => s,
+                        _ => {
+                            return Err(fail(format!("invalid watch interval `{text}' specified")));
+                        }
+                    },
+                };
+                ce.ext.watch = Some(seconds);
+            }
+            Tag::DryRun => ce.ext.dry_run = true,
+            Tag::Cmd(_) | Tag::Help | Tag::Version => {
+                return Err(fail(format!("invalid option `{}'", popt.bad_option())));
+            }
+        }
+    };
+    if let Some(err) = popt_error {
+        return Err(CliError {
+            status: 255,
+            message: format!("{}: {}\n", popt.bad_option(), err.text()),
+        });
+    }
+
+    if ce.cmd == Command::Timeout {
+        match (
+            popt.next_leftover(),
+            popt.next_leftover(),
+            popt.next_leftover(),
+        ) {
+            (Some(tcp), Some(fin), Some(udp)) => {
+                ce.timeout.tcp = parse_timeout(Some(tcp), 0, MAX_TIMEOUT)?;
+                ce.timeout.tcp_fin = parse_timeout(Some(fin), 0, MAX_TIMEOUT)?;
+                ce.timeout.udp = parse_timeout(Some(udp), 0, MAX_TIMEOUT)?;
+            }
+            _ => return Err(fail("--set option requires 3 timeout values")),
+        }
+    }
+    if let Some(extra) = popt.next_leftover() {
+        return Err(fail(format!("unexpected argument {extra}")));
+    }
+    if let Some(arg) = sched_flags_arg.filter(|a| !a.is_empty()) {
+        ce.svc.flags &= !(SVC_F_SCHED1 | SVC_F_SCHED2 | SVC_F_SCHED3);
+        ce.svc.flags |= parse_sched_flags(&ce.svc.sched_name, &arg)?;
+    }
+
+    check(&mut ce, program, in_restore)?;
+    Ok(Parsed::Run(Box::new(ce)))
+}
+
+/// The checks of ipvsadm's `process_options` after reading the options.
+fn check(ce: &mut Invocation, program: &str, in_restore: bool) -> Result<(), CliError> {
+    generic_opt_check(ce.cmd, ce.options)?;
+    check_extensions(ce)?;
+
+    if matches!(ce.cmd, Command::Add | Command::Edit) {
+        if ce.svc.fwmark == 0 && ce.svc.port == 0 && ce.svc.flags & SVC_F_PERSISTENT == 0 {
+            return Err(fail("Zero port specified for non-persistent service"));
+        }
+        if ce.svc.flags & SVC_F_ONEPACKET != 0
+            && ce.svc.fwmark == 0
+            && ce.svc.protocol != netdb::IPPROTO_UDP
+        {
+            return Err(fail(
+                "One-Packet Scheduling is only for UDP virtual services",
+            ));
+        }
+        if ce.svc.sched_name.is_empty() {
+            ce.svc.sched_name = DEF_SCHED.to_string();
+        }
+    }
+    if ce.cmd == Command::StartDaemon && ce.daemon.mcast_ifn.is_empty() {
+        ce.daemon.mcast_ifn = DEF_MCAST_IFN.to_string();
+    }
+    let fwd = ce.dest.conn_flags & CONN_F_FWD_MASK;
+    if matches!(ce.cmd, Command::AddDest | Command::EditDest) {
+        if ce.svc.fwmark == 0 && (fwd == CONN_F_TUNNEL || fwd == CONN_F_DROUTE) {
+            ce.dest.port = ce.svc.port;
+        }
+        if ce.dest.af != ce.svc.af && fwd != CONN_F_TUNNEL {
+            return Err(fail(
+                "Different address family is allowed only for tunneling servers",
+            ));
+        }
+        let tunnel_opts = [
+            opt::TUN_TYPE,
+            opt::TUN_PORT,
+            opt::TUN_NOCSUM,
+            opt::TUN_CSUM,
+            opt::TUN_REMCSUM,
+        ];
+        if tunnel_opts.iter().any(|o| ce.has(*o)) && fwd != CONN_F_TUNNEL {
+            return Err(fail("Tunnel options conflict with forward method"));
+        }
+        tunnel_opt_check(ce.dest.tun_type, ce.options)?;
+    }
+    if ce.cmd == Command::List {
+        let any = |bits: &[u32]| bits.iter().any(|b| ce.has(*b));
+        if (any(&[opt::CONNECTION, opt::TIMEOUT, opt::DAEMON])
+            && any(&[opt::STATS, opt::RATE, opt::THRESHOLDS]))
+            || (any(&[opt::TIMEOUT, opt::DAEMON]) && ce.has(opt::PERSISTENTCONN))
+        {
+            return Err(fail("options conflicts in the list command"));
+        }
+    }
+    if ce.cmd == Command::Restore && in_restore {
+        return Err(try_help(program));
+    }
+    Ok(())
+}
+
+/// ipvsctl's own options are checked like ipvsadm's: named in the same words.
+fn check_extensions(ce: &Invocation) -> Result<(), CliError> {
+    let illegal = |name: &str| {
+        fail(format!(
+            "Illegal '{name}' option with the '{}' command",
+            ce.cmd.name()
+        ))
+    };
+    if ce.ext.json && ce.cmd != Command::List {
+        return Err(illegal("json"));
+    }
+    if ce.ext.watch.is_some()
+        && (ce.cmd != Command::List || ce.has(opt::TIMEOUT) || ce.has(opt::DAEMON) || ce.ext.json)
+    {
+        return Err(illegal("watch"));
+    }
+    if ce.ext.dry_run && ce.cmd != Command::Restore {
+        return Err(illegal("dry-run"));
+    }
+    Ok(())
+}
+
+fn set_option(options: &mut u64, optc: u32) -> Result<(), CliError> {
+    let bit = 1u64 << optc;
+    if *options & bit != 0 {
+        return Err(fail(format!(
+            "multiple '{}' options specified",
+            OPT_NAMES[optc as usize]
+        )));
+    }
+    *options |= bit;
+    Ok(())
+}
+
+fn set_format(ce: &mut Invocation, optc: u32, flag: u32) -> Result<(), CliError> {
+    set_option(&mut ce.options, optc)?;
+    ce.format |= flag;
+    Ok(())
+}
+
+fn generic_opt_check(cmd: Command, options: u64) -> Result<(), CliError> {
+    let row = COMMANDS_V_OPTIONS[cmd.index()];
+    let mut first_exclusive: Option<usize> = None;
+    for (j, rule) in row.iter().enumerate() {
+        let given = options & (1u64 << j) != 0;
+        match (given, rule) {
+            (false, b'+') => {
+                return Err(fail(format!(
+                    "You need to supply the '{}' option for the '{}' command",
+                    OPT_NAMES[j],
+                    cmd.name()
+                )));
+            }
+            (true, b'x') => {
+                return Err(fail(format!(
+                    "Illegal '{}' option with the '{}' command",
+                    OPT_NAMES[j],
+                    cmd.name()
+                )));
+            }
+            (true, b'1') => match first_exclusive {
+                None => first_exclusive = Some(j),
+                Some(last) => {
+                    return Err(fail(format!(
+                        "The option '{}' conflicts with the '{}' option in the '{}' command",
+                        OPT_NAMES[j],
+                        OPT_NAMES[last],
+                        cmd.name()
+                    )));
+                }
+            },
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn tunnel_opt_check(tun_type: u8, options: u64) -> Result<(), CliError> {
+    let i = usize::from(tun_type);
+    let row = TUNNEL_TYPES_V_OPTIONS[i];
+    let mut first_exclusive: Option<u32> = None;
+    for (j, rule) in row.iter().enumerate() {
+        let k = TUN_OPTS[j];
+        let given = options & (1u64 << k) != 0;
+        let name = OPT_NAMES[k as usize];
+        match (given, rule) {
+            (false, b'+') => {
+                return Err(fail(format!(
+                    "You need to supply the '{name}' option for the '{}' tunnel type",
+                    TUN_NAMES[i]
+                )));
+            }
+            (true, b'x') => {
+                return Err(fail(format!(
+                    "Illegal '{name}' option with the '{}' tunnel type",
+                    TUN_NAMES[i]
+                )));
+            }
+            (true, b'1') => match first_exclusive {
+                None => first_exclusive = Some(k),
+                Some(last) => {
+                    return Err(fail(format!(
+                        "The option '{name}' conflicts with the '{}' option in the '{}' tunnel type",
+                        OPT_NAMES[last as usize], TUN_NAMES[i]
+                    )));
+                }
+            },
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn parse_timeout(arg: Option<&str>, min: i64, max: i64) -> Result<u32, CliError> {
+    let Some(text) = arg else {
+        return Ok(DEFAULT_PERSISTENCE);
+    };
+    cnum::string_to_number(text, min, max)
+        .map(|v| v as u32)
+        .ok_or_else(|| fail(format!("invalid timeout value `{text}' specified")))
+}
+
+/// `parse_netmask`: dotted (any `inet_aton` form) or a host name.
+fn parse_netmask(text: &str) -> Option<u32> {
+    cnum::inet_aton(text)
+        .or_else(|| netdb::host_to_addr(text))
+        .map(u32::from)
+}
+
+const SERVICE_ADDR: u8 = 1;
+const SERVICE_PORT: u8 = 2;
+
+/// ipvsadm's `parse_service`: `host[:port]`, `[v6]:port`, bare IPv6, port by
+/// number or by name for the service's protocol. Returns the `SERVICE_*` bits;
+/// `svc` is updated as ipvsadm updates it (also on some failures).
+fn parse_service(buf: &str, svc: &mut SvcArgs) -> u8 {
+    if cnum::str_is_digit(buf) {
+        return 0;
+    }
+    let mut host = buf;
+    let mut port: Option<&str> = None;
+    if let Some(inner) = buf.strip_prefix('[') {
+        let Some((addr, rest)) = inner.split_once(']') else {
+            return 0;
+        };
+        let Some(p) = rest.strip_prefix(':') else {
+            return 0;
+        };
+        host = addr;
+        port = Some(p);
+    }
+    if let Some(v6) = cnum::inet_pton6(host) {
+        svc.addr = Some(IpAddr::V6(v6));
+        svc.af = AF_INET6;
+        svc.netmask = 128;
+    } else {
+        // A bracketed IPv4 address loses its port here, as in ipvsadm.
+        port = None;
+        if let Some((h, p)) = host.rsplit_once(':') {
+            host = h;
+            port = Some(p);
+        }
+        let v4: Option<Ipv4Addr> = cnum::inet_aton(host).or_else(|| netdb::host_to_addr(host));
+        match v4 {
+            Some(v4) => {
+                svc.addr = Some(IpAddr::V4(v4));
+                svc.af = AF_INET;
+            }
+            None => return 0,
+        }
+    }
+    let mut result = SERVICE_ADDR;
+    if let Some(p) = port {
+        result |= SERVICE_PORT;
+        if let Some(n) = cnum::string_to_number(p, 0, 65535) {
+            svc.port = n as u16;
+        } else if let Some(n) = netdb::service_to_port(p, svc.protocol) {
+            svc.port = n;
+        } else {
+            return 0;
+        }
+    }
+    result
+}
+
+fn parse_sched_flags(sched: &str, arg: &str) -> Result<u32, CliError> {
+    let sched = if sched.is_empty() { DEF_SCHED } else { sched };
+    let mut flags = 0;
+    let mut any = false;
+    for flag in arg.split(',').filter(|f| !f.is_empty()) {
+        any = true;
+        let (bit, needs) = match flag {
+            "flag-1" => (SVC_F_SCHED1, None),
+            "flag-2" => (SVC_F_SCHED2, None),
+            "flag-3" => (SVC_F_SCHED3, None),
+            "sh-fallback" => (SVC_F_SCHED1, Some("sh")),
+            "sh-port" => (SVC_F_SCHED2, Some("sh")),
+            "mh-fallback" => (SVC_F_SCHED1, Some("mh")),
+            "mh-port" => (SVC_F_SCHED2, Some("mh")),
+            _ => return Err(fail(format!("invalid scheduler flag `{flag}'"))),
+        };
+        flags |= bit;
+        if needs.is_some_and(|s| s != sched) {
+            return Err(fail(format!("incompatible scheduler flag `{flag}'")));
+        }
+    }
+    if !any {
+        // ipvsadm crashes on a list of commas; refuse it instead.
+        return Err(fail(format!("invalid scheduler flag `{arg}'")));
+    }
+    Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(line: &str) -> Result<Invocation, CliError> {
+        let argv: Vec<String> = std::iter::once("ipvsadm")
+            .chain(line.split_whitespace())
+            .map(String::from)
+            .collect();
+        match parse(&argv, false)? {
+            Parsed::Run(inv) => Ok(*inv),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn add_service_defaults() {
+        let inv = run("-A -t 10.0.0.1:80").unwrap();
+        assert_eq!(inv.cmd, Command::Add);
+        assert_eq!(inv.svc.sched_name, "wlc");
+        assert_eq!(inv.svc.port, 80);
+        assert_eq!(inv.svc.netmask, 0xffff_ffff);
+        let inv = run("-A -t 10.0.0.1:80 -p").unwrap();
+        assert_eq!(inv.svc.timeout, 360);
+    }
+
+    #[test]
+    fn real_server_port_rules() {
+        let inv = run("-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -g").unwrap();
+        assert_eq!(inv.dest.port, 80, "-g forces the service port");
+        let inv = run("-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -m").unwrap();
+        assert_eq!(inv.dest.port, 8080);
+        let inv = run("-a -t 10.0.0.1:80 -r 10.0.0.2 -m").unwrap();
+        assert_eq!(inv.dest.port, 80, "no port: copied from the service");
+        let inv = run("-a -t 10.0.0.1:80 -r 10.0.0.2 -m -w 70000").unwrap();
+        assert_eq!(inv.dest.weight, 70000);
+    }
+
+    #[test]
+    fn ipv6_netmask_order_matters() {
+        let inv = run("-A -t [2001:db8::1]:80 -p -M 64").unwrap();
+        assert_eq!(inv.svc.netmask, 64);
+        let err = run("-A -t [2001:db8::1]:80 -p -M 255.255.255.0").unwrap_err();
+        assert_eq!(err.message, "illegal ipv6 netmask specified\n");
+    }
+
+    #[test]
+    fn bracketed_ipv4_loses_its_port() {
+        let err = run("-A -t [10.0.0.1]:80").unwrap_err();
+        assert_eq!(
+            err.message,
+            "Zero port specified for non-persistent service\n"
+        );
+    }
+}

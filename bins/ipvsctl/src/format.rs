@@ -1,0 +1,509 @@
+//! ipvsadm 1.31's text output, byte for byte: the service table in all its
+//! variants (`-L`, `--stats`, `--rate`, `--exact`, `--thresholds`,
+//! `--persistent-conn`, `--tun-info`, one service), `-S`, `--timeout` and
+//! `--daemon`.
+//!
+//! One deliberate difference: destination counters are printed exact (ipvsadm
+//! 1.31 reads them as 32-bit numbers), and `-S` writes `-x`/`-y` when a
+//! destination has thresholds (ipvsadm drops them).
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use ipvs_proto::{
+    Daemon, DaemonState, Destination, Forwarding, Info, Netmask, Service, ServiceFlags, ServiceKey,
+    Stats, TunnelFlags, TunnelType,
+};
+
+use crate::cli::fmt;
+use crate::netdb;
+use crate::sort;
+
+/// One service and its destinations, as listed.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub service: Service,
+    pub dests: Vec<Destination>,
+}
+
+/// `addrport_to_anyname`: `addr:port`, IPv6 in brackets, names unless numeric;
+/// at most 59 bytes like ipvsadm's buffer.
+pub fn addrport(addr: IpAddr, port: u16, proto: u16, format: u32) -> String {
+    let (open, close) = if addr.is_ipv4() { ("", "") } else { ("[", "]") };
+    let text = if format & fmt::NUMERIC != 0 {
+        format!("{open}{addr}{close}:{port}")
+    } else {
+        format!(
+            "{open}{}{close}:{}",
+            netdb::addr_to_anyname(addr),
+            netdb::port_to_anyname(port, proto)
+        )
+    };
+    truncate(text, 59)
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// `print_largenum`.
+pub fn largenum(out: &mut String, i: u64, format: u32) {
+    if format & fmt::EXACT != 0 {
+        let len = i.to_string().len();
+        let width = if len <= 8 { 9 } else { len + 1 };
+        let _ = write!(out, "{i:>width$}");
+        return;
+    }
+    let _ = match i {
+        0..100_000_000 => write!(out, "{i:>9}"),
+        100_000_000..1_000_000_000 => write!(out, "{:>8}K", i / 1000),
+        1_000_000_000..100_000_000_000 => write!(out, "{:>8}M", i / 1_000_000),
+        100_000_000_000..100_000_000_000_000 => write!(out, "{:>8}G", i / 1_000_000_000),
+        _ => write!(out, "{:>8}T", i / 1_000_000_000_000),
+    };
+}
+
+/// `print_title`.
+pub fn title(out: &mut String, format: u32) {
+    const PROT: &str = "Prot LocalAddress:Port";
+    const REMOTE: &str = "  -> RemoteAddress:Port\n";
+    if format & fmt::STATS != 0 {
+        let _ = writeln!(
+            out,
+            "{PROT:<33} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"
+        );
+        out.push_str(REMOTE);
+    } else if format & fmt::RATE != 0 {
+        let _ = writeln!(
+            out,
+            "{PROT:<33} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS"
+        );
+        out.push_str(REMOTE);
+    } else if format & fmt::THRESHOLDS != 0 {
+        let _ = writeln!(
+            out,
+            "{PROT:<33} {:<10} {:<10} {:<10} {:<10}",
+            "Uthreshold", "Lthreshold", "ActiveConn", "InActConn"
+        );
+        out.push_str(REMOTE);
+    } else if format & fmt::PERSISTENTCONN != 0 {
+        let _ = writeln!(
+            out,
+            "{PROT:<33} {:<9} {:<11} {:<10} {:<10}",
+            "Weight", "PersistConn", "ActiveConn", "InActConn"
+        );
+        out.push_str(REMOTE);
+    } else if format & fmt::TUN_INFO != 0 {
+        out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
+        out.push_str(
+            "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n",
+        );
+    } else if format & fmt::RULE == 0 {
+        out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
+        out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
+    }
+}
+
+/// `IP Virtual Server version ...` line of a full listing.
+pub fn version_line(out: &mut String, info: &Info) {
+    let v = info.version;
+    let _ = writeln!(
+        out,
+        "IP Virtual Server version {}.{}.{} (size={})",
+        v.major(),
+        v.minor(),
+        v.patch(),
+        info.connection_table_size as i32
+    );
+}
+
+/// A whole listing (`-L` without a service, or `-S` with `fmt::RULE`): the
+/// version line, the title and every service, sorted as ipvsadm sorts.
+pub fn listing(info: &Info, mut entries: Vec<Entry>, format: u32) -> String {
+    let mut out = String::new();
+    if format & fmt::RULE == 0 {
+        version_line(&mut out, info);
+    }
+    if format & fmt::NOSORT == 0 {
+        sort::msort_by(&mut entries, &|a: &Entry, b: &Entry| {
+            sort::cmp_services(&a.service, &b.service)
+        });
+    }
+    title(&mut out, format);
+    for entry in entries {
+        service_entry(&mut out, entry, format);
+    }
+    out
+}
+
+/// `-L -t ADDR`: title and the one service.
+pub fn one_service(entry: Entry, format: u32) -> String {
+    let mut out = String::new();
+    title(&mut out, format);
+    service_entry(&mut out, entry, format);
+    out
+}
+
+fn proto_number(service: &Service) -> u16 {
+    match service.key {
+        ServiceKey::Tuple { protocol, .. } => protocol.raw(),
+        ServiceKey::Fwmark { .. } => 0,
+    }
+}
+
+const SCHED_FLAGS: ServiceFlags = ServiceFlags::SCHED1
+    .union(ServiceFlags::SCHED2)
+    .union(ServiceFlags::SCHED3);
+
+/// `print_sched_flags`: names depend on the scheduler.
+fn sched_flags(service: &Service) -> String {
+    let f = service.flags;
+    let names: &[(ServiceFlags, &str)] = match service.scheduler.as_str() {
+        "sh" => &[
+            (ServiceFlags::SCHED1, "sh-fallback"),
+            (ServiceFlags::SCHED2, "sh-port"),
+        ],
+        "mh" => &[
+            (ServiceFlags::SCHED1, "mh-fallback"),
+            (ServiceFlags::SCHED2, "mh-port"),
+        ],
+        _ => &[
+            (ServiceFlags::SCHED1, "flag-1"),
+            (ServiceFlags::SCHED2, "flag-2"),
+            (ServiceFlags::SCHED3, "flag-3"),
+        ],
+    };
+    names
+        .iter()
+        .filter(|(bit, _)| f.contains(*bit))
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The ` -M` / ` mask` value, unless it is the all-ones default.
+fn shown_netmask(service: &Service) -> Option<String> {
+    match (service.key.family(), service.netmask) {
+        (ipvs_proto::AddressFamily::Inet, Netmask::V4(mask)) if mask.to_bits() != u32::MAX => {
+            Some(mask.to_string())
+        }
+        (ipvs_proto::AddressFamily::Inet6, Netmask::V6(prefix)) if prefix != 128 => {
+            Some(prefix.to_string())
+        }
+        _ => None,
+    }
+}
+
+fn stats_or_zero(stats: Option<&Stats>) -> Stats {
+    stats.copied().unwrap_or_default()
+}
+
+fn fwd_switch(forwarding: Forwarding) -> &'static str {
+    match forwarding {
+        Forwarding::Masq => "-m",
+        Forwarding::Tunnel => "-i",
+        _ => "-g",
+    }
+}
+
+fn flags_index(flags: TunnelFlags) -> usize {
+    if flags.contains(TunnelFlags::REMCSUM) {
+        2
+    } else if flags.contains(TunnelFlags::CSUM) {
+        1
+    } else {
+        0
+    }
+}
+
+/// `fwd_tun_info`: `ipip`, `gue:PORT:+c`, `gre:-c`, or `None` (printed `n/a`).
+fn tun_info(dest: &Destination) -> Option<String> {
+    if dest.forwarding != Forwarding::Tunnel {
+        return None;
+    }
+    const TUNFLAGS: [&str; 3] = ["-c", "+c", "r+c"];
+    let flags = TUNFLAGS[flags_index(dest.tunnel.flags)];
+    let text = match dest.tunnel.kind {
+        TunnelType::Ipip => "ipip".to_string(),
+        TunnelType::Gue => format!("gue:{}:{flags}", dest.tunnel.port),
+        TunnelType::Gre => format!("gre:{flags}"),
+    };
+    Some(truncate(text, 15))
+}
+
+/// `print_service_entry`.
+pub fn service_entry(out: &mut String, entry: Entry, format: u32) {
+    let Entry { service, mut dests } = entry;
+    let rule = format & fmt::RULE != 0;
+    let proto = proto_number(&service);
+    let svc_name = match service.key {
+        ServiceKey::Fwmark { family, mark } => {
+            let v6 = family == ipvs_proto::AddressFamily::Inet6;
+            let mark = mark as i32;
+            match (rule, v6) {
+                (true, true) => format!("-f {mark} -6"),
+                (true, false) => format!("-f {mark}"),
+                (false, true) => format!("FWM  {mark} IPv6"),
+                (false, false) => format!("FWM  {mark}"),
+            }
+        }
+        ServiceKey::Tuple {
+            protocol,
+            address,
+            port,
+        } => {
+            let vname = addrport(address, port, proto, format);
+            if rule {
+                let stype = match protocol {
+                    ipvs_proto::Protocol::Tcp => "-t",
+                    ipvs_proto::Protocol::Udp => "-u",
+                    ipvs_proto::Protocol::Sctp => "--sctp-service",
+                };
+                format!("{stype} {vname}")
+            } else {
+                let name = format!("{:<4} {vname}", protocol.to_string());
+                if address.is_ipv4() {
+                    truncate(name, 33)
+                } else {
+                    name
+                }
+            }
+        }
+    };
+
+    let persistent = service.flags.contains(ServiceFlags::PERSISTENT);
+    let timeout = service.timeout.as_secs() as u32;
+    if rule {
+        let _ = write!(out, "-A {svc_name} -s {}", service.scheduler);
+        if persistent {
+            let _ = write!(out, " -p {timeout}");
+            if let Some(mask) = shown_netmask(&service) {
+                let _ = write!(out, " -M {mask}");
+            }
+        }
+        if let Some(pe) = service
+            .persistence_engine
+            .as_deref()
+            .filter(|p| !p.is_empty())
+        {
+            let _ = write!(out, " --pe {pe}");
+        }
+        if service.flags.contains(ServiceFlags::ONE_PACKET) {
+            out.push_str(" -o");
+        }
+        if service.flags.intersects(SCHED_FLAGS) {
+            let _ = write!(out, " -b {}", sched_flags(&service));
+        }
+    } else if format & (fmt::STATS | fmt::RATE) != 0 {
+        let s = stats_or_zero(service.stats.as_ref());
+        let _ = write!(out, "{svc_name:<33}");
+        let values = if format & fmt::STATS != 0 {
+            [
+                s.connections,
+                s.packets_in,
+                s.packets_out,
+                s.bytes_in,
+                s.bytes_out,
+            ]
+        } else {
+            [
+                s.connection_rate,
+                s.packet_rate_in,
+                s.packet_rate_out,
+                s.byte_rate_in,
+                s.byte_rate_out,
+            ]
+        };
+        for v in values {
+            largenum(out, v, format);
+        }
+    } else {
+        let _ = write!(out, "{svc_name} {}", service.scheduler);
+        if service.flags.intersects(SCHED_FLAGS) {
+            let _ = write!(out, " ({})", sched_flags(&service));
+        }
+        if persistent {
+            let _ = write!(out, " persistent {timeout}");
+            if let Some(mask) = shown_netmask(&service) {
+                let _ = write!(out, " mask {mask}");
+            }
+            if let Some(pe) = service
+                .persistence_engine
+                .as_deref()
+                .filter(|p| !p.is_empty())
+            {
+                let _ = write!(out, " pe {pe}");
+            }
+        }
+        if service.flags.contains(ServiceFlags::ONE_PACKET) {
+            out.push_str(" ops");
+        }
+    }
+    out.push('\n');
+
+    if format & fmt::NOSORT == 0 {
+        sort::msort_by(&mut dests, &|a: &Destination, b: &Destination| {
+            sort::cmp_dests(a, b)
+        });
+    }
+    for dest in &dests {
+        dest_entry(out, &svc_name, proto, dest, format);
+    }
+}
+
+fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, format: u32) {
+    let rule = format & fmt::RULE != 0;
+    let mut dname = addrport(e.address, e.port, proto, format);
+    if !rule && e.address.is_ipv4() {
+        dname = truncate(dname, 28);
+    }
+    let conns = e.connections.unwrap_or_default();
+    let weight = e.weight as i32;
+    if rule {
+        let _ = write!(
+            out,
+            "-a {svc_name} -r {dname} {} -w {weight}",
+            fwd_switch(e.forwarding)
+        );
+        if e.forwarding == Forwarding::Tunnel {
+            const OPTS: [&str; 3] = ["--tun-nocsum", "--tun-csum", "--tun-remcsum"];
+            let flags = OPTS[flags_index(e.tunnel.flags)];
+            let _ = match e.tunnel.kind {
+                TunnelType::Gre => write!(out, " --tun-type gre {flags}"),
+                TunnelType::Gue => {
+                    write!(out, " --tun-type gue --tun-port {} {flags}", e.tunnel.port)
+                }
+                TunnelType::Ipip => write!(out, " --tun-type ipip"),
+            };
+        }
+        if e.upper_threshold != 0 {
+            let _ = write!(out, " -x {}", e.upper_threshold);
+        }
+        if e.lower_threshold != 0 {
+            let _ = write!(out, " -y {}", e.lower_threshold);
+        }
+        out.push('\n');
+    } else if format & fmt::STATS != 0 {
+        let s = stats_or_zero(e.stats.as_ref());
+        let _ = write!(out, "  -> {dname:<28}");
+        for v in [
+            s.connections,
+            s.packets_in,
+            s.packets_out,
+            s.bytes_in,
+            s.bytes_out,
+        ] {
+            largenum(out, v, format);
+        }
+        out.push('\n');
+    } else if format & fmt::RATE != 0 {
+        let s = stats_or_zero(e.stats.as_ref());
+        let _ = write!(
+            out,
+            "  -> {dname:<28} {:>8} {:>8} {:>8}",
+            s.connection_rate, s.packet_rate_in, s.packet_rate_out
+        );
+        largenum(out, s.byte_rate_in, format);
+        largenum(out, s.byte_rate_out, format);
+        out.push('\n');
+    } else if format & fmt::THRESHOLDS != 0 {
+        let _ = writeln!(
+            out,
+            "  -> {dname:<28} {:<10} {:<10} {:<10} {:<10}",
+            e.upper_threshold, e.lower_threshold, conns.active, conns.inactive
+        );
+    } else if format & fmt::PERSISTENTCONN != 0 {
+        let _ = writeln!(
+            out,
+            "  -> {dname:<28} {:<9} {:<11} {:<10} {:<10}",
+            e.weight, conns.persistent, conns.active, conns.inactive
+        );
+    } else if format & fmt::TUN_INFO != 0 {
+        let info = tun_info(e).unwrap_or_else(|| "n/a".to_string());
+        let _ = writeln!(
+            out,
+            "  -> {dname:<28} {:<7} {info:<13} {weight:<6} {:<10} {:<10}",
+            e.forwarding.to_string(),
+            conns.active,
+            conns.inactive
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  -> {dname:<28} {:<7} {weight:<6} {:<10} {:<10}",
+            e.forwarding.to_string(),
+            conns.active,
+            conns.inactive
+        );
+    }
+}
+
+/// `-L --timeout`.
+pub fn timeouts(tcp: u32, tcp_fin: u32, udp: u32) -> String {
+    format!(
+        "Timeout (tcp tcpfin udp): {} {} {}\n",
+        tcp as i32, tcp_fin as i32, udp as i32
+    )
+}
+
+/// `-L --daemon`: the first two daemons the kernel reports, in its order.
+pub fn daemons(list: &[Daemon]) -> String {
+    let mut out = String::new();
+    for d in list.iter().take(2) {
+        let kind = match d.state {
+            DaemonState::Master => "master",
+            DaemonState::Backup => "backup",
+        };
+        let _ = write!(
+            out,
+            "{kind} sync daemon (mcast={}, syncid={}",
+            d.interface, d.sync_id as i32
+        );
+        if let Some(maxlen) = d.max_length.filter(|m| *m != 0) {
+            let _ = write!(out, ", maxlen={maxlen}");
+        }
+        if let Some(group) = d.group {
+            let _ = write!(out, ", group={group}");
+        }
+        if let Some(port) = d.port.filter(|p| *p != 0) {
+            let _ = write!(out, ", port={port}");
+        }
+        if let Some(ttl) = d.ttl.filter(|t| *t != 0) {
+            let _ = write!(out, ", ttl={ttl}");
+        }
+        out.push_str(")\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(i: u64, format: u32) -> String {
+        let mut s = String::new();
+        largenum(&mut s, i, format);
+        s
+    }
+
+    #[test]
+    fn largenum_scales_like_ipvsadm() {
+        assert_eq!(num(0, 0), "        0");
+        assert_eq!(num(99_999_999, 0), " 99999999");
+        assert_eq!(num(100_000_000, 0), "  100000K");
+        assert_eq!(num(1_234_567_890, 0), "    1234M");
+        assert_eq!(num(123_456_789_012, 0), "     123G");
+        assert_eq!(num(123_456_789_012_345, 0), "     123T");
+        assert_eq!(num(5, fmt::EXACT), "        5");
+        assert_eq!(num(1_234_567_890, fmt::EXACT), " 1234567890");
+    }
+}

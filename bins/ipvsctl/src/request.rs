@@ -1,0 +1,138 @@
+//! Checked command lines turned into typed `ipvs-proto` requests carrying the
+//! same values ipvsadm sends.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use ipvs_proto::{
+    AddressFamily, Daemon, DaemonState, Destination, Forwarding, Netmask, Protocol, Request,
+    Service, ServiceFlags, ServiceKey, Timeouts, Tunnel, TunnelFlags, TunnelType,
+};
+
+use crate::cli::{
+    AF_INET6, CONN_F_DROUTE, CONN_F_FWD_MASK, CONN_F_LOCALNODE, CONN_F_MASQ, CONN_F_TUNNEL,
+    Command, Invocation, STATE_MASTER, SvcArgs, TUN_TYPE_GRE, TUN_TYPE_GUE,
+};
+use crate::netdb;
+
+fn family(af: u16) -> AddressFamily {
+    if af == AF_INET6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    }
+}
+
+/// The service key named on the command line (ipvsadm's `svc` fields).
+pub fn service_key(svc: &SvcArgs) -> ServiceKey {
+    if svc.fwmark != 0 {
+        return ServiceKey::Fwmark {
+            family: family(svc.af),
+            mark: svc.fwmark,
+        };
+    }
+    let protocol = match svc.protocol {
+        netdb::IPPROTO_UDP => Protocol::Udp,
+        netdb::IPPROTO_SCTP => Protocol::Sctp,
+        _ => Protocol::Tcp,
+    };
+    let address = svc.addr.unwrap_or(if svc.af == AF_INET6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    });
+    ServiceKey::Tuple {
+        protocol,
+        address,
+        port: svc.port,
+    }
+}
+
+/// The whole service as ipvsadm fills it in.
+pub fn service(svc: &SvcArgs) -> Service {
+    let key = service_key(svc);
+    let netmask = match key.family() {
+        AddressFamily::Inet6 => Netmask::V6(svc.netmask.min(128) as u8),
+        AddressFamily::Inet => Netmask::V4(Ipv4Addr::from(svc.netmask)),
+    };
+    Service {
+        key,
+        scheduler: svc.sched_name.clone(),
+        flags: ServiceFlags::from_bits_retain(svc.flags),
+        flags_mask: ServiceFlags::ALL_BITS,
+        timeout: Duration::from_secs(u64::from(svc.timeout)),
+        netmask,
+        persistence_engine: (!svc.pe_name.is_empty()).then(|| svc.pe_name.clone()),
+        stats: None,
+    }
+}
+
+/// The destination of `-a`/`-e`/`-d`.
+pub fn destination(inv: &Invocation) -> Destination {
+    let d = &inv.dest;
+    let address = d.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let forwarding = match d.conn_flags & CONN_F_FWD_MASK {
+        CONN_F_MASQ => Forwarding::Masq,
+        CONN_F_LOCALNODE => Forwarding::Local,
+        CONN_F_TUNNEL => Forwarding::Tunnel,
+        CONN_F_DROUTE => Forwarding::DirectRoute,
+        _ => Forwarding::Bypass,
+    };
+    let mut dest = Destination::new(SocketAddr::new(address, d.port), forwarding, d.weight);
+    dest.upper_threshold = d.u_threshold;
+    dest.lower_threshold = d.l_threshold;
+    dest.tunnel = Tunnel {
+        kind: match d.tun_type {
+            TUN_TYPE_GUE => TunnelType::Gue,
+            TUN_TYPE_GRE => TunnelType::Gre,
+            _ => TunnelType::Ipip,
+        },
+        port: d.tun_port,
+        flags: TunnelFlags::from_bits_retain(d.tun_flags),
+    };
+    dest
+}
+
+fn daemon(inv: &Invocation) -> Daemon {
+    let d = &inv.daemon;
+    let state = if d.state == STATE_MASTER {
+        DaemonState::Master
+    } else {
+        DaemonState::Backup
+    };
+    let mut daemon = Daemon::new(state, d.mcast_ifn.clone(), d.syncid);
+    daemon.max_length = (d.sync_maxlen != 0).then_some(d.sync_maxlen);
+    daemon.group = d.mcast_group;
+    daemon.port = (d.mcast_port != 0).then_some(d.mcast_port);
+    daemon.ttl = (d.mcast_ttl != 0).then_some(d.mcast_ttl);
+    daemon
+}
+
+/// The one request a changing command sends, `None` for listings, `-S` and
+/// `-R`.
+pub fn change(inv: &Invocation) -> Option<Request> {
+    let svc = || service(&inv.svc);
+    Some(match inv.cmd {
+        Command::Add => Request::NewService(svc()),
+        Command::Edit => Request::SetService(svc()),
+        Command::Del => Request::DelService(svc()),
+        Command::Flush => Request::Flush,
+        Command::AddDest => Request::NewDestination(svc(), destination(inv)),
+        Command::EditDest => Request::SetDestination(svc(), destination(inv)),
+        Command::DelDest => Request::DelDestination(svc(), destination(inv)),
+        Command::Timeout => Request::SetTimeouts(Timeouts {
+            tcp: Some(Duration::from_secs(u64::from(inv.timeout.tcp))),
+            tcp_fin: Some(Duration::from_secs(u64::from(inv.timeout.tcp_fin))),
+            udp: Some(Duration::from_secs(u64::from(inv.timeout.udp))),
+        }),
+        Command::StartDaemon => Request::NewDaemon(daemon(inv)),
+        Command::StopDaemon => Request::DelDaemon(daemon(inv)),
+        Command::Zero => {
+            let named = inv.svc.fwmark != 0
+                || inv.svc.addr.is_some_and(|a| !a.is_unspecified())
+                || inv.svc.port != 0;
+            Request::Zero(named.then(svc))
+        }
+        Command::List | Command::Save | Command::Restore => return None,
+    })
+}
