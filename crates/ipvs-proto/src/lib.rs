@@ -31,6 +31,7 @@
 
 mod address;
 mod attribute;
+mod client;
 pub mod constants;
 mod daemon;
 mod destination;
@@ -38,12 +39,15 @@ mod error;
 mod info;
 mod message;
 mod nest;
+mod netns;
 mod request;
 mod service;
 mod stats;
+pub mod wire;
 
 pub use self::address::{AddressFamily, RawAddress, decode_address, encode_address};
 pub use self::attribute::IpvsAttribute;
+pub use self::client::{BatchResults, Client};
 pub use self::daemon::{Daemon, DaemonAttribute, DaemonState};
 pub use self::destination::{
     Connections, DestAttribute, Destination, Forwarding, Tunnel, TunnelFlags, TunnelType,
@@ -51,6 +55,7 @@ pub use self::destination::{
 pub use self::error::{Error, KernelError};
 pub use self::info::{Info, InfoAttribute, Timeouts, Version};
 pub use self::message::{IpvsCmd, IpvsMessage};
+pub use self::netns::{NETNS_RUN_DIR, NetNs};
 pub use self::request::{Reply, Request};
 pub use self::service::{
     FlagsWithMask, Netmask, Protocol, Service, ServiceAttribute, ServiceFlags, ServiceKey,

@@ -1,0 +1,560 @@
+//! A blocking IPVS client over a netlink socket.
+
+use std::io;
+use std::net::SocketAddr;
+
+use netlink_packet_core::{NLM_F_DUMP_INTR, NetlinkDeserializable, NetlinkMessage, NetlinkPayload};
+use netlink_packet_generic::GenlMessage;
+use netlink_packet_generic::ctrl::GenlCtrl;
+use netlink_packet_generic::ctrl::GenlCtrlCmd;
+use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
+use netlink_sys::{Socket, protocols::NETLINK_GENERIC};
+
+use crate::constants::IPVS_GENL_NAME;
+use crate::daemon::{Daemon, DaemonState};
+use crate::destination::{Destination, Forwarding};
+use crate::error::{Error, KernelError};
+use crate::info::{Info, Timeouts};
+use crate::message::{IpvsCmd, IpvsMessage};
+use crate::netns::{NetNs, with_netns};
+use crate::request::{Reply, Request};
+use crate::service::{Netmask, Service, ServiceKey};
+use crate::wire::{self, DO_FLAGS};
+
+/// Receive buffer for one datagram: larger than the 32 KiB the kernel uses
+/// for dump parts, so no part is ever truncated.
+const RECEIVE_BUFFER: usize = 64 * 1024;
+/// Socket receive buffer asked for; the kernel may grant less.
+const SOCKET_RECEIVE_BUFFER: usize = 1024 * 1024;
+/// Largest datagram a batch sends at once.
+const SEND_CHUNK: usize = 32 * 1024;
+/// Bytes of socket receive buffer one reply may cost, on top of its length
+/// (the kernel charges a buffer's true size, not its length).
+const REPLY_OVERHEAD: usize = 1024;
+/// How often an interrupted dump is tried again.
+const DUMP_ATTEMPTS: u32 = 5;
+
+/// A connection to the kernel's IPVS family: one netlink socket, the family
+/// id resolved once, any number of requests.
+///
+/// ```no_run
+/// use ipvs_proto::{Client, Destination, Forwarding, Service, ServiceKey};
+///
+/// let mut client = Client::connect()?;
+/// let key = ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
+/// client.add_service(&Service::new(key, "wrr"))?;
+/// client.add_destination(
+///     &key,
+///     &Destination::new("10.0.0.2:80".parse().unwrap(), Forwarding::Masq, 3),
+/// )?;
+/// for service in client.services()? {
+///     println!("{} {}", service.key, service.scheduler);
+/// }
+/// # Ok::<(), ipvs_proto::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Client {
+    socket: Socket,
+    family_id: u16,
+    port: u32,
+    next_sequence: u32,
+    receive: Vec<u8>,
+    window: usize,
+}
+
+/// The outcome of each request of a [`Client::batch`], in request order.
+pub type BatchResults = Vec<Result<(), KernelError>>;
+
+impl Client {
+    /// Opens a client in the calling thread's network namespace.
+    pub fn connect() -> Result<Self, Error> {
+        Self::connect_in(NetNs::Current)
+    }
+
+    /// Opens a client whose socket lives in `netns`. The calling thread
+    /// enters the namespace only while the socket is created.
+    pub fn connect_in(netns: NetNs<'_>) -> Result<Self, Error> {
+        let socket = with_netns(netns, || {
+            Socket::new(NETLINK_GENERIC).map_err(io_error("cannot open a generic netlink socket"))
+        })?;
+        Self::from_socket(socket)
+    }
+
+    /// Opens a client on an already created generic netlink socket (not yet
+    /// bound), e.g. one made in another namespace.
+    pub fn from_socket(mut socket: Socket) -> Result<Self, Error> {
+        let address = socket
+            .bind_auto()
+            .map_err(io_error("cannot bind the netlink socket"))?;
+        // Best effort: a smaller buffer only makes batches wait sooner.
+        let _ = socket.set_rx_buf_sz(SOCKET_RECEIVE_BUFFER);
+        // Errors then echo only the header of the failed request.
+        let _ = socket.set_cap_ack(true);
+        let granted = socket.get_rx_buf_sz().unwrap_or(SOCKET_RECEIVE_BUFFER / 8);
+        let mut client = Self {
+            socket,
+            family_id: 0,
+            port: address.port_number(),
+            next_sequence: 1,
+            receive: Vec::with_capacity(RECEIVE_BUFFER),
+            window: (granted / 2).max(2 * REPLY_OVERHEAD),
+        };
+        client.family_id = client.resolve_family()?;
+        Ok(client)
+    }
+
+    /// The generic-netlink id of the IPVS family on this kernel.
+    pub fn family_id(&self) -> u16 {
+        self.family_id
+    }
+
+    fn sequence(&mut self) -> u32 {
+        let sequence = self.next_sequence;
+        self.next_sequence = self.next_sequence.wrapping_add(1);
+        sequence
+    }
+
+    fn resolve_family(&mut self) -> Result<u16, Error> {
+        let sequence = self.sequence();
+        let mut bytes = Vec::with_capacity(64);
+        let ctrl = GenlCtrl {
+            cmd: GenlCtrlCmd::GetFamily,
+            nlas: vec![GenlCtrlAttrs::FamilyName(IPVS_GENL_NAME.to_owned())],
+        };
+        wire::emit_genl(ctrl, 0x10, DO_FLAGS, sequence, self.port, &mut bytes);
+        self.send(&bytes)?;
+        let mut family_id = None;
+        let outcome = self.receive_until::<GenlMessage<GenlCtrl>>(|message| {
+            if message.header.sequence_number != sequence {
+                return Ok(Flow::Continue);
+            }
+            match message.payload {
+                NetlinkPayload::InnerMessage(genl) => {
+                    for nla in genl.payload.nlas {
+                        if let GenlCtrlAttrs::FamilyId(id) = nla {
+                            family_id = Some(id);
+                        }
+                    }
+                    Ok(Flow::Continue)
+                }
+                NetlinkPayload::Error(error) => Ok(Flow::Done(error.raw_code())),
+                _ => Ok(Flow::Continue),
+            }
+        })?;
+        match (outcome, family_id) {
+            (0, Some(id)) => Ok(id),
+            (code, _) if code == -libc::ENOENT => Err(Error::FamilyNotFound),
+            (0, None) => Err(Error::Protocol(
+                "the family lookup of IPVS answered without a family id".into(),
+            )),
+            (code, _) => Err(Error::Io {
+                context: "cannot look up the IPVS generic netlink family",
+                source: io::Error::from_raw_os_error(-code),
+            }),
+        }
+    }
+
+    fn send(&self, bytes: &[u8]) -> Result<(), Error> {
+        let sent = self
+            .socket
+            .send(bytes, 0)
+            .map_err(io_error("cannot send to the kernel"))?;
+        if sent != bytes.len() {
+            return Err(Error::Protocol(format!(
+                "sent {sent} of {} bytes",
+                bytes.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Receives datagrams and feeds their messages to `on_message` until it
+    /// returns [`Flow::Done`]; the datagram's remaining messages are still
+    /// fed (they may be needed by batches), then the code is returned.
+    fn receive_until<I: NetlinkDeserializable>(
+        &mut self,
+        mut on_message: impl FnMut(NetlinkMessage<I>) -> Result<Flow, Error>,
+    ) -> Result<i32, Error> {
+        loop {
+            self.receive.clear();
+            let length = loop {
+                match self.socket.recv(&mut self.receive, libc::MSG_TRUNC) {
+                    Ok(length) => break length,
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(error) => {
+                        return Err(Error::Io {
+                            context: "cannot receive from the kernel",
+                            source: error,
+                        });
+                    }
+                }
+            };
+            if length > self.receive.len() {
+                return Err(Error::Protocol(format!(
+                    "a {length}-byte datagram did not fit the {}-byte receive buffer",
+                    self.receive.len()
+                )));
+            }
+            let mut done = None;
+            for message in wire::parse_datagram::<I>(&self.receive) {
+                if let Flow::Done(code) = on_message(message?)? {
+                    done.get_or_insert(code);
+                }
+            }
+            if let Some(code) = done {
+                return Ok(code);
+            }
+        }
+    }
+
+    /// Sends one request and collects its replies (none for most requests,
+    /// one for `GetInfo`, `GetTimeouts` and `GetService`, the listing for
+    /// dumps). An interrupted dump is run again, up to 5 times.
+    pub fn request(&mut self, request: &Request) -> Result<Vec<Reply>, Error> {
+        for _ in 0..DUMP_ATTEMPTS {
+            let (replies, interrupted) = self.request_once(request)?;
+            if !interrupted {
+                return Ok(replies);
+            }
+        }
+        Err(Error::DumpInterrupted {
+            attempts: DUMP_ATTEMPTS,
+        })
+    }
+
+    fn request_once(&mut self, request: &Request) -> Result<(Vec<Reply>, bool), Error> {
+        let sequence = self.sequence();
+        let mut bytes = Vec::with_capacity(256);
+        wire::emit_request(request, self.family_id, sequence, self.port, &mut bytes);
+        self.send(&bytes)?;
+        let family_id = self.family_id;
+        let command = request.command();
+        let hint = match request {
+            Request::GetDestinations(key) => Some(key.family()),
+            _ => None,
+        };
+        let mut replies = Vec::new();
+        let mut interrupted = false;
+        let code = self.receive_until::<GenlMessage<IpvsMessage>>(|message| {
+            let header = message.header;
+            if header.sequence_number != sequence {
+                return Ok(Flow::Continue);
+            }
+            interrupted |= header.flags & NLM_F_DUMP_INTR != 0;
+            match message.payload {
+                NetlinkPayload::InnerMessage(genl) if header.message_type == family_id => {
+                    replies.push(Reply::from_message(&genl.payload, hint)?);
+                    Ok(Flow::Continue)
+                }
+                NetlinkPayload::Error(error) => Ok(Flow::Done(error.raw_code())),
+                NetlinkPayload::Done(done) => Ok(Flow::Done(done.code)),
+                NetlinkPayload::Overrun(_) => Err(Error::Protocol("netlink overrun".into())),
+                _ => Ok(Flow::Continue),
+            }
+        })?;
+        if code < 0 {
+            return Err(KernelError {
+                errno: -code,
+                command,
+            }
+            .into());
+        }
+        Ok((replies, interrupted))
+    }
+
+    /// Sends `requests` pipelined: many per datagram, without waiting for
+    /// each ACK, then collects every ACK and maps each kernel error to the
+    /// request that caused it. Requests are processed by the kernel in
+    /// order; one failing does not stop the others. At most as many
+    /// requests are in flight as their replies fit in the socket's receive
+    /// buffer. Data replies (of `GetInfo`, ...) are discarded: use
+    /// [`Client::request`] for queries. Dumps are refused.
+    ///
+    /// The outer error is for the transport; the inner results are per
+    /// request, in request order.
+    pub fn batch(&mut self, requests: &[Request]) -> Result<BatchResults, Error> {
+        if let Some(dump) = requests.iter().find(|request| request.is_dump()) {
+            return Err(Error::UnexpectedCommand {
+                command: dump.command(),
+                expected: "requests answered by an ACK (a batch cannot hold dumps)",
+            });
+        }
+        let mut results = Vec::with_capacity(requests.len());
+        let mut bytes = Vec::with_capacity(SEND_CHUNK + 1024);
+        let mut start = 0;
+        while start < requests.len() {
+            // One window: as many requests as their replies fit in the
+            // receive buffer, sent in datagrams of at most SEND_CHUNK bytes.
+            let first_sequence = self.next_sequence;
+            let mut budget = 0;
+            let mut end = start;
+            bytes.clear();
+            while end < requests.len() {
+                let before = bytes.len();
+                let sequence = self.sequence();
+                wire::emit_request(
+                    &requests[end],
+                    self.family_id,
+                    sequence,
+                    self.port,
+                    &mut bytes,
+                );
+                budget += bytes.len() - before + REPLY_OVERHEAD;
+                end += 1;
+                if bytes.len() >= SEND_CHUNK {
+                    self.send(&bytes)?;
+                    bytes.clear();
+                }
+                if budget >= self.window {
+                    break;
+                }
+            }
+            if !bytes.is_empty() {
+                self.send(&bytes)?;
+            }
+            let commands: Vec<IpvsCmd> =
+                requests[start..end].iter().map(Request::command).collect();
+            let mut acks = AckCollector::new(first_sequence, &commands);
+            let family_id = self.family_id;
+            self.receive_until::<GenlMessage<IpvsMessage>>(|message| {
+                if message.header.message_type != family_id
+                    && !matches!(message.payload, NetlinkPayload::Error(_))
+                {
+                    return Ok(Flow::Continue);
+                }
+                acks.absorb(&message);
+                Ok(if acks.is_complete() {
+                    Flow::Done(0)
+                } else {
+                    Flow::Continue
+                })
+            })?;
+            results.extend(acks.into_results());
+            start = end;
+        }
+        Ok(results)
+    }
+
+    /// Adds a service (`ipvsadm -A`).
+    pub fn add_service(&mut self, service: &Service) -> Result<(), Error> {
+        self.request(&Request::NewService(service.clone()))
+            .map(drop)
+    }
+
+    /// Replaces the settings of a service (`ipvsadm -E`).
+    pub fn edit_service(&mut self, service: &Service) -> Result<(), Error> {
+        self.request(&Request::SetService(service.clone()))
+            .map(drop)
+    }
+
+    /// Deletes a service and its destinations (`ipvsadm -D`).
+    pub fn delete_service(&mut self, key: &ServiceKey) -> Result<(), Error> {
+        self.request(&Request::DelService(Service::reference(*key)))
+            .map(drop)
+    }
+
+    /// Gets one service (`ipvsadm -L -t ...`).
+    pub fn service(&mut self, key: &ServiceKey) -> Result<Service, Error> {
+        let mut lookup = Service::reference(*key);
+        lookup.netmask = Netmask::zero(key.family());
+        let replies = self.request(&Request::GetService(lookup))?;
+        replies
+            .into_iter()
+            .find_map(|reply| match reply {
+                Reply::Service(service) => Some(service),
+                _ => None,
+            })
+            .ok_or_else(|| Error::Protocol("GET_SERVICE answered without a service".into()))
+    }
+
+    /// Lists every service, in the kernel's order (a dump).
+    pub fn services(&mut self) -> Result<Vec<Service>, Error> {
+        Ok(self
+            .request(&Request::GetServices)?
+            .into_iter()
+            .filter_map(|reply| match reply {
+                Reply::Service(service) => Some(service),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Adds a destination to a service (`ipvsadm -a`).
+    pub fn add_destination(
+        &mut self,
+        service: &ServiceKey,
+        destination: &Destination,
+    ) -> Result<(), Error> {
+        self.request(&Request::NewDestination(
+            Service::reference(*service),
+            destination.clone(),
+        ))
+        .map(drop)
+    }
+
+    /// Replaces the settings of a destination (`ipvsadm -e`).
+    pub fn edit_destination(
+        &mut self,
+        service: &ServiceKey,
+        destination: &Destination,
+    ) -> Result<(), Error> {
+        self.request(&Request::SetDestination(
+            Service::reference(*service),
+            destination.clone(),
+        ))
+        .map(drop)
+    }
+
+    /// Deletes the destination at `address` from a service (`ipvsadm -d`).
+    pub fn delete_destination(
+        &mut self,
+        service: &ServiceKey,
+        address: SocketAddr,
+    ) -> Result<(), Error> {
+        self.request(&Request::DelDestination(
+            Service::reference(*service),
+            Destination::new(address, Forwarding::DirectRoute, 1),
+        ))
+        .map(drop)
+    }
+
+    /// Lists the destinations of a service (a dump).
+    pub fn destinations(&mut self, service: &ServiceKey) -> Result<Vec<Destination>, Error> {
+        Ok(self
+            .request(&Request::GetDestinations(*service))?
+            .into_iter()
+            .filter_map(|reply| match reply {
+                Reply::Destination(destination) => Some(destination),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Version and connection table size.
+    pub fn info(&mut self) -> Result<Info, Error> {
+        self.request(&Request::GetInfo)?
+            .into_iter()
+            .find_map(|reply| match reply {
+                Reply::Info(info) => Some(info),
+                _ => None,
+            })
+            .ok_or_else(|| Error::Protocol("GET_INFO answered without information".into()))
+    }
+
+    /// The connection timeouts.
+    pub fn timeouts(&mut self) -> Result<Timeouts, Error> {
+        self.request(&Request::GetTimeouts)?
+            .into_iter()
+            .find_map(|reply| match reply {
+                Reply::Timeouts(timeouts) => Some(timeouts),
+                _ => None,
+            })
+            .ok_or_else(|| Error::Protocol("GET_CONFIG answered without timeouts".into()))
+    }
+
+    /// Sets the connection timeouts (`ipvsadm --set`).
+    pub fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), Error> {
+        self.request(&Request::SetTimeouts(*timeouts)).map(drop)
+    }
+
+    /// Zeroes the counters of one service, or of all (`ipvsadm -Z`).
+    pub fn zero(&mut self, service: Option<&ServiceKey>) -> Result<(), Error> {
+        self.request(&Request::Zero(service.map(|key| Service::reference(*key))))
+            .map(drop)
+    }
+
+    /// Deletes every service (`ipvsadm -C`).
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.request(&Request::Flush).map(drop)
+    }
+
+    /// Starts a sync daemon (`ipvsadm --start-daemon`).
+    pub fn start_daemon(&mut self, daemon: &Daemon) -> Result<(), Error> {
+        self.request(&Request::NewDaemon(daemon.clone())).map(drop)
+    }
+
+    /// Stops the sync daemon in `state` (`ipvsadm --stop-daemon`).
+    pub fn stop_daemon(&mut self, state: DaemonState) -> Result<(), Error> {
+        self.request(&Request::DelDaemon(Daemon::new(state, "", 0)))
+            .map(drop)
+    }
+
+    /// The running sync daemons (a dump).
+    pub fn daemons(&mut self) -> Result<Vec<Daemon>, Error> {
+        Ok(self
+            .request(&Request::GetDaemons)?
+            .into_iter()
+            .filter_map(|reply| match reply {
+                Reply::Daemon(daemon) => Some(daemon),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+/// What a receive loop does after a message.
+enum Flow {
+    Continue,
+    /// Stop after this datagram with this code (0 or a negative errno).
+    Done(i32),
+}
+
+fn io_error(context: &'static str) -> impl FnOnce(io::Error) -> Error {
+    move |source| Error::Io { context, source }
+}
+
+/// Maps the ACKs of a window of pipelined requests (consecutive sequence
+/// numbers from `first_sequence`) to the requests.
+#[derive(Debug)]
+pub(crate) struct AckCollector<'a> {
+    first_sequence: u32,
+    commands: &'a [IpvsCmd],
+    results: Vec<Option<Result<(), KernelError>>>,
+    missing: usize,
+}
+
+impl<'a> AckCollector<'a> {
+    pub(crate) fn new(first_sequence: u32, commands: &'a [IpvsCmd]) -> Self {
+        Self {
+            first_sequence,
+            commands,
+            results: vec![None; commands.len()],
+            missing: commands.len(),
+        }
+    }
+
+    /// Takes note of one received message; ACKs and errors of other
+    /// sequence numbers, and data replies, are ignored.
+    pub(crate) fn absorb<I>(&mut self, message: &NetlinkMessage<I>) {
+        let NetlinkPayload::Error(error) = &message.payload else {
+            return;
+        };
+        let index = message
+            .header
+            .sequence_number
+            .wrapping_sub(self.first_sequence) as usize;
+        let Some(slot) = self.results.get_mut(index) else {
+            return;
+        };
+        if slot.is_none() {
+            self.missing -= 1;
+        }
+        *slot = Some(match error.raw_code() {
+            0 => Ok(()),
+            code => Err(KernelError {
+                errno: code.saturating_neg(),
+                command: self.commands[index],
+            }),
+        });
+    }
+
+    pub(crate) fn is_complete(&self) -> bool {
+        self.missing == 0
+    }
+
+    pub(crate) fn into_results(self) -> impl Iterator<Item = Result<(), KernelError>> {
+        self.results
+            .into_iter()
+            .map(|result| result.expect("complete collector has every result"))
+    }
+}

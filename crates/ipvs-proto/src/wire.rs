@@ -1,0 +1,116 @@
+//! Whole netlink messages: framing IPVS messages with their netlink and
+//! generic-netlink headers, and splitting received datagrams.
+
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkDeserializable, NetlinkMessage,
+};
+use netlink_packet_generic::{GenlFamily, GenlMessage};
+
+use crate::error::Error;
+use crate::message::IpvsMessage;
+use crate::request::Request;
+
+/// Header flags of a request answered by an ACK: `NLM_F_REQUEST | NLM_F_ACK`
+/// (0x0005, as ipvsadm).
+pub const DO_FLAGS: u16 = NLM_F_REQUEST | NLM_F_ACK;
+/// Header flags of a dump: `NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP` (0x0305,
+/// as ipvsadm).
+pub const DUMP_FLAGS: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
+
+/// A full netlink message carrying an IPVS message.
+pub type IpvsNetlinkMessage = NetlinkMessage<GenlMessage<IpvsMessage>>;
+
+/// Appends `payload`, framed with a netlink header (`family_id`, `flags`,
+/// `sequence`, `port`) and a generic-netlink header, to `out`.
+pub fn emit_genl<F>(
+    payload: F,
+    family_id: u16,
+    flags: u16,
+    sequence: u32,
+    port: u32,
+    out: &mut Vec<u8>,
+) where
+    F: GenlFamily + netlink_packet_core::Emitable + std::fmt::Debug,
+{
+    let mut genl = GenlMessage::from_payload(payload);
+    genl.set_resolved_family_id(family_id);
+    let mut message = NetlinkMessage::from(genl);
+    message.header.flags = flags;
+    message.header.sequence_number = sequence;
+    message.header.port_number = port;
+    message.finalize();
+    let start = out.len();
+    out.resize(start + message.buffer_len(), 0);
+    message.serialize(&mut out[start..]);
+}
+
+/// Appends the netlink message of `request` to `out`, with [`DUMP_FLAGS`]
+/// for dumps and [`DO_FLAGS`] otherwise.
+///
+/// ```
+/// use ipvs_proto::{Request, wire};
+///
+/// let mut bytes = Vec::new();
+/// wire::emit_request(&Request::Flush, 32, 7, 0, &mut bytes);
+/// assert_eq!(bytes, [20, 0, 0, 0, 32, 0, 5, 0, 7, 0, 0, 0, 0, 0, 0, 0, 17, 1, 0, 0]);
+/// ```
+pub fn emit_request(
+    request: &Request,
+    family_id: u16,
+    sequence: u32,
+    port: u32,
+    out: &mut Vec<u8>,
+) {
+    let flags = if request.is_dump() {
+        DUMP_FLAGS
+    } else {
+        DO_FLAGS
+    };
+    emit_genl(request.to_message(), family_id, flags, sequence, port, out);
+}
+
+/// Splits a received datagram into its netlink messages and parses each as
+/// `I`. Errors name the offset of the message that failed.
+pub fn parse_datagram<I>(datagram: &[u8]) -> Messages<'_, I> {
+    Messages {
+        datagram,
+        offset: 0,
+        marker: std::marker::PhantomData,
+    }
+}
+
+/// Iterator returned by [`parse_datagram`].
+#[derive(Debug)]
+pub struct Messages<'a, I> {
+    datagram: &'a [u8],
+    offset: usize,
+    marker: std::marker::PhantomData<fn() -> I>,
+}
+
+impl<I: NetlinkDeserializable> Iterator for Messages<'_, I> {
+    type Item = Result<NetlinkMessage<I>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self
+            .datagram
+            .get(self.offset..)
+            .filter(|rest| !rest.is_empty())?;
+        let offset = self.offset;
+        let length = match NetlinkBuffer::new_checked(rest) {
+            Ok(buffer) => buffer.length() as usize,
+            Err(error) => {
+                self.offset = self.datagram.len();
+                return Some(Err(Error::Decode(
+                    format!("netlink message at offset {offset}: {error}").into(),
+                )));
+            }
+        };
+        // Messages are 4-byte aligned; the last one may lack its padding.
+        self.offset = offset.saturating_add((length + 3) & !3);
+        Some(
+            NetlinkMessage::<I>::deserialize(&rest[..length])
+                .map_err(|error| format!("netlink message at offset {offset}: {error}").into())
+                .map_err(Error::Decode),
+        )
+    }
+}
