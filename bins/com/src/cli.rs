@@ -1,0 +1,209 @@
+//! The command line.
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::keys::Key;
+use crate::log::LogFormat;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    the session ended normally (exit key, end of input, --list, decode done)
+  1    an error during the session (log or output write failed, port error)
+  2    bad command line (unknown option, bad speed, framing or key)
+  3    the device could not be opened (missing, not a tty, permission, in use)
+  4    the device hung up (adapter unplugged) and --reconnect was not given
+  129, 130, 143
+       ended by SIGHUP, SIGINT or SIGTERM (128 + signal) after a clean shutdown:
+       everything received was logged, the terminal and port were restored
+
+Keys (interactive mode): C-a exit, C-x modem lines, C-t ? help (C-t then b break,
+d DTR, r RTS, p pulse DTR, q exit). Pipe mode (stdin or stdout not a terminal):
+no raw mode, no keys; end of stdin ends the session once the port is quiet.";
+
+/// A serial terminal that logs instruments without losing a byte.
+///
+/// `com DEVICE [SPEED]` works as the notebook's com.c did (9600 8N1 by default;
+/// Ctrl-A exits, Ctrl-X prints the modem lines). `com --demo` shows it logging a
+/// simulated HPM-100A power meter, no hardware needed.
+#[derive(Debug, Parser)]
+#[command(
+    name = "com",
+    version,
+    after_help = EXIT_CODES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    /// The serial device, e.g. /dev/ttyUSB0 or a /dev/serial/by-id/ name.
+    #[arg(required_unless_present_any = ["demo", "list"])]
+    pub device: Option<PathBuf>,
+
+    /// Line speed in bits per second; any rate (non-standard ones use BOTHER).
+    #[arg(default_value = "9600", value_parser = parse_speed)]
+    pub speed: u32,
+
+    /// Data bits, parity and stop bits, e.g. 8N1, 7E1, 8O2.
+    #[arg(short = 'f', long, default_value = "8N1", value_parser = parse_framing)]
+    pub framing: tty::Framing,
+
+    /// Flow control: none, rtscts or xonxoff.
+    #[arg(long, default_value = "none", value_parser = parse_flow)]
+    pub flow: tty::FlowControl,
+
+    /// Append every received byte to FILE (default format: the original watt.txt).
+    #[arg(short, long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
+    /// Timestamps in the log.
+    #[arg(long, value_enum, default_value = "watt", requires = "log")]
+    pub log_format: LogFormat,
+
+    /// Sync the log to disk at each line end (fdatasync).
+    #[arg(long, requires = "log")]
+    pub fsync: bool,
+
+    /// Decode the meter's frames and write records in this format.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub decode: Option<RecordFormat>,
+
+    /// Where --decode writes its records (appended). Without it, in pipe mode the
+    /// records replace the raw stream on stdout; interactive mode needs it.
+    #[arg(short, long, value_name = "FILE", requires = "decode")]
+    pub out: Option<PathBuf>,
+
+    /// When the device disappears, wait for it to come back and go on (same
+    /// settings, same log).
+    #[arg(long)]
+    pub reconnect: bool,
+
+    /// Start a simulated HPM-100A on a pseudo-terminal and connect to it.
+    #[arg(long, conflicts_with_all = ["device", "list"])]
+    pub demo: bool,
+
+    /// List the serial devices present.
+    #[arg(long, conflicts_with = "device")]
+    pub list: bool,
+
+    /// Open the device shared (no TIOCEXCL, no flock).
+    #[arg(long)]
+    pub shared: bool,
+
+    /// Ignore stdin: run until a signal or a hang-up (for systemd, where stdin is
+    /// /dev/null).
+    #[arg(long)]
+    pub no_input: bool,
+
+    /// Pipe mode: after stdin ends, how long the port must stay quiet before com
+    /// exits, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub linger: u64,
+
+    /// The exit key (C-a, ^A, 0x01, or none).
+    #[arg(long, value_name = "KEY", default_value = "C-a")]
+    pub exit_key: Key,
+
+    /// The key that prints the modem lines.
+    #[arg(long, value_name = "KEY", default_value = "C-x")]
+    pub status_key: Key,
+
+    /// The key that starts a menu command (then ? for help).
+    #[arg(long, value_name = "KEY", default_value = "C-t")]
+    pub menu_key: Key,
+
+    /// No banner or status messages (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Seconds between frames of the simulated meter (with --demo).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, hide = true)]
+    pub demo_interval: f64,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert an old watt.txt log or a raw capture into records.
+    Decode {
+        /// The input (stdin when absent or `-`).
+        file: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: RecordFormat,
+        /// Write the records here instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// UTC offset of a watt.txt log's local timestamps, e.g. +09:00
+        /// (default: this machine's current offset).
+        #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
+        utc_offset: Option<time::UtcOffset>,
+    },
+    /// Run only the simulated HPM-100A: print its pty path and send frames until
+    /// killed.
+    Simulate {
+        /// Seconds between frames.
+        #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+        interval: f64,
+        /// Stop after this many frames (default: run until killed).
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
+}
+
+/// Record formats of `--decode` and `com decode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecordFormat {
+    /// Comma-separated values with a header.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// InfluxDB line protocol.
+    Influx,
+}
+
+fn parse_speed(s: &str) -> Result<u32, String> {
+    tty::parse_speed(s).map_err(|e| e.to_string())
+}
+
+fn parse_framing(s: &str) -> Result<tty::Framing, String> {
+    s.parse().map_err(|e: tty::Error| e.to_string())
+}
+
+fn parse_flow(s: &str) -> Result<tty::FlowControl, String> {
+    s.parse().map_err(|e: tty::Error| e.to_string())
+}
+
+fn parse_offset(s: &str) -> Result<time::UtcOffset, String> {
+    let format = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
+    time::UtcOffset::parse(s, format)
+        .map_err(|_| format!("invalid UTC offset `{s}`: expected +HH:MM or -HH:MM, e.g. +09:00"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_original_invocation_parses() {
+        let cli = Cli::try_parse_from(["com", "/dev/ttyUSB0", "9600"]).unwrap();
+        assert_eq!(cli.device.unwrap(), PathBuf::from("/dev/ttyUSB0"));
+        assert_eq!(cli.speed, 9600);
+        let cli = Cli::try_parse_from(["com", "/dev/ttyS0"]).unwrap();
+        assert_eq!(cli.speed, 9600);
+        assert_eq!(cli.framing.to_string(), "8N1");
+        let err = Cli::try_parse_from(["com", "/dev/ttyS0", "fast"]).unwrap_err();
+        assert!(err.to_string().contains("`fast`"), "{err}");
+        let cli = Cli::try_parse_from(["com", "decode", "watt.txt", "--format", "csv"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Decode { .. })));
+        assert!(Cli::try_parse_from(["com"]).is_err());
+        assert!(Cli::try_parse_from(["com", "--demo"]).is_ok());
+    }
+}

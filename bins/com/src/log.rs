@@ -1,0 +1,338 @@
+//! The log file: every received byte, with timestamps.
+//!
+//! The default format is the one the notebook's patched `com.c` wrote to
+//! `watt.txt`: received bytes as they are, except that each CR becomes
+//! `[YYYY-MM-DD HH:MM:SS] ` in local time. Existing logs and scripts keep working.
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use time::{OffsetDateTime, UtcOffset};
+
+/// How timestamps go into the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// The original `watt.txt`: each CR replaced by `[YYYY-MM-DD HH:MM:SS] ` (local time).
+    Watt,
+    /// Bytes as received; each line starts with an RFC 3339 local time with
+    /// milliseconds and a space.
+    Rfc3339,
+    /// As `rfc3339`, in UTC (`...Z`).
+    Rfc3339Utc,
+}
+
+/// Where the time comes from: the system clock, or a fixed sequence in tests.
+pub type Clock = Box<dyn FnMut() -> OffsetDateTime + Send>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Box::new(OffsetDateTime::now_utc)
+}
+
+/// An appending, written-through log.
+///
+/// Each call to [`Log::write`] turns into one `write(2)` on the file (no user-space
+/// buffer), so every complete line is in the file as soon as it arrives; with
+/// `fsync` the data is also synced to disk whenever a line ends.
+pub struct Log {
+    file: File,
+    path: PathBuf,
+    format: LogFormat,
+    offset: UtcOffset,
+    clock: Clock,
+    fsync: bool,
+    at_line_start: bool,
+    buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Log {
+    /// Opens (creates) `path` for appending.
+    pub fn open(
+        path: &Path,
+        format: LogFormat,
+        offset: UtcOffset,
+        fsync: bool,
+        clock: Clock,
+    ) -> anyhow::Result<Log> {
+        use anyhow::Context;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the log {} for appending", path.display()))?;
+        Ok(Log::from_file(file, path, format, offset, fsync, clock))
+    }
+
+    /// A log over an already open file (`/dev/full` in tests, for instance).
+    pub fn from_file(
+        file: File,
+        path: &Path,
+        format: LogFormat,
+        offset: UtcOffset,
+        fsync: bool,
+        clock: Clock,
+    ) -> Log {
+        Log {
+            file,
+            path: path.to_path_buf(),
+            format,
+            offset,
+            clock,
+            fsync,
+            at_line_start: true,
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    /// The log's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends received bytes. Errors name the file.
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        self.buf.clear();
+        let line_end = match self.format {
+            LogFormat::Watt => self.render_watt(data),
+            LogFormat::Rfc3339 | LogFormat::Rfc3339Utc => self.render_lines(data),
+        };
+        let name = |err: io::Error| {
+            io::Error::new(
+                err.kind(),
+                format!("writing the log {}: {err}", self.path.display()),
+            )
+        };
+        (&self.file).write_all(&self.buf).map_err(name)?;
+        if self.fsync && line_end {
+            self.file.sync_data().map_err(name)?;
+        }
+        Ok(())
+    }
+
+    /// Syncs the log to disk.
+    pub fn sync(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    fn render_watt(&mut self, data: &[u8]) -> bool {
+        let mut line_end = false;
+        // One clock reading per chunk: a chunk is what one read(2) returned, a few
+        // milliseconds of data at most.
+        let mut stamp: Option<Vec<u8>> = None;
+        for part in data.split_inclusive(|&b| b == b'\r') {
+            match part.split_last() {
+                Some((b'\r', body)) => {
+                    self.buf.extend_from_slice(body);
+                    let stamp = stamp.get_or_insert_with(|| {
+                        let now = (self.clock)().to_offset(self.offset);
+                        watt_stamp(now).into_bytes()
+                    });
+                    self.buf.extend_from_slice(stamp);
+                    line_end = true;
+                }
+                _ => self.buf.extend_from_slice(part),
+            }
+        }
+        line_end
+    }
+
+    fn render_lines(&mut self, data: &[u8]) -> bool {
+        let mut line_end = false;
+        let mut stamp: Option<Vec<u8>> = None;
+        for part in data.split_inclusive(|&b| b == b'\n') {
+            if self.at_line_start {
+                let stamp = stamp.get_or_insert_with(|| {
+                    let now = (self.clock)();
+                    let now = match self.format {
+                        LogFormat::Rfc3339Utc => now.to_offset(UtcOffset::UTC),
+                        _ => now.to_offset(self.offset),
+                    };
+                    rfc3339_stamp(now).into_bytes()
+                });
+                self.buf.extend_from_slice(stamp);
+            }
+            self.buf.extend_from_slice(part);
+            self.at_line_start = part.last() == Some(&b'\n');
+            line_end |= self.at_line_start;
+        }
+        line_end
+    }
+}
+
+/// `[YYYY-MM-DD HH:MM:SS] `, as `com.c`'s `fprintf` wrote it.
+pub fn watt_stamp(at: OffsetDateTime) -> String {
+    format!(
+        "[{:04}-{:02}-{:02} {:02}:{:02}:{:02}] ",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// RFC 3339 with milliseconds, then a space: `2011-01-05T07:57:32.120+09:00 `.
+pub fn rfc3339_stamp(at: OffsetDateTime) -> String {
+    let offset = at.offset();
+    let zone = if offset.is_utc() {
+        "Z".to_string()
+    } else {
+        let (h, m, _) = offset.as_hms();
+        let sign = if offset.is_negative() { '-' } else { '+' };
+        format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{zone} ",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use time::macros::{datetime, offset};
+
+    /// A clock that returns the given instants in turn (then the last one).
+    fn fixed(times: Vec<OffsetDateTime>) -> Clock {
+        let times = Arc::new(Mutex::new(
+            times.into_iter().collect::<std::collections::VecDeque<_>>(),
+        ));
+        let mut last = None;
+        Box::new(move || {
+            let next = times.lock().unwrap().pop_front();
+            if let Some(t) = next {
+                last = Some(t);
+            }
+            last.expect("the test clock has at least one instant")
+        })
+    }
+
+    fn log_to_temp(
+        format: LogFormat,
+        offset: UtcOffset,
+        clock: Clock,
+    ) -> (Log, tempfile::TempPath) {
+        let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        let log = Log::open(&path, format, offset, true, clock).unwrap();
+        (log, path)
+    }
+
+    const STREAM: &[u8] = include_bytes!("../tests/data/stream-seed.bin");
+    const WATT: &[u8] = include_bytes!("../tests/data/watt-seed.txt");
+
+    #[test]
+    fn the_seed_stream_logs_exactly_as_the_seed_watt_txt() {
+        // The seed user logged these frames at 07:57:32, :33, :33, :34 local time
+        // (KST, UTC+9). Feed them one byte at a time, as com.c did.
+        let kst = offset!(+9);
+        let clock = fixed(vec![
+            datetime!(2011-01-04 22:57:32.1 UTC),
+            datetime!(2011-01-04 22:57:33.0 UTC),
+            datetime!(2011-01-04 22:57:33.9 UTC),
+            datetime!(2011-01-04 22:57:34.8 UTC),
+        ]);
+        let (mut log, path) = log_to_temp(LogFormat::Watt, kst, clock);
+        for byte in STREAM {
+            log.write(std::slice::from_ref(byte)).unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), WATT);
+    }
+
+    #[test]
+    fn chunk_boundaries_do_not_change_the_watt_log() {
+        let clock = fixed(vec![datetime!(2011-01-04 22:57:32 UTC)]);
+        let (mut log, path) = log_to_temp(LogFormat::Watt, offset!(+9), clock);
+        for chunk in STREAM.chunks(7) {
+            log.write(chunk).unwrap();
+        }
+        let got = std::fs::read(&path).unwrap();
+        let expected: Vec<u8> = STREAM
+            .split_inclusive(|&b| b == b'\r')
+            .flat_map(|part| {
+                let mut part = part.to_vec();
+                if part.last() == Some(&b'\r') {
+                    part.pop();
+                    part.extend_from_slice(b"[2011-01-05 07:57:32] ");
+                }
+                part
+            })
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn appends_to_an_existing_log() {
+        let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        std::fs::write(&path, b"old\n").unwrap();
+        let clock = fixed(vec![datetime!(2026-01-02 03:04:05 UTC)]);
+        let mut log = Log::open(&path, LogFormat::Watt, UtcOffset::UTC, false, clock).unwrap();
+        log.write(b"new\r\n").unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"old\nnew[2026-01-02 03:04:05] \n"
+        );
+    }
+
+    #[test]
+    fn rfc3339_formats_stamp_each_line_start() {
+        let clock = fixed(vec![
+            datetime!(2026-11-24 23:32:00.123 UTC),
+            datetime!(2026-11-24 23:32:01.5 UTC),
+        ]);
+        let (mut log, path) = log_to_temp(LogFormat::Rfc3339, offset!(+9), clock);
+        log.write(b"one\r\ntw").unwrap();
+        log.write(b"o\r\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "2026-11-25T08:32:00.123+09:00 one\r\n2026-11-25T08:32:01.500+09:00 two\r\n"
+        );
+        let clock = fixed(vec![datetime!(2026-11-24 23:32:00.007 UTC)]);
+        let (mut log, path) = log_to_temp(LogFormat::Rfc3339Utc, offset!(-3:30), clock);
+        log.write(b"x\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "2026-11-24T23:32:00.007Z x\n"
+        );
+        assert_eq!(
+            rfc3339_stamp(datetime!(2026-11-24 23:32:00 UTC).to_offset(offset!(-3:30))),
+            "2026-11-24T20:02:00.000-03:30 "
+        );
+    }
+
+    #[test]
+    fn a_full_disk_is_reported_with_the_file_name() {
+        let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let clock = fixed(vec![datetime!(2026-01-01 00:00:00 UTC)]);
+        let mut log = Log::from_file(
+            full,
+            Path::new("/dev/full"),
+            LogFormat::Watt,
+            UtcOffset::UTC,
+            false,
+            clock,
+        );
+        let err = log.write(b"data\r").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+        assert!(
+            err.to_string().contains("writing the log /dev/full"),
+            "{err}"
+        );
+    }
+}

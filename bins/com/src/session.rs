@@ -1,0 +1,377 @@
+//! A session: open the port, bridge it with the terminal or pipes, log, decode,
+//! reconnect.
+use std::io::{self, IsTerminal, Write};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use tty::{
+    Bridge, Control, Ending, ExitSignals, Flow, Hooks, OpenMode, RawTerminal, SerialPort, Settings,
+};
+
+use crate::Coded;
+use crate::decode::LiveRecords;
+use crate::keys::{Action, KeyMap, KeyReader};
+use crate::log::Log;
+
+/// Everything a session needs, resolved from the command line.
+#[derive(Debug)]
+pub struct Config {
+    pub device: PathBuf,
+    pub settings: Settings,
+    pub mode: OpenMode,
+    pub keys: KeyMap,
+    pub reconnect: bool,
+    pub no_input: bool,
+    pub linger: Duration,
+    pub quiet: bool,
+    /// Print "setting speed N" as com.c did when a speed was given.
+    pub speed_given: bool,
+}
+
+/// Exit codes (documented in `--help` and the README).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_OPEN: u8 = 3;
+pub const EXIT_HANGUP: u8 = 4;
+
+/// Prints status lines to stderr; in raw mode a line ends in CR LF.
+#[derive(Debug, Clone, Copy)]
+pub struct Say {
+    pub raw: bool,
+    pub quiet: bool,
+}
+
+impl Say {
+    /// A message that `--quiet` silences.
+    pub fn info(self, msg: &str) {
+        if !self.quiet {
+            self.always(msg);
+        }
+    }
+
+    /// A message that is always printed.
+    pub fn always(self, msg: &str) {
+        let end = if self.raw { "\r\n" } else { "\n" };
+        let _ = io::stderr()
+            .lock()
+            .write_all(format!("com: {msg}{end}").as_bytes());
+    }
+}
+
+/// The session's hooks: escape keys on the way in; log, records and the raw
+/// stream on the way out.
+pub struct ComHooks {
+    pub log: Option<Log>,
+    pub records: Option<LiveRecords>,
+    /// Show the raw stream on the output (false when records replace it).
+    pub show_raw: bool,
+    /// `None` in pipe mode: every input byte goes to the port.
+    pub keys: Option<KeyReader>,
+    pub say: Say,
+}
+
+impl std::fmt::Debug for ComHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComHooks")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[STATUS]: RTS CTS DSR DCD DTR RI ` (the lines that are set) and CR LF, on
+/// stderr, exactly as com.c printed it.
+pub fn print_status(port: &SerialPort) {
+    let line = match port.modem_lines() {
+        Ok(lines) => format!("[STATUS]: {lines}\r\n"),
+        Err(err) => format!("[STATUS]: unavailable: {err}\r\n"),
+    };
+    let _ = io::stderr().lock().write_all(line.as_bytes());
+}
+
+impl ComHooks {
+    fn act(&mut self, action: Action, control: &mut Control<'_>) -> Flow {
+        let port = control.port();
+        let report = |what: &str, result: tty::Result<()>| match result {
+            Ok(()) => self.say.always(what),
+            Err(err) => self.say.always(&format!("{what}: {err}")),
+        };
+        match action {
+            Action::Send(byte) => control.send(&[byte]),
+            Action::Exit => return Flow::Stop,
+            Action::Status => print_status(port),
+            Action::Help => {
+                if let Some(keys) = &self.keys {
+                    let _ = io::stderr().lock().write_all(keys.help().as_bytes());
+                }
+            }
+            Action::Break => report("break sent", port.send_break()),
+            Action::ToggleDtr => match port.modem_lines() {
+                Ok(lines) => {
+                    let on = !lines.dtr();
+                    report(if on { "DTR on" } else { "DTR off" }, port.set_dtr(on));
+                }
+                Err(err) => report("DTR", Err(err)),
+            },
+            Action::ToggleRts => match port.modem_lines() {
+                Ok(lines) => {
+                    let on = !lines.rts();
+                    report(if on { "RTS on" } else { "RTS off" }, port.set_rts(on));
+                }
+                Err(err) => report("RTS", Err(err)),
+            },
+            Action::PulseDtr => report(
+                "DTR pulsed low for 100 ms",
+                port.pulse_dtr(Duration::from_millis(100)),
+            ),
+            Action::MenuStarted => {}
+            Action::Unknown(byte) => self.say.always(&format!(
+                "unknown menu command {:?}; the menu key then ? shows the keys",
+                byte as char
+            )),
+        }
+        Flow::Continue
+    }
+}
+
+impl Hooks for ComHooks {
+    fn input(&mut self, data: &[u8], control: &mut Control<'_>) -> io::Result<Flow> {
+        let Some(keys) = self.keys.as_mut() else {
+            control.send(data);
+            return Ok(Flow::Continue);
+        };
+        let actions: Vec<Action> = data.iter().map(|&byte| keys.feed(byte)).collect();
+        for action in actions {
+            if self.act(action, control) == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn port(&mut self, data: &[u8], local: &mut Vec<u8>) -> io::Result<()> {
+        // The log first: whatever happens next, the bytes are on file.
+        if let Some(log) = self.log.as_mut() {
+            log.write(data)?;
+        }
+        if let Some(records) = self.records.as_mut() {
+            records.feed(data, local)?;
+        }
+        if self.show_raw {
+            local.extend_from_slice(data);
+        }
+        Ok(())
+    }
+}
+
+/// Runs a session to its end; returns the exit code.
+pub fn run(config: &Config, mut hooks: ComHooks) -> anyhow::Result<u8> {
+    let stdin = io::stdin();
+    let stdout = io::stdout();
+    let interactive = !config.no_input && stdin.is_terminal() && stdout.is_terminal();
+    let say = Say {
+        raw: interactive,
+        quiet: config.quiet,
+    };
+    hooks.say = say;
+    if interactive {
+        hooks.keys = Some(KeyReader::new(config.keys));
+    }
+
+    let mut port = SerialPort::open_with(&config.device, &config.settings, config.mode)
+        .map_err(|err| Coded::new(EXIT_OPEN, err.into()))?;
+    warn_if_speed_differs(&port, config, say);
+
+    // Raw mode only now that the port is open: an open error leaves the terminal alone.
+    let _raw = if interactive {
+        Some(RawTerminal::stdin().context("cannot put the terminal in raw mode")?)
+    } else {
+        None
+    };
+    if interactive {
+        if config.speed_given {
+            say.info(&format!("setting speed {}", config.settings.baud));
+        }
+        let k = config.keys;
+        say.info(&format!(
+            "{} exit, {} modem lines status, {} ? help ({}; {})",
+            k.exit,
+            k.status,
+            k.menu,
+            config.device.display(),
+            config.settings
+        ));
+        if !config.quiet {
+            print_status(&port);
+        }
+    }
+
+    loop {
+        let mut bridge = Bridge::new(&port, stdout.as_fd()).linger(config.linger);
+        if !config.no_input {
+            bridge = bridge.input(stdin.as_fd());
+        }
+        let ending = bridge.run(&mut hooks);
+        drop(bridge);
+        let ending = ending.map_err(|err| Coded::new(1, err.into()))?;
+        match ending {
+            Ending::Stopped | Ending::InputClosed => break,
+            Ending::Signal(signal) => {
+                finish(&mut hooks)?;
+                return Ok(128 + signal as u8);
+            }
+            Ending::Hangup(how) => {
+                say.always(&format!(
+                    "{}: disconnected ({})",
+                    config.device.display(),
+                    describe(how)
+                ));
+                if !config.reconnect {
+                    finish(&mut hooks)?;
+                    return Ok(EXIT_HANGUP);
+                }
+                drop(port);
+                say.always(&format!(
+                    "{}: waiting for it to come back (--reconnect)",
+                    config.device.display()
+                ));
+                match wait_for_device(config, interactive)? {
+                    Waited::Port(reopened) => {
+                        port = reopened;
+                        say.info(&format!(
+                            "{}: reconnected ({})",
+                            config.device.display(),
+                            config.settings
+                        ));
+                    }
+                    Waited::Exit(code) => {
+                        finish(&mut hooks)?;
+                        return Ok(code);
+                    }
+                }
+            }
+            _ => break,
+        }
+    }
+    finish(&mut hooks)?;
+    Ok(EXIT_OK)
+}
+
+fn finish(hooks: &mut ComHooks) -> anyhow::Result<()> {
+    if let Some(records) = hooks.records.as_mut() {
+        let mut tail = Vec::new();
+        records.finish(&mut tail)?;
+        if !tail.is_empty() {
+            tty::fdio::write_all(io::stdout().as_fd(), &tail).context("writing the output")?;
+        }
+    }
+    if let Some(log) = hooks.log.as_ref() {
+        log.sync()
+            .with_context(|| format!("syncing the log {}", log.path().display()))?;
+    }
+    Ok(())
+}
+
+fn describe(how: tty::Hangup) -> &'static str {
+    match how {
+        tty::Hangup::Eio => "I/O error: the adapter was unplugged or the line hung up",
+        tty::Hangup::PollHup => "the line hung up",
+        tty::Hangup::ZeroRead => "end of file on the port",
+    }
+}
+
+fn warn_if_speed_differs(port: &SerialPort, config: &Config, say: Say) {
+    if let Ok(actual) = port.speed() {
+        if actual != config.settings.baud {
+            say.always(&format!(
+                "{}: the driver set {} bit/s instead of {}",
+                config.device.display(),
+                actual,
+                config.settings.baud
+            ));
+        }
+    }
+}
+
+enum Waited {
+    Port(SerialPort),
+    Exit(u8),
+}
+
+/// Tries to reopen the device every 300 ms, until it works, a signal arrives, or
+/// (interactive) the exit key is pressed.
+fn wait_for_device(config: &Config, interactive: bool) -> anyhow::Result<Waited> {
+    const SIGNALS: Token = Token(0);
+    const INPUT: Token = Token(1);
+    let mut poll = Poll::new().context("creating a poller")?;
+    let mut events = Events::with_capacity(4);
+    let mut signals = ExitSignals::new().context("catching signals")?;
+    poll.registry()
+        .register(&mut signals, SIGNALS, Interest::READABLE)
+        .context("watching signals")?;
+    let stdin = io::stdin();
+    let stdin_fd = stdin.as_fd();
+    let mut restore = None;
+    if interactive {
+        use std::os::fd::AsRawFd;
+        let raw = stdin_fd.as_raw_fd();
+        poll.registry()
+            .register(&mut SourceFd(&raw), INPUT, Interest::READABLE)
+            .context("watching stdin")?;
+        restore = Some(tty::fdio::set_nonblocking(stdin_fd).context("stdin")?);
+    }
+    let mut keys = KeyReader::new(config.keys);
+    let result = loop {
+        match SerialPort::open_with(&config.device, &config.settings, config.mode) {
+            Ok(port) => break Ok(Waited::Port(port)),
+            Err(err) if still_gone(&err) => {}
+            Err(err) => break Err(anyhow::Error::from(err).context("reopening the device")),
+        }
+        match poll.poll(&mut events, Some(Duration::from_millis(300))) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => break Err(anyhow::Error::from(err).context("waiting")),
+        }
+        let mut exit = None;
+        for event in events.iter() {
+            if event.token() == SIGNALS {
+                if let Some(signal) = signals.pending() {
+                    exit = Some(128 + signal as u8);
+                }
+            } else if event.token() == INPUT {
+                let mut buf = [0u8; 256];
+                loop {
+                    match tty::fdio::read(stdin_fd, &mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            if buf[..n].iter().any(|&b| keys.feed(b) == Action::Exit) {
+                                exit = Some(EXIT_OK);
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        if let Some(code) = exit {
+            break Ok(Waited::Exit(code));
+        }
+    };
+    if let Some(flags) = restore {
+        let _ = tty::fdio::restore_flags(stdin_fd, flags);
+    }
+    result
+}
+
+fn still_gone(err: &tty::Error) -> bool {
+    err.is_gone()
+        || matches!(
+            err,
+            tty::Error::NotFound { .. }
+                | tty::Error::PermissionDenied { .. }
+                | tty::Error::InUse { .. }
+                | tty::Error::NotATty { .. }
+        )
+}
