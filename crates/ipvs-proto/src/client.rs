@@ -12,13 +12,13 @@ use netlink_sys::{Socket, protocols::NETLINK_GENERIC};
 
 use crate::constants::IPVS_GENL_NAME;
 use crate::daemon::{Daemon, DaemonState};
-use crate::destination::{Destination, Forwarding};
+use crate::destination::Destination;
 use crate::error::{Error, KernelError};
 use crate::info::{Info, Timeouts};
 use crate::message::{IpvsCmd, IpvsMessage};
 use crate::netns::{NetNs, with_netns};
 use crate::request::{Reply, Request};
-use crate::service::{Netmask, Service, ServiceKey};
+use crate::service::{Service, ServiceKey};
 use crate::wire::{self, DO_FLAGS};
 
 /// Receive buffer for one datagram: larger than the 32 KiB the kernel uses
@@ -337,27 +337,22 @@ impl Client {
 
     /// Adds a service (`ipvsadm -A`).
     pub fn add_service(&mut self, service: &Service) -> Result<(), Error> {
-        self.request(&Request::NewService(service.clone()))
-            .map(drop)
+        self.request(&Request::add_service(service)).map(drop)
     }
 
     /// Replaces the settings of a service (`ipvsadm -E`).
     pub fn edit_service(&mut self, service: &Service) -> Result<(), Error> {
-        self.request(&Request::SetService(service.clone()))
-            .map(drop)
+        self.request(&Request::edit_service(service)).map(drop)
     }
 
     /// Deletes a service and its destinations (`ipvsadm -D`).
     pub fn delete_service(&mut self, key: &ServiceKey) -> Result<(), Error> {
-        self.request(&Request::DelService(Service::reference(*key)))
-            .map(drop)
+        self.request(&Request::delete_service(key)).map(drop)
     }
 
     /// Gets one service (`ipvsadm -L -t ...`).
     pub fn service(&mut self, key: &ServiceKey) -> Result<Service, Error> {
-        let mut lookup = Service::reference(*key);
-        lookup.netmask = Netmask::zero(key.family());
-        let replies = self.request(&Request::GetService(lookup))?;
+        let replies = self.request(&Request::get_service(key))?;
         replies
             .into_iter()
             .find_map(|reply| match reply {
@@ -385,11 +380,8 @@ impl Client {
         service: &ServiceKey,
         destination: &Destination,
     ) -> Result<(), Error> {
-        self.request(&Request::NewDestination(
-            Service::reference(*service),
-            destination.clone(),
-        ))
-        .map(drop)
+        self.request(&Request::add_destination(service, destination))
+            .map(drop)
     }
 
     /// Replaces the settings of a destination (`ipvsadm -e`).
@@ -398,11 +390,8 @@ impl Client {
         service: &ServiceKey,
         destination: &Destination,
     ) -> Result<(), Error> {
-        self.request(&Request::SetDestination(
-            Service::reference(*service),
-            destination.clone(),
-        ))
-        .map(drop)
+        self.request(&Request::edit_destination(service, destination))
+            .map(drop)
     }
 
     /// Deletes the destination at `address` from a service (`ipvsadm -d`).
@@ -411,11 +400,8 @@ impl Client {
         service: &ServiceKey,
         address: SocketAddr,
     ) -> Result<(), Error> {
-        self.request(&Request::DelDestination(
-            Service::reference(*service),
-            Destination::new(address, Forwarding::DirectRoute, 1),
-        ))
-        .map(drop)
+        self.request(&Request::delete_destination(service, address))
+            .map(drop)
     }
 
     /// Lists the destinations of a service (a dump).
@@ -459,8 +445,7 @@ impl Client {
 
     /// Zeroes the counters of one service, or of all (`ipvsadm -Z`).
     pub fn zero(&mut self, service: Option<&ServiceKey>) -> Result<(), Error> {
-        self.request(&Request::Zero(service.map(|key| Service::reference(*key))))
-            .map(drop)
+        self.request(&Request::zero(service)).map(drop)
     }
 
     /// Deletes every service (`ipvsadm -C`).
@@ -475,8 +460,7 @@ impl Client {
 
     /// Stops the sync daemon in `state` (`ipvsadm --stop-daemon`).
     pub fn stop_daemon(&mut self, state: DaemonState) -> Result<(), Error> {
-        self.request(&Request::DelDaemon(Daemon::new(state, "", 0)))
-            .map(drop)
+        self.request(&Request::stop_daemon(state)).map(drop)
     }
 
     /// The running sync daemons (a dump).

@@ -1,15 +1,16 @@
 //! Typed requests and replies: what a message means, above its attributes.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::address::AddressFamily;
 use crate::attribute::IpvsAttribute;
-use crate::daemon::{Daemon, DaemonAttribute};
-use crate::destination::{DestAttribute, Destination};
+use crate::daemon::{Daemon, DaemonAttribute, DaemonState};
+use crate::destination::{DestAttribute, Destination, Forwarding};
 use crate::error::Error;
 use crate::info::{Info, InfoAttribute, Timeouts};
 use crate::message::{IpvsCmd, IpvsMessage};
-use crate::service::{Service, ServiceAttribute, ServiceKey, seconds};
+use crate::service::{Netmask, Service, ServiceAttribute, ServiceKey, seconds};
 
 /// A request to the kernel, typed.
 ///
@@ -56,6 +57,59 @@ pub enum Request {
 }
 
 impl Request {
+    /// Adds `service`, as `ipvsadm -A` does.
+    pub fn add_service(service: &Service) -> Self {
+        Self::NewService(service.clone())
+    }
+
+    /// Replaces the settings of `service`, as `ipvsadm -E` does.
+    pub fn edit_service(service: &Service) -> Self {
+        Self::SetService(service.clone())
+    }
+
+    /// Deletes the service `key`, as `ipvsadm -D` does.
+    pub fn delete_service(key: &ServiceKey) -> Self {
+        Self::DelService(Service::reference(*key))
+    }
+
+    /// Looks the service `key` up, as `ipvsadm -L -t ...` does.
+    pub fn get_service(key: &ServiceKey) -> Self {
+        let mut lookup = Service::reference(*key);
+        lookup.netmask = Netmask::zero(key.family());
+        Self::GetService(lookup)
+    }
+
+    /// Adds `destination` to the service `key`, as `ipvsadm -a` does.
+    pub fn add_destination(key: &ServiceKey, destination: &Destination) -> Self {
+        Self::NewDestination(Service::reference(*key), destination.clone())
+    }
+
+    /// Replaces the settings of `destination` of the service `key`, as
+    /// `ipvsadm -e` does.
+    pub fn edit_destination(key: &ServiceKey, destination: &Destination) -> Self {
+        Self::SetDestination(Service::reference(*key), destination.clone())
+    }
+
+    /// Deletes the destination at `address` from the service `key`, as
+    /// `ipvsadm -d` does (it fills in direct routing and weight 1, which the
+    /// kernel ignores).
+    pub fn delete_destination(key: &ServiceKey, address: SocketAddr) -> Self {
+        Self::DelDestination(
+            Service::reference(*key),
+            Destination::new(address, Forwarding::DirectRoute, 1),
+        )
+    }
+
+    /// Zeroes the counters of the service `key`, or of all services.
+    pub fn zero(key: Option<&ServiceKey>) -> Self {
+        Self::Zero(key.map(|key| Service::reference(*key)))
+    }
+
+    /// Stops the sync daemon in `state`, as `ipvsadm --stop-daemon` does.
+    pub fn stop_daemon(state: DaemonState) -> Self {
+        Self::DelDaemon(Daemon::new(state, "", 0))
+    }
+
     /// The command of the message.
     pub fn command(&self) -> IpvsCmd {
         match self {
