@@ -542,3 +542,115 @@ impl<'a> AckCollector<'a> {
             .map(|result| result.expect("complete collector has every result"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes of every `recv` line of a capture in `tests/data`.
+    fn received(capture: &str) -> Vec<Vec<u8>> {
+        capture
+            .lines()
+            .filter_map(|line| line.strip_prefix("recv "))
+            .map(|hex| {
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Rewrites the sequence number of the netlink message at the start of
+    /// `datagram` (an ACK or error as the kernel sent it).
+    fn with_sequence(mut datagram: Vec<u8>, sequence: u32) -> Vec<u8> {
+        datagram[8..12].copy_from_slice(&sequence.to_ne_bytes());
+        datagram
+    }
+
+    #[test]
+    fn acks_and_errors_map_to_the_requests_that_caused_them() {
+        // A real success ACK (capture 03) and real errors (38: EEXIST on
+        // NEW_SERVICE, 41: ENOENT on DEL_DEST), renumbered as replies to a
+        // window of three pipelined requests starting at sequence 1000.
+        let ack = received(include_str!("../tests/data/03-add-svc-tcp-wrr.txt"))
+            .pop()
+            .unwrap();
+        let exists = received(include_str!("../tests/data/38-err-add-dup-svc.txt"))
+            .pop()
+            .unwrap();
+        let no_dest = received(include_str!("../tests/data/41-err-del-missing-dst.txt"))
+            .pop()
+            .unwrap();
+        let commands = [IpvsCmd::NewService, IpvsCmd::NewService, IpvsCmd::DelDest];
+        let mut collector = AckCollector::new(1000, &commands);
+        let datagrams = [
+            with_sequence(no_dest, 1002),
+            with_sequence(ack.clone(), 999), // an older request's ACK: ignored
+            with_sequence(ack, 1000),
+            with_sequence(exists, 1001),
+        ];
+        for datagram in &datagrams {
+            assert!(!collector.is_complete());
+            for message in wire::parse_datagram::<GenlMessage<IpvsMessage>>(datagram) {
+                collector.absorb(&message.unwrap());
+            }
+        }
+        assert!(collector.is_complete());
+        let results: Vec<_> = collector.into_results().collect();
+        assert_eq!(results[0], Ok(()));
+        let exists = results[1].unwrap_err();
+        assert_eq!(exists.to_string(), "Service already exists");
+        let no_dest = results[2].unwrap_err();
+        assert_eq!(no_dest.errno, libc::ENOENT);
+        assert_eq!(no_dest.to_string(), "No such destination");
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_around_inside_a_window() {
+        let ack = received(include_str!("../tests/data/03-add-svc-tcp-wrr.txt"))
+            .pop()
+            .unwrap();
+        let commands = [IpvsCmd::Flush, IpvsCmd::Zero];
+        let mut collector = AckCollector::new(u32::MAX, &commands);
+        for sequence in [u32::MAX, 0] {
+            let datagram = with_sequence(ack.clone(), sequence);
+            for message in wire::parse_datagram::<GenlMessage<IpvsMessage>>(&datagram) {
+                collector.absorb(&message.unwrap());
+            }
+        }
+        assert!(collector.is_complete());
+        assert!(collector.into_results().all(|result| result.is_ok()));
+    }
+
+    #[test]
+    fn kernel_error_messages_depend_on_the_command() {
+        let message = |command, errno| KernelError { errno, command }.to_string();
+        assert_eq!(
+            message(IpvsCmd::NewDest, libc::EEXIST),
+            "Destination already exists"
+        );
+        assert_eq!(message(IpvsCmd::DelService, libc::ESRCH), "No such service");
+        assert_eq!(
+            message(IpvsCmd::NewDest, libc::ESRCH),
+            "Service not defined"
+        );
+        assert_eq!(
+            message(IpvsCmd::NewService, libc::ENOENT),
+            "Scheduler or persistence engine not found"
+        );
+        assert_eq!(
+            message(IpvsCmd::SetDest, libc::ENOENT),
+            "No such destination"
+        );
+        assert_eq!(
+            message(IpvsCmd::Flush, libc::EPERM),
+            "Permission denied (you must be root)"
+        );
+        // Unknown combinations fall back to the system's text.
+        assert_eq!(
+            message(IpvsCmd::GetInfo, libc::EBUSY),
+            io::Error::from_raw_os_error(libc::EBUSY).to_string()
+        );
+    }
+}

@@ -779,3 +779,107 @@ fn kernel_errors_read_as_ipvsadm_reports_them() {
         );
     }
 }
+
+// ---------------------------------------------------------------- client, no IPVS needed
+
+mod client {
+    use std::fs::File;
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    use std::path::{Path, PathBuf};
+
+    use ipvs_proto::{Client, Error, NetNs};
+
+    fn ipvs_loaded() -> bool {
+        Path::new("/proc/net/ip_vs").exists()
+    }
+
+    fn home() -> PathBuf {
+        std::fs::read_link("/proc/thread-self/ns/net").unwrap()
+    }
+
+    #[test]
+    fn connecting_without_the_ip_vs_module_says_so() {
+        match Client::connect() {
+            Err(error @ Error::FamilyNotFound) => {
+                assert!(
+                    !ipvs_loaded(),
+                    "ip_vs is loaded but the family was not found"
+                );
+                assert_eq!(
+                    error.to_string(),
+                    "IPVS is not available in this kernel (is the ip_vs module loaded?)"
+                );
+            }
+            Ok(client) => assert!(ipvs_loaded() && client.family_id() >= 0x10),
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_named_namespace_is_reported_with_its_path() {
+        let before = home();
+        let error =
+            Client::connect_in(NetNs::Named("ipvs-proto-test-no-such-namespace")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "network namespace /run/netns/ipvs-proto-test-no-such-namespace: \
+             No such file or directory (os error 2)"
+        );
+        assert_eq!(home(), before);
+    }
+
+    #[test]
+    fn namespace_names_are_plain_file_names() {
+        for name in ["", ".", "..", "../etc", "a/b"] {
+            let error = Client::connect_in(NetNs::Named(name)).unwrap_err();
+            assert!(
+                matches!(error, Error::Namespace { .. }),
+                "{name:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_namespace_is_refused_and_the_thread_stays_home() {
+        let before = home();
+        let error = Client::connect_in(NetNs::Path(Path::new("/dev/null"))).unwrap_err();
+        let Error::Namespace { path, .. } = &error else {
+            panic!("unexpected error: {error}");
+        };
+        assert_eq!(path, Path::new("/dev/null"));
+        assert_eq!(home(), before);
+    }
+
+    #[test]
+    fn a_client_opens_in_a_fresh_namespace_given_by_fd_and_the_thread_returns() {
+        if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+            eprintln!("not root: cannot create a network namespace; test not run");
+            return;
+        }
+        // A thread of its own makes the namespace; its file outlives it.
+        let namespace: File = std::thread::spawn(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare -n");
+            File::open("/proc/thread-self/ns/net").unwrap()
+        })
+        .join()
+        .unwrap();
+        let before = home();
+        assert_ne!(
+            std::fs::read_link(format!("/proc/self/fd/{}", {
+                use std::os::fd::AsRawFd;
+                namespace.as_raw_fd()
+            }))
+            .unwrap(),
+            before
+        );
+        let result = Client::connect_in(NetNs::Fd(namespace.as_fd()));
+        assert_eq!(home(), before, "the thread is back in its namespace");
+        // A fresh namespace has IPVS exactly when the module is loaded.
+        match result {
+            Err(Error::FamilyNotFound) => assert!(!ipvs_loaded()),
+            Ok(_) => assert!(ipvs_loaded()),
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+}
