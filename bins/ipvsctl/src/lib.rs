@@ -20,9 +20,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod cli;
 pub mod conn;
 pub mod format;
+pub mod json;
 pub mod netdb;
 pub mod request;
+pub mod restore;
 pub mod sort;
+pub mod usage;
+pub mod watch;

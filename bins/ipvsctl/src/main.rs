@@ -1,6 +1,26 @@
-//! `ipvsctl`: see the crate README.
+//! `ipvsctl`: a drop-in `ipvsadm`; see the crate README.
 use std::process::ExitCode;
 
+use ipvsctl::app::{self, Failure};
+
 fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let argv: Vec<String> = std::env::args().collect();
+    match run(&argv) {
+        Ok(code) => code,
+        Err(err) => match err.downcast_ref::<Failure>() {
+            // ipvsadm's exact text and status.
+            Some(failure) => {
+                eprint!("{}", failure.message);
+                ExitCode::from(failure.status)
+            }
+            None => {
+                eprintln!("ipvsctl: {err:#}");
+                ExitCode::from(app::KERNEL_FAILURE)
+            }
+        },
+    }
+}
+
+fn run(argv: &[String]) -> anyhow::Result<ExitCode> {
+    app::run(argv)
 }

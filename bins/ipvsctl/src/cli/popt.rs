@@ -232,13 +232,13 @@ mod tests {
         },
     ];
 
-    fn all(
-        words: &[&str],
-    ) -> (
+    type Outcome = (
         Vec<(char, Option<String>)>,
         Result<(), PoptError>,
         Vec<String>,
-    ) {
+    );
+
+    fn all(words: &[&str]) -> Outcome {
         let argv: Vec<String> = std::iter::once("prog")
             .chain(words.iter().copied())
             .map(String::from)

@@ -1,0 +1,391 @@
+//! `-R`: read the whole input, check every line first (reporting each bad line
+//! with its number and applying nothing), then send everything as one
+//! pipelined batch over one socket. If the kernel refuses a request, what the
+//! batch changed is undone and every refused line is reported.
+//!
+//! Lines are split as ipvsadm splits them (blanks, tabs and carriage returns;
+//! a word `ipvsadm` is dropped). Unlike ipvsadm, a line whose first word starts
+//! with `#` is a comment, and listing commands (`-L`, `-S`) are refused.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read as _;
+use std::process::ExitCode;
+
+use ipvs_proto::{
+    Client, Daemon, Destination, Error, Request, Service, ServiceFlags, ServiceKey, Timeouts,
+};
+
+use crate::app::{self, Failure, KERNEL_FAILURE, USAGE_FAILURE};
+use crate::cli::{self, Invocation, Parsed};
+use crate::format::Entry;
+use crate::request;
+
+/// One line of restore input, split into words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based line number in the input.
+    pub number: usize,
+    pub words: Vec<String>,
+}
+
+/// A checked line and the request it sends.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub line: usize,
+    pub request: Request,
+}
+
+/// A line that does not pass ipvsadm's checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: usize,
+    pub status: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Splits restore input into lines of words.
+pub fn split_lines(input: &str) -> Vec<Line> {
+    input
+        .split('\n')
+        .enumerate()
+        .filter_map(|(i, raw)| {
+            let words: Vec<String> = raw
+                .split([' ', '\t', '\r'])
+                .filter(|w| !w.is_empty() && *w != "ipvsadm" && *w != "ipvsctl")
+                .map(String::from)
+                .collect();
+            match words.first() {
+                None => None,
+                Some(first) if first.starts_with('#') => None,
+                Some(_) => Some(Line {
+                    number: i + 1,
+                    words,
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Checks every line; returns the requests, or every bad line.
+pub fn validate(program: &str, input: &str) -> Result<Vec<Planned>, Vec<LineError>> {
+    let mut planned = Vec::new();
+    let mut errors = Vec::new();
+    for line in split_lines(input) {
+        let mut argv = Vec::with_capacity(line.words.len() + 1);
+        argv.push(program.to_string());
+        argv.extend(line.words.iter().cloned());
+        let error = |status: u8, message: &str| LineError {
+            line: line.number,
+            status,
+            message: message.trim_end_matches('\n').to_string(),
+        };
+        match cli::parse(&argv, true) {
+            Ok(Parsed::Run(inv)) => match check_line(&inv) {
+                Ok(req) => planned.push(Planned {
+                    line: line.number,
+                    request: req,
+                }),
+                Err(message) => errors.push(error(USAGE_FAILURE, &message)),
+            },
+            Ok(Parsed::Help | Parsed::Version) => {
+                errors.push(error(USAGE_FAILURE, "-h and -v cannot be restored"));
+            }
+            Err(err) => errors.push(error(err.status, &err.message)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(planned)
+    } else {
+        Err(errors)
+    }
+}
+
+fn check_line(inv: &Invocation) -> Result<Request, String> {
+    if inv.ext.netns.is_some() {
+        return Err("--netns applies to the whole restore, not to one line".into());
+    }
+    request::change(inv)
+        .ok_or_else(|| format!("the '{}' command cannot be restored", inv.cmd.name()))
+}
+
+/// `ipvsctl -R [--dry-run]`.
+pub fn run(program: &str, inv: &Invocation) -> anyhow::Result<ExitCode> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| Failure::new(USAGE_FAILURE, format!("ipvsctl: cannot read stdin: {e}")))?;
+    let planned = validate(program, &input).map_err(|errors| {
+        let status = errors.first().map_or(USAGE_FAILURE, |e| e.status);
+        let message: String = errors.iter().map(|e| format!("{e}\n")).collect();
+        Failure { status, message }
+    })?;
+    if inv.ext.dry_run || planned.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (mut client, _info) = app::init()?;
+    apply(&mut client, &planned)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the table looked like before a batch that is not only additions.
+#[derive(Debug)]
+struct Snapshot {
+    table: Vec<Entry>,
+    timeouts: Option<Timeouts>,
+    daemons: Option<Vec<Daemon>>,
+}
+
+fn is_additive(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::NewService(_) | Request::NewDestination(..)
+    )
+}
+
+/// Sends the batch; on any refusal undoes it and reports every refused line.
+pub fn apply(client: &mut Client, planned: &[Planned]) -> anyhow::Result<()> {
+    let requests: Vec<Request> = planned.iter().map(|p| p.request.clone()).collect();
+    let additive = requests.iter().all(is_additive);
+    let snapshot = if additive {
+        None
+    } else {
+        Some(take_snapshot(client, &requests).map_err(kernel)?)
+    };
+    let outcome = app::batch_errors(client, &requests)?;
+    if outcome.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let mut message = String::new();
+    for (p, err) in planned.iter().zip(&outcome) {
+        if let Some(err) = err {
+            message.push_str(&format!("line {}: {err}\n", p.line));
+        }
+    }
+    let undo = match &snapshot {
+        None => undo_additions(&requests, &outcome),
+        Some(snapshot) => reconcile(client, snapshot).map_err(kernel)?,
+    };
+    let undo_errors = if undo.is_empty() {
+        Vec::new()
+    } else {
+        app::batch_errors(client, &undo)?
+    };
+    let failed: Vec<&String> = undo_errors.iter().flatten().collect();
+    if failed.is_empty() {
+        message.push_str("ipvsctl: nothing restored: every change of this input was rolled back\n");
+    } else {
+        message.push_str(&format!(
+            "ipvsctl: rollback incomplete: {} of {} undo requests failed (first: {})\n",
+            failed.len(),
+            undo.len(),
+            failed[0]
+        ));
+    }
+    if requests.iter().any(|r| matches!(r, Request::Zero(_))) {
+        message.push_str("ipvsctl: counters zeroed by -Z cannot be restored\n");
+    }
+    Err(Failure {
+        status: KERNEL_FAILURE,
+        message,
+    }
+    .into())
+}
+
+fn kernel(err: Error) -> anyhow::Error {
+    Failure::new(KERNEL_FAILURE, app::error_text(&err)).into()
+}
+
+fn take_snapshot(client: &mut Client, requests: &[Request]) -> Result<Snapshot, Error> {
+    let table = app::table(client)?;
+    let timeouts = if requests
+        .iter()
+        .any(|r| matches!(r, Request::SetTimeouts(_)))
+    {
+        Some(client.timeouts()?)
+    } else {
+        None
+    };
+    let daemons = if requests
+        .iter()
+        .any(|r| matches!(r, Request::NewDaemon(_) | Request::DelDaemon(_)))
+    {
+        Some(client.daemons()?)
+    } else {
+        None
+    };
+    Ok(Snapshot {
+        table,
+        timeouts,
+        daemons,
+    })
+}
+
+/// Undo of a batch of additions: delete what was added, newest first; a
+/// service added here takes its destinations with it.
+pub fn undo_additions(requests: &[Request], outcome: &[Option<String>]) -> Vec<Request> {
+    let added: HashSet<ServiceKey> = requests
+        .iter()
+        .zip(outcome)
+        .filter_map(|(r, e)| match (r, e) {
+            (Request::NewService(s), None) => Some(s.key),
+            _ => None,
+        })
+        .collect();
+    requests
+        .iter()
+        .zip(outcome)
+        .rev()
+        .filter(|(_, e)| e.is_none())
+        .filter_map(|(r, _)| match r {
+            Request::NewService(s) => Some(Request::DelService(Service::reference(s.key))),
+            Request::NewDestination(s, d) if !added.contains(&s.key) => Some(
+                Request::DelDestination(Service::reference(s.key), clean_dest(d)),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A service as it is re-sent: configuration only.
+fn clean_service(s: &Service) -> Service {
+    let mut s = s.clone();
+    s.stats = None;
+    s.flags.remove(ServiceFlags::HASHED);
+    s.flags_mask = ServiceFlags::ALL_BITS;
+    s
+}
+
+fn clean_dest(d: &Destination) -> Destination {
+    let mut d = d.clone();
+    d.stats = None;
+    d.connections = None;
+    d
+}
+
+/// The requests that bring the kernel back to `snapshot`.
+fn reconcile(client: &mut Client, snapshot: &Snapshot) -> Result<Vec<Request>, Error> {
+    let current = app::table(client)?;
+    reconcile_tables(&snapshot.table, &current, snapshot, client)
+}
+
+fn reconcile_tables(
+    before: &[Entry],
+    now: &[Entry],
+    snapshot: &Snapshot,
+    client: &mut Client,
+) -> Result<Vec<Request>, Error> {
+    let mut undo = Vec::new();
+    let before_by_key: HashMap<ServiceKey, &Entry> =
+        before.iter().map(|e| (e.service.key, e)).collect();
+    let now_by_key: HashMap<ServiceKey, &Entry> = now.iter().map(|e| (e.service.key, e)).collect();
+    for entry in now {
+        let key = entry.service.key;
+        match before_by_key.get(&key) {
+            None => undo.push(Request::DelService(Service::reference(key))),
+            Some(old) => {
+                let (a, b) = (clean_service(&old.service), clean_service(&entry.service));
+                if a != b {
+                    undo.push(Request::SetService(a));
+                }
+                let reference = Service::reference(key);
+                let old_dests: HashMap<_, _> = old
+                    .dests
+                    .iter()
+                    .map(|d| (d.socket_addr(), clean_dest(d)))
+                    .collect();
+                let new_dests: HashMap<_, _> = entry
+                    .dests
+                    .iter()
+                    .map(|d| (d.socket_addr(), clean_dest(d)))
+                    .collect();
+                for (addr, d) in &new_dests {
+                    match old_dests.get(addr) {
+                        None => undo.push(Request::DelDestination(reference.clone(), d.clone())),
+                        Some(o) if o != d => {
+                            undo.push(Request::SetDestination(reference.clone(), o.clone()))
+                        }
+                        Some(_) => {}
+                    }
+                }
+                for (addr, o) in &old_dests {
+                    if !new_dests.contains_key(addr) {
+                        undo.push(Request::NewDestination(reference.clone(), o.clone()));
+                    }
+                }
+            }
+        }
+    }
+    for entry in before {
+        if !now_by_key.contains_key(&entry.service.key) {
+            undo.push(Request::NewService(clean_service(&entry.service)));
+            let reference = Service::reference(entry.service.key);
+            for d in &entry.dests {
+                undo.push(Request::NewDestination(reference.clone(), clean_dest(d)));
+            }
+        }
+    }
+    if let Some(timeouts) = snapshot.timeouts {
+        undo.push(Request::SetTimeouts(timeouts));
+    }
+    if let Some(old) = &snapshot.daemons {
+        let current = client.daemons()?;
+        for d in &current {
+            if !old.iter().any(|o| o.state == d.state) {
+                undo.push(Request::DelDaemon(Daemon::new(d.state, "", 0)));
+            }
+        }
+        for o in old {
+            if !current.iter().any(|d| d.state == o.state) {
+                undo.push(Request::NewDaemon(o.clone()));
+            }
+        }
+    }
+    Ok(undo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_like_ipvsadm() {
+        let lines = split_lines("-A -t 10.0.0.1:80 -s rr\r\n\n# comment\nipvsadm -C\n  \t\n-Z");
+        assert_eq!(
+            lines,
+            vec![
+                Line {
+                    number: 1,
+                    words: vec!["-A", "-t", "10.0.0.1:80", "-s", "rr"]
+                        .into_iter()
+                        .map(String::from)
+                        .collect()
+                },
+                Line {
+                    number: 4,
+                    words: vec!["-C".to_string()]
+                },
+                Line {
+                    number: 6,
+                    words: vec!["-Z".to_string()]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn every_bad_line_is_reported() {
+        let input =
+            "-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w x\n-L -n\n-A -t [2001:db8::1:80\n";
+        let errors = validate("ipvsadm", input).unwrap_err();
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 3, 4]);
+        assert_eq!(errors[0].message, "illegal weight specified");
+        assert_eq!(errors[0].status, 2);
+    }
+}

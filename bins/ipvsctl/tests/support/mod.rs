@@ -1,0 +1,159 @@
+//! Reading the golden captures of ipvsadm 1.31 talking to a real kernel
+//! (`tests/data/golden/`): the command, its exit status and output, and every
+//! IPVS request and reply, typed with `ipvs-proto`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use ipvs_proto::{IpvsMessage, Reply, Request};
+use netlink_packet_core::ParseableParametrized;
+use netlink_packet_generic::GenlHeader;
+
+/// One IPVS message of a capture.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// True for what ipvsadm sent.
+    pub sent: bool,
+    /// netlink header flags.
+    pub flags: u16,
+    /// The whole netlink message.
+    pub bytes: Vec<u8>,
+    pub message: IpvsMessage,
+}
+
+/// One capture file.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub name: String,
+    pub command: String,
+    pub status: i32,
+    /// ipvsadm's stdout and stderr.
+    pub output: String,
+    pub family: u16,
+    pub messages: Vec<Message>,
+    /// Kernel errors (negative errno) of NLMSG_ERROR replies, in order.
+    pub errors: Vec<i32>,
+}
+
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len() / 2)
+        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// Reads `tests/data/golden/NAME`.
+pub fn load(name: &str) -> Capture {
+    let path = data_dir().join("golden").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut capture = Capture {
+        name: name.to_string(),
+        command: String::new(),
+        status: 0,
+        output: String::new(),
+        family: 0,
+        messages: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut in_output = false;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# command: ") {
+            capture.command = rest.to_string();
+        } else if let Some(rest) = line.strip_prefix("# exit status: ") {
+            capture.status = rest.trim().parse().expect("status");
+        } else if let Some(rest) = line.strip_prefix("# IPVS genl family id in this boot: ") {
+            capture.family = rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .expect("family");
+        } else if line == "# stdout+stderr:" {
+            in_output = true;
+        } else if in_output && line.starts_with("#   ") {
+            let out = &line[4..];
+            if out != "(none)" {
+                capture.output.push_str(out);
+                capture.output.push('\n');
+            }
+        } else if let Some(h) = line.strip_prefix("send ") {
+            capture.split(&hex(h), true);
+        } else if let Some(h) = line.strip_prefix("recv ") {
+            capture.split(&hex(h), false);
+        }
+    }
+    capture
+}
+
+impl Capture {
+    fn split(&mut self, buf: &[u8], sent: bool) {
+        let mut off = 0;
+        while off + 16 <= buf.len() {
+            let len = u32::from_le_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
+            let kind = u16::from_le_bytes([buf[off + 4], buf[off + 5]]);
+            let flags = u16::from_le_bytes([buf[off + 6], buf[off + 7]]);
+            let msg = &buf[off..off + len];
+            if kind == 2 {
+                let errno = i32::from_le_bytes(msg[16..20].try_into().unwrap());
+                if errno != 0 {
+                    self.errors.push(errno);
+                }
+            } else if kind == self.family {
+                let header = GenlHeader {
+                    cmd: msg[16],
+                    version: msg[17],
+                };
+                let message = IpvsMessage::parse_with_param(&msg[20..], header)
+                    .unwrap_or_else(|e| panic!("{}: {e}", self.name));
+                self.messages.push(Message {
+                    sent,
+                    flags,
+                    bytes: msg.to_vec(),
+                    message,
+                });
+            }
+            off += (len + 3) & !3;
+        }
+    }
+
+    /// The requests ipvsadm sent, typed.
+    pub fn requests(&self) -> Vec<(Request, &Message)> {
+        self.messages
+            .iter()
+            .filter(|m| m.sent)
+            .map(|m| {
+                let dump = m.flags & 0x300 != 0;
+                (Request::from_message(&m.message, dump).expect("request"), m)
+            })
+            .collect()
+    }
+
+    /// Every reply, with the request it answers.
+    pub fn exchanges(&self) -> Vec<(Request, Vec<Reply>)> {
+        let mut out: Vec<(Request, Vec<Reply>)> = Vec::new();
+        for m in &self.messages {
+            if m.sent {
+                let dump = m.flags & 0x300 != 0;
+                out.push((
+                    Request::from_message(&m.message, dump).expect("request"),
+                    Vec::new(),
+                ));
+            } else if let Some((request, replies)) = out.last_mut() {
+                let hint = match request {
+                    Request::GetDestinations(key) => Some(key.family()),
+                    _ => None,
+                };
+                replies.push(Reply::from_message(&m.message, hint).expect("reply"));
+            }
+        }
+        out
+    }
+
+    /// The command's words after `ipvsadm`.
+    pub fn argv(&self) -> Vec<String> {
+        self.command.split_whitespace().map(String::from).collect()
+    }
+}
