@@ -883,3 +883,357 @@ mod client {
         }
     }
 }
+
+// ---------------------------------------------------------------- properties
+
+mod properties {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use std::time::Duration;
+
+    use ipvs_proto::{
+        AddressFamily, Connections, Daemon, DaemonState, Destination, Forwarding, IpvsMessage,
+        Netmask, Protocol, Reply, Request, Service, ServiceFlags, ServiceKey, Stats, Timeouts,
+        Tunnel, TunnelFlags, TunnelType, Version, wire,
+    };
+    use netlink_packet_core::{NLM_F_DUMP, NetlinkMessage, NetlinkPayload};
+    use netlink_packet_generic::GenlMessage;
+    use proptest::collection::vec;
+    use proptest::option;
+    use proptest::prelude::*;
+
+    use super::{Direction, all_captures, split};
+
+    fn address() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<u32>().prop_map(|v| IpAddr::V4(Ipv4Addr::from(v))),
+            any::<u128>().prop_map(|v| IpAddr::V6(Ipv6Addr::from(v))),
+        ]
+    }
+
+    fn family() -> impl Strategy<Value = AddressFamily> {
+        prop_oneof![Just(AddressFamily::Inet), Just(AddressFamily::Inet6)]
+    }
+
+    fn key() -> impl Strategy<Value = ServiceKey> {
+        let protocol = prop_oneof![
+            Just(Protocol::Tcp),
+            Just(Protocol::Udp),
+            Just(Protocol::Sctp)
+        ];
+        prop_oneof![
+            (protocol, address(), any::<u16>()).prop_map(|(protocol, address, port)| {
+                ServiceKey::Tuple {
+                    protocol,
+                    address,
+                    port,
+                }
+            }),
+            (family(), any::<u32>()).prop_map(|(family, mark)| ServiceKey::fwmark(family, mark)),
+        ]
+    }
+
+    fn seconds() -> impl Strategy<Value = Duration> {
+        any::<u32>().prop_map(|s| Duration::from_secs(s.into()))
+    }
+
+    fn stats() -> impl Strategy<Value = Stats> {
+        proptest::array::uniform10(any::<u64>()).prop_map(|v| Stats {
+            connections: v[0],
+            packets_in: v[1],
+            packets_out: v[2],
+            bytes_in: v[3],
+            bytes_out: v[4],
+            connection_rate: v[5],
+            packet_rate_in: v[6],
+            packet_rate_out: v[7],
+            byte_rate_in: v[8],
+            byte_rate_out: v[9],
+        })
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-z0-9_-]{0,15}"
+    }
+
+    prop_compose! {
+        fn service()(
+            key in key(),
+            scheduler in name(),
+            flags in any::<u32>(),
+            mask in any::<u32>(),
+            timeout in seconds(),
+            v4_mask in any::<u32>(),
+            v6_prefix in 0u8..=128,
+            engine in option::of("[a-z]{1,15}"),
+            stats in option::of(stats()),
+        ) -> Service {
+            Service {
+                key,
+                scheduler,
+                flags: ServiceFlags::from_bits_retain(flags),
+                flags_mask: ServiceFlags::from_bits_retain(mask),
+                timeout,
+                netmask: match key.family() {
+                    AddressFamily::Inet => Netmask::V4(Ipv4Addr::from(v4_mask)),
+                    AddressFamily::Inet6 => Netmask::V6(v6_prefix),
+                },
+                persistence_engine: engine,
+                stats,
+            }
+        }
+    }
+
+    prop_compose! {
+        fn destination()(
+            address in address(),
+            port in any::<u16>(),
+            forwarding in prop_oneof![
+                Just(Forwarding::Masq),
+                Just(Forwarding::Local),
+                Just(Forwarding::Tunnel),
+                Just(Forwarding::DirectRoute),
+                Just(Forwarding::Bypass),
+            ],
+            numbers in proptest::array::uniform3(any::<u32>()),
+            kind in prop_oneof![Just(TunnelType::Ipip), Just(TunnelType::Gue), Just(TunnelType::Gre)],
+            tunnel_port in any::<u16>(),
+            tunnel_flags in any::<u16>(),
+            connections in option::of(proptest::array::uniform3(any::<u32>())),
+            stats in option::of(stats()),
+        ) -> Destination {
+            Destination {
+                address,
+                port,
+                forwarding,
+                weight: numbers[0],
+                upper_threshold: numbers[1],
+                lower_threshold: numbers[2],
+                tunnel: Tunnel { kind, port: tunnel_port, flags: TunnelFlags::from_bits_retain(tunnel_flags) },
+                connections: connections.map(|c| Connections { active: c[0], inactive: c[1], persistent: c[2] }),
+                stats,
+            }
+        }
+    }
+
+    prop_compose! {
+        fn daemon()(
+            state in prop_oneof![Just(DaemonState::Master), Just(DaemonState::Backup)],
+            interface in name(),
+            sync_id in any::<u32>(),
+            max_length in option::of(any::<u16>()),
+            group in option::of(address()),
+            port in option::of(any::<u16>()),
+            ttl in option::of(any::<u8>()),
+        ) -> Daemon {
+            Daemon { state, interface, sync_id, max_length, group, port, ttl }
+        }
+    }
+
+    fn timeouts() -> impl Strategy<Value = Timeouts> {
+        (
+            option::of(seconds()),
+            option::of(seconds()),
+            option::of(seconds()),
+        )
+            .prop_map(|(tcp, tcp_fin, udp)| Timeouts { tcp, tcp_fin, udp })
+    }
+
+    fn request() -> impl Strategy<Value = Request> {
+        prop_oneof![
+            service().prop_map(Request::NewService),
+            service().prop_map(Request::SetService),
+            service().prop_map(Request::DelService),
+            service().prop_map(Request::GetService),
+            Just(Request::GetServices),
+            (service(), destination()).prop_map(|(s, d)| Request::NewDestination(s, d)),
+            (service(), destination()).prop_map(|(s, d)| Request::SetDestination(s, d)),
+            (service(), destination()).prop_map(|(s, d)| Request::DelDestination(s, d)),
+            key().prop_map(Request::GetDestinations),
+            daemon().prop_map(Request::NewDaemon),
+            daemon().prop_map(Request::DelDaemon),
+            Just(Request::GetDaemons),
+            timeouts().prop_map(Request::SetTimeouts),
+            Just(Request::GetTimeouts),
+            Just(Request::GetInfo),
+            option::of(service()).prop_map(Request::Zero),
+            Just(Request::Flush),
+        ]
+    }
+
+    fn reply() -> impl Strategy<Value = Reply> {
+        prop_oneof![
+            service().prop_map(Reply::Service),
+            destination().prop_map(Reply::Destination),
+            daemon().prop_map(Reply::Daemon),
+            timeouts().prop_map(Reply::Timeouts),
+            (any::<u32>(), any::<u32>()).prop_map(|(version, size)| Reply::Info(
+                ipvs_proto::Info {
+                    version: Version(version),
+                    connection_table_size: size
+                }
+            )),
+        ]
+    }
+
+    fn parse(bytes: &[u8]) -> Result<(u16, IpvsMessage), String> {
+        let message = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(bytes)
+            .map_err(|e| e.to_string())?;
+        match message.payload {
+            NetlinkPayload::InnerMessage(genl) => Ok((message.header.flags, genl.payload)),
+            other => Err(format!("not an IPVS message: {other:?}")),
+        }
+    }
+
+    /// A plain TLV writer: the reference the crate's encoder is held to.
+    struct Tlv(Vec<u8>);
+
+    impl Tlv {
+        fn put(&mut self, kind: u16, value: &[u8]) {
+            self.0.extend(((value.len() + 4) as u16).to_ne_bytes());
+            self.0.extend(kind.to_ne_bytes());
+            self.0.extend(value);
+            while self.0.len() % 4 != 0 {
+                self.0.push(0);
+            }
+        }
+    }
+
+    /// ipvsadm's service nest, written out by hand (stats left out).
+    fn reference_service_nest(service: &Service) -> Vec<u8> {
+        let mut nest = Tlv(Vec::new());
+        let family: u16 = match service.key.family() {
+            AddressFamily::Inet => 2,
+            AddressFamily::Inet6 => 10,
+        };
+        nest.put(1, &family.to_ne_bytes());
+        match service.key {
+            ServiceKey::Tuple {
+                protocol,
+                address,
+                port,
+            } => {
+                let protocol: u16 = match protocol {
+                    Protocol::Tcp => 6,
+                    Protocol::Udp => 17,
+                    Protocol::Sctp => 132,
+                };
+                nest.put(2, &protocol.to_ne_bytes());
+                let mut raw = [0u8; 16];
+                match address {
+                    IpAddr::V4(v4) => raw[..4].copy_from_slice(&v4.octets()),
+                    IpAddr::V6(v6) => raw = v6.octets(),
+                }
+                nest.put(3, &raw);
+                nest.put(4, &port.to_be_bytes());
+            }
+            ServiceKey::Fwmark { mark, .. } => nest.put(5, &mark.to_ne_bytes()),
+        }
+        nest.put(6, format!("{}\0", service.scheduler).as_bytes());
+        if let Some(engine) = &service.persistence_engine {
+            nest.put(11, format!("{engine}\0").as_bytes());
+        }
+        let mut flags = service.flags.bits().to_ne_bytes().to_vec();
+        flags.extend(service.flags_mask.bits().to_ne_bytes());
+        nest.put(7, &flags);
+        nest.put(8, &(service.timeout.as_secs() as u32).to_ne_bytes());
+        match service.netmask {
+            Netmask::V4(mask) => nest.put(9, &mask.octets()),
+            Netmask::V6(prefix) => nest.put(9, &u32::from(prefix).to_ne_bytes()),
+        }
+        nest.0
+    }
+
+    proptest! {
+        #[test]
+        fn requests_survive_emit_then_parse(request in request()) {
+            let mut bytes = Vec::new();
+            wire::emit_request(&request, 0x20, 1, 2, &mut bytes);
+            let (flags, message) = parse(&bytes).unwrap();
+            let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
+            prop_assert_eq!(dump, request.is_dump());
+            prop_assert_eq!(Request::from_message(&message, dump).unwrap(), request);
+        }
+
+        #[test]
+        fn replies_survive_emit_then_parse(reply in reply()) {
+            let mut bytes = Vec::new();
+            wire::emit_genl(reply.to_message(), 0x20, 2, 1, 2, &mut bytes);
+            let (_, message) = parse(&bytes).unwrap();
+            prop_assert_eq!(Reply::from_message(&message, None).unwrap(), reply);
+        }
+
+        #[test]
+        fn service_requests_match_a_hand_written_encoder(mut service in service()) {
+            service.stats = None;
+            let mut bytes = Vec::new();
+            wire::emit_request(&Request::NewService(service.clone()), 0x20, 0, 0, &mut bytes);
+            let nest = reference_service_nest(&service);
+            let mut expected = Tlv(Vec::new());
+            expected.put(1 | 0x8000, &nest);
+            prop_assert_eq!(&bytes[20..], expected.0.as_slice());
+            prop_assert_eq!(bytes.len(), 20 + 4 + nest.len());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..512)) {
+            for message in wire::parse_datagram::<GenlMessage<IpvsMessage>>(&bytes) {
+                if let Ok(NetlinkMessage { payload: NetlinkPayload::InnerMessage(genl), header, .. }) = message {
+                    let _ = Request::from_message(&genl.payload, header.flags & NLM_F_DUMP != 0);
+                    let _ = Reply::from_message(&genl.payload, None);
+                }
+            }
+        }
+
+        /// Real messages with a few bytes changed or cut short: never a
+        /// panic, and whatever still parses into a typed value is written
+        /// back to bytes that parse to the same value.
+        #[test]
+        fn damaged_captured_messages_never_panic(
+            pick in any::<prop::sample::Index>(),
+            changes in vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let messages = captured_ipvs_messages();
+            let mut bytes = messages[pick.index(messages.len())].clone();
+            for (at, value) in changes {
+                let at = at.index(bytes.len());
+                bytes[at] = value;
+            }
+            bytes.truncate(cut.index(bytes.len() + 1).max(1));
+            if let Ok((flags, message)) = parse(&bytes) {
+                let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
+                if let Ok(request) = Request::from_message(&message, dump) {
+                    let mut again = Vec::new();
+                    wire::emit_request(&request, 0x20, 0, 0, &mut again);
+                    let (_, reparsed) = parse(&again).unwrap();
+                    prop_assert_eq!(Request::from_message(&reparsed, request.is_dump()).unwrap(), request);
+                }
+                if let Ok(reply) = Reply::from_message(&message, None) {
+                    let mut again = Vec::new();
+                    wire::emit_genl(reply.to_message(), 0x20, 0, 0, 0, &mut again);
+                    let (_, reparsed) = parse(&again).unwrap();
+                    prop_assert_eq!(Reply::from_message(&reparsed, None).unwrap(), reply);
+                }
+            }
+        }
+    }
+
+    fn captured_ipvs_messages() -> &'static [Vec<u8>] {
+        static MESSAGES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        MESSAGES.get_or_init(|| {
+            let mut messages = Vec::new();
+            for capture in all_captures() {
+                for (direction, buffer) in &capture.buffers {
+                    for message in split(buffer) {
+                        let kind = u16::from_ne_bytes([message[4], message[5]]);
+                        if kind == capture.family_id || (*direction == Direction::Recv && kind == 2)
+                        {
+                            messages.push(message.to_vec());
+                        }
+                    }
+                }
+            }
+            messages
+        })
+    }
+}
