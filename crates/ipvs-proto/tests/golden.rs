@@ -1092,7 +1092,7 @@ mod properties {
             self.0.extend(((value.len() + 4) as u16).to_ne_bytes());
             self.0.extend(kind.to_ne_bytes());
             self.0.extend(value);
-            while self.0.len() % 4 != 0 {
+            while !self.0.len().is_multiple_of(4) {
                 self.0.push(0);
             }
         }
