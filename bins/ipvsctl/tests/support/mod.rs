@@ -157,3 +157,40 @@ impl Capture {
         self.command.split_whitespace().map(String::from).collect()
     }
 }
+
+/// One case of the bad-input matrix.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub status: i32,
+    pub args: Vec<String>,
+    pub stderr: String,
+}
+
+pub fn bad_input_cases() -> Vec<Case> {
+    let text = std::fs::read_to_string(data_dir().join("bad-input.txt")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|line| {
+            let mut parts = line.splitn(3, " | ");
+            let status = parts.next().unwrap().trim().parse().unwrap();
+            let args = parts
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .map(|w| {
+                    if w == "''" {
+                        String::new()
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect();
+            let stderr = format!("{}\n", parts.next().unwrap().replace("\\n", "\n"));
+            Case {
+                status,
+                args,
+                stderr,
+            }
+        })
+        .collect()
+}
