@@ -98,11 +98,11 @@ impl LiveRecords {
         if bytes.is_empty() {
             return Ok(());
         }
-        if self.skip_header {
-            if let Some(end) = bytes.iter().position(|&b| b == b'\n') {
-                bytes.drain(..=end);
-                self.skip_header = false;
-            }
+        if self.skip_header
+            && let Some(end) = bytes.iter().position(|&b| b == b'\n')
+        {
+            bytes.drain(..=end);
+            self.skip_header = false;
         }
         match &self.target {
             Target::File { file, path } => {

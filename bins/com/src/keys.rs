@@ -26,10 +26,10 @@ impl FromStr for Key {
             if let [c @ (b'a'..=b'z' | b'@' | b'[' | b'\\' | b']' | b'_')] = letter.as_bytes() {
                 return Ok(Key(Some(c.to_ascii_uppercase() & 0x1f)));
             }
-        } else if let Some(hex) = lower.strip_prefix("0x") {
-            if let Ok(byte) = u8::from_str_radix(hex, 16) {
-                return Ok(Key(Some(byte)));
-            }
+        } else if let Some(hex) = lower.strip_prefix("0x")
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+        {
+            return Ok(Key(Some(byte)));
         }
         Err(format!(
             "invalid key `{input}`: expected a control key such as C-a, ctrl-a or ^A, \

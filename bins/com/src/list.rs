@@ -34,7 +34,7 @@ pub fn devices() -> Vec<Device> {
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        names.sort_by(|a, b| natural_key(a).cmp(&natural_key(b)));
+        names.sort_by_key(|name| natural_key(name));
         for name in names {
             let sys = Path::new("/sys/class/tty").join(&name);
             if !sys.join("device").exists() {

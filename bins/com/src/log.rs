@@ -297,7 +297,10 @@ mod tests {
             datetime!(2026-11-24 23:32:01.5 UTC),
         ]);
         let (mut log, path) = log_to_temp(LogFormat::Rfc3339, offset!(+9), clock);
-        log.write(b"one\r\ntw").unwrap();
+        // A line is stamped when its first byte arrives; a line split across
+        // reads gets one stamp.
+        log.write(b"one\r\n").unwrap();
+        log.write(b"tw").unwrap();
         log.write(b"o\r\n").unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),

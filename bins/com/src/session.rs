@@ -214,7 +214,6 @@ pub fn run(config: &Config, mut hooks: ComHooks) -> anyhow::Result<u8> {
             bridge = bridge.input(stdin.as_fd());
         }
         let ending = bridge.run(&mut hooks);
-        drop(bridge);
         let ending = ending.map_err(|err| Coded::new(1, err.into()))?;
         match ending {
             Ending::Stopped | Ending::InputClosed => break,
@@ -283,15 +282,15 @@ fn describe(how: tty::Hangup) -> &'static str {
 }
 
 fn warn_if_speed_differs(port: &SerialPort, config: &Config, say: Say) {
-    if let Ok(actual) = port.speed() {
-        if actual != config.settings.baud {
-            say.always(&format!(
-                "{}: the driver set {} bit/s instead of {}",
-                config.device.display(),
-                actual,
-                config.settings.baud
-            ));
-        }
+    if let Ok(actual) = port.speed()
+        && actual != config.settings.baud
+    {
+        say.always(&format!(
+            "{}: the driver set {} bit/s instead of {}",
+            config.device.display(),
+            actual,
+            config.settings.baud
+        ));
     }
 }
 

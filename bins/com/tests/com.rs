@@ -1,0 +1,745 @@
+//! `com` end to end: the binary against real pseudo-terminals. The test holds
+//! each pty master (the instrument, or the user's terminal); `com` opens the
+//! slave by path as it would open /dev/ttyUSB0.
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+const STREAM: &[u8] = include_bytes!("data/stream-seed.bin");
+const WATT: &[u8] = include_bytes!("data/watt-seed.txt");
+
+fn com() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_com"));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+struct Pty {
+    master: File,
+    slave: OwnedFd,
+    path: PathBuf,
+}
+
+/// A pty pair whose descriptors are close-on-exec from the start: tests run in
+/// parallel threads, and a master inherited by another test's `com` would keep
+/// that pty from ever hanging up.
+fn pty() -> Pty {
+    use nix::fcntl::OFlag;
+    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .expect("posix_openpt");
+    nix::pty::grantpt(&master).expect("grantpt");
+    nix::pty::unlockpt(&master).expect("unlockpt");
+    let path = PathBuf::from(nix::pty::ptsname_r(&master).expect("ptsname"));
+    let slave = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(&path)
+        .expect("open the pty slave");
+    Pty {
+        master: File::from(OwnedFd::from(master)),
+        slave: OwnedFd::from(slave),
+        path,
+    }
+}
+
+/// The terminal settings of a pty side, as comparable values.
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    iflag: u32,
+    oflag: u32,
+    cflag: u32,
+    lflag: u32,
+    cc: Vec<u8>,
+}
+
+fn termios_of(fd: &OwnedFd) -> Snapshot {
+    let t = nix::sys::termios::tcgetattr(fd).expect("tcgetattr");
+    Snapshot {
+        iflag: t.input_flags.bits() as u32,
+        oflag: t.output_flags.bits() as u32,
+        cflag: t.control_flags.bits() as u32,
+        lflag: t.local_flags.bits() as u32,
+        cc: t.control_chars.to_vec(),
+    }
+}
+
+const ICANON: u32 = libc::ICANON;
+
+/// Waits until `com` has configured the port (the slave left canonical mode).
+fn wait_raw(pty: &Pty) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while termios_of(&pty.slave).lflag & ICANON != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "com never configured {}",
+            pty.path.display()
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    // The bridge and its signal handling start right after the port is set up.
+    thread::sleep(Duration::from_millis(150));
+}
+
+fn signal(child: &Child, sig: Signal) {
+    kill(Pid::from_raw(child.id() as i32), sig).expect("kill");
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("com did not exit within {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read_all(mut reader: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut got = Vec::new();
+        let _ = reader.read_to_end(&mut got);
+        got
+    })
+}
+
+/// Collects everything a reader produces into a shared buffer.
+fn collect(mut reader: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    let shared = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&shared);
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    shared
+}
+
+fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn all_bytes(times: usize) -> Vec<u8> {
+    (0..times).flat_map(|_| 0..=255u8).collect()
+}
+
+#[test]
+fn pipe_mode_bridges_all_256_byte_values_both_ways() {
+    let pty = pty();
+    let mut child = com()
+        .arg(&pty.path)
+        .arg("115200")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_raw(&pty);
+    let up = all_bytes(64);
+    let down = all_bytes(64);
+    let stdout = read_all(child.stdout.take().unwrap());
+    let mut master_in = pty.master.try_clone().unwrap();
+    let want = up.len();
+    let from_port = thread::spawn(move || {
+        let mut got = vec![0; want];
+        master_in.read_exact(&mut got).map(|_| got)
+    });
+    (&pty.master).write_all(&down).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&up).unwrap();
+    let got_up = from_port.join().unwrap().unwrap();
+    drop(stdin); // end of input: com exits once the port is quiet
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    assert!(got_up == up, "the port got different bytes");
+    let got_down = stdout.join().unwrap();
+    assert_eq!(got_down.len(), down.len());
+    assert!(got_down == down, "stdout got different bytes");
+}
+
+fn parse_stamps(log: &[u8]) -> Vec<(usize, time::PrimitiveDateTime)> {
+    let re = regex::bytes::Regex::new(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\] ").unwrap();
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    re.captures_iter(log)
+        .map(|c| {
+            let text = std::str::from_utf8(&c[1]).unwrap();
+            (
+                c.get(0).unwrap().start(),
+                time::PrimitiveDateTime::parse(text, format).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_log_is_the_original_watt_txt_byte_for_byte_in_local_time() {
+    let pty = pty();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("watt.txt");
+    let mut child = com()
+        .arg(&pty.path)
+        .arg("9600")
+        .args(["--no-input", "--log"])
+        .arg(&log)
+        .env("TZ", "KST-9") // the seed's machine: UTC+9, no DST
+        .spawn()
+        .unwrap();
+    wait_raw(&pty);
+    let stdout = read_all(child.stdout.take().unwrap());
+    let before = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    (&pty.master).write_all(STREAM).unwrap();
+    wait_for("four stamps in the log", Duration::from_secs(10), || {
+        fs::read(&log)
+            .map(|l| parse_stamps(&l).len() == 4)
+            .unwrap_or(false)
+    });
+    let after = time::OffsetDateTime::now_utc();
+    signal(&child, Signal::SIGTERM);
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(
+        stdout.join().unwrap(),
+        STREAM,
+        "the terminal shows the raw stream"
+    );
+
+    let got = fs::read(&log).unwrap();
+    let stamps = parse_stamps(&got);
+    let kst = time::UtcOffset::from_hms(9, 0, 0).unwrap();
+    for (_, stamp) in &stamps {
+        let instant = stamp.assume_offset(kst);
+        assert!(
+            instant >= before && instant <= after,
+            "{stamp} outside the run"
+        );
+    }
+    // With the seed's times in place of ours, the log is the seed's watt.txt.
+    let seed_stamps = parse_stamps(WATT);
+    let mut normalized = got.clone();
+    for ((at, ours), (_, seed)) in stamps.iter().zip(&seed_stamps).rev() {
+        let _ = ours;
+        let text = format!(
+            "[{:04}-{:02}-{:02} {:02}:{:02}:{:02}] ",
+            seed.year(),
+            u8::from(seed.month()),
+            seed.day(),
+            seed.hour(),
+            seed.minute(),
+            seed.second()
+        );
+        normalized.splice(*at..*at + text.len(), text.bytes());
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&normalized),
+        String::from_utf8_lossy(WATT)
+    );
+    assert_eq!(normalized, WATT);
+}
+
+#[test]
+fn rfc3339_utc_log_stamps_each_line() {
+    let pty = pty();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.txt");
+    let mut child = com()
+        .arg(&pty.path)
+        .args([
+            "--no-input",
+            "--log-format",
+            "rfc3339-utc",
+            "--fsync",
+            "--log",
+        ])
+        .arg(&log)
+        .spawn()
+        .unwrap();
+    wait_raw(&pty);
+    (&pty.master).write_all(STREAM).unwrap();
+    wait_for("four lines", Duration::from_secs(10), || {
+        fs::read(&log)
+            .map(|l| l.iter().filter(|&&b| b == b'\n').count() == 4)
+            .unwrap_or(false)
+    });
+    signal(&child, Signal::SIGINT);
+    assert_eq!(
+        wait_with_timeout(&mut child, Duration::from_secs(10)).code(),
+        Some(130)
+    );
+    let text = fs::read_to_string(&log).unwrap();
+    let re = regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z S:  2169").unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    assert_eq!(lines.len(), 4);
+    for (line, frame) in lines.iter().zip(STREAM.split_inclusive(|&b| b == b'\n')) {
+        assert!(re.is_match(line), "{line:?}");
+        assert!(line.as_bytes().ends_with(frame));
+    }
+}
+
+#[test]
+fn signals_end_the_session_with_everything_received_logged() {
+    for sig in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
+        let pty = pty();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("watt.txt");
+        let mut child = com()
+            .arg(&pty.path)
+            .args(["--no-input", "--log"])
+            .arg(&log)
+            .spawn()
+            .unwrap();
+        wait_raw(&pty);
+        let stdout = read_all(child.stdout.take().unwrap());
+        let burst: Vec<u8> = (0..200)
+            .flat_map(|i| format!("line {i:03}\n").into_bytes())
+            .collect();
+        (&pty.master).write_all(&burst).unwrap();
+        // Let the pty pass the bytes to the slave side, then stop at once.
+        thread::sleep(Duration::from_millis(30));
+        signal(&child, sig);
+        let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+        assert_eq!(status.code(), Some(128 + sig as i32), "{sig}");
+        assert_eq!(fs::read(&log).unwrap(), burst, "{sig}: log");
+        assert_eq!(stdout.join().unwrap(), burst, "{sig}: stdout");
+    }
+}
+
+#[test]
+fn a_hang_up_is_reported_after_the_last_bytes_are_logged() {
+    let pty = pty();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("watt.txt");
+    let mut child = com()
+        .arg(&pty.path)
+        .args(["--no-input", "--log"])
+        .arg(&log)
+        .spawn()
+        .unwrap();
+    wait_raw(&pty);
+    let stderr = read_all(child.stderr.take().unwrap());
+    (&pty.master).write_all(b"last words\r\n").unwrap();
+    wait_for("the log", Duration::from_secs(5), || {
+        fs::read(&log)
+            .map(|l| l.ends_with(b"] \n"))
+            .unwrap_or(false)
+    });
+    let Pty { master, slave, .. } = pty;
+    drop(master); // the adapter is unplugged
+    let started = Instant::now();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "hang-up noticed late"
+    );
+    drop(slave);
+    assert_eq!(status.code(), Some(4));
+    let stderr = String::from_utf8(stderr.join().unwrap()).unwrap();
+    assert!(stderr.contains("disconnected"), "{stderr}");
+    assert!(fs::read(&log).unwrap().starts_with(b"last words["));
+}
+
+#[test]
+fn reconnect_reopens_the_device_and_continues_the_same_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("ttyMETER");
+    let log = dir.path().join("watt.txt");
+    let first = pty();
+    std::os::unix::fs::symlink(&first.path, &link).unwrap();
+    let mut child = com()
+        .arg(&link)
+        .args(["--no-input", "--reconnect", "--log"])
+        .arg(&log)
+        .spawn()
+        .unwrap();
+    wait_raw(&first);
+    let stderr = collect(child.stderr.take().unwrap());
+    let stdout = read_all(child.stdout.take().unwrap());
+    (&first.master).write_all(b"before\r\n").unwrap();
+    wait_for("the first line", Duration::from_secs(5), || {
+        fs::read(&log)
+            .map(|l| contains(&l, b"before["))
+            .unwrap_or(false)
+    });
+    // The adapter goes away; a new one appears under the same name (as udev's
+    // /dev/serial/by-id links do).
+    let second = pty();
+    let tmp = dir.path().join("ttyMETER.new");
+    std::os::unix::fs::symlink(&second.path, &tmp).unwrap();
+    fs::rename(&tmp, &link).unwrap();
+    drop(first);
+    wait_for("the reconnection", Duration::from_secs(10), || {
+        contains(&stderr.lock().unwrap(), b"reconnected")
+    });
+    wait_raw(&second);
+    (&second.master).write_all(b"after\r\n").unwrap();
+    wait_for("the second line", Duration::from_secs(5), || {
+        fs::read(&log)
+            .map(|l| contains(&l, b"after["))
+            .unwrap_or(false)
+    });
+    signal(&child, Signal::SIGTERM);
+    assert_eq!(
+        wait_with_timeout(&mut child, Duration::from_secs(10)).code(),
+        Some(143)
+    );
+    let text = String::from_utf8(fs::read(&log).unwrap()).unwrap();
+    let re = regex::Regex::new(r"^before\[[^\]]+\] \nafter\[[^\]]+\] \n$").unwrap();
+    assert!(re.is_match(&text), "{text:?}");
+    assert_eq!(stdout.join().unwrap(), b"before\r\nafter\r\n");
+    let stderr = String::from_utf8(stderr.lock().unwrap().clone()).unwrap();
+    assert!(stderr.contains("disconnected"), "{stderr}");
+    assert!(stderr.contains("waiting for it to come back"), "{stderr}");
+}
+
+#[test]
+fn a_log_write_error_is_reported_and_the_exit_code_is_1() {
+    let pty = pty();
+    let mut child = com()
+        .arg(&pty.path)
+        .args(["--no-input", "--log", "/dev/full"])
+        .spawn()
+        .unwrap();
+    wait_raw(&pty);
+    (&pty.master).write_all(b"data\r\n").unwrap();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains("writing the log /dev/full"), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "the error is printed once: {stderr}"
+    );
+    // The port's settings were restored on the way out.
+    assert_ne!(termios_of(&pty.slave).lflag & ICANON, 0);
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses): utime is the 14th
+    // field of the line, stime the 15th.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn an_idle_session_uses_no_cpu() {
+    let pty = pty();
+    let mut child = com().arg(&pty.path).stdin(Stdio::piped()).spawn().unwrap();
+    wait_raw(&pty);
+    (&pty.master).write_all(b"warm up\r\n").unwrap();
+    thread::sleep(Duration::from_millis(300));
+    let before = cpu_ticks(child.id());
+    thread::sleep(Duration::from_secs(5));
+    let after = cpu_ticks(child.id());
+    signal(&child, Signal::SIGTERM);
+    assert_eq!(
+        wait_with_timeout(&mut child, Duration::from_secs(10)).code(),
+        Some(143)
+    );
+    assert_eq!(after - before, 0, "com used CPU while idle");
+}
+
+/// `com` with a pseudo-terminal as its controlling-less terminal: stdin, stdout
+/// and stderr are the slave of `term`, so it runs interactively.
+fn spawn_interactive(term: &Pty, args: &[&std::ffi::OsStr]) -> Child {
+    let fd = || Stdio::from(term.slave.try_clone().unwrap());
+    Command::new(env!("CARGO_BIN_EXE_com"))
+        .args(args)
+        .stdin(fd())
+        .stdout(fd())
+        .stderr(fd())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn interactive_keys_work_and_the_terminal_is_restored() {
+    let term = pty();
+    let device = pty();
+    let before = termios_of(&term.slave);
+    let mut child = spawn_interactive(&term, &[device.path.as_os_str()]);
+    wait_raw(&device);
+    let screen = collect(term.master.try_clone().unwrap());
+    wait_for("the banner", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), b"C-a exit, C-x modem lines status")
+    });
+    assert_eq!(
+        termios_of(&term.slave).lflag & ICANON,
+        0,
+        "raw while running"
+    );
+    // The original's start-up status line; a pty has no modem lines.
+    assert!(contains(&screen.lock().unwrap(), b"[STATUS]: unavailable"));
+
+    let mut keyboard = term.master.try_clone().unwrap();
+    let mut wire = device.master.try_clone().unwrap();
+    keyboard.write_all(b"hello\r").unwrap();
+    let mut got = [0u8; 6];
+    wire.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hello\r", "typed bytes reach the device unchanged");
+
+    wire.write_all(b"from the device\r\n").unwrap();
+    wait_for("device output", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), b"from the device\r\n")
+    });
+
+    screen.lock().unwrap().clear();
+    keyboard.write_all(&[0x18]).unwrap(); // Ctrl-X
+    wait_for("the status line", Duration::from_secs(5), || {
+        let s = screen.lock().unwrap();
+        contains(&s, b"[STATUS]: ") && contains(&s, b"\r\n")
+    });
+
+    keyboard.write_all(&[0x14, b'?']).unwrap(); // Ctrl-T ?
+    wait_for("the help", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), b"toggle DTR")
+    });
+    keyboard.write_all(&[0x14, b'b']).unwrap(); // break: a no-op on a pty
+    wait_for("the break", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), b"break sent")
+    });
+    keyboard.write_all(&[0x14, b'd']).unwrap(); // DTR: not on a pty
+    wait_for("the DTR answer", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), b"not supported by this device")
+    });
+    // The menu key then the exit key sends a literal Ctrl-A.
+    keyboard.write_all(&[0x14, 0x01]).unwrap();
+    let mut literal = [0u8; 1];
+    wire.read_exact(&mut literal).unwrap();
+    assert_eq!(literal, [0x01]);
+
+    keyboard.write_all(&[0x01]).unwrap(); // Ctrl-A
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    assert_eq!(termios_of(&term.slave), before, "the terminal is restored");
+    assert_ne!(
+        termios_of(&device.slave).lflag & ICANON,
+        0,
+        "the port is restored"
+    );
+}
+
+#[test]
+fn opening_errors_have_their_exit_code_and_message() {
+    let cases: [(&[&str], i32, &str); 4] = [
+        (&["/dev/no-such-tty"], 3, "no such device"),
+        (&["/dev/null"], 3, "not a serial or terminal device"),
+        (&["/dev/null", "fast"], 2, "invalid speed `fast`"),
+        (
+            &["/dev/null", "9600", "--framing", "9X1"],
+            2,
+            "invalid framing `9X1`",
+        ),
+    ];
+    for (args, code, message) in cases {
+        let out = com().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let pty = pty();
+    let mut holder = com().arg(&pty.path).args(["--no-input"]).spawn().unwrap();
+    wait_raw(&pty);
+    let out = com().arg(&pty.path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("in use"), "{stderr}");
+    signal(&holder, Signal::SIGTERM);
+    wait_with_timeout(&mut holder, Duration::from_secs(10));
+    let help = com().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("Exit codes:") && help.contains("hung up"),
+        "{help}"
+    );
+}
+
+#[test]
+fn live_decoding_replaces_stdout_in_pipe_mode_or_goes_to_a_file() {
+    // Records on stdout.
+    let pty = self::pty();
+    let mut child = com()
+        .arg(&pty.path)
+        .args(["--no-input", "--decode", "csv"])
+        .spawn()
+        .unwrap();
+    wait_raw(&pty);
+    let stdout = read_all(child.stdout.take().unwrap());
+    (&pty.master).write_all(STREAM).unwrap();
+    thread::sleep(Duration::from_millis(300));
+    signal(&child, Signal::SIGTERM);
+    assert_eq!(
+        wait_with_timeout(&mut child, Duration::from_secs(10)).code(),
+        Some(143)
+    );
+    let csv = String::from_utf8(stdout.join().unwrap()).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 5, "{csv}");
+    assert!(rows[0].starts_with("time,"), "{csv}");
+    assert!(
+        rows[1].contains(",216.9,42.41,4.646,0.002,0.505,59.98,"),
+        "{csv}"
+    );
+
+    // Records in a file, raw stream on stdout.
+    let pty = self::pty();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("meter.jsonl");
+    let mut child = com()
+        .arg(&pty.path)
+        .args(["--no-input", "--decode", "jsonl", "--out"])
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    wait_raw(&pty);
+    let stdout = read_all(child.stdout.take().unwrap());
+    (&pty.master).write_all(STREAM).unwrap();
+    wait_for("four records", Duration::from_secs(5), || {
+        fs::read_to_string(&out)
+            .map(|t| t.lines().count() == 4)
+            .unwrap_or(false)
+    });
+    signal(&child, Signal::SIGTERM);
+    wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert_eq!(stdout.join().unwrap(), STREAM);
+    for line in fs::read_to_string(&out).unwrap().lines() {
+        assert!(line.starts_with("{\"time\":\""), "{line}");
+        assert!(line.contains("\"voltage_V\":216.9"), "{line}");
+    }
+}
+
+#[test]
+fn decode_converts_old_logs_and_raw_captures() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let out = com()
+        .args(["decode", "--format", "csv", "--utc-offset", "+09:00"])
+        .arg(data.join("watt-seed.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 5, "{csv}");
+    assert!(
+        rows[1].starts_with("2011-01-05T07:57:32+09:00,216.9,42.41,"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[4].starts_with("2011-01-05T07:57:34+09:00,216.9,42.43,"),
+        "{}",
+        rows[4]
+    );
+
+    // A raw capture on stdin: no times.
+    let mut child = com()
+        .args(["decode", "--format", "influx"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(STREAM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(lines.lines().count(), 4, "{lines}");
+    assert!(lines.lines().all(|l| l.starts_with("hpm ")), "{lines}");
+}
+
+#[test]
+fn the_demo_shows_live_meter_frames() {
+    let mut child = com()
+        .args(["--demo", "--no-input", "--demo-interval", "0.2"])
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let re = regex::Regex::new(
+        r"^S:(\s+\d+Vo):(\s+\d+Am):(\s+\d+Wa):(\s+\d+Wh):(\s+\d+Pf):(\s+\d+Hz):(\s+\d+Kg):(\s+\d+Eu)  E\r\n$",
+    )
+    .unwrap();
+    let mut frames = Vec::new();
+    let started = Instant::now();
+    while frames.len() < 3 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert!(re.is_match(&line), "{line:?}");
+        frames.push(line);
+    }
+    // Paced: three frames 0.2 s apart, each ~86 bytes at 960 bytes/s.
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+    signal(&child, Signal::SIGTERM);
+    assert_eq!(
+        wait_with_timeout(&mut child, Duration::from_secs(10)).code(),
+        Some(143)
+    );
+}
+
+#[test]
+fn simulate_prints_a_pty_path_that_serves_frames() {
+    let mut child = com()
+        .args(["simulate", "--interval", "0.1", "--count", "30"])
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut path = String::new();
+    stdout.read_line(&mut path).unwrap();
+    let path = path.trim_end();
+    assert!(path.starts_with("/dev/pts/"), "{path:?}");
+    let mut port = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !contains(&got, b"Eu  E\r\n") {
+        let n = port.read(&mut buf).unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(contains(&got, b"Vo:"), "{}", String::from_utf8_lossy(&got));
+    drop(port);
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+    assert!(status.success());
+}
