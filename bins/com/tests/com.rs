@@ -743,3 +743,149 @@ fn simulate_prints_a_pty_path_that_serves_frames() {
     let status = wait_with_timeout(&mut child, Duration::from_secs(20));
     assert!(status.success());
 }
+
+/// A private tmux server running one shell script in a 100x30 pane.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, script: &str) -> Tmux {
+        let version = Command::new("tmux").arg("-V").output();
+        assert!(
+            version.is_ok_and(|v| v.status.success()),
+            "tmux is needed for this test (`cargo xtask ci` installs it)"
+        );
+        let tmux = Tmux {
+            socket: format!("com-test-{}-{name}", std::process::id()),
+        };
+        let status = tmux
+            .cmd()
+            .args(["new-session", "-d", "-x", "100", "-y", "30", script])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.args(["-L", &self.socket, "-f", "/dev/null"])
+            .env("TERM", "xterm")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", "0"])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", "0"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The pid of `com`: the child of the pane's shell.
+    fn com_pid(&self) -> i32 {
+        let out = self
+            .cmd()
+            .args(["display-message", "-p", "-t", "0", "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        let children = fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+        children
+            .split_whitespace()
+            .next()
+            .expect("com runs")
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+    }
+}
+
+/// Runs `com DEVICE` in tmux between two `stty -a`, ends it with `end`, and
+/// checks the exit code and that the terminal settings came back.
+/// `end` returns the device if it is to stay plugged in until `com` has exited.
+fn tmux_session(name: &str, expected_code: &str, end: impl FnOnce(&Tmux, Pty) -> Option<Pty>) {
+    let dir = tempfile::tempdir().unwrap();
+    let device = pty();
+    let d = dir.path().display();
+    let script = format!(
+        "stty -a > {d}/before; {com} {dev} 9600; echo $? > {d}/rc; stty -a > {d}/after; exec sleep 60",
+        com = env!("CARGO_BIN_EXE_com"),
+        dev = device.path.display(),
+    );
+    let tmux = Tmux::start(name, &script);
+    wait_raw(&device);
+    wait_for("the banner", Duration::from_secs(5), || {
+        tmux.screen().contains("C-a exit")
+    });
+
+    // Typing reaches the device; the device's output reaches the screen.
+    tmux.send(&["-l", "hello"]);
+    let mut got = [0u8; 5];
+    (&device.master).read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hello");
+    (&device.master).write_all(b"meter says hi\r\n").unwrap();
+    wait_for("device output on screen", Duration::from_secs(5), || {
+        tmux.screen().contains("meter says hi")
+    });
+    tmux.send(&["C-x"]);
+    wait_for("the status line", Duration::from_secs(5), || {
+        tmux.screen().matches("[STATUS]:").count() >= 2 // at start-up and now
+    });
+
+    let _plugged = end(&tmux, device);
+    let rc = dir.path().join("rc");
+    wait_for("com to exit", Duration::from_secs(10), || {
+        fs::read_to_string(dir.path().join("after")).is_ok_and(|a| !a.is_empty())
+    });
+    assert_eq!(
+        fs::read_to_string(&rc).unwrap().trim(),
+        expected_code,
+        "{name}: {}",
+        tmux.screen()
+    );
+    let before = fs::read_to_string(dir.path().join("before")).unwrap();
+    let after = fs::read_to_string(dir.path().join("after")).unwrap();
+    assert!(
+        before.contains("icanon") && before.contains("echo"),
+        "{before}"
+    );
+    assert_eq!(before, after, "{name}: stty -a differs after com");
+}
+
+#[test]
+fn tmux_interactive_session_restores_the_terminal() {
+    tmux_session("ctrl-a", "0", |tmux, device| {
+        tmux.send(&["C-a"]);
+        Some(device)
+    });
+    tmux_session("sigterm", "143", |tmux, device| {
+        kill(Pid::from_raw(tmux.com_pid()), Signal::SIGTERM).unwrap();
+        Some(device)
+    });
+    tmux_session("unplug", "4", |tmux, device| {
+        drop(device);
+        wait_for("the disconnect message", Duration::from_secs(5), || {
+            tmux.screen().contains("disconnected")
+        });
+        None
+    });
+}
