@@ -1,0 +1,592 @@
+//! Kernel-lab suite: ipvsctl against the real kernel and the real ipvsadm 1.31
+//! (`cargo xtask kernel-lab -p ipvsctl`). Every scenario runs through ipvsadm
+//! in one fresh network namespace and through ipvsctl in another; the tables
+//! (`ipvsadm -S -n`), every listing, and each command's exit status and
+//! messages must be the same bytes.
+
+mod support;
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ipvsctl");
+
+/// What one command printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Out {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// The two tools, run the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    Ipvsadm,
+    Ipvsctl,
+}
+
+impl Tool {
+    fn program(self) -> &'static str {
+        match self {
+            Tool::Ipvsadm => "ipvsadm",
+            Tool::Ipvsctl => BIN,
+        }
+    }
+
+    fn run_input(self, args: &[String], input: Option<&str>) -> Out {
+        let mut child = Command::new(self.program())
+            .args(args)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", self.program()));
+        if let Some(input) = input {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        Out {
+            status: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            // Messages name the program as invoked; compare them as ipvsadm's.
+            stderr: String::from_utf8_lossy(&out.stderr).replace(BIN, "ipvsadm"),
+        }
+    }
+
+    fn run(self, line: &str) -> Out {
+        self.run_input(&words(line), None)
+    }
+}
+
+fn words(line: &str) -> Vec<String> {
+    line.split_whitespace().map(String::from).collect()
+}
+
+fn ipvsadm_save() -> String {
+    let out = Tool::Ipvsadm.run("-S -n");
+    assert_eq!(out.status, Some(0), "{out:?}");
+    out.stdout
+}
+
+/// Runs `f` on a new thread inside a fresh network namespace with `lo` up,
+/// and empties that namespace's IPVS state before leaving it.
+fn in_fresh_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+                let up = Command::new("ip")
+                    .args(["link", "set", "lo", "up"])
+                    .status();
+                assert!(up.is_ok_and(|s| s.success()), "ip link set lo up");
+                let result = f();
+                for line in ["-C", "--stop-daemon master", "--stop-daemon backup"] {
+                    let _ = Tool::Ipvsadm.run(line);
+                }
+                assert_eq!(ipvsadm_save(), "", "table left behind");
+                result
+            })
+            .join()
+            .expect("namespace thread")
+    })
+}
+
+/// Listings compared between the tools after each scenario.
+const LISTINGS: &[&str] = &[
+    "-Ln",
+    "-Ln --stats",
+    "-Ln --rate",
+    "-Ln --exact",
+    "-Ln --thresholds",
+    "-Ln --persistent-conn",
+    "-Ln --tun-info",
+    "-Ln --nosort",
+    "-Ln --stats --exact",
+    "-L -n --timeout",
+    "-L --daemon",
+    "-S -n",
+    "-l -n",
+    "-Lnc",
+];
+
+/// Everything one tool printed for a scenario, and the table it left.
+#[derive(Debug)]
+struct Run {
+    commands: Vec<(String, Out)>,
+    listings: Vec<(String, Out)>,
+    table: String,
+}
+
+fn run_scenario(tool: Tool, lines: &[&str], extra_listings: &[&str]) -> Run {
+    in_fresh_netns(|| {
+        let commands = lines
+            .iter()
+            .map(|line| (line.to_string(), tool.run(line)))
+            .collect();
+        let listings = LISTINGS
+            .iter()
+            .chain(extra_listings)
+            .map(|line| (line.to_string(), tool.run(line)))
+            .collect();
+        Run {
+            commands,
+            listings,
+            table: ipvsadm_save(),
+        }
+    })
+}
+
+/// `-S` of ipvsctl adds `-x`/`-y`; the rest is ipvsadm's.
+fn without_thresholds(save: &str) -> String {
+    save.lines()
+        .map(|line| {
+            let mut out = Vec::new();
+            let mut words = line.split(' ');
+            while let Some(w) = words.next() {
+                if w == "-x" || w == "-y" {
+                    words.next();
+                } else {
+                    out.push(w);
+                }
+            }
+            out.join(" ") + "\n"
+        })
+        .collect()
+}
+
+fn differential(lines: &[&str], extra_listings: &[&str]) {
+    let reference = run_scenario(Tool::Ipvsadm, lines, extra_listings);
+    let ours = run_scenario(Tool::Ipvsctl, lines, extra_listings);
+    assert_eq!(ours.table, reference.table, "kernel tables differ");
+    for ((line, theirs), (_, mine)) in reference.commands.iter().zip(&ours.commands) {
+        assert_eq!(mine, theirs, "command `{line}`");
+    }
+    for ((line, theirs), (_, mine)) in reference.listings.iter().zip(&ours.listings) {
+        if line.starts_with("-S") {
+            assert_eq!(
+                without_thresholds(&mine.stdout),
+                theirs.stdout,
+                "listing `{line}`"
+            );
+            assert_eq!((mine.status, &mine.stderr), (theirs.status, &theirs.stderr));
+        } else {
+            assert_eq!(mine, theirs, "listing `{line}`");
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn differential_services_destinations_and_errors() {
+    differential(
+        &[
+            "-A -t 10.1.0.1:80 -s wrr",
+            "-a -t 10.1.0.1:80 -r 10.1.0.2:80 -m -w 3",
+            "-a -t 10.1.0.1:80 -r 10.1.0.3:80 -g -w 1 -x 100 -y 10",
+            "-a -t 10.1.0.1:80 -r 10.1.0.4 -i -w 2",
+            "-a -t 10.1.0.1:80 -r 10.1.0.5:80 -i --tun-type gue --tun-port 6080 --tun-csum",
+            "-a -t 10.1.0.1:80 -r 10.1.0.6:80 -i --tun-type gre --tun-nocsum",
+            "-a -t 10.1.0.1:80 -r 10.1.0.7:80 -i --tun-type gue --tun-port 7000 --tun-remcsum",
+            "-a -t 10.1.0.1:80 -r 10.1.0.8:8080 -m -w 0",
+            "-e -t 10.1.0.1:80 -r 10.1.0.2:80 -m -w 5",
+            "-e -t 10.1.0.1:80 -r 10.1.0.8:8080 -m",
+            "-E -t 10.1.0.1:80 -s wrr -p 300 -M 255.255.255.0",
+            "-A -u 10.1.0.1:53 -s rr -o",
+            "-A -t 10.1.0.1:443 -s sh -b sh-fallback,sh-port",
+            "--add-service --sctp-service 10.1.0.1:9000 -s mh -b mh-fallback,mh-port",
+            "-A -u 10.1.0.1:5060 -s rr -p 60 --pe sip",
+            "-A -t 10.1.0.1:22 -s wlc -b flag-1,flag-3",
+            "-A -f 42 -s rr",
+            "-a -f 42 -r 10.1.0.2 -g -w 1",
+            "-A -f 43 -6 -s wlc -p",
+            "-a -f 43 -r [2001:db8::9] -g",
+            "-A -t [2001:db8::1]:443 -s lc -p 100 -M 64",
+            "-a -t [2001:db8::1]:443 -r [2001:db8::2]:443 -m -w 2",
+            "-a -t [2001:db8::1]:443 -r [2001:db8::3] -i --tun-type ipip",
+            "-a -t [2001:db8::1]:443 -r 10.1.0.9 -i",
+            "-A -t 10.1.0.1:0 -p 30",
+            "-a -t 10.1.0.1:0 -r 10.1.0.2:0 -m -w 70000",
+            "-A -t 10.1.0.2:80 -s rr -M 255.255.0.0",
+            "-A -t 10.1.0.3:80 -s rr -p -M 24",
+            "-A -t 10.1.0.4:80 -s rr -p --pe sip",
+            "-A -t 10.1.0.5:80 -s dh -x 5",
+            "-A -t 10.1.0.1:443 -s sh",
+            "-D -t 10.9.9.9:80",
+            "-A -t 10.1.0.9:80 -s nosuch",
+            "-d -t 10.1.0.1:443 -r 10.9.9.9:80",
+            "-a -t 10.9.9.9:80 -r 10.1.0.2:80",
+            "-a -t 10.1.0.1:80 -r 10.1.0.2:80 -m",
+            "-e -t 10.1.0.1:80 -r 10.9.9.9:80 -m",
+            "-Z -t 10.9.9.9:80",
+            "-a -t 10.1.0.1:80 -r 10.1.0.10:80 -m -x 5 -y 10",
+            "-d -t 10.1.0.1:80 -r 10.1.0.3",
+            "-D -t 10.1.0.2:80",
+            "-Z -t 10.1.0.1:80",
+            "-Z",
+            "-E -t 10.1.0.3:80",
+            "--set 900 120 300",
+            "--set 0 0 0",
+            "-Ln -t 10.9.9.9:80",
+        ],
+        &[
+            "-Ln -t 10.1.0.1:80",
+            "-Ln -f 42",
+            "-Ln --tun-info -t [2001:db8::1]:443",
+            "-S -n -f 43 -6",
+        ],
+    );
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn differential_sort_order_and_odd_values() {
+    differential(
+        &[
+            "-A -f 4294967295 -s rr",
+            "-A -f 1 -s rr",
+            "-A -f 2147483648 -s rr",
+            "-A -t 192.0.2.36:80 -s rr",
+            "-A -t 10.0.0.36:80 -s rr",
+            "-A -t 128.0.0.1:80 -s rr",
+            "-A -t 127.255.255.255:80 -s rr",
+            "-A -u 10.0.0.36:80 -s rr",
+            "-A -t 10.0.0.36:65535 -s rr",
+            "-A -t 10.0.0.36:1 -s rr",
+            "-A -t [ffff::1]:80 -s rr",
+            "-A -t [::1]:80 -s rr",
+            "-A -t [8000::]:80 -s rr",
+            "-A -t [2001:db8::]:80 -s rr",
+            "-a -t 10.0.0.36:80 -r 192.0.2.1:80 -m",
+            "-a -t 10.0.0.36:80 -r 10.0.0.1:80 -m",
+            "-a -t 10.0.0.36:80 -r 200.0.0.1:80 -m",
+            "-a -t 10.0.0.36:80 -r 10.0.0.1:81 -m",
+            "-a -t 10.0.0.36:80 -r 10.0.0.1:65535 -m",
+            "-a -t 10.0.0.36:80 -r 127.0.0.1:80 -m",
+            "-a -t 10.0.0.36:80 -r 0x0a000063:80 -m",
+            "-a -t 10.0.0.36:80 -r 10.5:80 -m",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn differential_daemons() {
+    differential(
+        &[
+            "--start-daemon master --mcast-interface lo --syncid 5",
+            "--start-daemon master --mcast-interface lo",
+            "--start-daemon backup --mcast-interface lo --syncid 7 --sync-maxlen 1000 --mcast-port 9000 --mcast-ttl 3",
+            "--stop-daemon master",
+            "--stop-daemon master",
+            "--start-daemon master --mcast-interface lo --mcast-group 239.1.2.3",
+        ],
+        &[],
+    );
+    differential(
+        &["--start-daemon master --mcast-interface lo --mcast-group ff02::1234 --syncid 9"],
+        &[],
+    );
+}
+
+/// Every case of the bad-input matrix, through both tools, on a table that
+/// must stay as it was.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn bad_input_matrix_through_both_tools() {
+    let cases = support::bad_input_cases();
+    assert!(cases.len() >= 50);
+    in_fresh_netns(|| {
+        for line in [
+            "-A -t 10.0.0.1:80 -s rr",
+            "-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m",
+            "--set 900 120 300",
+        ] {
+            assert_eq!(Tool::Ipvsadm.run(line).status, Some(0), "{line}");
+        }
+        let before = ipvsadm_save();
+        let timeouts = Tool::Ipvsadm.run("-L --timeout").stdout;
+        for case in &cases {
+            let theirs = Tool::Ipvsadm.run_input(&case.args, None);
+            let mine = Tool::Ipvsctl.run_input(&case.args, None);
+            assert_eq!(mine, theirs, "ipvsctl {:?}", case.args);
+            assert_ne!(mine.status, Some(0), "{:?} was accepted", case.args);
+            assert_eq!(ipvsadm_save(), before, "{:?} changed the table", case.args);
+        }
+        assert_eq!(Tool::Ipvsadm.run("-L --timeout").stdout, timeouts);
+        assert_eq!(Tool::Ipvsadm.run("-L --daemon").stdout, "");
+    });
+}
+
+const RICH_TABLE: &[&str] = &[
+    "-A -t 10.2.0.1:80 -s wrr -p 300 -M 255.255.255.0",
+    "-a -t 10.2.0.1:80 -r 10.2.0.2:80 -m -w 5",
+    "-a -t 10.2.0.1:80 -r 10.2.0.3:80 -g -w 1 -x 100 -y 10",
+    "-a -t 10.2.0.1:80 -r 10.2.0.4:80 -i -w 2",
+    "-a -t 10.2.0.1:80 -r 10.2.0.5:80 -i --tun-type gue --tun-port 6080 --tun-csum",
+    "-a -t 10.2.0.1:80 -r 10.2.0.6:80 -i --tun-type gre --tun-csum",
+    "-A -t 10.2.0.1:443 -s sh -b sh-port",
+    "-A -u 10.2.0.1:53 -s rr -o",
+    "-A -u 10.2.0.1:5060 -s rr -p 60 --pe sip",
+    "-A --sctp-service 10.2.0.1:9000 -s mh -b mh-fallback",
+    "-A -t [2001:db8::1]:443 -s lc -p 10 -M 48",
+    "-a -t [2001:db8::1]:443 -r [2001:db8::2]:443 -m -w 2 -x 7",
+    "-A -f 42 -s rr",
+    "-a -f 42 -r 10.2.0.2 -g -w 1",
+    "-A -f 43 -6 -s wlc",
+];
+
+fn build(lines: &[&str]) {
+    for line in lines {
+        let out = Tool::Ipvsctl.run(line);
+        assert_eq!(out.status, Some(0), "{line}: {out:?}");
+    }
+}
+
+/// `-S` → `-C` → `-R` loses nothing, with either tool saving and either
+/// restoring.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn save_clear_restore_round_trips() {
+    in_fresh_netns(|| {
+        build(RICH_TABLE);
+        let reference = ipvsadm_save();
+        let listing = Tool::Ipvsctl.run("-Ln --thresholds").stdout;
+        for (saver, restorer) in [
+            (Tool::Ipvsctl, Tool::Ipvsctl),
+            (Tool::Ipvsctl, Tool::Ipvsadm),
+            (Tool::Ipvsadm, Tool::Ipvsctl),
+        ] {
+            let saved = saver.run("-S -n");
+            assert_eq!(saved.status, Some(0));
+            assert_eq!(Tool::Ipvsctl.run("-C").status, Some(0));
+            assert_eq!(ipvsadm_save(), "");
+            let restored = restorer.run_input(&words("-R"), Some(&saved.stdout));
+            assert_eq!(
+                restored.status,
+                Some(0),
+                "{saver:?} -> {restorer:?}: {restored:?}"
+            );
+            assert_eq!(ipvsadm_save(), reference, "{saver:?} -> {restorer:?}");
+            // ipvsadm's own -S drops thresholds: only ipvsctl's keeps them.
+            if saver == Tool::Ipvsctl {
+                assert_eq!(Tool::Ipvsctl.run("-Ln --thresholds").stdout, listing);
+            }
+        }
+    });
+}
+
+/// A kernel refusal in the middle of a restore leaves the table exactly as it
+/// was, and names the refused line.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn restore_rolls_back_on_kernel_refusal() {
+    in_fresh_netns(|| {
+        build(&RICH_TABLE[..4]);
+        let before = ipvsadm_save();
+        let timeouts = Tool::Ipvsadm.run("-L --timeout").stdout;
+        // Only additions: undone by deleting what was added.
+        let additions = "\
+-A -t 10.3.0.1:80 -s rr
+-a -t 10.3.0.1:80 -r 10.3.0.2:80 -m
+-a -t 10.2.0.1:80 -r 10.3.0.9:80 -m
+-A -t 10.3.0.2:80 -s nosuch
+-A -t 10.3.0.3:80 -s rr
+";
+        let out = Tool::Ipvsctl.run_input(&words("-R"), Some(additions));
+        assert_eq!(out.status, Some(255), "{out:?}");
+        assert!(
+            out.stderr
+                .starts_with("line 4: Scheduler or persistence engine not found\n"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(ipvsadm_save(), before);
+        // Edits, deletions, timeouts and a flush: undone from a snapshot.
+        let mixed = "\
+-E -t 10.2.0.1:80 -s rr
+-e -t 10.2.0.1:80 -r 10.2.0.2:80 -m -w 9
+-d -t 10.2.0.1:80 -r 10.2.0.3:80
+--set 1000 100 100
+-A -t 10.3.0.1:80 -s rr
+-A -t 10.2.0.1:80 -s rr
+";
+        let out = Tool::Ipvsctl.run_input(&words("-R"), Some(mixed));
+        assert_eq!(out.status, Some(255), "{out:?}");
+        assert!(
+            out.stderr.starts_with("line 6: Service already exists\n"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(ipvsadm_save(), before);
+        assert_eq!(Tool::Ipvsadm.run("-L --timeout").stdout, timeouts);
+        let flush = "-C\n-A -t 10.3.0.1:80 -s rr\n-a -t 10.3.0.1:80 -r 10.3.0.1:80 -m -w 1\n-a -t 10.3.0.1:80 -r 10.3.0.1:80 -m\n";
+        let out = Tool::Ipvsctl.run_input(&words("-R"), Some(flush));
+        assert_eq!(out.status, Some(255), "{out:?}");
+        assert!(
+            out.stderr
+                .starts_with("line 4: Destination already exists\n"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(ipvsadm_save(), before);
+        // --dry-run and validation failures send nothing.
+        let out = Tool::Ipvsctl.run_input(&words("-R --dry-run"), Some("-C\n"));
+        assert_eq!(out.status, Some(0));
+        let out = Tool::Ipvsctl.run_input(&words("-R"), Some("-C\n-a -t 10.2.0.1:80 -w 1\n"));
+        assert_eq!(out.status, Some(2));
+        assert_eq!(ipvsadm_save(), before);
+    });
+}
+
+/// `--netns NAME` works for every kind of command, and `--json` parses.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn netns_and_json() {
+    let name = "ipvsctl-lab";
+    std::fs::create_dir_all("/run/netns").unwrap();
+    let path = format!("/run/netns/{name}");
+    // A namespace file that stays valid after its thread is gone: bind-mount
+    // a fresh namespace's file, as `ip netns add` does.
+    in_fresh_netns(|| {
+        std::fs::write(&path, b"").unwrap();
+        let status = Command::new("mount")
+            .args(["--bind", "/proc/thread-self/ns/net", &path])
+            .status()
+            .unwrap();
+        assert!(status.success(), "bind mount of the namespace");
+        let ns = |line: &str| Tool::Ipvsctl.run(&format!("--netns {name} {line}"));
+        // Outside the namespace: these change only the namespace's table.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                assert_eq!(ns("-A -t 10.4.0.1:80 -s rr").status, Some(0));
+                assert_eq!(
+                    ns("-a -t 10.4.0.1:80 -r 10.4.0.2:80 -m -w 4").status,
+                    Some(0)
+                );
+                assert_eq!(ns("--set 100 10 10").status, Some(0));
+                assert_eq!(ipvsadm_save(), "", "the caller's namespace stays empty");
+                let json = ns("-Ln --json");
+                assert_eq!(json.status, Some(0), "{json:?}");
+                let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+                assert_eq!(doc["services"][0]["address"], "10.4.0.1");
+                assert_eq!(doc["services"][0]["destinations"][0]["weight"], 4);
+                let t: serde_json::Value =
+                    serde_json::from_str(&ns("-L --timeout --json").stdout).unwrap();
+                assert_eq!(t["tcp"], 100);
+                let c: serde_json::Value =
+                    serde_json::from_str(&ns("-L -c --json").stdout).unwrap();
+                assert!(c["connections"].as_array().unwrap().is_empty());
+                let d: serde_json::Value =
+                    serde_json::from_str(&ns("-L --daemon --json").stdout).unwrap();
+                assert!(d["daemons"].as_array().unwrap().is_empty());
+                let restore = Tool::Ipvsctl.run_input(
+                    &words(&format!("--netns {name} -R")),
+                    Some("-A -u 10.4.0.1:53 -s rr\n"),
+                );
+                assert_eq!(restore.status, Some(0), "{restore:?}");
+                assert_eq!(ns("-C").status, Some(0));
+            })
+            .join()
+            .unwrap();
+        });
+        assert_eq!(ipvsadm_save(), "");
+        let _ = Command::new("umount").arg(&path).status();
+        let _ = std::fs::remove_file(&path);
+    });
+    let missing = Tool::Ipvsctl.run("--netns no-such-ns -Ln");
+    assert_eq!(missing.status, Some(2));
+    assert_eq!(missing.stderr.lines().count(), 1, "{missing:?}");
+}
+
+fn timed(tool: Tool, args: &str, input: Option<&str>) -> (f64, Out) {
+    let start = Instant::now();
+    let out = tool.run_input(&words(args), input);
+    (start.elapsed().as_secs_f64(), out)
+}
+
+/// Timed comparison (figures printed, never asserted): restore 1,000 services
+/// × 10 destinations, and list 5,000 services × 2 destinations.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn speed_restore_and_list() {
+    let mut restore = String::new();
+    for s in 0..1000u32 {
+        let vip = format!("10.{}.{}.1:80", 10 + s / 250, s % 250);
+        restore.push_str(&format!("-A -t {vip} -s rr\n"));
+        for d in 0..10u32 {
+            restore.push_str(&format!(
+                "-a -t {vip} -r 172.16.{}.{}:80 -m -w 1\n",
+                s % 250,
+                1 + d
+            ));
+        }
+    }
+    let mut figures = Vec::new();
+    for tool in [Tool::Ipvsadm, Tool::Ipvsctl] {
+        let (seconds, table) = in_fresh_netns(|| {
+            let (seconds, out) = timed(tool, "-R", Some(&restore));
+            assert_eq!(out.status, Some(0), "{out:?}");
+            (seconds, ipvsadm_save())
+        });
+        assert_eq!(table.lines().count(), 11_000);
+        figures.push(seconds);
+    }
+    println!(
+        "restore 1000x10: ipvsadm -R {:.3} s, ipvsctl -R {:.3} s, {:.1}x",
+        figures[0],
+        figures[1],
+        figures[0] / figures[1]
+    );
+
+    let mut big = String::new();
+    for s in 0..5000u32 {
+        let vip = format!(
+            "10.{}.{}.{}:80",
+            20 + s / 62500,
+            (s / 250) % 250,
+            s % 250 + 1
+        );
+        big.push_str(&format!("-A -t {vip} -s wlc\n"));
+        for d in 0..2u32 {
+            big.push_str(&format!(
+                "-a -t {vip} -r 192.168.{}.{}:8080 -m -w 2\n",
+                s % 250,
+                1 + d
+            ));
+        }
+    }
+    in_fresh_netns(|| {
+        let (_, out) = timed(Tool::Ipvsctl, "-R", Some(&big));
+        assert_eq!(out.status, Some(0), "{out:?}");
+        let mut best = [f64::MAX, f64::MAX];
+        let mut outputs = Vec::new();
+        for _ in 0..3 {
+            for (i, tool) in [Tool::Ipvsadm, Tool::Ipvsctl].into_iter().enumerate() {
+                let (seconds, out) = timed(tool, "-Ln", None);
+                assert_eq!(out.status, Some(0));
+                best[i] = best[i].min(seconds);
+                outputs.push(out.stdout);
+            }
+        }
+        assert_eq!(outputs[1], outputs[0], "5000-service listings differ");
+        println!(
+            "list 5000x2: ipvsadm -Ln {:.3} s, ipvsctl -Ln {:.3} s, {:.1}x (best of 3)",
+            best[0],
+            best[1],
+            best[0] / best[1]
+        );
+    });
+}
