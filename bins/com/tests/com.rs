@@ -319,7 +319,13 @@ fn signals_end_the_session_with_everything_received_logged() {
         let burst: Vec<u8> = (0..200)
             .flat_map(|i| format!("line {i:03}\n").into_bytes())
             .collect();
-        (&pty.master).write_all(&burst).unwrap();
+        // Once the first line is logged, the session (and its signal handling)
+        // is running.
+        (&pty.master).write_all(&burst[..9]).unwrap();
+        wait_for("the first line", Duration::from_secs(5), || {
+            fs::read(&log).is_ok_and(|l| l.len() == 9)
+        });
+        (&pty.master).write_all(&burst[9..]).unwrap();
         // Let the pty pass the bytes to the slave side, then stop at once.
         thread::sleep(Duration::from_millis(30));
         signal(&child, sig);
@@ -599,15 +605,23 @@ fn live_decoding_replaces_stdout_in_pipe_mode_or_goes_to_a_file() {
         .spawn()
         .unwrap();
     wait_raw(&pty);
-    let stdout = read_all(child.stdout.take().unwrap());
+    let stdout = collect(child.stdout.take().unwrap());
     (&pty.master).write_all(STREAM).unwrap();
-    thread::sleep(Duration::from_millis(300));
+    wait_for("five CSV lines", Duration::from_secs(5), || {
+        stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            == 5
+    });
     signal(&child, Signal::SIGTERM);
     assert_eq!(
         wait_with_timeout(&mut child, Duration::from_secs(10)).code(),
         Some(143)
     );
-    let csv = String::from_utf8(stdout.join().unwrap()).unwrap();
+    let csv = String::from_utf8(stdout.lock().unwrap().clone()).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 5, "{csv}");
     assert!(rows[0].starts_with("time,"), "{csv}");
