@@ -3,6 +3,7 @@
 //! Run `cargo xtask help` for the list of tasks.
 use std::process::ExitCode;
 
+mod bench_pty;
 mod ci;
 mod kernel_lab;
 mod util;
@@ -11,6 +12,8 @@ const HELP: &str = "\
 cargo xtask <TASK>
 
 Tasks:
+  bench-pty   com against socat bridging 100 MB through a pty, both directions
+              ([--mb N] [--runs R])
   ci          every check CI runs: host packages, fmt, clippy, tests, docs, fuzz and
               bench compilation, then the kernel lab
   kernel-lab  the guest suites against a real IPVS kernel under qemu
@@ -39,6 +42,7 @@ fn run() -> anyhow::Result<()> {
         None => ("help", &[][..]),
     };
     match task {
+        "bench-pty" => bench_pty::run(rest),
         "ci" => ci::run(rest),
         "kernel-lab" => kernel_lab::run(rest),
         "help" | "-h" | "--help" => {
