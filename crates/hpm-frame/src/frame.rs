@@ -23,7 +23,7 @@ pub struct Frame {
 
 const FILLER: Field = Field {
     label: Label::Vo,
-    digits: Digits::ZERO,
+    digits: Digits::PLACEHOLDER,
 };
 
 impl Frame {
@@ -68,6 +68,22 @@ impl Frame {
         grammar::parse_frame(input)
     }
 
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Appends a field given as its parts, written straight into its slot.
+    #[inline(always)]
+    pub(crate) fn push_parts(&mut self, label: Label, digits: Digits) -> Result<(), ()> {
+        let slot = self.fields.get_mut(usize::from(self.len)).ok_or(())?;
+        slot.label = label;
+        slot.digits = digits;
+        self.len += 1;
+        Ok(())
+    }
+
+    #[inline]
     pub(crate) fn try_push(&mut self, f: Field) -> Result<(), Field> {
         match self.fields.get_mut(usize::from(self.len)) {
             Some(slot) => {

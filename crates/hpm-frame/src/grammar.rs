@@ -14,11 +14,11 @@
 //! which is what the streaming decoder needs; with `C = true` the end of input is an
 //! error that says what was expected there.
 
-use nom::{Err, IResult, Needed, Parser};
+use nom::{Err, IResult, Needed};
 use time::{Date, Month, PrimitiveDateTime, Time};
 
 use crate::error::{Expected, Found, FrameError, RecordError};
-use crate::field::{Digits, Field, Label};
+use crate::field::{Digits, Label};
 use crate::frame::Frame;
 
 /// What went wrong, and where (`input` is the rest of the input at that point).
@@ -127,9 +127,29 @@ fn skip0<const C: bool>(
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+
 /// A field's digit run.
-#[inline]
+#[inline(always)]
 pub(crate) fn digits<const C: bool>(i: &[u8]) -> PResult<'_, Digits> {
+    // Fast path: classify eight bytes at once. A byte is a digit when its high
+    // nibble is 3 and its low nibble is at most 9 (low nibble + 6 has no high bits).
+    if let Some(w) = i.first_chunk::<8>() {
+        let w = u64::from_le_bytes(*w);
+        let high = (w & (0xf0 * ONES)) ^ (0x30 * ONES);
+        let low = ((w & (0x0f * ONES)) + 0x06 * ONES) & (0xf0 * ONES);
+        let not_digit = high | low;
+        if not_digit != 0 {
+            // The lowest non-zero byte is the first byte that is not a digit.
+            let n = (not_digit.trailing_zeros() / 8) as usize;
+            if n == 0 {
+                return expected(i, Expected::Digits);
+            }
+            // n <= 7 = MAX_LEN.
+            let word = w & ((1u64 << (8 * n)) - 1);
+            return Ok((&i[n..], Digits::from_word(word, n)));
+        }
+    }
     let n = i
         .iter()
         .position(|b| !b.is_ascii_digit())
@@ -150,7 +170,7 @@ pub(crate) fn digits<const C: bool>(i: &[u8]) -> PResult<'_, Digits> {
 }
 
 /// A two-letter label.
-#[inline]
+#[inline(always)]
 pub(crate) fn label<const C: bool>(i: &[u8]) -> PResult<'_, Label> {
     match *i {
         [a, b, ..] => match Label::from_bytes([a, b]) {
@@ -162,72 +182,73 @@ pub(crate) fn label<const C: bool>(i: &[u8]) -> PResult<'_, Label> {
     }
 }
 
-/// Digits immediately followed by a label: `21693Vo`.
-#[inline]
-pub(crate) fn field<const C: bool>(i: &[u8]) -> PResult<'_, Field> {
-    (digits::<C>, label::<C>)
-        .map(|(digits, label)| Field { label, digits })
-        .parse(i)
-}
-
-/// Pushes a field, failing once the frame is full.
-#[inline]
-fn push<'a>(frame: &mut Frame, at: &'a [u8], f: Field) -> Result<(), Err<PError<'a>>> {
-    frame.try_push(f).map_err(|_| {
-        Err::Failure(PError {
+/// Parses a field (digits then label) straight into the frame, failing once the
+/// frame is full. `at` is where the field's separator began, for errors.
+#[inline(always)]
+fn push_field<'a, const C: bool>(frame: &mut Frame, at: &'a [u8], i: &'a [u8]) -> PResult<'a, ()> {
+    let (i, digits) = digits::<C>(i)?;
+    let (i, label) = label::<C>(i)?;
+    match frame.push_parts(label, digits) {
+        Ok(()) => Ok((i, ())),
+        Err(()) => Err(Err::Failure(PError {
             input: at,
             kind: PErrorKind::TooManyFields,
-        })
-    })
+        })),
+    }
 }
 
 /// After `S:` : `  21693Vo:  42412Am ... 01Eu  E`.
-fn live_body<const C: bool>(mut i: &[u8]) -> PResult<'_, Frame> {
-    let mut frame = Frame::empty();
+fn live_body<'a, const C: bool>(mut i: &'a [u8], frame: &mut Frame) -> PResult<'a, ()> {
     loop {
         // Here `i` is just after a ':'.
         let (rest, _) = skip0::<C>(is_space, Expected::Digits)(i)?;
-        let (rest, f) = field::<C>(rest)?;
-        push(&mut frame, i, f)?;
+        let (rest, ()) = push_field::<C>(frame, i, rest)?;
         match rest.first() {
             Some(b':') => i = &rest[1..],
             _ => {
                 let (rest, _) = skip0::<C>(is_space, Expected::FieldOrEnd)(rest)?;
-                let (rest, ()) = byte::<C>(b'E', Expected::FieldOrEnd)(rest)?;
-                return Ok((rest, frame));
+                return byte::<C>(b'E', Expected::FieldOrEnd)(rest);
             }
         }
     }
 }
 
 /// After `S` and whitespace: `22003Vo 10003Am ... E`, fields on one line or several.
-fn annotated_body<const C: bool>(mut i: &[u8]) -> PResult<'_, Frame> {
-    let mut frame = Frame::empty();
+fn annotated_body<'a, const C: bool>(mut i: &'a [u8], frame: &mut Frame) -> PResult<'a, ()> {
     loop {
         // Here `i` is just after whitespace.
-        let (rest, f) = field::<C>(i)?;
-        push(&mut frame, i, f)?;
+        let (rest, ()) = push_field::<C>(frame, i, i)?;
         let (rest, n) = skip0::<C>(is_ws, Expected::FieldOrEnd)(rest)?;
         match rest.first() {
-            Some(b'E') => return Ok((&rest[1..], frame)),
+            Some(b'E') => return Ok((&rest[1..], ())),
             Some(b) if n > 0 && b.is_ascii_digit() => i = rest,
             _ => return expected(rest, Expected::FieldOrEnd),
         }
     }
 }
 
-/// A whole frame, from `S` to `E`, in either form.
-pub(crate) fn frame<const C: bool>(i: &[u8]) -> PResult<'_, Frame> {
+/// A whole frame, from `S` to `E`, in either form, into `frame` (which is
+/// cleared first; on error it holds the fields parsed so far).
+#[inline]
+pub(crate) fn frame_into<'a, const C: bool>(i: &'a [u8], frame: &mut Frame) -> PResult<'a, ()> {
+    frame.clear();
     let (i, ()) = byte::<C>(b'S', Expected::Start)(i)?;
     match i.first() {
-        Some(b':') => live_body::<C>(&i[1..]),
+        Some(b':') => live_body::<C>(&i[1..], frame),
         Some(&b) if is_ws(b) => {
             let (i, _) = skip0::<C>(is_ws, Expected::Digits)(i)?;
-            annotated_body::<C>(i)
+            annotated_body::<C>(i, frame)
         }
         Some(_) => expected(i, Expected::Separator),
         None => ended::<C, _>(i, Expected::Separator),
     }
+}
+
+/// A whole frame, from `S` to `E`, in either form.
+pub(crate) fn frame<const C: bool>(i: &[u8]) -> PResult<'_, Frame> {
+    let mut f = Frame::empty();
+    let (rest, ()) = frame_into::<C>(i, &mut f)?;
+    Ok((rest, f))
 }
 
 /// Exactly one frame and nothing else.

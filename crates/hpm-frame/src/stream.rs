@@ -214,8 +214,9 @@ impl StreamDecoder {
             let cand = &rest[s..];
             let window = &cand[..cand.len().min(self.max)];
             let at = base + (pos + s) as u64;
-            match grammar::frame::<false>(window) {
-                Ok((r, frame)) => {
+            let mut frame = Frame::empty();
+            match grammar::frame_into::<false>(window, &mut frame) {
+                Ok((r, ())) => {
                     let n = window.len() - r.len();
                     self.accept(n);
                     pos += s + n;
