@@ -43,7 +43,10 @@
 //!
 //! // wlc over weights 3, 1, 2 (list order), each pick opening a connection.
 //! let mut svc = Service::with_dests(Scheduler::Wlc, [3, 1, 2].map(Dest::new))?;
-//! let picks: Vec<usize> = (0..8).map(|_| svc.pick_and_connect().unwrap()).collect();
+//! let mut picks = Vec::new();
+//! for _ in 0..8 {
+//!     picks.extend(svc.pick_and_connect()?);
+//! }
 //! assert_eq!(picks, [0, 1, 2, 0, 2, 0, 0, 1]);
 //! assert_eq!(svc.dests()[0].active(), 4);
 //!

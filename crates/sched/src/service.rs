@@ -192,10 +192,15 @@ impl Service {
 
     /// Pick, then account one new active connection on the chosen
     /// destination (as `--connect` in the `simulate` example).
-    pub fn pick_and_connect(&mut self) -> Option<usize> {
-        let i = self.pick()?;
-        self.connect(i).ok()?;
-        Some(i)
+    ///
+    /// # Errors
+    /// The chosen destination's active count is at `u32::MAX`; nothing is
+    /// changed then (the scheduler's own state has moved, as after a pick).
+    pub fn pick_and_connect(&mut self) -> Result<Option<usize>, Error> {
+        match self.pick() {
+            Some(i) => self.connect(i).map(|()| Some(i)),
+            None => Ok(None),
+        }
     }
 
     /// Add a destination at the head of the list (index 0), as the kernel's

@@ -81,7 +81,7 @@ fn observed_kernel_sequences_with_established_connections() {
     for row in rows() {
         let mut svc = build(row.scheduler, &row.weights, row.incremental);
         let got: Vec<usize> = (0..row.picks)
-            .map(|_| svc.pick_and_connect().expect("a pick"))
+            .map(|_| svc.pick_and_connect().unwrap().expect("a pick"))
             .collect();
         assert_eq!(got, row.expected, "{row:?}");
     }
