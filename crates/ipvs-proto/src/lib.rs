@@ -29,6 +29,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// The netlink crates this one is built on, re-exported so that users name
+/// the very same versions.
+pub use netlink_packet_core;
+pub use netlink_packet_generic;
+
 mod address;
 mod attribute;
 mod client;

@@ -1,0 +1,96 @@
+//! ipvs-proto: nanoseconds to encode and decode a service request and a
+//! 100-service dump reply (one receive buffer of 100 `NEW_SERVICE` messages
+//! with statistics, as the kernel sends a listing).
+
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ipvs_proto::netlink_packet_core::{NLM_F_MULTIPART, NetlinkPayload};
+use ipvs_proto::netlink_packet_generic::GenlMessage;
+use ipvs_proto::{IpvsMessage, Reply, Request, Service, ServiceKey, Stats, wire};
+
+const FAMILY: u16 = 0x20;
+
+fn service(i: u32) -> Service {
+    let address = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+    let key = ServiceKey::Tuple {
+        protocol: ipvs_proto::Protocol::Tcp,
+        address,
+        port: 80,
+    };
+    Service::new(key, "wrr").with_persistence(Duration::from_secs(300))
+}
+
+fn listed(i: u32) -> Reply {
+    let mut service = service(i);
+    service.stats = Some(Stats {
+        connections: u64::from(i) * 1000,
+        bytes_in: u64::from(i) << 33,
+        ..Stats::default()
+    });
+    Reply::Service(service)
+}
+
+fn encode_dump(replies: &[Reply], out: &mut Vec<u8>) {
+    for reply in replies {
+        wire::emit_genl(reply.to_message(), FAMILY, NLM_F_MULTIPART, 7, 1, out);
+    }
+}
+
+fn decode_replies(datagram: &[u8]) -> Vec<Reply> {
+    wire::parse_datagram::<GenlMessage<IpvsMessage>>(datagram)
+        .map(|message| match message.unwrap().payload {
+            NetlinkPayload::InnerMessage(genl) => Reply::from_message(&genl.payload, None).unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn decode_request(bytes: &[u8]) -> Request {
+    let mut messages = wire::parse_datagram::<GenlMessage<IpvsMessage>>(bytes);
+    match messages.next().unwrap().unwrap().payload {
+        NetlinkPayload::InnerMessage(genl) => Request::from_message(&genl.payload, false).unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let request = Request::NewService(service(1));
+    let mut request_bytes = Vec::new();
+    wire::emit_request(&request, FAMILY, 7, 1, &mut request_bytes);
+    assert_eq!(decode_request(&request_bytes), request);
+
+    let replies: Vec<Reply> = (0..100).map(listed).collect();
+    let mut dump_bytes = Vec::new();
+    encode_dump(&replies, &mut dump_bytes);
+    assert_eq!(decode_replies(&dump_bytes), replies);
+
+    let mut group = c.benchmark_group("ipvs_proto");
+    let mut buffer = Vec::with_capacity(64 * 1024);
+    group.bench_function("encode service request", |b| {
+        b.iter(|| {
+            buffer.clear();
+            wire::emit_request(black_box(&request), FAMILY, 7, 1, &mut buffer);
+            black_box(buffer.len())
+        })
+    });
+    group.bench_function("decode service request", |b| {
+        b.iter(|| decode_request(black_box(&request_bytes)))
+    });
+    group.bench_function("encode 100-service dump reply", |b| {
+        b.iter(|| {
+            buffer.clear();
+            encode_dump(black_box(&replies), &mut buffer);
+            black_box(buffer.len())
+        })
+    });
+    group.bench_function("decode 100-service dump reply", |b| {
+        b.iter(|| decode_replies(black_box(&dump_bytes)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
