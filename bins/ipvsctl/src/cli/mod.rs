@@ -559,9 +559,14 @@ pub fn parse(argv: &[String], in_restore: bool) -> Result<Parsed, CliError> {
     let mut popt = Popt::new(TABLE, argv);
     let mut sched_flags_arg: Option<String> = None;
 
-    let (tag, arg) = match popt.next_opt() {
-        Ok(Some(first)) => first,
-        Ok(None) | Err(_) => return Err(try_help(program)),
+    // ipvsctl's own options may come before the command (`--netns NS -Ln`);
+    // after them, as in ipvsadm, the first option must be the command.
+    let (tag, arg) = loop {
+        match popt.next_opt() {
+            Ok(Some((tag, arg))) if is_extension(tag) => extension(&mut ce, tag, arg)?,
+            Ok(Some(first)) => break first,
+            Ok(None) | Err(_) => return Err(try_help(program)),
+        }
     };
     ce.cmd = match tag {
         Tag::Cmd(cmd @ (Command::StartDaemon | Command::StopDaemon)) => {
@@ -763,21 +768,7 @@ pub fn parse(argv: &[String], in_restore: bool) -> Result<Parsed, CliError> {
                 set_option(&mut ce.options, optc)?;
                 ce.dest.tun_flags |= flag;
             }
-            Tag::Json => ce.ext.json = true,
-            Tag::Netns => ce.ext.netns = Some(optarg.to_string()),
-            Tag::Watch => {
-                let seconds = match arg {
-                    None => 1.0,
-                    Some(text) => match text.parse::<f64>() {
-                        Ok(s) if s.is_finite() && s >= 0.1 => s,
-                        _ => {
-                            return Err(fail(format!("invalid watch interval `{text}' specified")));
-                        }
-                    },
-                };
-                ce.ext.watch = Some(seconds);
-            }
-            Tag::DryRun => ce.ext.dry_run = true,
+            Tag::Json | Tag::Netns | Tag::Watch | Tag::DryRun => extension(&mut ce, tag, arg)?,
             Tag::Cmd(_) | Tag::Help | Tag::Version => {
                 return Err(fail(format!("invalid option `{}'", popt.bad_option())));
             }
@@ -814,6 +805,31 @@ pub fn parse(argv: &[String], in_restore: bool) -> Result<Parsed, CliError> {
 
     check(&mut ce, program, in_restore)?;
     Ok(Parsed::Run(Box::new(ce)))
+}
+
+fn is_extension(tag: Tag) -> bool {
+    matches!(tag, Tag::Json | Tag::Netns | Tag::Watch | Tag::DryRun)
+}
+
+/// Records one of ipvsctl's own options.
+fn extension(ce: &mut Invocation, tag: Tag, arg: Option<&str>) -> Result<(), CliError> {
+    match tag {
+        Tag::Json => ce.ext.json = true,
+        Tag::Netns => ce.ext.netns = Some(arg.unwrap_or("").to_string()),
+        Tag::Watch => {
+            let seconds = match arg {
+                None => 1.0,
+                Some(text) => match text.parse::<f64>() {
+                    Ok(s) if s.is_finite() && s >= 0.1 => s,
+                    _ => return Err(fail(format!("invalid watch interval `{text}' specified"))),
+                },
+            };
+            ce.ext.watch = Some(seconds);
+        }
+        Tag::DryRun => ce.ext.dry_run = true,
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The checks of ipvsadm's `process_options` after reading the options.
@@ -1134,6 +1150,20 @@ mod tests {
         assert_eq!(inv.svc.netmask, 64);
         let err = run("-A -t [2001:db8::1]:80 -p -M 255.255.255.0").unwrap_err();
         assert_eq!(err.message, "illegal ipv6 netmask specified\n");
+    }
+
+    #[test]
+    fn own_options_may_precede_the_command() {
+        let inv = run("--netns blue --json -Ln").unwrap();
+        assert_eq!(inv.ext.netns.as_deref(), Some("blue"));
+        assert!(inv.ext.json);
+        let err = run("--json -A -t 10.0.0.1:80").unwrap_err();
+        assert_eq!(
+            err.message,
+            "Illegal 'json' option with the 'add-service' command\n"
+        );
+        assert_eq!(run("-L --watch 0.05").unwrap_err().status, 2);
+        assert_eq!(run("-L --watch 2").unwrap().ext.watch, Some(2.0));
     }
 
     #[test]
