@@ -10,7 +10,14 @@
 //! client port `base + i`, so `/proc/net/ip_vs_conn` (client port → real server)
 //! read back in port order is the kernel's sequence of picks. Every real-server
 //! address has a listener, so every connection is established (active).
+//!
+//! The scenario tests build services with random weights through the real
+//! `ipvsadm`, make the connections, and compare the kernel's picks with what
+//! [`sched::Service`] picks for the same service built the same way.
+//! `SCHED_KERNEL_SEED=N` (`cargo xtask kernel-lab --env SCHED_KERNEL_SEED=N`)
+//! replays another set of scenarios.
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd};
 use std::process::{Command, Stdio};
@@ -21,19 +28,34 @@ use nix::sched::{CloneFlags, unshare};
 use nix::sys::socket::{
     AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, getsockopt, socket, sockopt,
 };
+use sched::{Dest, Scheduler, Service};
 
 const NEEDS_KERNEL: &str = "needs an IPVS kernel: cargo xtask kernel-lab";
 
 /// The client address: `10.0.0.1/8` on `lo` makes all of 10/8 local.
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 
+/// Empties the IPVS table of the thread's namespace when dropped, also when a
+/// test panics: service dumps are not isolated between namespaces, and a table
+/// left behind (deleted asynchronously with its namespace) could disturb the
+/// dumps of the next test.
+#[must_use]
+struct FlushOnDrop;
+
+impl Drop for FlushOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("ipvsadm").arg("-C").status();
+    }
+}
+
 /// Moves the calling thread into a new network namespace with `lo` up and 10/8
 /// local. IPVS state is per namespace, so the test starts with an empty table.
-fn enter_fresh_netns() {
+fn enter_fresh_netns() -> FlushOnDrop {
     unshare(CloneFlags::CLONE_NEWNET)
         .unwrap_or_else(|e| panic!("unshare(CLONE_NEWNET): {e} ({NEEDS_KERNEL}, as root)"));
     run("ip", &["link", "set", "lo", "up"]);
     run("ip", &["addr", "add", "10.0.0.1/8", "dev", "lo"]);
+    FlushOnDrop
 }
 
 /// Runs a command in the current namespace; panics with its output if it fails.
@@ -79,10 +101,11 @@ fn ipvsadm_restore(rules: &str) {
     );
 }
 
-/// One connection attempt from `CLIENT:port` to `to`; returns the socket (kept
-/// open so the connection stays established) once the handshake finished or
-/// failed.
-fn connect_from(port: u16, to: SocketAddrV4) -> TcpStream {
+/// One connection attempt from `CLIENT:port` to `to`, waited for until the
+/// handshake finished (`Ok`, the socket kept open so the connection stays
+/// established) or failed (`Err`, as when no destination is available and IPVS
+/// answers with an ICMP port unreachable).
+fn connect_from(port: u16, to: SocketAddrV4) -> Result<TcpStream, Errno> {
     let fd = socket(
         AddressFamily::Inet,
         SockType::Stream,
@@ -97,90 +120,369 @@ fn connect_from(port: u16, to: SocketAddrV4) -> TcpStream {
     .unwrap_or_else(|e| panic!("bind {CLIENT}:{port}: {e}"));
     match connect(fd.as_raw_fd(), &SockaddrIn::from(to)) {
         Ok(()) | Err(Errno::EINPROGRESS) => {}
-        Err(e) => panic!("connect {CLIENT}:{port} → {to}: {e}"),
+        Err(e) => return Err(e),
     }
     let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLOUT)];
     let ready = poll(&mut fds, PollTimeout::from(2000u16)).expect("poll");
-    assert_eq!(
-        ready, 1,
-        "connect {CLIENT}:{port} → {to} did not finish in 2 s"
-    );
-    let err = getsockopt(&fd, sockopt::SocketError).expect("SO_ERROR");
-    assert_eq!(
-        err,
-        0,
-        "connect {CLIENT}:{port} → {to}: {}",
-        Errno::from_raw(err)
-    );
-    TcpStream::from(fd)
+    if ready == 0 {
+        return Err(Errno::ETIMEDOUT);
+    }
+    match getsockopt(&fd, sockopt::SocketError).expect("SO_ERROR") {
+        0 => Ok(TcpStream::from(fd)),
+        err => Err(Errno::from_raw(err)),
+    }
 }
 
-/// `/proc/net/ip_vs_conn` of this namespace: client port → (virtual address,
-/// real server address).
+/// `/proc/net/ip_vs_conn` of this thread's namespace: client port → (virtual
+/// address, real server address).
 fn connections() -> BTreeMap<u16, (SocketAddrV4, SocketAddrV4)> {
     // `/proc/net` is the namespace of the process's main thread; this thread
     // has a namespace of its own.
     let path = "/proc/thread-self/net/ip_vs_conn";
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let hex_addr = |a: &str, p: &str| {
-        SocketAddrV4::new(
-            Ipv4Addr::from(u32::from_str_radix(a, 16).expect("hex address")),
-            u16::from_str_radix(p, 16).expect("hex port"),
-        )
-    };
     let mut conns = BTreeMap::new();
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() < 7 || f[0] != "TCP" {
             continue;
         }
-        let client = hex_addr(f[1], f[2]);
+        let client = hex_socket_addr(f[1], f[2]);
         if *client.ip() == CLIENT {
-            conns.insert(client.port(), (hex_addr(f[3], f[4]), hex_addr(f[5], f[6])));
+            conns.insert(
+                client.port(),
+                (hex_socket_addr(f[3], f[4]), hex_socket_addr(f[5], f[6])),
+            );
         }
     }
     conns
 }
 
+/// `0A000064`, `0050` → 10.0.0.100:80, as `/proc/net/ip_vs*` print them.
+fn hex_socket_addr(addr: &str, port: &str) -> SocketAddrV4 {
+    SocketAddrV4::new(
+        Ipv4Addr::from(u32::from_str_radix(addr, 16).expect("hex address")),
+        u16::from_str_radix(port, 16).expect("hex port"),
+    )
+}
+
+/// The real servers of `vip` in the kernel's list order, from `/proc/net/ip_vs`
+/// (which, unlike `ipvsadm -Ln`, does not sort them).
+fn kernel_list_order(vip: SocketAddrV4) -> Vec<SocketAddrV4> {
+    let path = "/proc/thread-self/net/ip_vs";
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut in_service = false;
+    let mut reals = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match f.as_slice() {
+            ["TCP", addr, ..] => {
+                let (a, p) = addr.split_once(':').expect("ADDR:PORT");
+                in_service = hex_socket_addr(a, p) == vip;
+            }
+            ["->", addr, ..] if in_service => {
+                let (a, p) = addr.split_once(':').expect("ADDR:PORT");
+                reals.push(hex_socket_addr(a, p));
+            }
+            _ => {}
+        }
+    }
+    reals
+}
+
 /// Makes `picks` connections to `vip` from consecutive client ports starting
-/// at `base`, then reads which real server the kernel chose for each, in order.
+/// at `base`, then reads which real server the kernel chose for each, in order
+/// (`None`: no connection entry, the kernel found no destination). A
+/// connection must be established exactly when its real server `listening`.
+/// Returns the streams too: dropping them closes the connections.
 fn kernel_picks(
     vip: SocketAddrV4,
     reals: &[SocketAddrV4],
+    listening: &[bool],
     base: u16,
     picks: u16,
-) -> Vec<Option<usize>> {
-    let mut streams = Vec::with_capacity(usize::from(picks));
+) -> (Vec<Option<usize>>, Vec<TcpStream>) {
+    let mut attempts = Vec::with_capacity(usize::from(picks));
     for i in 0..picks {
-        streams.push(connect_from(base + i, vip));
+        attempts.push(connect_from(base + i, vip));
     }
     let conns = connections();
-    (0..picks)
-        .map(|i| {
-            let (v, real) = conns.get(&(base + i))?;
-            assert_eq!(*v, vip, "client port {} went to another service", base + i);
-            Some(
-                reals
-                    .iter()
-                    .position(|r| r == real)
-                    .unwrap_or_else(|| panic!("{real} is not a real server of {vip}")),
-            )
-        })
+    let mut streams = Vec::new();
+    let mut seq = Vec::new();
+    for (i, attempt) in (0..picks).zip(attempts) {
+        let port = base + i;
+        let pick = conns.get(&port).map(|(v, real)| {
+            assert_eq!(*v, vip, "client port {port} went to another service");
+            reals
+                .iter()
+                .position(|r| r == real)
+                .unwrap_or_else(|| panic!("{real} is not a real server of {vip}"))
+        });
+        match (pick, attempt) {
+            (Some(d), Ok(stream)) if listening[d] => streams.push(stream),
+            (Some(d), Err(_)) if !listening[d] => {}
+            (Some(d), attempt) => panic!(
+                "port {port}: scheduled to {} (listening: {}) but connect gave {attempt:?}",
+                reals[d], listening[d]
+            ),
+            (None, Ok(_)) => panic!("port {port}: connected to {vip} without an IPVS entry"),
+            (None, Err(_)) => {}
+        }
+        seq.push(pick);
+    }
+    (seq, streams)
+}
+
+/// A listener on every real server whose `listening` is true: connections to
+/// those get established (active), the others are reset (inactive).
+fn listen_on(reals: &[SocketAddrV4], listening: &[bool]) -> Vec<TcpListener> {
+    reals
+        .iter()
+        .zip(listening)
+        .filter(|(_, on)| **on)
+        .map(|(r, _)| TcpListener::bind(r).unwrap_or_else(|e| panic!("listen on {r}: {e}")))
         .collect()
 }
 
-/// A listener on every real server, so every connection gets established.
-fn listen_on(reals: &[SocketAddrV4]) -> Vec<TcpListener> {
-    reals
+/// splitmix64: a small, fixed pseudo-random sequence for the scenarios.
+#[derive(Debug)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: u32, hi: u32) -> u32 {
+        lo + u32::try_from(self.next() % u64::from(hi - lo + 1)).expect("small range")
+    }
+
+    fn chance(&mut self, percent: u32) -> bool {
+        self.range(1, 100) <= percent
+    }
+}
+
+/// The seed of this run's scenarios: `SCHED_KERNEL_SEED` or a fixed default,
+/// so that CI is reproducible and other seeds can be explored on demand.
+fn seed() -> u64 {
+    std::env::var("SCHED_KERNEL_SEED")
+        .ok()
+        .map(|s| s.parse().expect("SCHED_KERNEL_SEED is a u64"))
+        .unwrap_or(0x1b5_2026)
+}
+
+/// How the service came to have its destinations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Build {
+    /// `-A -s S`, then one `-a` per destination (last in the list first).
+    OneByOne,
+    /// `-A` with another scheduler, the `-a`s, then `-E -s S`: the scheduler is
+    /// bound after the destinations exist. (`-E` with the scheduler already
+    /// bound does not re-bind it.)
+    Rebound,
+}
+
+/// One service to compare: its destinations' weights in list order, how it is
+/// built, and how many connections to make.
+#[derive(Debug, Clone)]
+struct Scenario {
+    scheduler: Scheduler,
+    weights: Vec<i32>,
+    /// Which real servers accept connections (the others reset them).
+    listening: Vec<bool>,
+    build: Build,
+    picks: u16,
+}
+
+/// Which connections get established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listeners {
+    /// A listener on every real server: every connection is active.
+    All,
+    /// About half the real servers refuse: their connections end reset and
+    /// count as inactive.
+    Some,
+}
+
+impl Scenario {
+    fn random(rng: &mut Rng, scheduler: Scheduler, build: Build, listeners: Listeners) -> Self {
+        let n = rng.range(1, 6) as usize;
+        // Mostly small weights; some services scaled by a common factor, so
+        // wrr's gcd step is exercised; about one weight in five is 0.
+        let scale = [1, 1, 1, 2, 3, 5][rng.range(0, 5) as usize];
+        let weights: Vec<i32> = (0..n)
+            .map(|_| {
+                if rng.chance(20) {
+                    0
+                } else {
+                    i32::try_from(rng.range(1, 8) * scale).expect("small weight")
+                }
+            })
+            .collect();
+        let cycle: i32 = weights.iter().sum::<i32>() / scale.max(1) as i32;
+        let picks = u16::try_from(cycle.clamp(4, 30)).expect("small") + rng.range(4, 16) as u16;
+        let picks = if weights.iter().all(|&w| w == 0) {
+            3
+        } else {
+            picks
+        };
+        let listening = (0..n)
+            .map(|_| listeners == Listeners::All || rng.chance(50))
+            .collect();
+        Scenario {
+            scheduler,
+            weights,
+            listening,
+            build,
+            picks,
+        }
+    }
+
+    /// `sched`'s service, built the way the kernel's was.
+    fn model(&self) -> Service {
+        let dests = self.weights.iter().map(|&w| Dest::new(w));
+        match self.build {
+            Build::OneByOne => {
+                Service::incremental(self.scheduler, dests.collect::<Vec<_>>()).expect("valid")
+            }
+            Build::Rebound => Service::with_dests(self.scheduler, dests).expect("valid"),
+        }
+    }
+
+    /// The `ipvsadm -R` lines that build it at `vip` with real servers `reals`
+    /// (in list order).
+    fn rules(&self, vip: SocketAddrV4, reals: &[SocketAddrV4]) -> String {
+        let first = match self.build {
+            Build::OneByOne => self.scheduler,
+            Build::Rebound => other_scheduler(self.scheduler),
+        };
+        let mut rules = format!("-A -t {vip} -s {first}\n");
+        for (real, weight) in reals.iter().zip(&self.weights).rev() {
+            let _ = writeln!(rules, "-a -t {vip} -r {real} -m -w {weight}");
+        }
+        if self.build == Build::Rebound {
+            let _ = writeln!(rules, "-E -t {vip} -s {}", self.scheduler);
+        }
+        rules
+    }
+}
+
+fn other_scheduler(s: Scheduler) -> Scheduler {
+    if s == Scheduler::Rr {
+        Scheduler::Lc
+    } else {
+        Scheduler::Rr
+    }
+}
+
+/// Scenario `index` of a test lives at its own addresses: virtual service
+/// `10.1.<index>.100:80`, real servers `10.1.<index>.<10 + k>:80`.
+fn addresses(index: u8, n: usize) -> (SocketAddrV4, Vec<SocketAddrV4>) {
+    let vip = SocketAddrV4::new(Ipv4Addr::new(10, 1, index, 100), 80);
+    let reals = (0..n)
+        .map(|k| {
+            let host = 10 + u8::try_from(k).expect("few real servers");
+            SocketAddrV4::new(Ipv4Addr::new(10, 1, index, host), 80)
+        })
+        .collect();
+    (vip, reals)
+}
+
+/// Scenarios per scheduler and build order with every connection established:
+/// 6 schedulers × 2 × 10 = 120 per run.
+const SCENARIOS: u8 = 10;
+
+/// Builds `count` random services of `scheduler` for each build order in one
+/// fresh namespace, connects to each, and compares the kernel's sequence of
+/// picks with `sched`'s (an established connection counts active in both, a
+/// reset one inactive).
+fn compare_with_kernel(scheduler: Scheduler, listeners: Listeners, count: u8) {
+    let _flush = enter_fresh_netns();
+    let stream_seed = seed()
+        ^ (scheduler as u64).wrapping_mul(0x100_0000_01b3)
+        ^ (listeners as u64).wrapping_mul(0x9E37_79B9);
+    let mut rng = Rng(stream_seed);
+    let scenarios: Vec<Scenario> = (0..count)
+        .flat_map(|_| [Build::OneByOne, Build::Rebound])
+        .map(|build| Scenario::random(&mut rng, scheduler, build, listeners))
+        .collect();
+    let failures = run_scenarios(&scenarios);
+    assert!(
+        failures.is_empty(),
+        "sched differs from the kernel (stream {stream_seed:#x}; rerun with --env SCHED_KERNEL_SEED={}):\n{failures}",
+        seed()
+    );
+}
+
+/// Builds every scenario's service in this thread's namespace (one `ipvsadm
+/// -R` for all: a service's scheduler state only changes with its own
+/// commands), then connects to each in turn; returns a report of every
+/// scenario whose kernel picks differ from `sched`'s, or nothing.
+fn run_scenarios(scenarios: &[Scenario]) -> String {
+    let mut rules = String::new();
+    let mut listeners = Vec::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        let (vip, reals) = addresses(u8::try_from(index).expect("few"), scenario.weights.len());
+        rules.push_str(&scenario.rules(vip, &reals));
+        listeners.push(listen_on(&reals, &scenario.listening));
+    }
+    ipvsadm_restore(&rules);
+
+    let mut failures = String::new();
+    let mut base: u16 = 10_000;
+    for (index, scenario) in scenarios.iter().enumerate() {
+        let (vip, reals) = addresses(u8::try_from(index).expect("few"), scenario.weights.len());
+        assert_eq!(
+            kernel_list_order(vip),
+            reals,
+            "{scenario:?}: the kernel's list order is not the one built"
+        );
+        let (kernel, streams) =
+            kernel_picks(vip, &reals, &scenario.listening, base, scenario.picks);
+        let mut model = scenario.model();
+        let expected: Vec<Option<usize>> = (0..scenario.picks)
+            .map(|_| {
+                let pick = model.pick()?;
+                let counted = if scenario.listening[pick] {
+                    model.connect(pick)
+                } else {
+                    model.connect_inactive(pick)
+                };
+                counted.expect("no counter overflow");
+                Some(pick)
+            })
+            .collect();
+        if kernel != expected {
+            let at = kernel.iter().zip(&expected).position(|(k, e)| k != e);
+            let _ = writeln!(
+                failures,
+                "scenario {index}: {scenario:?}\n  kernel: {}\n  sched:  {}\n  first difference at pick {at:?}",
+                show(&kernel),
+                show(&expected)
+            );
+        }
+        drop(streams);
+        base = base.checked_add(scenario.picks).expect("client ports left");
+    }
+    failures
+}
+
+fn show(picks: &[Option<usize>]) -> String {
+    picks
         .iter()
-        .map(|r| TcpListener::bind(r).unwrap_or_else(|e| panic!("listen on {r}: {e}")))
-        .collect()
+        .map(|p| p.map_or_else(|| "-".to_owned(), |d| d.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
 #[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
 fn ipvsadm_lists_the_service_it_added() {
-    enter_fresh_netns();
+    let _flush = enter_fresh_netns();
     run("ipvsadm", &["-A", "-t", "10.0.0.100:80", "-s", "rr"]);
     run(
         "ipvsadm",
@@ -220,22 +522,115 @@ TCP  10.0.0.100:80 rr
 #[test]
 #[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
 fn kernel_picks_are_observable_in_source_port_order() {
-    enter_fresh_netns();
+    let _flush = enter_fresh_netns();
     let vip = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 100), 80);
     let reals: Vec<SocketAddrV4> = (0..3)
         .map(|k| SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2 + k), 80))
         .collect();
-    let _listeners = listen_on(&reals);
+    let _listeners = listen_on(&reals, &[true; 3]);
     let mut rules = format!("-A -t {vip} -s wrr\n");
     for (real, weight) in reals.iter().zip([4, 3, 2]).rev() {
         rules.push_str(&format!("-a -t {vip} -r {real} -m -w {weight}\n"));
     }
     ipvsadm_restore(&rules);
-    let picks = kernel_picks(vip, &reals, 20000, 27);
+    assert_eq!(kernel_list_order(vip), reals);
+    let (picks, _streams) = kernel_picks(vip, &reals, &[true; 3], 20000, 27);
     let observed: Vec<usize> = [
         0, 1, 2, 0, 0, 1, 0, 1, 2, 0, 1, 2, 0, 0, 1, 0, 1, 2, 0, 1, 2, 0, 0, 1, 0, 1, 2,
     ]
     .to_vec();
     assert_eq!(picks, observed.into_iter().map(Some).collect::<Vec<_>>());
     run("ipvsadm", &["-C"]);
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn rr_matches_the_kernel() {
+    compare_with_kernel(Scheduler::Rr, Listeners::All, SCENARIOS);
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn wrr_matches_the_kernel() {
+    compare_with_kernel(Scheduler::Wrr, Listeners::All, SCENARIOS);
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn lc_matches_the_kernel() {
+    compare_with_kernel(Scheduler::Lc, Listeners::All, SCENARIOS);
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn wlc_matches_the_kernel() {
+    compare_with_kernel(Scheduler::Wlc, Listeners::All, SCENARIOS);
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn sed_matches_the_kernel() {
+    compare_with_kernel(Scheduler::Sed, Listeners::All, SCENARIOS);
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn nq_matches_the_kernel() {
+    compare_with_kernel(Scheduler::Nq, Listeners::All, SCENARIOS);
+}
+
+/// With about half the real servers refusing, the least-connection family
+/// sees inactive connections too: lc and wlc weigh them by this kernel's
+/// overhead, `(active << 8) + total` = 257 × active + inactive (the 2026
+/// stable backport), sed and nq ignore them.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn inactive_connections_count_as_in_the_kernel() {
+    for scheduler in [Scheduler::Lc, Scheduler::Wlc, Scheduler::Sed, Scheduler::Nq] {
+        compare_with_kernel(scheduler, Listeners::Some, 4);
+    }
+}
+
+/// The overhead of this kernel tells 257 × active + inactive from the older
+/// 256 × active + inactive only once a destination has 256 inactive
+/// connections: lc over `[A listening, B refusing]` picks A, then B until B's
+/// inactive count reaches A's overhead, i.e. 257 times here (256 on older
+/// kernels), then A again.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn overhead_is_257_per_active_plus_inactive() {
+    let _flush = enter_fresh_netns();
+    let scenarios: Vec<Scenario> = [Scheduler::Lc, Scheduler::Wlc]
+        .into_iter()
+        .map(|scheduler| Scenario {
+            scheduler,
+            weights: vec![1, 1],
+            listening: vec![true, false],
+            build: Build::OneByOne,
+            picks: 262,
+        })
+        .collect();
+    let failures = run_scenarios(&scenarios);
+    assert!(
+        failures.is_empty(),
+        "sched differs from the kernel:\n{failures}"
+    );
+    // And the kernel really is the current one: pick 259 (index 258) went back
+    // to A, which the older formula would have done one pick earlier.
+    let mut older = scenarios[0].model().with_overhead(sched::Overhead::Classic);
+    let older_picks: Vec<usize> = (0..262)
+        .map(|_| {
+            let pick = older.pick().expect("a pick");
+            if pick == 0 {
+                older.connect(0).expect("count");
+            } else {
+                older.connect_inactive(1).expect("count");
+            }
+            pick
+        })
+        .collect();
+    assert_eq!(
+        older_picks[257], 0,
+        "the older formula goes back to A at pick 258"
+    );
 }
