@@ -25,6 +25,18 @@ fn com() -> Command {
     cmd
 }
 
+/// `com DEVICE [ARGS] --no-input --log LOG`, the logging set-up most tests use.
+fn logging(device: &Path, log: &Path, args: &[&str]) -> Child {
+    com()
+        .arg(device)
+        .args(args)
+        .arg("--no-input")
+        .arg("--log")
+        .arg(log)
+        .spawn()
+        .unwrap()
+}
+
 struct Pty {
     master: File,
     slave: OwnedFd,
@@ -308,12 +320,7 @@ fn signals_end_the_session_with_everything_received_logged() {
         let pty = pty();
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("watt.txt");
-        let mut child = com()
-            .arg(&pty.path)
-            .args(["--no-input", "--log"])
-            .arg(&log)
-            .spawn()
-            .unwrap();
+        let mut child = logging(&pty.path, &log, &[]);
         wait_raw(&pty);
         let stdout = read_all(child.stdout.take().unwrap());
         let burst: Vec<u8> = (0..200)
@@ -341,12 +348,7 @@ fn a_hang_up_is_reported_after_the_last_bytes_are_logged() {
     let pty = pty();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("watt.txt");
-    let mut child = com()
-        .arg(&pty.path)
-        .args(["--no-input", "--log"])
-        .arg(&log)
-        .spawn()
-        .unwrap();
+    let mut child = logging(&pty.path, &log, &[]);
     wait_raw(&pty);
     let stderr = read_all(child.stderr.take().unwrap());
     (&pty.master).write_all(b"last words\r\n").unwrap();
@@ -377,12 +379,7 @@ fn reconnect_reopens_the_device_and_continues_the_same_log() {
     let log = dir.path().join("watt.txt");
     let first = pty();
     std::os::unix::fs::symlink(&first.path, &link).unwrap();
-    let mut child = com()
-        .arg(&link)
-        .args(["--no-input", "--reconnect", "--log"])
-        .arg(&log)
-        .spawn()
-        .unwrap();
+    let mut child = logging(&link, &log, &["--reconnect"]);
     wait_raw(&first);
     let stderr = collect(child.stderr.take().unwrap());
     let stdout = read_all(child.stdout.take().unwrap());
