@@ -10,6 +10,7 @@ use netlink_packet_generic::ctrl::GenlCtrlCmd;
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_sys::{Socket, protocols::NETLINK_GENERIC};
 
+use crate::address::AddressFamily;
 use crate::constants::IPVS_GENL_NAME;
 use crate::daemon::{Daemon, DaemonState};
 use crate::destination::Destination;
@@ -31,6 +32,8 @@ const SEND_CHUNK: usize = 32 * 1024;
 /// Bytes of socket receive buffer one reply may cost, on top of its length
 /// (the kernel charges a buffer's true size, not its length).
 const REPLY_OVERHEAD: usize = 1024;
+/// Family id of the generic-netlink controller.
+const GENL_ID_CTRL: u16 = 0x10;
 /// How often an interrupted dump is tried again.
 const DUMP_ATTEMPTS: u32 = 5;
 
@@ -121,10 +124,17 @@ impl Client {
             cmd: GenlCtrlCmd::GetFamily,
             nlas: vec![GenlCtrlAttrs::FamilyName(IPVS_GENL_NAME.to_owned())],
         };
-        wire::emit_genl(ctrl, 0x10, DO_FLAGS, sequence, self.port, &mut bytes);
+        wire::emit_genl(
+            ctrl,
+            GENL_ID_CTRL,
+            DO_FLAGS,
+            sequence,
+            self.port,
+            &mut bytes,
+        );
         self.send(&bytes)?;
         let mut family_id = None;
-        let outcome = self.receive_until::<GenlMessage<GenlCtrl>>(|message| {
+        let outcome = self.receive_until::<GenlMessage<GenlCtrl>>(GENL_ID_CTRL, |message| {
             if message.header.sequence_number != sequence {
                 return Ok(Flow::Continue);
             }
@@ -173,6 +183,7 @@ impl Client {
     /// fed (they may be needed by batches), then the code is returned.
     fn receive_until<I: NetlinkDeserializable>(
         &mut self,
+        family: u16,
         mut on_message: impl FnMut(NetlinkMessage<I>) -> Result<Flow, Error>,
     ) -> Result<i32, Error> {
         loop {
@@ -196,7 +207,7 @@ impl Client {
                 )));
             }
             let mut done = None;
-            for message in wire::parse_datagram::<I>(&self.receive) {
+            for message in wire::parse_family_datagram::<I>(&self.receive, family) {
                 if let Flow::Done(code) = on_message(message?)? {
                     done.get_or_insert(code);
                 }
@@ -228,38 +239,14 @@ impl Client {
         wire::emit_request(request, self.family_id, sequence, self.port, &mut bytes);
         self.send(&bytes)?;
         let family_id = self.family_id;
-        let command = request.command();
-        let hint = match request {
-            Request::GetDestinations(key) => Some(key.family()),
-            _ => None,
-        };
-        let mut replies = Vec::new();
-        let mut interrupted = false;
-        let code = self.receive_until::<GenlMessage<IpvsMessage>>(|message| {
-            let header = message.header;
-            if header.sequence_number != sequence {
-                return Ok(Flow::Continue);
-            }
-            interrupted |= header.flags & NLM_F_DUMP_INTR != 0;
-            match message.payload {
-                NetlinkPayload::InnerMessage(genl) if header.message_type == family_id => {
-                    replies.push(Reply::from_message(&genl.payload, hint)?);
-                    Ok(Flow::Continue)
-                }
-                NetlinkPayload::Error(error) => Ok(Flow::Done(error.raw_code())),
-                NetlinkPayload::Done(done) => Ok(Flow::Done(done.code)),
-                NetlinkPayload::Overrun(_) => Err(Error::Protocol("netlink overrun".into())),
-                _ => Ok(Flow::Continue),
-            }
+        let mut collector = ReplyCollector::new(request, sequence, family_id);
+        let code = self.receive_until::<GenlMessage<IpvsMessage>>(family_id, |message| {
+            Ok(match collector.absorb(message)? {
+                Some(code) => Flow::Done(code),
+                None => Flow::Continue,
+            })
         })?;
-        if code < 0 {
-            return Err(KernelError {
-                errno: -code,
-                command,
-            }
-            .into());
-        }
-        Ok((replies, interrupted))
+        collector.finish(code)
     }
 
     /// Sends `requests` pipelined: many per datagram, without waiting for
@@ -316,7 +303,7 @@ impl Client {
                 requests[start..end].iter().map(Request::command).collect();
             let mut acks = AckCollector::new(first_sequence, &commands);
             let family_id = self.family_id;
-            self.receive_until::<GenlMessage<IpvsMessage>>(|message| {
+            self.receive_until::<GenlMessage<IpvsMessage>>(family_id, |message| {
                 if message.header.message_type != family_id
                     && !matches!(message.payload, NetlinkPayload::Error(_))
                 {
@@ -487,6 +474,72 @@ fn io_error(context: &'static str) -> impl FnOnce(io::Error) -> Error {
     move |source| Error::Io { context, source }
 }
 
+/// Collects the replies to one request (a do-request or a dump) and notes
+/// whether the kernel flagged any part of a dump as interrupted.
+#[derive(Debug)]
+pub(crate) struct ReplyCollector {
+    command: IpvsCmd,
+    sequence: u32,
+    family_id: u16,
+    hint: Option<AddressFamily>,
+    replies: Vec<Reply>,
+    interrupted: bool,
+}
+
+impl ReplyCollector {
+    pub(crate) fn new(request: &Request, sequence: u32, family_id: u16) -> Self {
+        Self {
+            command: request.command(),
+            sequence,
+            family_id,
+            hint: match request {
+                Request::GetDestinations(key) => Some(key.family()),
+                _ => None,
+            },
+            replies: Vec::new(),
+            interrupted: false,
+        }
+    }
+
+    /// Takes one received message; `Some(code)` once the request is
+    /// answered (its ACK, error or the dump's DONE). Messages of other
+    /// sequence numbers are ignored.
+    pub(crate) fn absorb(
+        &mut self,
+        message: NetlinkMessage<GenlMessage<IpvsMessage>>,
+    ) -> Result<Option<i32>, Error> {
+        let header = message.header;
+        if header.sequence_number != self.sequence {
+            return Ok(None);
+        }
+        self.interrupted |= header.flags & NLM_F_DUMP_INTR != 0;
+        match message.payload {
+            NetlinkPayload::InnerMessage(genl) if header.message_type == self.family_id => {
+                self.replies
+                    .push(Reply::from_message(&genl.payload, self.hint)?);
+                Ok(None)
+            }
+            NetlinkPayload::Error(error) => Ok(Some(error.raw_code())),
+            NetlinkPayload::Done(done) => Ok(Some(done.code)),
+            NetlinkPayload::Overrun(_) => Err(Error::Protocol("netlink overrun".into())),
+            _ => Ok(None),
+        }
+    }
+
+    /// The replies and whether the dump was interrupted, or the kernel's
+    /// error for `code` < 0.
+    pub(crate) fn finish(self, code: i32) -> Result<(Vec<Reply>, bool), Error> {
+        if code < 0 {
+            return Err(KernelError {
+                errno: code.saturating_neg(),
+                command: self.command,
+            }
+            .into());
+        }
+        Ok((self.replies, self.interrupted))
+    }
+}
+
 /// Maps the ACKs of a window of pipelined requests (consecutive sequence
 /// numbers from `first_sequence`) to the requests.
 #[derive(Debug)]
@@ -621,6 +674,102 @@ mod tests {
         }
         assert!(collector.is_complete());
         assert!(collector.into_results().all(|result| result.is_ok()));
+    }
+
+    /// Feeds every received datagram of a capture that answers `request`
+    /// (sent with the capture's sequence number) to a collector.
+    fn collect(
+        capture: &str,
+        request: &Request,
+        damage: impl Fn(&mut Vec<u8>),
+    ) -> Result<(Vec<Reply>, bool), Error> {
+        let sent = capture
+            .lines()
+            .filter_map(|line| line.strip_prefix("send "))
+            .map(|hex| received(&format!("recv {hex}")).pop().unwrap())
+            .find(|bytes| {
+                wire::parse_datagram::<GenlMessage<IpvsMessage>>(bytes).any(|m| match m {
+                    Ok(NetlinkMessage {
+                        payload: NetlinkPayload::InnerMessage(genl),
+                        header,
+                        ..
+                    }) => {
+                        Request::from_message(&genl.payload, header.flags & 0x300 == 0x300).ok()
+                            == Some(request.clone())
+                    }
+                    _ => false,
+                })
+            })
+            .expect("the capture sends the request");
+        let sequence = u32::from_ne_bytes(sent[8..12].try_into().unwrap());
+        let mut collector = ReplyCollector::new(request, sequence, 0x20);
+        // ipvsadm opens a socket per step, each numbering from the same
+        // sequence: the port id tells the answers to this request apart.
+        for mut datagram in received(capture) {
+            if datagram[12..16] != sent[12..16] {
+                continue;
+            }
+            damage(&mut datagram);
+            for message in wire::parse_family_datagram::<GenlMessage<IpvsMessage>>(&datagram, 0x20)
+            {
+                if let Some(code) = collector.absorb(message?)? {
+                    return collector.finish(code);
+                }
+            }
+        }
+        panic!("the capture never answers the request");
+    }
+
+    #[test]
+    fn a_multi_part_dump_is_collected_until_done() {
+        let capture = include_str!("../tests/data/20-list-numeric.txt");
+        let key = ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
+        let (replies, interrupted) =
+            collect(capture, &Request::GetDestinations(key), |_| {}).unwrap();
+        assert!(!interrupted);
+        let addresses: Vec<String> = replies
+            .iter()
+            .map(|reply| match reply {
+                Reply::Destination(d) => d.socket_addr().to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            addresses,
+            [
+                "10.0.0.6:80",
+                "10.0.0.5:80",
+                "10.0.0.4:80",
+                "10.0.0.3:80",
+                "10.0.0.2:80"
+            ]
+        );
+        let (services, _) = collect(capture, &Request::GetServices, |_| {}).unwrap();
+        assert_eq!(services.len(), 8);
+    }
+
+    #[test]
+    fn a_dump_part_flagged_interrupted_is_noticed() {
+        let capture = include_str!("../tests/data/20-list-numeric.txt");
+        // Set NLM_F_DUMP_INTR on the first message of every datagram that
+        // is a multi-part message.
+        let flag = |datagram: &mut Vec<u8>| {
+            if datagram[6] & 0x02 != 0 {
+                datagram[6] |= 0x10;
+            }
+        };
+        let (services, interrupted) = collect(capture, &Request::GetServices, flag).unwrap();
+        assert_eq!(services.len(), 8);
+        assert!(interrupted);
+    }
+
+    #[test]
+    fn an_error_answer_becomes_the_kernel_error_of_the_request() {
+        let capture = include_str!("../tests/data/39-err-del-missing-svc.txt");
+        let key = ServiceKey::tcp("10.9.9.9:80".parse().unwrap());
+        let error = collect(capture, &Request::delete_service(&key), |_| {}).unwrap_err();
+        assert_eq!(error.to_string(), "No such service");
+        assert_eq!(error.kernel().unwrap().errno, libc::ESRCH);
     }
 
     #[test]

@@ -75,15 +75,30 @@ pub fn parse_datagram<I>(datagram: &[u8]) -> Messages<'_, I> {
     Messages {
         datagram,
         offset: 0,
+        family_id: None,
         marker: std::marker::PhantomData,
     }
 }
+
+/// Like [`parse_datagram`], but skips (without parsing) the messages of
+/// families other than `family_id`; netlink's own messages (ACKs, errors,
+/// DONE) are always parsed.
+pub fn parse_family_datagram<I>(datagram: &[u8], family_id: u16) -> Messages<'_, I> {
+    Messages {
+        family_id: Some(family_id),
+        ..parse_datagram(datagram)
+    }
+}
+
+/// Message types below this are netlink's own (`NLMSG_MIN_TYPE`).
+const NLMSG_MIN_TYPE: u16 = 0x10;
 
 /// Iterator returned by [`parse_datagram`].
 #[derive(Debug)]
 pub struct Messages<'a, I> {
     datagram: &'a [u8],
     offset: usize,
+    family_id: Option<u16>,
     marker: std::marker::PhantomData<fn() -> I>,
 }
 
@@ -91,26 +106,34 @@ impl<I: NetlinkDeserializable> Iterator for Messages<'_, I> {
     type Item = Result<NetlinkMessage<I>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let rest = self
-            .datagram
-            .get(self.offset..)
-            .filter(|rest| !rest.is_empty())?;
-        let offset = self.offset;
-        let length = match NetlinkBuffer::new_checked(rest) {
-            Ok(buffer) => buffer.length() as usize,
-            Err(error) => {
-                self.offset = self.datagram.len();
-                return Some(Err(Error::Decode(
-                    format!("netlink message at offset {offset}: {error}").into(),
-                )));
+        loop {
+            let rest = self
+                .datagram
+                .get(self.offset..)
+                .filter(|rest| !rest.is_empty())?;
+            let offset = self.offset;
+            let (length, kind) = match NetlinkBuffer::new_checked(rest) {
+                Ok(buffer) => (buffer.length() as usize, buffer.message_type()),
+                Err(error) => {
+                    self.offset = self.datagram.len();
+                    return Some(Err(Error::Decode(
+                        format!("netlink message at offset {offset}: {error}").into(),
+                    )));
+                }
+            };
+            // Messages are 4-byte aligned; the last one may lack its padding.
+            self.offset = offset.saturating_add((length + 3) & !3);
+            let foreign = self
+                .family_id
+                .is_some_and(|family| kind >= NLMSG_MIN_TYPE && kind != family);
+            if foreign {
+                continue;
             }
-        };
-        // Messages are 4-byte aligned; the last one may lack its padding.
-        self.offset = offset.saturating_add((length + 3) & !3);
-        Some(
-            NetlinkMessage::<I>::deserialize(&rest[..length])
-                .map_err(|error| format!("netlink message at offset {offset}: {error}").into())
-                .map_err(Error::Decode),
-        )
+            return Some(
+                NetlinkMessage::<I>::deserialize(&rest[..length])
+                    .map_err(|error| format!("netlink message at offset {offset}: {error}").into())
+                    .map_err(Error::Decode),
+            );
+        }
     }
 }

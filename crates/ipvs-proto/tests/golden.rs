@@ -1237,3 +1237,140 @@ mod properties {
         })
     }
 }
+
+// ---------------------------------------------------------------- unknown and malformed input
+
+mod attributes {
+    use ipvs_proto::netlink_packet_core::{Emitable, NetlinkMessage, NetlinkPayload};
+    use ipvs_proto::netlink_packet_generic::GenlMessage;
+    use ipvs_proto::{DestAttribute, Error, IpvsAttribute, IpvsMessage, Request, ServiceAttribute};
+
+    use super::{all_captures, split};
+
+    /// The NEW_DEST request of capture 04 (service nest, then dest nest).
+    fn new_dest_request() -> Vec<u8> {
+        let capture = &all_captures()[3];
+        capture
+            .buffers
+            .iter()
+            .flat_map(|(_, buffer)| split(buffer))
+            .find(|m| m[4] == 0x20 && m[16] == 5)
+            .unwrap()
+            .to_vec()
+    }
+
+    fn parse(bytes: &[u8]) -> Result<IpvsMessage, String> {
+        match NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(bytes)
+            .map_err(|e| e.to_string())?
+            .payload
+        {
+            NetlinkPayload::InnerMessage(genl) => Ok(genl.payload),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    /// Appends an attribute to the nest that starts at `nest` and fixes the
+    /// lengths of the nest and of the message.
+    fn append_to_nest(bytes: &mut Vec<u8>, nest: usize, attribute: &[u8]) {
+        let nest_len = u16::from_ne_bytes([bytes[nest], bytes[nest + 1]]) as usize;
+        let end = nest + nest_len;
+        bytes.splice(end..end, attribute.iter().copied());
+        let nest_len = (nest_len + attribute.len()) as u16;
+        bytes[nest..nest + 2].copy_from_slice(&nest_len.to_ne_bytes());
+        let total = bytes.len() as u32;
+        bytes[..4].copy_from_slice(&total.to_ne_bytes());
+    }
+
+    #[test]
+    fn unknown_attributes_are_kept_and_written_back() {
+        let mut bytes = new_dest_request();
+        // Attribute 99 inside the service nest (at 20), attribute 42 with
+        // NLA_F_NET_BYTEORDER at the top level.
+        append_to_nest(&mut bytes, 20, &[8, 0, 99, 0, 1, 2, 3, 4]);
+        bytes.extend([8, 0, 42, 0x40, 9, 8, 7, 6]);
+        let total = bytes.len() as u32;
+        bytes[..4].copy_from_slice(&total.to_ne_bytes());
+
+        let message = parse(&bytes).unwrap();
+        let IpvsAttribute::Service(service) = &message.attributes[0] else {
+            panic!("{message:?}");
+        };
+        assert!(matches!(service.last(), Some(ServiceAttribute::Other(_))));
+        assert!(matches!(message.attributes[2], IpvsAttribute::Other(_)));
+        let IpvsAttribute::Destination(destination) = &message.attributes[1] else {
+            panic!("{message:?}");
+        };
+        assert!(
+            !destination
+                .iter()
+                .any(|a| matches!(a, DestAttribute::Other(_)))
+        );
+
+        let mut again = vec![0; message.buffer_len()];
+        message.emit(&mut again);
+        assert_eq!(again, bytes[20..]);
+        // The typed request ignores what it does not know.
+        let typed = Request::from_message(&message, false).unwrap();
+        assert_eq!(
+            typed,
+            Request::from_message(&parse(&new_dest_request()).unwrap(), false).unwrap()
+        );
+    }
+
+    #[test]
+    fn malformed_attributes_are_named_in_the_error() {
+        let original = new_dest_request();
+        // The service port (IPVS_SVC_ATTR_PORT, 2 bytes) claims 3 bytes.
+        let port = 24 + 8 + 8 + 20;
+        assert_eq!(&original[port..port + 4], &[6, 0, 4, 0]);
+        let mut bytes = original.clone();
+        bytes[port] = 7;
+        let error = parse(&bytes).unwrap_err();
+        assert!(error.contains("invalid IPVS_SVC_ATTR_PORT"), "{error}");
+        assert!(error.contains("invalid IPVS_CMD_ATTR_SERVICE"), "{error}");
+
+        // An address family the kernel does not know.
+        let mut bytes = original.clone();
+        bytes[28] = 7;
+        let error = parse(&bytes).unwrap_err();
+        assert!(error.contains("invalid IPVS_SVC_ATTR_AF"), "{error}");
+        assert!(error.contains("unknown address family 7"), "{error}");
+
+        // A nest longer than the message.
+        let mut bytes = original.clone();
+        bytes[20] = 0xff;
+        let error = parse(&bytes).unwrap_err();
+        assert!(error.contains("invalid attribute of NewDest"), "{error}");
+        assert!(error.contains("but the NLA is 255 bytes"), "{error}");
+    }
+
+    #[test]
+    fn a_request_without_its_nest_is_a_typed_error() {
+        let message = IpvsMessage::new(ipvs_proto::IpvsCmd::NewDest, Vec::new());
+        let error = Request::from_message(&message, false).unwrap_err();
+        assert!(matches!(
+            error,
+            Error::MissingAttribute {
+                attribute: "IPVS_CMD_ATTR_SERVICE",
+                ..
+            }
+        ));
+        assert_eq!(
+            error.to_string(),
+            "message lacks the IPVS_CMD_ATTR_SERVICE attribute"
+        );
+
+        let mut bytes = new_dest_request();
+        // Drop the scheduler name from the service nest: rename it to an
+        // unknown attribute (type 6 -> 60).
+        let sched = 24 + 8 + 8 + 20 + 8;
+        assert_eq!(&bytes[sched..sched + 4], &[5, 0, 6, 0]);
+        bytes[sched + 2] = 60;
+        let message = parse(&bytes).unwrap();
+        let error = Request::from_message(&message, false).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "service lacks the IPVS_SVC_ATTR_SCHED_NAME attribute"
+        );
+    }
+}
