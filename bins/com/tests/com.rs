@@ -194,6 +194,26 @@ fn pipe_mode_bridges_all_256_byte_values_both_ways() {
     assert!(got_down == down, "stdout got different bytes");
 }
 
+#[test]
+fn pipe_mode_reads_a_regular_file_on_stdin() {
+    // epoll refuses regular files (EPERM): the bridge reads them as always ready.
+    let pty = pty();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.bin");
+    let up = all_bytes(16);
+    fs::write(&input, &up).unwrap();
+    let mut child = com()
+        .arg(&pty.path)
+        .stdin(File::open(&input).unwrap())
+        .spawn()
+        .unwrap();
+    let mut got = vec![0; up.len()];
+    (&pty.master).read_exact(&mut got).unwrap();
+    assert!(got == up, "the port got different bytes");
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}
+
 fn parse_stamps(log: &[u8]) -> Vec<(usize, time::PrimitiveDateTime)> {
     let re = regex::bytes::Regex::new(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\] ").unwrap();
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
