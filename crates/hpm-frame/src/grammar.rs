@@ -175,10 +175,14 @@ pub(crate) fn label<const C: bool>(i: &[u8]) -> PResult<'_, Label> {
     match *i {
         [a, b, ..] => match Label::from_bytes([a, b]) {
             Some(l) => Ok((&i[2..], l)),
+            // Point at the byte that is not a letter.
+            None if a.is_ascii_alphabetic() => expected(&i[1..], Expected::Label),
             None => expected(i, Expected::Label),
         },
         [a] if !a.is_ascii_alphabetic() => expected(i, Expected::Label),
-        _ => ended::<C, _>(i, Expected::Label),
+        // One letter, then the end: say so at the end.
+        [_] => ended::<C, _>(&i[1..], Expected::Label),
+        [] => ended::<C, _>(i, Expected::Label),
     }
 }
 

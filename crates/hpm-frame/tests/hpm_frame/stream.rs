@@ -1,0 +1,207 @@
+//! The streaming decoder.
+
+use std::fmt::Write as _;
+
+use hpm_frame::{Frame, FrameReader, RejectReason, Stats, StreamDecoder};
+
+use crate::{data, golden, seed_frames};
+
+/// Frames and final counters of `input` fed in chunks of `size` bytes.
+pub fn decode_in_chunks(input: &[u8], size: usize) -> (Vec<Frame>, Stats) {
+    let mut dec = StreamDecoder::new();
+    let mut frames = Vec::new();
+    for chunk in input.chunks(size.max(1)) {
+        dec.feed(chunk, |f| frames.push(f));
+        assert!(dec.pending().len() < dec.max_frame_len());
+    }
+    (frames, dec.stats())
+}
+
+#[test]
+fn seed_stream_in_any_chunking() {
+    let input = data("stream-seed.bin");
+    let (frames, stats) = decode_in_chunks(&input, input.len());
+    assert_eq!(frames, seed_frames());
+    assert_eq!(stats.frames, 4);
+    assert_eq!(stats.frame_bytes, 4 * 84);
+    assert_eq!(stats.whitespace_bytes, 8);
+    assert_eq!(stats.skipped_bytes, 0);
+    assert_eq!(stats.rejected, 0);
+    assert_eq!(stats.bytes_in, input.len() as u64);
+    for size in 1..=input.len() {
+        assert_eq!(
+            decode_in_chunks(&input, size),
+            (frames.clone(), stats),
+            "chunks of {size}"
+        );
+    }
+    // Every split into two chunks.
+    for k in 0..=input.len() {
+        let mut dec = StreamDecoder::new();
+        let mut got = dec.feed_to_vec(&input[..k]);
+        got.extend(dec.feed_to_vec(&input[k..]));
+        assert_eq!(got, frames, "split at {k}");
+    }
+}
+
+#[test]
+fn each_frame_comes_out_as_soon_as_its_e_arrives() {
+    let input = data("stream-seed.bin");
+    let mut dec = StreamDecoder::new();
+    let mut ends = Vec::new();
+    for (i, b) in input.iter().enumerate() {
+        if !dec.feed_to_vec(std::slice::from_ref(b)).is_empty() {
+            ends.push(i);
+        }
+    }
+    // Each frame is 84 bytes, then CR LF: the `E` is byte 83 of each 86.
+    assert_eq!(ends, [83, 83 + 86, 83 + 2 * 86, 83 + 3 * 86]);
+}
+
+/// A report of decoding `input` in chunks of `size`: frames, rejections, counters.
+fn report(input: &[u8], size: usize) -> String {
+    let mut dec = StreamDecoder::new();
+    let mut out = String::new();
+    let mut last = None;
+    for chunk in input.chunks(size) {
+        dec.feed(chunk, |f| writeln!(out, "frame    {f}").unwrap());
+        // Rejections are reported through `last_rejection`; with one-byte chunks
+        // none is missed.
+        if dec.last_rejection() != last.as_ref() {
+            last = dec.last_rejection().cloned();
+            writeln!(out, "rejected {}", last.as_ref().unwrap()).unwrap();
+        }
+    }
+    if let Some(r) = dec.finish() {
+        writeln!(out, "finish   {r}").unwrap();
+    }
+    writeln!(out, "{:?}", dec.stats()).unwrap();
+    out
+}
+
+#[test]
+fn noisy_capture_golden() {
+    let input = data("stream-noisy.bin");
+    let text = report(&input, 1);
+    golden("stream-noisy.expected", &text);
+    // The frames and counters do not depend on the chunking.
+    let whole = decode_in_chunks(&input, input.len());
+    for size in [1, 2, 3, 7, 64, 100, 511, 512, 513] {
+        assert_eq!(decode_in_chunks(&input, size), whole, "chunks of {size}");
+    }
+    assert_eq!(whole.0.len(), 5);
+}
+
+#[test]
+fn annotated_frame_over_several_lines() {
+    let input = data("annotated-lines.bin");
+    let (frames, stats) = decode_in_chunks(&input, 1);
+    assert_eq!(
+        frames,
+        [Frame::parse(b"S 22003Vo 10003Am 22002Wa 10001Pf 60001Hz E").unwrap()]
+    );
+    assert_eq!(stats.rejected, 0);
+    assert_eq!(stats.whitespace_bytes, 2);
+}
+
+#[test]
+fn overlong_candidates_are_dropped_and_memory_stays_bounded() {
+    let mut dec = StreamDecoder::with_max_frame_len(100);
+    let mut frames = Vec::new();
+    // A start with no end, 10 kB of padding, then a good frame.
+    let mut input = b"S:".to_vec();
+    input.extend(std::iter::repeat_n(b' ', 10_000));
+    input.extend_from_slice(b"\r\nS:  21693Vo  E\r\n");
+    for chunk in input.chunks(7) {
+        dec.feed(chunk, |f| frames.push(f));
+        assert!(dec.pending().len() < 100);
+    }
+    assert_eq!(frames, [Frame::parse(b"S:  21693Vo  E").unwrap()]);
+    assert_eq!(dec.stats().rejected, 1);
+    assert_eq!(
+        dec.last_rejection().unwrap().reason,
+        RejectReason::TooLong { max: 100 }
+    );
+    assert_eq!(dec.last_rejection().unwrap().at, 0);
+    // A frame of exactly the maximum length is accepted.
+    let exact = format!("S:{}1Vo  E", " ".repeat(100 - 8));
+    assert_eq!(exact.len(), 100);
+    assert_eq!(dec.feed_to_vec(exact.as_bytes()).len(), 1);
+    let one_more = format!("S:{}1Vo  E", " ".repeat(100 - 7));
+    assert!(dec.feed_to_vec(one_more.as_bytes()).is_empty());
+}
+
+#[test]
+fn finish_reports_a_truncated_frame() {
+    let mut dec = StreamDecoder::new();
+    assert!(dec.feed_to_vec(b"S:  21693Vo:  424").is_empty());
+    assert_eq!(dec.pending(), b"S:  21693Vo:  424");
+    let r = dec.finish().unwrap();
+    assert_eq!(r.reason, RejectReason::Truncated);
+    assert_eq!(
+        r.to_string(),
+        "frame starting at stream byte 0 rejected: the stream ended inside a frame"
+    );
+    assert!(dec.pending().is_empty());
+    assert_eq!(dec.stats().skipped_bytes, 13);
+    assert_eq!(dec.stats().whitespace_bytes, 4);
+    assert_eq!(dec.finish(), None);
+}
+
+#[test]
+fn rejection_says_where_and_what() {
+    let mut dec = StreamDecoder::new();
+    dec.feed(b"xxS:  2169\x003Vo  E", |_| {});
+    assert_eq!(
+        dec.last_rejection().unwrap().to_string(),
+        "frame starting at stream byte 2 rejected: damaged frame: at byte 8: expected a two-letter label, found byte 0x00"
+    );
+}
+
+#[test]
+fn a_failing_consumer_stops_the_chunk_and_the_decoder_goes_on() {
+    let input = data("stream-seed.bin");
+    let mut dec = StreamDecoder::new();
+    let mut seen = 0;
+    let res: Result<(), &str> = dec.try_feed(&input, |_| {
+        seen += 1;
+        if seen == 2 { Err("disk full") } else { Ok(()) }
+    });
+    assert_eq!(res, Err("disk full"));
+    assert_eq!(seen, 2);
+    assert_eq!(dec.feed_to_vec(&input).len(), 4);
+}
+
+#[test]
+fn frame_reader_matches_the_decoder() {
+    let input = data("stream-noisy.bin");
+    let mut reader = FrameReader::new(&input[..]);
+    let frames: Vec<Frame> = reader.by_ref().map(Result::unwrap).collect();
+    let (expected, stats) = decode_in_chunks(&input, input.len());
+    assert_eq!(frames, expected);
+    // The reader finished the stream: the truncated last frame was rejected.
+    assert_eq!(reader.decoder().stats().rejected, stats.rejected + 1);
+}
+
+#[test]
+fn frame_reader_returns_read_errors() {
+    struct Failing(u8);
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0 += 1;
+            match self.0 {
+                1 => {
+                    let f = b"S:  21693Vo  E\r\n";
+                    buf[..f.len()].copy_from_slice(f);
+                    Ok(f.len())
+                }
+                2 => Err(std::io::ErrorKind::Interrupted.into()),
+                _ => Err(std::io::Error::other("cable pulled")),
+            }
+        }
+    }
+    let items: Vec<_> = FrameReader::new(Failing(0)).collect();
+    assert_eq!(items.len(), 2);
+    assert!(items[0].is_ok());
+    assert_eq!(items[1].as_ref().unwrap_err().to_string(), "cable pulled");
+}
