@@ -234,9 +234,10 @@ impl Daemon {
         const NEST: &str = "daemon";
         let (max_length, group, port, ttl) = daemon_options;
         Ok(Self {
-            state: state.ok_or(Error::missing(NEST, "IPVS_DAEMON_ATTR_STATE"))?,
-            interface: interface.ok_or(Error::missing(NEST, "IPVS_DAEMON_ATTR_MCAST_IFN"))?,
-            sync_id: sync_id.ok_or(Error::missing(NEST, "IPVS_DAEMON_ATTR_SYNC_ID"))?,
+            state: state.ok_or_else(|| Error::missing(NEST, "IPVS_DAEMON_ATTR_STATE"))?,
+            interface: interface
+                .ok_or_else(|| Error::missing(NEST, "IPVS_DAEMON_ATTR_MCAST_IFN"))?,
+            sync_id: sync_id.ok_or_else(|| Error::missing(NEST, "IPVS_DAEMON_ATTR_SYNC_ID"))?,
             max_length,
             group,
             port,

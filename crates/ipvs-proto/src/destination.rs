@@ -447,8 +447,8 @@ impl Destination {
         const NEST: &str = "destination";
         let family = family
             .or(family_hint)
-            .ok_or(Error::missing(NEST, "IPVS_DEST_ATTR_ADDR_FAMILY"))?;
-        let address = address.ok_or(Error::missing(NEST, "IPVS_DEST_ATTR_ADDR"))?;
+            .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_ADDR_FAMILY"))?;
+        let address = address.ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_ADDR"))?;
         let connections = match (active, inactive, persistent) {
             (Some(active), Some(inactive), Some(persistent)) => Some(Connections {
                 active,
@@ -459,11 +459,14 @@ impl Destination {
         };
         Ok(Self {
             address: decode_address(family, address),
-            port: port.ok_or(Error::missing(NEST, "IPVS_DEST_ATTR_PORT"))?,
-            forwarding: forwarding.ok_or(Error::missing(NEST, "IPVS_DEST_ATTR_FWD_METHOD"))?,
-            weight: weight.ok_or(Error::missing(NEST, "IPVS_DEST_ATTR_WEIGHT"))?,
-            upper_threshold: upper.ok_or(Error::missing(NEST, "IPVS_DEST_ATTR_U_THRESH"))?,
-            lower_threshold: lower.ok_or(Error::missing(NEST, "IPVS_DEST_ATTR_L_THRESH"))?,
+            port: port.ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_PORT"))?,
+            forwarding: forwarding
+                .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_FWD_METHOD"))?,
+            weight: weight.ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_WEIGHT"))?,
+            upper_threshold: upper
+                .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_U_THRESH"))?,
+            lower_threshold: lower
+                .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_L_THRESH"))?,
             tunnel,
             connections,
             stats: Stats::pick(stats, stats64),

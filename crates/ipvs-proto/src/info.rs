@@ -122,9 +122,9 @@ impl Info {
             }
         }
         Ok(Self {
-            version: version.ok_or(Error::missing("info", "IPVS_INFO_ATTR_VERSION"))?,
+            version: version.ok_or_else(|| Error::missing("info", "IPVS_INFO_ATTR_VERSION"))?,
             connection_table_size: size
-                .ok_or(Error::missing("info", "IPVS_INFO_ATTR_CONN_TAB_SIZE"))?,
+                .ok_or_else(|| Error::missing("info", "IPVS_INFO_ATTR_CONN_TAB_SIZE"))?,
         })
     }
 }

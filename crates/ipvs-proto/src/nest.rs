@@ -17,7 +17,8 @@ pub(crate) fn parse_nested<A>(payload: &[u8]) -> Result<Vec<A>, DecodeError>
 where
     A: for<'b> Parseable<NlaBuffer<&'b [u8]>>,
 {
-    let mut attributes = Vec::new();
+    // Most attributes of IPVS nests take 8 bytes; start with room for them.
+    let mut attributes = Vec::with_capacity(payload.len() / 8);
     for nla in NlasIterator::new(payload) {
         attributes.push(A::parse(&nla?)?);
     }

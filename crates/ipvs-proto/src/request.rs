@@ -194,7 +194,7 @@ impl Request {
             IpvsCmd::GetDest => Self::GetDestinations(ServiceKey::from_attributes(
                 parts
                     .service
-                    .ok_or(Error::missing("request", "IPVS_CMD_ATTR_SERVICE"))?,
+                    .ok_or_else(|| Error::missing("request", "IPVS_CMD_ATTR_SERVICE"))?,
             )?),
             IpvsCmd::NewDaemon => Self::NewDaemon(parts.daemon()?),
             IpvsCmd::DelDaemon => Self::DelDaemon(parts.daemon()?),
@@ -276,7 +276,7 @@ impl Reply {
             IpvsCmd::NewDest => Self::Destination(Destination::from_attributes(
                 parts
                     .destination
-                    .ok_or(Error::missing("reply", "IPVS_CMD_ATTR_DEST"))?,
+                    .ok_or_else(|| Error::missing("reply", "IPVS_CMD_ATTR_DEST"))?,
                 family_hint,
             )?),
             IpvsCmd::NewDaemon => Self::Daemon(parts.daemon()?),
@@ -342,7 +342,7 @@ impl<'a> Parts<'a> {
     fn service(&self) -> Result<Service, Error> {
         Service::from_attributes(
             self.service
-                .ok_or(Error::missing("message", "IPVS_CMD_ATTR_SERVICE"))?,
+                .ok_or_else(|| Error::missing("message", "IPVS_CMD_ATTR_SERVICE"))?,
         )
     }
 
@@ -350,7 +350,7 @@ impl<'a> Parts<'a> {
         let service = self.service()?;
         let destination = Destination::from_attributes(
             self.destination
-                .ok_or(Error::missing("message", "IPVS_CMD_ATTR_DEST"))?,
+                .ok_or_else(|| Error::missing("message", "IPVS_CMD_ATTR_DEST"))?,
             Some(service.key.family()),
         )?;
         Ok((service, destination))
@@ -359,7 +359,7 @@ impl<'a> Parts<'a> {
     fn daemon(&self) -> Result<Daemon, Error> {
         Daemon::from_attributes(
             self.daemon
-                .ok_or(Error::missing("message", "IPVS_CMD_ATTR_DAEMON"))?,
+                .ok_or_else(|| Error::missing("message", "IPVS_CMD_ATTR_DAEMON"))?,
         )
     }
 }

@@ -419,17 +419,18 @@ impl ServiceKey {
                 _ => {}
             }
         }
-        let family = family.ok_or(Error::missing("service", "IPVS_SVC_ATTR_AF"))?;
+        let family = family.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_AF"))?;
         if let Some(mark) = fwmark {
             return Ok(Self::Fwmark { family, mark });
         }
         Ok(Self::Tuple {
-            protocol: protocol.ok_or(Error::missing("service", "IPVS_SVC_ATTR_PROTOCOL"))?,
+            protocol: protocol
+                .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_PROTOCOL"))?,
             address: decode_address(
                 family,
-                address.ok_or(Error::missing("service", "IPVS_SVC_ATTR_ADDR"))?,
+                address.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_ADDR"))?,
             ),
-            port: port.ok_or(Error::missing("service", "IPVS_SVC_ATTR_PORT"))?,
+            port: port.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_PORT"))?,
         })
     }
 }
@@ -565,16 +566,17 @@ impl Service {
                 _ => {}
             }
         }
-        let flags = flags.ok_or(Error::missing("service", "IPVS_SVC_ATTR_FLAGS"))?;
-        let netmask = netmask.ok_or(Error::missing("service", "IPVS_SVC_ATTR_NETMASK"))?;
+        let flags = flags.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_FLAGS"))?;
+        let netmask = netmask.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_NETMASK"))?;
         Ok(Self {
             key,
-            scheduler: scheduler.ok_or(Error::missing("service", "IPVS_SVC_ATTR_SCHED_NAME"))?,
+            scheduler: scheduler
+                .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_SCHED_NAME"))?,
             flags: flags.flags,
             flags_mask: flags.mask,
             timeout: Duration::from_secs(
                 timeout
-                    .ok_or(Error::missing("service", "IPVS_SVC_ATTR_TIMEOUT"))?
+                    .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_TIMEOUT"))?
                     .into(),
             ),
             netmask: Netmask::from_raw(key.family(), netmask)?,
