@@ -157,8 +157,15 @@ impl<'a> Bridge<'a> {
         let mut poll = Poll::new().map_err(poll_err)?;
         let mut events = Events::with_capacity(16);
         let port_fd = self.port.as_raw_fd();
+        // Writable too, once and for all: edge-triggered, it only wakes the loop
+        // when the port's output queue drains, and saves re-registering for every
+        // chunk that does not fit at once.
         poll.registry()
-            .register(&mut SourceFd(&port_fd), PORT, Interest::READABLE)
+            .register(
+                &mut SourceFd(&port_fd),
+                PORT,
+                Interest::READABLE | Interest::WRITABLE,
+            )
             .map_err(poll_err)?;
 
         let mut signals = if self.catch_signals {
@@ -185,7 +192,6 @@ impl<'a> Bridge<'a> {
             sent: 0,
             port_readable: true,
             port_hup: false,
-            port_writable_registered: false,
             got_data: false,
         };
         let mut input_ready = true;
@@ -204,7 +210,7 @@ impl<'a> Bridge<'a> {
                 }
             }
             // 2. What the port still has to accept.
-            if let Some(hangup) = state.flush_to_port(&poll)? {
+            if let Some(hangup) = state.flush_to_port()? {
                 state.final_drain(hooks)?;
                 return Ok(Ending::Hangup(hangup));
             }
@@ -227,11 +233,11 @@ impl<'a> Bridge<'a> {
                             })?;
                             if flow == Flow::Stop {
                                 // Best effort: whatever the port accepts now.
-                                let _ = state.flush_to_port(&poll);
+                                let _ = state.flush_to_port();
                                 state.final_drain(hooks)?;
                                 return Ok(Ending::Stopped);
                             }
-                            if let Some(hangup) = state.flush_to_port(&poll)? {
+                            if let Some(hangup) = state.flush_to_port()? {
                                 state.final_drain(hooks)?;
                                 return Ok(Ending::Hangup(hangup));
                             }
@@ -363,7 +369,6 @@ struct State<'a> {
     sent: usize,
     port_readable: bool,
     port_hup: bool,
-    port_writable_registered: bool,
     /// Whether the last `drain_port` read anything.
     got_data: bool,
 }
@@ -424,9 +429,9 @@ impl State<'_> {
         }
     }
 
-    /// Writes queued bytes until done or `WouldBlock`, watching for writability
-    /// only while something is queued.
-    fn flush_to_port(&mut self, poll: &Poll) -> Result<Option<Hangup>> {
+    /// Writes queued bytes until done or `WouldBlock` (the loop then waits for the
+    /// port's writable edge).
+    fn flush_to_port(&mut self) -> Result<Option<Hangup>> {
         while self.sent < self.to_port.len() {
             match fdio::write(self.port.as_fd(), &self.to_port[self.sent..]) {
                 Ok(n) => self.sent += n,
@@ -440,25 +445,9 @@ impl State<'_> {
                 }
             }
         }
-        let pending = self.sent < self.to_port.len();
-        if !pending {
+        if self.sent == self.to_port.len() {
             self.to_port.clear();
             self.sent = 0;
-        }
-        if pending != self.port_writable_registered {
-            let interest = if pending {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            let raw = self.port.as_raw_fd();
-            poll.registry()
-                .reregister(&mut SourceFd(&raw), PORT, interest)
-                .map_err(|source| Error::Bridge {
-                    side: "watching the port",
-                    source,
-                })?;
-            self.port_writable_registered = pending;
         }
         Ok(None)
     }
