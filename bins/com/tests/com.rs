@@ -104,6 +104,17 @@ fn wait_raw(pty: &Pty) {
     thread::sleep(Duration::from_millis(150));
 }
 
+/// Bytes waiting in a tty's input queue (`TIOCINQ`).
+fn queued(fd: &OwnedFd) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut count: libc::c_int = 0;
+    // SAFETY: TIOCINQ writes one int through the pointer, which points to a live
+    // local; the descriptor is open for the call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCINQ, &mut count) };
+    assert_eq!(rc, 0, "TIOCINQ: {}", std::io::Error::last_os_error());
+    count as usize
+}
+
 fn signal(child: &Child, sig: Signal) {
     kill(Pid::from_raw(child.id() as i32), sig).expect("kill");
 }
@@ -352,10 +363,17 @@ fn signals_end_the_session_with_everything_received_logged() {
         wait_for("the first line", Duration::from_secs(5), || {
             fs::read(&log).is_ok_and(|l| l.len() == 9)
         });
+        // Freeze com, let the kernel queue the rest on the port, signal it, thaw
+        // it: the bytes are received but unread when the signal is handled.
+        signal(&child, Signal::SIGSTOP);
         (&pty.master).write_all(&burst[9..]).unwrap();
-        // Let the pty pass the bytes to the slave side, then stop at once.
-        thread::sleep(Duration::from_millis(30));
+        wait_for(
+            "the bytes queued on the port",
+            Duration::from_secs(5),
+            || queued(&pty.slave) == burst.len() - 9,
+        );
         signal(&child, sig);
+        signal(&child, Signal::SIGCONT);
         let status = wait_with_timeout(&mut child, Duration::from_secs(10));
         assert_eq!(status.code(), Some(128 + sig as i32), "{sig}");
         assert_eq!(fs::read(&log).unwrap(), burst, "{sig}: log");
