@@ -35,7 +35,7 @@ fn listed(i: u32) -> Reply {
 
 fn encode_dump(replies: &[Reply], out: &mut Vec<u8>) {
     for reply in replies {
-        wire::emit_genl(reply.to_message(), FAMILY, NLM_F_MULTIPART, 7, 1, out);
+        wire::emit_ipvs(&reply.to_message(), FAMILY, NLM_F_MULTIPART, 7, 1, out);
     }
 }
 

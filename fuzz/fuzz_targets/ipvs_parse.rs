@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         }
         if let Ok(reply) = Reply::from_message(&genl.payload, None) {
             let mut bytes = Vec::new();
-            wire::emit_genl(reply.to_message(), 0x20, 0, 0, 0, &mut bytes);
+            wire::emit_ipvs(&reply.to_message(), 0x20, 0, 0, 0, &mut bytes);
             let again = Reply::from_message(&reparse(&bytes), None);
             assert_eq!(again.expect("written reply reads back"), reply);
         }

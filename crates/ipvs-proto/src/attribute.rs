@@ -10,7 +10,7 @@ use crate::daemon::DaemonAttribute;
 use crate::destination::DestAttribute;
 use crate::info::InfoAttribute;
 use crate::message::IpvsCmd;
-use crate::nest::{emit_nested, nested_len, parse_nested};
+use crate::nest::{Append, append_leaf, append_nest, emit_nested, nested_len, parse_nested};
 use crate::service::ServiceAttribute;
 
 /// One top-level attribute of an IPVS message (`IPVS_CMD_ATTR_*`, or an
@@ -109,5 +109,16 @@ impl IpvsAttribute {
             }
             _ => Self::Other(DefaultNla::parse(buf).context("invalid IPVS attribute")?),
         })
+    }
+}
+
+impl Append for IpvsAttribute {
+    fn append(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Service(nest) => append_nest(self.kind(), nest, out),
+            Self::Destination(nest) => append_nest(self.kind(), nest, out),
+            Self::Daemon(nest) => append_nest(self.kind(), nest, out),
+            _ => append_leaf(self, out),
+        }
     }
 }

@@ -11,7 +11,7 @@ use netlink_packet_core::{
 
 use crate::constants::*;
 use crate::error::Error;
-use crate::nest::{emit_string, parse_string};
+use crate::nest::{Append, append_leaf, emit_string, parse_string};
 
 /// Role of a synchronisation daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -243,5 +243,11 @@ impl Daemon {
             port,
             ttl,
         })
+    }
+}
+
+impl Append for DaemonAttribute {
+    fn append(&self, out: &mut Vec<u8>) {
+        append_leaf(self, out)
     }
 }

@@ -14,7 +14,7 @@ use crate::address::{
 };
 use crate::constants::*;
 use crate::error::Error;
-use crate::nest::{emit_nested, nested_len, parse_nested};
+use crate::nest::{Append, append_leaf, append_nest, emit_nested, nested_len, parse_nested};
 use crate::stats::{Stats, Stats64Attribute, StatsAttribute};
 
 /// How packets reach a real server (`IP_VS_CONN_F_FWD_MASK` values).
@@ -471,5 +471,15 @@ impl Destination {
             connections,
             stats: Stats::pick(stats, stats64),
         })
+    }
+}
+
+impl Append for DestAttribute {
+    fn append(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Stats(nest) => append_nest(self.kind(), nest, out),
+            Self::Stats64(nest) => append_nest(self.kind(), nest, out),
+            _ => append_leaf(self, out),
+        }
     }
 }

@@ -7,6 +7,7 @@ use netlink_packet_generic::{GenlFamily, GenlHeader};
 
 use crate::attribute::IpvsAttribute;
 use crate::constants::*;
+use crate::nest::Append;
 
 /// The commands of the IPVS family (`IPVS_CMD_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,6 +122,16 @@ impl IpvsMessage {
     /// A message with `cmd` and `attributes`.
     pub fn new(cmd: IpvsCmd, attributes: Vec<IpvsAttribute>) -> Self {
         Self { cmd, attributes }
+    }
+}
+
+impl IpvsMessage {
+    /// Appends the attributes to `out`: the same bytes as
+    /// [`Emitable::emit`], written in one pass.
+    pub fn append_attributes(&self, out: &mut Vec<u8>) {
+        for attribute in &self.attributes {
+            attribute.append(out);
+        }
     }
 }
 

@@ -40,3 +40,33 @@ pub(crate) fn parse_string(payload: &[u8]) -> Result<String, DecodeError> {
     }
     String::from_utf8(text.to_vec()).map_err(DecodeError::from)
 }
+
+/// Writing attributes by appending to a buffer, nests in one pass: the
+/// nest's header is written first and its length filled in once its
+/// attributes are out (as libnl's `nla_nest_start`/`nla_nest_end`).
+///
+/// Gives the same bytes as `Emitable`, without computing the length of every
+/// nest again at every level.
+pub(crate) trait Append {
+    fn append(&self, out: &mut Vec<u8>);
+}
+
+/// Appends an attribute without nested attributes.
+pub(crate) fn append_leaf<A: Nla>(attribute: &A, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + attribute.buffer_len(), 0);
+    attribute.emit(&mut out[start..]);
+}
+
+/// Appends a nest of type `kind` (flags included) holding `attributes`.
+pub(crate) fn append_nest<A: Append>(kind: u16, attributes: &[A], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    for attribute in attributes {
+        attribute.append(out);
+    }
+    // Nest lengths are 16 bits on the wire, as in every netlink writer.
+    let length = (out.len() - start) as u16;
+    out[start..start + 2].copy_from_slice(&length.to_ne_bytes());
+    out[start + 2..start + 4].copy_from_slice(&kind.to_ne_bytes());
+}

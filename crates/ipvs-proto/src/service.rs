@@ -15,7 +15,10 @@ use crate::address::{
 };
 use crate::constants::*;
 use crate::error::Error;
-use crate::nest::{emit_nested, emit_string, nested_len, parse_nested, parse_string};
+use crate::nest::{
+    Append, append_leaf, append_nest, emit_nested, emit_string, nested_len, parse_nested,
+    parse_string,
+};
 use crate::stats::{Stats, Stats64Attribute, StatsAttribute};
 
 bitflags::bitflags! {
@@ -589,4 +592,14 @@ impl Service {
 /// Whole seconds of `duration`, saturating at `u32::MAX`.
 pub(crate) fn seconds(duration: Duration) -> u32 {
     u32::try_from(duration.as_secs()).unwrap_or(u32::MAX)
+}
+
+impl Append for ServiceAttribute {
+    fn append(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Stats(nest) => append_nest(self.kind(), nest, out),
+            Self::Stats64(nest) => append_nest(self.kind(), nest, out),
+            _ => append_leaf(self, out),
+        }
+    }
 }

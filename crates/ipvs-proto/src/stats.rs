@@ -8,6 +8,7 @@ use netlink_packet_core::{
 };
 
 use crate::constants::*;
+use crate::nest::{Append, append_leaf};
 
 /// One attribute of an `IPVS_SVC_ATTR_STATS` / `IPVS_DEST_ATTR_STATS` nest
 /// (`struct ip_vs_stats_user` layout: 32-bit counters and rates, 64-bit byte
@@ -326,5 +327,17 @@ impl Stats {
             (None, Some(narrow)) => Some(Self::from_attributes(narrow)),
             (None, None) => None,
         }
+    }
+}
+
+impl Append for StatsAttribute {
+    fn append(&self, out: &mut Vec<u8>) {
+        append_leaf(self, out)
+    }
+}
+
+impl Append for Stats64Attribute {
+    fn append(&self, out: &mut Vec<u8>) {
+        append_leaf(self, out)
     }
 }

@@ -44,6 +44,29 @@ pub fn emit_genl<F>(
     message.serialize(&mut out[start..]);
 }
 
+/// Appends `message`, framed with a netlink header (`family_id`, `flags`,
+/// `sequence`, `port`) and a generic-netlink header (version 1), to `out`:
+/// the bytes of [`emit_genl`], written in one pass.
+pub fn emit_ipvs(
+    message: &IpvsMessage,
+    family_id: u16,
+    flags: u16,
+    sequence: u32,
+    port: u32,
+    out: &mut Vec<u8>,
+) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&family_id.to_ne_bytes());
+    out.extend_from_slice(&flags.to_ne_bytes());
+    out.extend_from_slice(&sequence.to_ne_bytes());
+    out.extend_from_slice(&port.to_ne_bytes());
+    out.extend_from_slice(&[message.command(), message.version(), 0, 0]);
+    message.append_attributes(out);
+    let length = (out.len() - start) as u32;
+    out[start..start + 4].copy_from_slice(&length.to_ne_bytes());
+}
+
 /// Appends the netlink message of `request` to `out`, with [`DUMP_FLAGS`]
 /// for dumps and [`DO_FLAGS`] otherwise.
 ///
@@ -66,7 +89,7 @@ pub fn emit_request(
     } else {
         DO_FLAGS
     };
-    emit_genl(request.to_message(), family_id, flags, sequence, port, out);
+    emit_ipvs(&request.to_message(), family_id, flags, sequence, port, out);
 }
 
 /// Splits a received datagram into its netlink messages and parses each as

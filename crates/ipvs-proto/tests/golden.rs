@@ -184,7 +184,24 @@ fn decode(capture: &Capture) -> Vec<Event> {
                     let reply = Reply::from_message(&parse_ipvs(message), hint)
                         .unwrap_or_else(|e| panic!("{context}: {e}"));
                     let mut again = Vec::new();
-                    wire::emit_genl(reply.to_message(), family, flags(message), 0, 0, &mut again);
+                    wire::emit_ipvs(
+                        &reply.to_message(),
+                        family,
+                        flags(message),
+                        0,
+                        0,
+                        &mut again,
+                    );
+                    let mut generic = Vec::new();
+                    wire::emit_genl(
+                        reply.to_message(),
+                        family,
+                        flags(message),
+                        0,
+                        0,
+                        &mut generic,
+                    );
+                    assert_eq!(again, generic, "{context}: one-pass and Emitable bytes");
                     assert_eq!(
                         without_top_level_nested_flag(&again),
                         masked(message),
@@ -1157,9 +1174,20 @@ mod properties {
         #[test]
         fn replies_survive_emit_then_parse(reply in reply()) {
             let mut bytes = Vec::new();
-            wire::emit_genl(reply.to_message(), 0x20, 2, 1, 2, &mut bytes);
+            wire::emit_ipvs(&reply.to_message(), 0x20, 2, 1, 2, &mut bytes);
             let (_, message) = parse(&bytes).unwrap();
             prop_assert_eq!(Reply::from_message(&message, None).unwrap(), reply);
+        }
+
+        #[test]
+        fn one_pass_writing_equals_the_emitable_path(request in request(), reply in reply()) {
+            for message in [request.to_message(), reply.to_message()] {
+                let mut one_pass = Vec::new();
+                wire::emit_ipvs(&message, 0x20, 5, 6, 7, &mut one_pass);
+                let mut generic = Vec::new();
+                wire::emit_genl(message, 0x20, 5, 6, 7, &mut generic);
+                prop_assert_eq!(one_pass, generic);
+            }
         }
 
         #[test]
@@ -1210,7 +1238,7 @@ mod properties {
                 }
                 if let Ok(reply) = Reply::from_message(&message, None) {
                     let mut again = Vec::new();
-                    wire::emit_genl(reply.to_message(), 0x20, 0, 0, 0, &mut again);
+                    wire::emit_ipvs(&reply.to_message(), 0x20, 0, 0, 0, &mut again);
                     let (_, reparsed) = parse(&again).unwrap();
                     prop_assert_eq!(Reply::from_message(&reparsed, None).unwrap(), reply);
                 }
