@@ -1,6 +1,6 @@
 //! A session: open the port, bridge it with the terminal or pipes, log, decode,
 //! reconnect.
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -55,10 +55,15 @@ impl Say {
     /// A message that is always printed.
     pub fn always(self, msg: &str) {
         let end = if self.raw { "\r\n" } else { "\n" };
-        let _ = io::stderr()
-            .lock()
-            .write_all(format!("com: {msg}{end}").as_bytes());
+        to_stderr(format!("com: {msg}{end}").as_bytes());
     }
+}
+
+/// Writes a message to stderr, waiting (not failing) if the terminal's
+/// descriptor was made non-blocking by the session: in interactive mode stdin,
+/// stdout and stderr usually share one open file.
+fn to_stderr(text: &[u8]) {
+    let _ = tty::fdio::write_all(io::stderr().as_fd(), text);
 }
 
 /// The session's hooks: escape keys on the way in; log, records and the raw
@@ -88,7 +93,7 @@ pub fn print_status(port: &SerialPort) {
         Ok(lines) => format!("[STATUS]: {lines}\r\n"),
         Err(err) => format!("[STATUS]: unavailable: {err}\r\n"),
     };
-    let _ = io::stderr().lock().write_all(line.as_bytes());
+    to_stderr(line.as_bytes());
 }
 
 impl ComHooks {
@@ -104,7 +109,7 @@ impl ComHooks {
             Action::Status => print_status(port),
             Action::Help => {
                 if let Some(keys) = &self.keys {
-                    let _ = io::stderr().lock().write_all(keys.help().as_bytes());
+                    to_stderr(keys.help().as_bytes());
                 }
             }
             Action::Break => report("break sent", port.send_break()),
