@@ -14,29 +14,49 @@ use ipvs_proto::{Destination, Service, ServiceKey};
 use crate::cli::{AF_INET, AF_INET6};
 
 /// glibc 2.36 `msort_with_tmp`: stable top-down merge sort driven by a C-style
-/// comparison (`<= 0` keeps the left element first).
-pub fn msort_by<T: Clone>(items: &mut [T], cmp: &impl Fn(&T, &T) -> i32) {
+/// comparison (`<= 0` keeps the left element first). Like glibc for large
+/// elements, it sorts indices and moves each element once.
+pub fn msort_by<T>(items: &mut Vec<T>, cmp: &impl Fn(&T, &T) -> i32) {
     let n = items.len();
     if n <= 1 {
         return;
     }
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut tmp = vec![0usize; n];
+    merge_sort(&mut order, &mut tmp, &|a: &usize, b: &usize| {
+        cmp(&items[*a], &items[*b])
+    });
+    let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
+    items.extend(
+        order
+            .into_iter()
+            .map(|i| slots[i].take().expect("each index once")),
+    );
+}
+
+fn merge_sort(v: &mut [usize], tmp: &mut [usize], cmp: &impl Fn(&usize, &usize) -> i32) {
+    let n = v.len();
+    if n <= 1 {
+        return;
+    }
     let n1 = n / 2;
-    msort_by(&mut items[..n1], cmp);
-    msort_by(&mut items[n1..], cmp);
-    let mut merged = Vec::with_capacity(n);
-    let (mut i, mut j) = (0, n1);
+    merge_sort(&mut v[..n1], &mut tmp[..n1], cmp);
+    merge_sort(&mut v[n1..], &mut tmp[n1..], cmp);
+    let (mut i, mut j, mut k) = (0, n1, 0);
     while i < n1 && j < n {
-        if cmp(&items[i], &items[j]) <= 0 {
-            merged.push(items[i].clone());
+        if cmp(&v[i], &v[j]) <= 0 {
+            tmp[k] = v[i];
             i += 1;
         } else {
-            merged.push(items[j].clone());
+            tmp[k] = v[j];
             j += 1;
         }
+        k += 1;
     }
-    merged.extend_from_slice(&items[i..n1]);
-    merged.extend_from_slice(&items[j..n]);
-    items.clone_from_slice(&merged);
+    tmp[k..k + n1 - i].copy_from_slice(&v[i..n1]);
+    k += n1 - i;
+    tmp[k..k + n - j].copy_from_slice(&v[j..n]);
+    v.copy_from_slice(&tmp[..n]);
 }
 
 /// The address as libipvs's `union nf_inet_addr` seen through `ntohl`: four
