@@ -342,10 +342,7 @@ impl Client {
         let replies = self.request(&Request::get_service(key))?;
         replies
             .into_iter()
-            .find_map(|reply| match reply {
-                Reply::Service(service) => Some(service),
-                _ => None,
-            })
+            .find_map(Reply::into_service)
             .ok_or_else(|| Error::Protocol("GET_SERVICE answered without a service".into()))
     }
 
@@ -354,10 +351,7 @@ impl Client {
         Ok(self
             .request(&Request::GetServices)?
             .into_iter()
-            .filter_map(|reply| match reply {
-                Reply::Service(service) => Some(service),
-                _ => None,
-            })
+            .filter_map(Reply::into_service)
             .collect())
     }
 
@@ -396,10 +390,7 @@ impl Client {
         Ok(self
             .request(&Request::GetDestinations(*service))?
             .into_iter()
-            .filter_map(|reply| match reply {
-                Reply::Destination(destination) => Some(destination),
-                _ => None,
-            })
+            .filter_map(Reply::into_destination)
             .collect())
     }
 
@@ -407,10 +398,7 @@ impl Client {
     pub fn info(&mut self) -> Result<Info, Error> {
         self.request(&Request::GetInfo)?
             .into_iter()
-            .find_map(|reply| match reply {
-                Reply::Info(info) => Some(info),
-                _ => None,
-            })
+            .find_map(Reply::into_info)
             .ok_or_else(|| Error::Protocol("GET_INFO answered without information".into()))
     }
 
@@ -418,10 +406,7 @@ impl Client {
     pub fn timeouts(&mut self) -> Result<Timeouts, Error> {
         self.request(&Request::GetTimeouts)?
             .into_iter()
-            .find_map(|reply| match reply {
-                Reply::Timeouts(timeouts) => Some(timeouts),
-                _ => None,
-            })
+            .find_map(Reply::into_timeouts)
             .ok_or_else(|| Error::Protocol("GET_CONFIG answered without timeouts".into()))
     }
 
@@ -455,10 +440,7 @@ impl Client {
         Ok(self
             .request(&Request::GetDaemons)?
             .into_iter()
-            .filter_map(|reply| match reply {
-                Reply::Daemon(daemon) => Some(daemon),
-                _ => None,
-            })
+            .filter_map(Reply::into_daemon)
             .collect())
     }
 }

@@ -234,6 +234,46 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// The service, if this is one.
+    pub fn into_service(self) -> Option<Service> {
+        match self {
+            Self::Service(service) => Some(service),
+            _ => None,
+        }
+    }
+
+    /// The destination, if this is one.
+    pub fn into_destination(self) -> Option<Destination> {
+        match self {
+            Self::Destination(destination) => Some(destination),
+            _ => None,
+        }
+    }
+
+    /// The daemon, if this is one.
+    pub fn into_daemon(self) -> Option<Daemon> {
+        match self {
+            Self::Daemon(daemon) => Some(daemon),
+            _ => None,
+        }
+    }
+
+    /// The timeouts, if this is them.
+    pub fn into_timeouts(self) -> Option<Timeouts> {
+        match self {
+            Self::Timeouts(timeouts) => Some(timeouts),
+            _ => None,
+        }
+    }
+
+    /// The information, if this is it.
+    pub fn into_info(self) -> Option<Info> {
+        match self {
+            Self::Info(info) => Some(info),
+            _ => None,
+        }
+    }
+
     /// The message for this reply, as the kernel writes it (apart from the
     /// kernel leaving `NLA_F_NESTED` off its top-level nests).
     pub fn to_message(&self) -> IpvsMessage {
