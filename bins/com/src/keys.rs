@@ -151,7 +151,7 @@ impl KeyReader {
         let mut text = String::from("[com] keys:\r\n");
         let mut line = |key: &Key, what: &str| {
             if key.0.is_some() {
-                text.push_str(&format!("  {key:<10} {what}\r\n"));
+                text.push_str(&format!("  {:<9} {what}\r\n", key.to_string()));
             }
         };
         line(&k.exit, "exit");

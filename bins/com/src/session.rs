@@ -91,6 +91,9 @@ impl std::fmt::Debug for ComHooks {
 pub fn print_status(port: &SerialPort) {
     let line = match port.modem_lines() {
         Ok(lines) => format!("[STATUS]: {lines}\r\n"),
+        Err(tty::Error::Unsupported { .. }) => {
+            "[STATUS]: unavailable: no modem lines on this device\r\n".to_string()
+        }
         Err(err) => format!("[STATUS]: unavailable: {err}\r\n"),
     };
     to_stderr(line.as_bytes());
