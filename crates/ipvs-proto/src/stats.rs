@@ -47,84 +47,217 @@ pub enum Stats64Attribute {
     Other(DefaultNla),
 }
 
+/// The ten counters both nests carry, in attribute-number order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counter {
+    Connections,
+    PacketsIn,
+    PacketsOut,
+    BytesIn,
+    BytesOut,
+    ConnectionRate,
+    PacketRateIn,
+    PacketRateOut,
+    ByteRateIn,
+    ByteRateOut,
+}
+
+const COUNTERS: [Counter; 10] = [
+    Counter::Connections,
+    Counter::PacketsIn,
+    Counter::PacketsOut,
+    Counter::BytesIn,
+    Counter::BytesOut,
+    Counter::ConnectionRate,
+    Counter::PacketRateIn,
+    Counter::PacketRateOut,
+    Counter::ByteRateIn,
+    Counter::ByteRateOut,
+];
+
+impl Counter {
+    /// `IPVS_STATS_ATTR_*`: the counters are numbered 1 to 10 in order.
+    fn kind(self) -> u16 {
+        IPVS_STATS_ATTR_CONNS + self as u16
+    }
+
+    fn from_kind(kind: u16) -> Option<Self> {
+        let index = kind.checked_sub(IPVS_STATS_ATTR_CONNS)?;
+        COUNTERS.get(usize::from(index)).copied()
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Connections => "IPVS_STATS_ATTR_CONNS",
+            Self::PacketsIn => "IPVS_STATS_ATTR_INPKTS",
+            Self::PacketsOut => "IPVS_STATS_ATTR_OUTPKTS",
+            Self::BytesIn => "IPVS_STATS_ATTR_INBYTES",
+            Self::BytesOut => "IPVS_STATS_ATTR_OUTBYTES",
+            Self::ConnectionRate => "IPVS_STATS_ATTR_CPS",
+            Self::PacketRateIn => "IPVS_STATS_ATTR_INPPS",
+            Self::PacketRateOut => "IPVS_STATS_ATTR_OUTPPS",
+            Self::ByteRateIn => "IPVS_STATS_ATTR_INBPS",
+            Self::ByteRateOut => "IPVS_STATS_ATTR_OUTBPS",
+        }
+    }
+
+    /// Whether the counter is 64 bits wide in the legacy 32-bit nest.
+    fn wide_in_legacy_nest(self) -> bool {
+        matches!(self, Self::BytesIn | Self::BytesOut)
+    }
+
+    fn get(self, stats: &Stats) -> u64 {
+        match self {
+            Self::Connections => stats.connections,
+            Self::PacketsIn => stats.packets_in,
+            Self::PacketsOut => stats.packets_out,
+            Self::BytesIn => stats.bytes_in,
+            Self::BytesOut => stats.bytes_out,
+            Self::ConnectionRate => stats.connection_rate,
+            Self::PacketRateIn => stats.packet_rate_in,
+            Self::PacketRateOut => stats.packet_rate_out,
+            Self::ByteRateIn => stats.byte_rate_in,
+            Self::ByteRateOut => stats.byte_rate_out,
+        }
+    }
+
+    fn set(self, stats: &mut Stats, value: u64) {
+        *match self {
+            Self::Connections => &mut stats.connections,
+            Self::PacketsIn => &mut stats.packets_in,
+            Self::PacketsOut => &mut stats.packets_out,
+            Self::BytesIn => &mut stats.bytes_in,
+            Self::BytesOut => &mut stats.bytes_out,
+            Self::ConnectionRate => &mut stats.connection_rate,
+            Self::PacketRateIn => &mut stats.packet_rate_in,
+            Self::PacketRateOut => &mut stats.packet_rate_out,
+            Self::ByteRateIn => &mut stats.byte_rate_in,
+            Self::ByteRateOut => &mut stats.byte_rate_out,
+        } = value;
+    }
+}
+
+impl StatsAttribute {
+    /// The counter and its value, or the attribute this crate does not know.
+    fn counter(&self) -> Result<(Counter, u64), &DefaultNla> {
+        Ok(match *self {
+            Self::Connections(v) => (Counter::Connections, v.into()),
+            Self::PacketsIn(v) => (Counter::PacketsIn, v.into()),
+            Self::PacketsOut(v) => (Counter::PacketsOut, v.into()),
+            Self::BytesIn(v) => (Counter::BytesIn, v),
+            Self::BytesOut(v) => (Counter::BytesOut, v),
+            Self::ConnectionRate(v) => (Counter::ConnectionRate, v.into()),
+            Self::PacketRateIn(v) => (Counter::PacketRateIn, v.into()),
+            Self::PacketRateOut(v) => (Counter::PacketRateOut, v.into()),
+            Self::ByteRateIn(v) => (Counter::ByteRateIn, v.into()),
+            Self::ByteRateOut(v) => (Counter::ByteRateOut, v.into()),
+            Self::Other(ref nla) => return Err(nla),
+        })
+    }
+
+    /// The attribute for `counter`; 32-bit counters keep the low 32 bits of
+    /// `value`, as the kernel does for this nest.
+    fn from_counter(counter: Counter, value: u64) -> Self {
+        let low = value as u32;
+        match counter {
+            Counter::Connections => Self::Connections(low),
+            Counter::PacketsIn => Self::PacketsIn(low),
+            Counter::PacketsOut => Self::PacketsOut(low),
+            Counter::BytesIn => Self::BytesIn(value),
+            Counter::BytesOut => Self::BytesOut(value),
+            Counter::ConnectionRate => Self::ConnectionRate(low),
+            Counter::PacketRateIn => Self::PacketRateIn(low),
+            Counter::PacketRateOut => Self::PacketRateOut(low),
+            Counter::ByteRateIn => Self::ByteRateIn(low),
+            Counter::ByteRateOut => Self::ByteRateOut(low),
+        }
+    }
+}
+
+impl Stats64Attribute {
+    /// The counter and its value, or the attribute this crate does not know.
+    fn counter(&self) -> Result<(Counter, u64), &DefaultNla> {
+        Ok(match *self {
+            Self::Connections(v) => (Counter::Connections, v),
+            Self::PacketsIn(v) => (Counter::PacketsIn, v),
+            Self::PacketsOut(v) => (Counter::PacketsOut, v),
+            Self::BytesIn(v) => (Counter::BytesIn, v),
+            Self::BytesOut(v) => (Counter::BytesOut, v),
+            Self::ConnectionRate(v) => (Counter::ConnectionRate, v),
+            Self::PacketRateIn(v) => (Counter::PacketRateIn, v),
+            Self::PacketRateOut(v) => (Counter::PacketRateOut, v),
+            Self::ByteRateIn(v) => (Counter::ByteRateIn, v),
+            Self::ByteRateOut(v) => (Counter::ByteRateOut, v),
+            Self::Other(ref nla) => return Err(nla),
+        })
+    }
+
+    fn from_counter(counter: Counter, value: u64) -> Self {
+        match counter {
+            Counter::Connections => Self::Connections(value),
+            Counter::PacketsIn => Self::PacketsIn(value),
+            Counter::PacketsOut => Self::PacketsOut(value),
+            Counter::BytesIn => Self::BytesIn(value),
+            Counter::BytesOut => Self::BytesOut(value),
+            Counter::ConnectionRate => Self::ConnectionRate(value),
+            Counter::PacketRateIn => Self::PacketRateIn(value),
+            Counter::PacketRateOut => Self::PacketRateOut(value),
+            Counter::ByteRateIn => Self::ByteRateIn(value),
+            Counter::ByteRateOut => Self::ByteRateOut(value),
+        }
+    }
+}
+
+/// Reads a counter attribute whose value is `wide` (8 bytes) or not (4).
+fn parse_counter<T: AsRef<[u8]> + ?Sized>(
+    buf: &NlaBuffer<&T>,
+    counter: Counter,
+    wide: bool,
+) -> Result<u64, DecodeError> {
+    let payload = buf.value();
+    let value = if wide {
+        parse_u64(payload)
+    } else {
+        parse_u32(payload).map(u64::from)
+    };
+    value.with_context(|| format!("invalid {}", counter.name()))
+}
+
 impl Nla for StatsAttribute {
     fn value_len(&self) -> usize {
-        match self {
-            Self::BytesIn(_) | Self::BytesOut(_) => 8,
-            Self::Other(nla) => nla.value_len(),
-            _ => 4,
+        match self.counter() {
+            Ok((counter, _)) if counter.wide_in_legacy_nest() => 8,
+            Ok(_) => 4,
+            Err(nla) => nla.value_len(),
         }
     }
 
     fn kind(&self) -> u16 {
-        match self {
-            Self::Connections(_) => IPVS_STATS_ATTR_CONNS,
-            Self::PacketsIn(_) => IPVS_STATS_ATTR_INPKTS,
-            Self::PacketsOut(_) => IPVS_STATS_ATTR_OUTPKTS,
-            Self::BytesIn(_) => IPVS_STATS_ATTR_INBYTES,
-            Self::BytesOut(_) => IPVS_STATS_ATTR_OUTBYTES,
-            Self::ConnectionRate(_) => IPVS_STATS_ATTR_CPS,
-            Self::PacketRateIn(_) => IPVS_STATS_ATTR_INPPS,
-            Self::PacketRateOut(_) => IPVS_STATS_ATTR_OUTPPS,
-            Self::ByteRateIn(_) => IPVS_STATS_ATTR_INBPS,
-            Self::ByteRateOut(_) => IPVS_STATS_ATTR_OUTBPS,
-            Self::Other(nla) => nla.kind(),
+        match self.counter() {
+            Ok((counter, _)) => counter.kind(),
+            Err(nla) => nla.kind(),
         }
     }
 
     fn emit_value(&self, buffer: &mut [u8]) {
-        match self {
-            Self::Connections(v)
-            | Self::PacketsIn(v)
-            | Self::PacketsOut(v)
-            | Self::ConnectionRate(v)
-            | Self::PacketRateIn(v)
-            | Self::PacketRateOut(v)
-            | Self::ByteRateIn(v)
-            | Self::ByteRateOut(v) => emit_u32(buffer, *v).expect("buffer sized by value_len"),
-            Self::BytesIn(v) | Self::BytesOut(v) => {
-                emit_u64(buffer, *v).expect("buffer sized by value_len")
-            }
-            Self::Other(nla) => nla.emit_value(buffer),
+        const SIZED: &str = "buffer sized by value_len";
+        match self.counter() {
+            Ok((counter, v)) if counter.wide_in_legacy_nest() => emit_u64(buffer, v).expect(SIZED),
+            // Narrow counters hold a u32, so this keeps every bit.
+            Ok((_, v)) => emit_u32(buffer, v as u32).expect(SIZED),
+            Err(nla) => nla.emit_value(buffer),
         }
     }
 }
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for StatsAttribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
-        let payload = buf.value();
-        Ok(match buf.kind() {
-            IPVS_STATS_ATTR_CONNS => {
-                Self::Connections(parse_u32(payload).context("invalid IPVS_STATS_ATTR_CONNS")?)
-            }
-            IPVS_STATS_ATTR_INPKTS => {
-                Self::PacketsIn(parse_u32(payload).context("invalid IPVS_STATS_ATTR_INPKTS")?)
-            }
-            IPVS_STATS_ATTR_OUTPKTS => {
-                Self::PacketsOut(parse_u32(payload).context("invalid IPVS_STATS_ATTR_OUTPKTS")?)
-            }
-            IPVS_STATS_ATTR_INBYTES => {
-                Self::BytesIn(parse_u64(payload).context("invalid IPVS_STATS_ATTR_INBYTES")?)
-            }
-            IPVS_STATS_ATTR_OUTBYTES => {
-                Self::BytesOut(parse_u64(payload).context("invalid IPVS_STATS_ATTR_OUTBYTES")?)
-            }
-            IPVS_STATS_ATTR_CPS => {
-                Self::ConnectionRate(parse_u32(payload).context("invalid IPVS_STATS_ATTR_CPS")?)
-            }
-            IPVS_STATS_ATTR_INPPS => {
-                Self::PacketRateIn(parse_u32(payload).context("invalid IPVS_STATS_ATTR_INPPS")?)
-            }
-            IPVS_STATS_ATTR_OUTPPS => {
-                Self::PacketRateOut(parse_u32(payload).context("invalid IPVS_STATS_ATTR_OUTPPS")?)
-            }
-            IPVS_STATS_ATTR_INBPS => {
-                Self::ByteRateIn(parse_u32(payload).context("invalid IPVS_STATS_ATTR_INBPS")?)
-            }
-            IPVS_STATS_ATTR_OUTBPS => {
-                Self::ByteRateOut(parse_u32(payload).context("invalid IPVS_STATS_ATTR_OUTBPS")?)
-            }
-            _ => Self::Other(DefaultNla::parse(buf).context("invalid stats attribute")?),
+        Ok(match Counter::from_kind(buf.kind()) {
+            Some(counter) => Self::from_counter(
+                counter,
+                parse_counter(buf, counter, counter.wide_in_legacy_nest())?,
+            ),
+            None => Self::Other(DefaultNla::parse(buf).context("invalid stats attribute")?),
         })
     }
 }
@@ -138,74 +271,28 @@ impl Nla for Stats64Attribute {
     }
 
     fn kind(&self) -> u16 {
-        match self {
-            Self::Connections(_) => IPVS_STATS_ATTR_CONNS,
-            Self::PacketsIn(_) => IPVS_STATS_ATTR_INPKTS,
-            Self::PacketsOut(_) => IPVS_STATS_ATTR_OUTPKTS,
-            Self::BytesIn(_) => IPVS_STATS_ATTR_INBYTES,
-            Self::BytesOut(_) => IPVS_STATS_ATTR_OUTBYTES,
-            Self::ConnectionRate(_) => IPVS_STATS_ATTR_CPS,
-            Self::PacketRateIn(_) => IPVS_STATS_ATTR_INPPS,
-            Self::PacketRateOut(_) => IPVS_STATS_ATTR_OUTPPS,
-            Self::ByteRateIn(_) => IPVS_STATS_ATTR_INBPS,
-            Self::ByteRateOut(_) => IPVS_STATS_ATTR_OUTBPS,
-            Self::Other(nla) => nla.kind(),
+        match self.counter() {
+            Ok((counter, _)) => counter.kind(),
+            Err(nla) => nla.kind(),
         }
     }
 
     fn emit_value(&self, buffer: &mut [u8]) {
-        match self {
-            Self::Connections(v)
-            | Self::PacketsIn(v)
-            | Self::PacketsOut(v)
-            | Self::BytesIn(v)
-            | Self::BytesOut(v)
-            | Self::ConnectionRate(v)
-            | Self::PacketRateIn(v)
-            | Self::PacketRateOut(v)
-            | Self::ByteRateIn(v)
-            | Self::ByteRateOut(v) => emit_u64(buffer, *v).expect("buffer sized by value_len"),
-            Self::Other(nla) => nla.emit_value(buffer),
+        match self.counter() {
+            Ok((_, v)) => emit_u64(buffer, v).expect("buffer sized by value_len"),
+            Err(nla) => nla.emit_value(buffer),
         }
     }
 }
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Stats64Attribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
-        let payload = buf.value();
-        let value = || parse_u64(payload);
-        Ok(match buf.kind() {
-            IPVS_STATS_ATTR_CONNS => {
-                Self::Connections(value().context("invalid IPVS_STATS_ATTR_CONNS (64-bit)")?)
-            }
-            IPVS_STATS_ATTR_INPKTS => {
-                Self::PacketsIn(value().context("invalid IPVS_STATS_ATTR_INPKTS (64-bit)")?)
-            }
-            IPVS_STATS_ATTR_OUTPKTS => {
-                Self::PacketsOut(value().context("invalid IPVS_STATS_ATTR_OUTPKTS (64-bit)")?)
-            }
-            IPVS_STATS_ATTR_INBYTES => {
-                Self::BytesIn(value().context("invalid IPVS_STATS_ATTR_INBYTES (64-bit)")?)
-            }
-            IPVS_STATS_ATTR_OUTBYTES => {
-                Self::BytesOut(value().context("invalid IPVS_STATS_ATTR_OUTBYTES (64-bit)")?)
-            }
-            IPVS_STATS_ATTR_CPS => {
-                Self::ConnectionRate(value().context("invalid IPVS_STATS_ATTR_CPS (64-bit)")?)
-            }
-            IPVS_STATS_ATTR_INPPS => {
-                Self::PacketRateIn(value().context("invalid IPVS_STATS_ATTR_INPPS (64-bit)")?)
-            }
-            IPVS_STATS_ATTR_OUTPPS => {
-                Self::PacketRateOut(value().context("invalid IPVS_STATS_ATTR_OUTPPS (64-bit)")?)
-            }
-            IPVS_STATS_ATTR_INBPS => {
-                Self::ByteRateIn(value().context("invalid IPVS_STATS_ATTR_INBPS (64-bit)")?)
-            }
-            IPVS_STATS_ATTR_OUTBPS => {
-                Self::ByteRateOut(value().context("invalid IPVS_STATS_ATTR_OUTBPS (64-bit)")?)
-            }
-            _ => Self::Other(DefaultNla::parse(buf).context("invalid stats64 attribute")?),
+        Ok(match Counter::from_kind(buf.kind()) {
+            Some(counter) => Self::from_counter(
+                counter,
+                parse_counter(buf, counter, true).context("in the 64-bit stats nest")?,
+            ),
+            None => Self::Other(DefaultNla::parse(buf).context("invalid stats64 attribute")?),
         })
     }
 }
@@ -239,81 +326,39 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Reads a 32-bit `STATS` nest; counters it lacks stay 0.
-    pub fn from_attributes(attributes: &[StatsAttribute]) -> Self {
+    fn from_counters(counters: impl Iterator<Item = (Counter, u64)>) -> Self {
         let mut stats = Self::default();
-        for attribute in attributes {
-            match *attribute {
-                StatsAttribute::Connections(v) => stats.connections = v.into(),
-                StatsAttribute::PacketsIn(v) => stats.packets_in = v.into(),
-                StatsAttribute::PacketsOut(v) => stats.packets_out = v.into(),
-                StatsAttribute::BytesIn(v) => stats.bytes_in = v,
-                StatsAttribute::BytesOut(v) => stats.bytes_out = v,
-                StatsAttribute::ConnectionRate(v) => stats.connection_rate = v.into(),
-                StatsAttribute::PacketRateIn(v) => stats.packet_rate_in = v.into(),
-                StatsAttribute::PacketRateOut(v) => stats.packet_rate_out = v.into(),
-                StatsAttribute::ByteRateIn(v) => stats.byte_rate_in = v.into(),
-                StatsAttribute::ByteRateOut(v) => stats.byte_rate_out = v.into(),
-                StatsAttribute::Other(_) => {}
-            }
+        for (counter, value) in counters {
+            counter.set(&mut stats, value);
         }
         stats
     }
 
+    /// Reads a 32-bit `STATS` nest; counters it lacks stay 0.
+    pub fn from_attributes(attributes: &[StatsAttribute]) -> Self {
+        Self::from_counters(attributes.iter().filter_map(|a| a.counter().ok()))
+    }
+
     /// Reads a `STATS64` nest; counters it lacks stay 0.
     pub fn from_attributes64(attributes: &[Stats64Attribute]) -> Self {
-        let mut stats = Self::default();
-        for attribute in attributes {
-            match *attribute {
-                Stats64Attribute::Connections(v) => stats.connections = v,
-                Stats64Attribute::PacketsIn(v) => stats.packets_in = v,
-                Stats64Attribute::PacketsOut(v) => stats.packets_out = v,
-                Stats64Attribute::BytesIn(v) => stats.bytes_in = v,
-                Stats64Attribute::BytesOut(v) => stats.bytes_out = v,
-                Stats64Attribute::ConnectionRate(v) => stats.connection_rate = v,
-                Stats64Attribute::PacketRateIn(v) => stats.packet_rate_in = v,
-                Stats64Attribute::PacketRateOut(v) => stats.packet_rate_out = v,
-                Stats64Attribute::ByteRateIn(v) => stats.byte_rate_in = v,
-                Stats64Attribute::ByteRateOut(v) => stats.byte_rate_out = v,
-                Stats64Attribute::Other(_) => {}
-            }
-        }
-        stats
+        Self::from_counters(attributes.iter().filter_map(|a| a.counter().ok()))
     }
 
     /// The 32-bit `STATS` nest, in the kernel's order. Counters wider than
     /// 32 bits are truncated, exactly as the kernel does for this nest.
     pub fn to_attributes(&self) -> Vec<StatsAttribute> {
-        // Truncation is the documented meaning of the legacy 32-bit nest.
-        let low = |v: u64| v as u32;
-        vec![
-            StatsAttribute::Connections(low(self.connections)),
-            StatsAttribute::PacketsIn(low(self.packets_in)),
-            StatsAttribute::PacketsOut(low(self.packets_out)),
-            StatsAttribute::BytesIn(self.bytes_in),
-            StatsAttribute::BytesOut(self.bytes_out),
-            StatsAttribute::ConnectionRate(low(self.connection_rate)),
-            StatsAttribute::PacketRateIn(low(self.packet_rate_in)),
-            StatsAttribute::PacketRateOut(low(self.packet_rate_out)),
-            StatsAttribute::ByteRateIn(low(self.byte_rate_in)),
-            StatsAttribute::ByteRateOut(low(self.byte_rate_out)),
-        ]
+        COUNTERS
+            .iter()
+            .map(|&counter| StatsAttribute::from_counter(counter, counter.get(self)))
+            .collect()
     }
 
     /// The `STATS64` nest, in the kernel's order.
     pub fn to_attributes64(&self) -> Vec<Stats64Attribute> {
-        vec![
-            Stats64Attribute::Connections(self.connections),
-            Stats64Attribute::PacketsIn(self.packets_in),
-            Stats64Attribute::PacketsOut(self.packets_out),
-            Stats64Attribute::BytesIn(self.bytes_in),
-            Stats64Attribute::BytesOut(self.bytes_out),
-            Stats64Attribute::ConnectionRate(self.connection_rate),
-            Stats64Attribute::PacketRateIn(self.packet_rate_in),
-            Stats64Attribute::PacketRateOut(self.packet_rate_out),
-            Stats64Attribute::ByteRateIn(self.byte_rate_in),
-            Stats64Attribute::ByteRateOut(self.byte_rate_out),
-        ]
+        COUNTERS
+            .iter()
+            .map(|&counter| Stats64Attribute::from_counter(counter, counter.get(self)))
+            .collect()
     }
 
     /// Picks the best of the two nests a reply may carry: `STATS64` when
