@@ -7,8 +7,10 @@
 //! - from the port: `pty_end source` writes into the master; the bridge copies the
 //!   slave to its stdout, read and checked here.
 //!
-//! Usage: `cargo xtask bench-pty [--mb N] [--runs R]` (default 100 MB, 3 runs;
-//! each figure is the best and the median of the runs).
+//! Usage: `cargo xtask bench-pty [--mb N] [--runs R]` (default 100 MB, 3 runs).
+//! Reported per direction and tool: best and median throughput, and the median
+//! CPU time (user + system) the bridge process spent, which a busy machine
+//! disturbs much less than wall time.
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -115,7 +117,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let mut table = Vec::new();
     for direction in [Direction::ToPort, Direction::FromPort] {
-        let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+        let mut samples: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
         for run in 0..runs {
             // Alternate the order so neither tool always runs on a warmer machine.
             let order = if run % 2 == 0 {
@@ -124,43 +126,57 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 [Tool::Socat, Tool::Com]
             };
             for tool in order {
-                let took = match direction {
+                let sample = match direction {
                     Direction::ToPort => to_port(&bins, tool, bytes),
                     Direction::FromPort => from_port(&bins, tool, bytes),
                 }
                 .with_context(|| format!("{} {}", tool.name(), direction.name()))?;
                 eprintln!(
-                    "xtask: bench-pty: {:<5} {:<14} run {}: {:.3} s, {:.1} MB/s",
+                    "xtask: bench-pty: {:<5} {:<14} run {}: {:.3} s, {:.1} MB/s, {:.2} s CPU",
                     tool.name(),
                     direction.name(),
                     run + 1,
-                    took.as_secs_f64(),
-                    bytes as f64 / 1e6 / took.as_secs_f64()
+                    sample.took.as_secs_f64(),
+                    bytes as f64 / 1e6 / sample.took.as_secs_f64(),
+                    sample.cpu
                 );
-                times[(tool == Tool::Socat) as usize].push(took);
+                samples[(tool == Tool::Socat) as usize].push(sample);
             }
         }
-        table.push((direction, times));
+        table.push((direction, samples));
     }
 
-    println!("| direction | tool | best MB/s | median MB/s | com / socat (median) |");
-    println!("|---|---|---|---|---|");
-    for (direction, times) in &table {
-        let rate = |d: &Duration| bytes as f64 / 1e6 / d.as_secs_f64();
-        let stats = |t: &Vec<Duration>| {
-            let mut t = t.clone();
-            t.sort();
-            (rate(&t[0]), rate(&t[t.len() / 2]))
+    println!(
+        "| direction | tool | best MB/s | median MB/s | median CPU s | com / socat (median MB/s) | com / socat (median CPU) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (direction, samples) in &table {
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
         };
-        let (com_best, com_median) = stats(&times[0]);
-        let (socat_best, socat_median) = stats(&times[1]);
+        let stats = |s: &Vec<Sample>| {
+            let rates: Vec<f64> = s
+                .iter()
+                .map(|x| bytes as f64 / 1e6 / x.took.as_secs_f64())
+                .collect();
+            let best = rates.iter().copied().fold(0.0, f64::max);
+            (
+                best,
+                median(rates),
+                median(s.iter().map(|x| x.cpu).collect()),
+            )
+        };
+        let (com_best, com_rate, com_cpu) = stats(&samples[0]);
+        let (socat_best, socat_rate, socat_cpu) = stats(&samples[1]);
         println!(
-            "| {} | com | {com_best:.1} | {com_median:.1} | {:.2}x |",
+            "| {} | com | {com_best:.1} | {com_rate:.1} | {com_cpu:.2} | {:.2}x | {:.2}x |",
             direction.name(),
-            com_median / socat_median
+            com_rate / socat_rate,
+            com_cpu / socat_cpu
         );
         println!(
-            "| {} | socat | {socat_best:.1} | {socat_median:.1} | |",
+            "| {} | socat | {socat_best:.1} | {socat_rate:.1} | {socat_cpu:.2} | | |",
             direction.name()
         );
     }
@@ -213,7 +229,7 @@ fn pty_end(
     Ok((child, out, path))
 }
 
-fn to_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Duration> {
+fn to_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Sample> {
     let (mut sink, mut sink_out, path) = pty_end(bins, "sink", bytes)?;
     let mut bridge = bridge(bins, tool, Direction::ToPort, &path)
         .stdin(Stdio::piped())
@@ -222,7 +238,9 @@ fn to_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Duration> {
         .context("starting the bridge")?;
     let mut stdin = bridge.stdin.take().context("bridge stdin")?;
     let started = Instant::now();
-    let writer = std::thread::spawn(move || -> std::io::Result<()> {
+    // The writer keeps stdin open after the last byte, so the bridge is still
+    // there to be measured when the sink has everything.
+    let writer = std::thread::spawn(move || -> std::io::Result<std::process::ChildStdin> {
         let mut buf = vec![0u8; 64 * 1024];
         let mut done = 0u64;
         while done < bytes {
@@ -231,24 +249,26 @@ fn to_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Duration> {
             stdin.write_all(&buf[..n])?;
             done += n as u64;
         }
-        Ok(())
+        Ok(stdin)
     });
     let mut line = String::new();
     sink_out
         .read_line(&mut line)
         .context("reading the sink's report")?;
     let took = started.elapsed();
-    writer
+    let cpu = cpu_seconds(bridge.id())?;
+    let stdin = writer
         .join()
         .map_err(|_| anyhow::anyhow!("writer thread panicked"))?
         .context("writing to the bridge")?;
     ensure!(line.trim() == format!("ok {bytes}"), "sink said {line:?}");
+    drop(stdin);
     sink.wait()?;
     finish(&mut bridge)?;
-    Ok(took)
+    Ok(Sample { took, cpu })
 }
 
-fn from_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Duration> {
+fn from_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Sample> {
     let (mut source, _source_out, path) = pty_end(bins, "source", bytes)?;
     let started = Instant::now();
     let mut bridge = bridge(bins, tool, Direction::FromPort, &path)
@@ -268,11 +288,30 @@ fn from_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Duration> {
         done += n as u64;
     }
     let took = started.elapsed();
-    drop(source.stdin.take()); // the source exits, the pty hangs up, the bridge ends
+    let cpu = cpu_seconds(bridge.id())?;
+    // The source exits, the pty hangs up, the bridge ends.
+    drop(source.stdin.take());
     source.wait()?;
     drop(out);
     finish(&mut bridge)?;
-    Ok(took)
+    Ok(Sample { took, cpu })
+}
+
+/// One timed transfer: wall time from the first byte to the last, and the CPU
+/// time (user + system) the bridge process used.
+struct Sample {
+    took: Duration,
+    cpu: f64,
+}
+
+/// CPU seconds (user + system) used so far by `pid`, from /proc (USER_HZ = 100).
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    let rest = &stat[stat.rfind(')').context("malformed stat")? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    Ok(ticks as f64 / 100.0)
 }
 
 /// Waits for the bridge to end by itself (end of input or hang-up).
