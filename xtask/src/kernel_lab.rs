@@ -14,6 +14,7 @@ use crate::util::ensure_debian_packages;
 
 mod initramfs;
 mod kernel;
+mod plan;
 mod suites;
 mod vm;
 
@@ -30,8 +31,9 @@ pub const HELP: &str = "\
 cargo xtask kernel-lab [OPTIONS] [TEST-ARGS...] [-- TEST-ARGS...]
 
 Boots Debian's cloud kernel with IPVS under qemu and runs the workspace's guest
-suites (integration tests named `kernel` or `kernel_*`) there with `--ignored`.
-Exits with the suites' status.
+suites (integration tests named `kernel` or `kernel_*`) there with `--ignored`,
+each test in a process of its own, shared out over several VMs by their last
+measured durations. Exits with the first failing test's status (0 when all pass).
 
 Options:
   -p, --package NAME  only the guest suites of package NAME (repeatable)
@@ -39,26 +41,32 @@ Options:
   --list              list the guest suites and exit
   --shell             boot to a shell on the console instead of running the suites
                       (/lab/run-tests runs them; `exit` or Ctrl-A X leaves)
-  --timeout SECS      kill the VM after SECS seconds (default 300)
-  --cpus N            virtual CPUs (default 1)
+  --timeout SECS      kill the VM after SECS seconds (default 600)
+  --vms N             VMs to share the tests out over (default: host CPUs, at
+                      most 4)
+  --cpus N            virtual CPUs per VM (default 1)
   --memory MIB        guest memory (default 1024)
   --env NAME=VALUE    set an environment variable for the guest suites (repeatable)
-  TEST-ARGS           passed to every test binary: a name filter, --exact,
-                      --nocapture, --test-threads N, ...
+  TEST-ARGS           as for a test binary: name filters, --exact, --skip X
+                      choose the tests; --nocapture, --test-threads N, ... are
+                      given to each
 ";
 
-/// The guest suites ran and failed: `cargo xtask` exits with their status.
+/// Guest tests ran and failed: `cargo xtask` exits with the first one's status.
 #[derive(Debug)]
 pub struct GuestTestsFailed {
+    /// The exit status of the first failing test.
     pub code: i32,
+    /// How many failed.
+    pub failed: usize,
 }
 
 impl fmt::Display for GuestTestsFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "step `guest tests` failed: the guest suites exited with {}",
-            self.code
+            "step `guest tests` failed: {} guest test(s) failed (the first with exit status {})",
+            self.failed, self.code
         )
     }
 }
@@ -72,6 +80,7 @@ struct Options {
     list: bool,
     shell: bool,
     timeout: Duration,
+    vms: usize,
     cpus: u32,
     memory_mib: u32,
     env: Vec<(String, String)>,
@@ -85,7 +94,10 @@ impl Default for Options {
             tests: Vec::new(),
             list: false,
             shell: false,
-            timeout: Duration::from_secs(300),
+            timeout: Duration::from_secs(600),
+            vms: std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(4),
             cpus: 1,
             memory_mib: 1024,
             env: Vec::new(),
@@ -114,6 +126,14 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
                     .parse()
                     .with_context(|| format!("--timeout takes whole seconds, not `{v}`"))?;
                 opts.timeout = Duration::from_secs(secs);
+            }
+            "--vms" => {
+                let v = value(arg)?;
+                opts.vms = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .with_context(|| format!("--vms takes a positive number, not `{v}`"))?;
             }
             "--cpus" => {
                 let v = value(arg)?;
@@ -204,6 +224,24 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     } else {
         suites::build(&chosen)?
     };
+    let test_args = plan::TestArgs::parse(&opts.test_args);
+    let tests = plan::list_tests(&built.suites, &test_args)?;
+    if tests.is_empty() && !opts.shell {
+        bail!(
+            "step `list tests`: no guest test matches {:?} in {}",
+            test_args.select,
+            built
+                .suites
+                .iter()
+                .map(suites::Suite::name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let timings_file = cache.join("timings.txt");
+    let mut timings = plan::Timings::load(&timings_file);
+    let vms = if opts.shell { 1 } else { opts.vms };
+    let shards = plan::shard(&tests, vms, &timings);
 
     let image = cache.join("initramfs.cpio");
     let packed = Instant::now();
@@ -213,7 +251,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             modules: &modules,
             suites: &built.suites,
             bins: &built.bins,
-            test_args: &opts.test_args,
+            shards: &shards,
+            test_args: &test_args,
             env: &opts.env,
         },
         &cache.join("initramfs"),
@@ -222,35 +261,82 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     .context("step `initramfs`")?;
     let size = std::fs::metadata(&image).map(|m| m.len()).unwrap_or(0);
     eprintln!(
-        "xtask: kernel-lab: {} with {} module(s), suites [{}]: {:.1} MiB in {:.1} s",
+        "xtask: kernel-lab: {} with {} module(s); {} test(s) of [{}] on {} VM(s); image {:.1} MiB in {:.1} s",
         kernel.release,
         modules.load_order.len(),
+        tests.len(),
         built
             .suites
             .iter()
             .map(suites::Suite::name)
             .collect::<Vec<_>>()
             .join(", "),
+        shards.len(),
         size as f64 / (1024.0 * 1024.0),
         packed.elapsed().as_secs_f64()
     );
 
-    let outcome = vm::run(&vm::Boot {
+    let boot = vm::Boot {
         vmlinuz: kernel.vmlinuz.clone(),
         initramfs: image,
-        result_file: cache.join("result.txt"),
         memory_mib: opts.memory_mib,
         cpus: opts.cpus,
-        shell: opts.shell,
-        timeout: (!opts.shell).then_some(opts.timeout),
-    })?;
-    let vm::Outcome::Exited(code) = outcome;
+    };
+    if opts.shell {
+        let code = vm::shell(&boot, &cache.join("result-shell.txt"))?;
+        eprintln!("xtask: kernel-lab: the guest shell exited with {code}");
+        return Ok(());
+    }
+    let result_files: Vec<_> = (0..shards.len())
+        .map(|n| cache.join(format!("result-vm{n}.txt")))
+        .collect();
+    let booted = Instant::now();
+    let reports = vm::run_tests(&boot, &result_files, opts.timeout)?;
+
+    let results: Vec<&vm::TestResult> = reports.iter().flat_map(|r| &r.results).collect();
+    for result in &results {
+        timings.record(&result.id, result.secs);
+    }
+    timings.save(&timings_file)?;
+    let missing: Vec<&str> = tests
+        .iter()
+        .filter(|t| !results.iter().any(|r| r.id == t.id))
+        .map(|t| t.id.as_str())
+        .collect();
+    let failed: Vec<&vm::TestResult> = results.iter().copied().filter(|r| r.status != 0).collect();
     eprintln!(
-        "xtask: kernel-lab: finished in {:.1} s (wall, from start), guest exit status {code}",
+        "xtask: kernel-lab: VMs ran {:.1} s; finished in {:.1} s (wall, from start)",
+        booted.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
-    if code != 0 {
-        return Err(GuestTestsFailed { code }.into());
+    for result in &failed {
+        eprintln!(
+            "xtask: kernel-lab: FAILED {} (exit {})",
+            result.id, result.status
+        );
+    }
+    // The closing line, in the form test runners end with.
+    println!(
+        "kernel-lab: {} passed, {} failed",
+        results.len() - failed.len(),
+        failed.len()
+    );
+    if !missing.is_empty() {
+        bail!(
+            "step `guest tests`: no result for {} test(s): {}",
+            missing.len(),
+            missing.join(", ")
+        );
+    }
+    if let Some(first) = failed.first() {
+        return Err(GuestTestsFailed {
+            code: first.status,
+            failed: failed.len(),
+        }
+        .into());
+    }
+    if let Some(code) = reports.iter().filter_map(|r| r.exit).find(|&c| c != 0) {
+        bail!("step `guest tests`: every test passed but a VM's runner exited with {code}");
     }
     Ok(())
 }

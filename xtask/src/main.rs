@@ -49,6 +49,8 @@ fn run() -> anyhow::Result<()> {
             print!("{HELP}");
             Ok(())
         }
-        other => anyhow::bail!("unknown task `{other}`; expected one of: bench-pty, ci, kernel-lab, help"),
+        other => anyhow::bail!(
+            "unknown task `{other}`; expected one of: bench-pty, ci, kernel-lab, help"
+        ),
     }
 }
