@@ -230,7 +230,7 @@ mod tests {
         clock: Clock,
     ) -> (Log, tempfile::TempPath) {
         let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        let log = Log::open(&path, format, offset, true, clock).unwrap();
+        let log = Log::open(&path, format, offset, false, clock).unwrap();
         (log, path)
     }
 
@@ -275,6 +275,42 @@ mod tests {
             })
             .collect();
         assert_eq!(got, expected);
+    }
+
+    /// The plain model of the watt format: each CR becomes the stamp.
+    fn watt_reference(data: &[u8], stamp: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &byte in data {
+            if byte == b'\r' {
+                out.extend_from_slice(stamp);
+            } else {
+                out.push(byte);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_in_any_chunks_log_as_the_reference(
+            data in proptest::collection::vec(
+                proptest::prop_oneof![3 => proptest::num::u8::ANY, 1 => proptest::strategy::Just(b'\r')],
+                0..600,
+            ),
+            cuts in proptest::collection::vec(0usize..600, 0..12),
+        ) {
+            let clock = fixed(vec![datetime!(2011-01-04 22:57:32 UTC)]);
+            let (mut log, path) = log_to_temp(LogFormat::Watt, offset!(+9), clock);
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|&c| c <= data.len()).collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            for pair in cuts.windows(2) {
+                log.write(&data[pair[0]..pair[1]]).unwrap();
+            }
+            let expected = watt_reference(&data, b"[2011-01-05 07:57:32] ");
+            proptest::prop_assert_eq!(std::fs::read(&path).unwrap(), expected);
+        }
     }
 
     #[test]
