@@ -121,36 +121,11 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
             "--list" => opts.list = true,
             "--shell" => opts.shell = true,
             "--timeout" => {
-                let v = value(arg)?;
-                let secs: u64 = v
-                    .parse()
-                    .with_context(|| format!("--timeout takes whole seconds, not `{v}`"))?;
-                opts.timeout = Duration::from_secs(secs);
+                opts.timeout = Duration::from_secs(number(arg, &value(arg)?, 1, "seconds")?);
             }
-            "--vms" => {
-                let v = value(arg)?;
-                opts.vms = v
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .with_context(|| format!("--vms takes a positive number, not `{v}`"))?;
-            }
-            "--cpus" => {
-                let v = value(arg)?;
-                opts.cpus = v
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .with_context(|| format!("--cpus takes a positive number, not `{v}`"))?;
-            }
-            "--memory" => {
-                let v = value(arg)?;
-                opts.memory_mib = v
-                    .parse()
-                    .ok()
-                    .filter(|&n| n >= 128)
-                    .with_context(|| format!("--memory takes MiB (at least 128), not `{v}`"))?;
-            }
+            "--vms" => opts.vms = number(arg, &value(arg)?, 1, "VMs")?,
+            "--cpus" => opts.cpus = number(arg, &value(arg)?, 1, "CPUs")?,
+            "--memory" => opts.memory_mib = number(arg, &value(arg)?, 128, "MiB")?,
             "--env" => {
                 let v = value(arg)?;
                 let (name, val) = v
@@ -170,6 +145,16 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
         }
     }
     Ok(opts)
+}
+
+/// `value` of `option` as a whole number of at least `min` `unit`.
+fn number<T>(option: &str, value: &str, min: T, unit: &str) -> anyhow::Result<T>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    value.parse().ok().filter(|n| *n >= min).with_context(|| {
+        format!("{option} takes a whole number of {unit} (at least {min}), not `{value}`")
+    })
 }
 
 fn is_env_name(name: &str) -> bool {
