@@ -9,6 +9,7 @@ use netlink_packet_generic::ctrl::GenlCtrl;
 use netlink_packet_generic::ctrl::GenlCtrlCmd;
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_sys::{Socket, protocols::NETLINK_GENERIC};
+use nix::sys::socket::{setsockopt, sockopt::RcvBufForce};
 
 use crate::address::AddressFamily;
 use crate::constants::IPVS_GENL_NAME;
@@ -27,6 +28,8 @@ use crate::wire::{self, DO_FLAGS};
 const RECEIVE_BUFFER: usize = 64 * 1024;
 /// Socket receive buffer asked for; the kernel may grant less.
 const SOCKET_RECEIVE_BUFFER: usize = 1024 * 1024;
+/// Socket receive buffer asked for when privileged.
+const SOCKET_RECEIVE_BUFFER_FORCED: usize = 4 * 1024 * 1024;
 /// Largest datagram a batch sends at once.
 const SEND_CHUNK: usize = 32 * 1024;
 /// Bytes of socket receive buffer one reply may cost, on top of its length
@@ -85,25 +88,33 @@ impl Client {
 
     /// Opens a client on an already created generic netlink socket (not yet
     /// bound), e.g. one made in another namespace.
-    pub fn from_socket(mut socket: Socket) -> Result<Self, Error> {
+    pub fn from_socket(socket: Socket) -> Result<Self, Error> {
+        let mut client = Self::unresolved(socket)?;
+        client.family_id = client.resolve_family()?;
+        Ok(client)
+    }
+
+    /// Binds and sizes the socket; the family id is still to be resolved.
+    fn unresolved(mut socket: Socket) -> Result<Self, Error> {
         let address = socket
             .bind_auto()
             .map_err(io_error("cannot bind the netlink socket"))?;
-        // Best effort: a smaller buffer only makes batches wait sooner.
+        // Best effort: a smaller buffer only makes batches wait sooner. The
+        // forced size passes `rmem_max` and needs CAP_NET_ADMIN, which every
+        // IPVS change needs anyway.
         let _ = socket.set_rx_buf_sz(SOCKET_RECEIVE_BUFFER);
+        let _ = setsockopt(&socket, RcvBufForce, &SOCKET_RECEIVE_BUFFER_FORCED);
         // Errors then echo only the header of the failed request.
         let _ = socket.set_cap_ack(true);
         let granted = socket.get_rx_buf_sz().unwrap_or(SOCKET_RECEIVE_BUFFER / 8);
-        let mut client = Self {
+        Ok(Self {
             socket,
             family_id: 0,
             port: address.port_number(),
             next_sequence: 1,
             receive: Vec::with_capacity(RECEIVE_BUFFER),
             window: (granted / 2).max(2 * REPLY_OVERHEAD),
-        };
-        client.family_id = client.resolve_family()?;
-        Ok(client)
+        })
     }
 
     /// The generic-netlink id of the IPVS family on this kernel.
@@ -752,6 +763,69 @@ mod tests {
         let error = collect(capture, &Request::delete_service(&key), |_| {}).unwrap_err();
         assert_eq!(error.to_string(), "No such service");
         assert_eq!(error.kernel().unwrap().errno, libc::ESRCH);
+    }
+
+    /// A client whose "IPVS" requests go to the kernel's generic-netlink
+    /// controller instead: it knows none of the IPVS command numbers used
+    /// below and answers each with its own `EOPNOTSUPP` error. That makes
+    /// the real kernel exercise the batch machinery on hosts without IPVS.
+    fn client_talking_to_nlctrl() -> Client {
+        let socket = Socket::new(NETLINK_GENERIC).unwrap();
+        let mut client = Client::unresolved(socket).unwrap();
+        client.family_id = GENL_ID_CTRL;
+        client
+    }
+
+    #[test]
+    fn a_long_batch_gets_one_answer_per_request_in_order() {
+        let mut client = client_talking_to_nlctrl();
+        // Small windows: many round trips of pipelined datagrams.
+        client.window = 16 * 1024;
+        let key = ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
+        let requests: Vec<Request> = (0..3000)
+            .map(|i| match i % 3 {
+                0 => Request::Flush,
+                1 => Request::zero(Some(&key)),
+                _ => Request::GetInfo,
+            })
+            .collect();
+        let results = client.batch(&requests).unwrap();
+        assert_eq!(results.len(), requests.len());
+        for (request, result) in requests.iter().zip(&results) {
+            let error = result.unwrap_err();
+            assert_eq!(error.errno, libc::EOPNOTSUPP);
+            assert_eq!(error.command, request.command());
+        }
+        // The window the socket's receive buffer allows: no answer is lost.
+        client.window = Client::unresolved(Socket::new(NETLINK_GENERIC).unwrap())
+            .unwrap()
+            .window;
+        let results = client.batch(&requests).unwrap();
+        assert_eq!(results.len(), requests.len());
+        assert!(
+            results
+                .iter()
+                .all(|r| r.unwrap_err().errno == libc::EOPNOTSUPP)
+        );
+        // The socket holds nothing stale: the next request gets its own answer.
+        let error = client.request(&Request::Flush).unwrap_err();
+        assert_eq!(error.kernel().unwrap().errno, libc::EOPNOTSUPP);
+        assert_eq!(error.kernel().unwrap().command, IpvsCmd::Flush);
+    }
+
+    #[test]
+    fn a_batch_refuses_dumps() {
+        let mut client = client_talking_to_nlctrl();
+        let error = client
+            .batch(&[Request::Flush, Request::GetServices])
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            Error::UnexpectedCommand {
+                command: IpvsCmd::GetService,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -33,6 +33,7 @@
 /// the very same versions.
 pub use netlink_packet_core;
 pub use netlink_packet_generic;
+pub use netlink_sys;
 
 mod address;
 mod attribute;
