@@ -319,15 +319,16 @@ pub(crate) fn is_date_time(s: &[u8]) -> bool {
 /// One `watt.txt` record at the start of `line` (leading whitespace skipped):
 /// a frame, optional whitespace, `[YYYY-MM-DD HH:MM:SS]` and an optional space.
 ///
-/// Returns the rest of the line after the record, or the error with its byte
-/// offset in `line`.
-pub(crate) fn record(
-    line: &[u8],
-) -> Result<(&[u8], PrimitiveDateTime, Frame), (usize, RecordError)> {
+/// The frame goes into `frame`. Returns the rest of the line after the record
+/// and the timestamp, or the error with its byte offset in `line`.
+pub(crate) fn record<'a>(
+    line: &'a [u8],
+    frame: &mut Frame,
+) -> Result<(&'a [u8], PrimitiveDateTime), (usize, RecordError)> {
     let at = |rest: &[u8]| line.len() - rest.len();
     let start = line.iter().position(|&b| !is_ws(b)).unwrap_or(line.len());
-    let (rest, frame) = match frame::<true>(&line[start..]) {
-        Ok(ok) => ok,
+    let rest = match frame_into::<true>(&line[start..], frame) {
+        Ok((rest, ())) => rest,
         Err(Err::Error(e) | Err::Failure(e)) => {
             let offset = at(e.input);
             return Err((
@@ -380,7 +381,7 @@ pub(crate) fn record(
         )
     })?;
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);
-    Ok((rest, time, frame))
+    Ok((rest, time))
 }
 
 #[cfg(test)]

@@ -219,8 +219,9 @@ impl<R: BufRead> LogReader<R> {
 fn parse_line(line_no: u64, line: &[u8], out: &mut VecDeque<Result<LogRecord, LogError>>) {
     let mut rest = line;
     while rest.iter().any(|&b| !grammar::is_ws(b)) {
-        match grammar::record(rest) {
-            Ok((r, time, frame)) => {
+        let mut frame = Frame::empty();
+        match grammar::record(rest, &mut frame) {
+            Ok((r, time)) => {
                 out.push_back(Ok(LogRecord {
                     line: line_no,
                     time,
