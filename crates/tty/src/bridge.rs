@@ -17,6 +17,9 @@ const PORT: Token = Token(0);
 const INPUT: Token = Token(1);
 const SIGNALS: Token = Token(2);
 
+/// How often the output queue is checked while it drains after the input ended.
+const DRAIN_CHECK: Duration = Duration::from_millis(10);
+
 /// Size of one read from either side.
 const CHUNK: usize = 64 * 1024;
 
@@ -259,10 +262,17 @@ impl<'a> Bridge<'a> {
                     }
                 }
             }
-            // 4. Input over and everything sent: wait for the port to go quiet.
+            // 4. Input over and everything handed to the port: once the port has
+            //    transmitted it (its output queue is empty; checked every few
+            //    milliseconds, so signals still get through), wait for the port
+            //    to go quiet.
+            let mut transmitting = false;
             if input_closed && state.to_port.is_empty() && deadline.is_none() {
-                state.port.drain()?;
-                deadline = Some(Instant::now() + self.linger);
+                // A driver that cannot tell (ENOTTY) is taken as drained.
+                transmitting = state.port.output_queued().unwrap_or(0) > 0;
+                if !transmitting {
+                    deadline = Some(Instant::now() + self.linger);
+                }
             }
             let now = Instant::now();
             if deadline.is_some_and(|at| now >= at) {
@@ -278,6 +288,8 @@ impl<'a> Bridge<'a> {
                     && input.as_ref().is_some_and(|i| !i.pollable));
             let timeout = if busy {
                 Some(Duration::ZERO)
+            } else if transmitting {
+                Some(DRAIN_CHECK)
             } else {
                 deadline.map(|at| at.saturating_duration_since(now))
             };

@@ -16,6 +16,8 @@ nix::ioctl_write_ptr_bad!(raw_tcsets2, libc::TCSETS2, libc::termios2);
 // (except for `CAP_SYS_ADMIN`, which is why the port also takes an `flock`).
 nix::ioctl_none_bad!(raw_tiocexcl, libc::TIOCEXCL);
 nix::ioctl_none_bad!(raw_tiocnxcl, libc::TIOCNXCL);
+// `TIOCOUTQ` fills an `int` with the bytes still waiting to be transmitted.
+nix::ioctl_read_bad!(raw_tiocoutq, libc::TIOCOUTQ, libc::c_int);
 // Modem lines: `TIOCMGET` fills an `int`, `TIOCMBIS`/`TIOCMBIC` read one.
 nix::ioctl_read_bad!(raw_tiocmget, libc::TIOCMGET, libc::c_int);
 nix::ioctl_write_ptr_bad!(raw_tiocmbis, libc::TIOCMBIS, libc::c_int);
@@ -75,4 +77,12 @@ pub(crate) fn modem_set(fd: BorrowedFd<'_>, bits: libc::c_int, on: bool) -> io::
         }
     };
     result.map(drop).map_err(to_io)
+}
+
+/// Bytes written but not yet transmitted (`TIOCOUTQ`).
+pub(crate) fn output_queued(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    let mut count: libc::c_int = 0;
+    // SAFETY: the kernel writes one `int` through a pointer to a live local.
+    unsafe { raw_tiocoutq(fd.as_raw_fd(), &mut count) }.map_err(to_io)?;
+    Ok(usize::try_from(count).unwrap_or(0))
 }

@@ -225,6 +225,13 @@ impl SerialPort {
             .map_err(|err| Error::from_ioctl(&self.path, "sending a break", err))
     }
 
+    /// Bytes written but not yet transmitted (`TIOCOUTQ`).
+    pub fn output_queued(&self) -> Result<usize> {
+        ioctl::output_queued(self.file.as_fd()).map_err(|err| {
+            Error::from_ioctl(&self.path, "reading the output queue (TIOCOUTQ)", err)
+        })
+    }
+
     /// Waits until everything written has been transmitted (`tcdrain`).
     pub fn drain(&self) -> Result<()> {
         loop {

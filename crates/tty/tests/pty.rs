@@ -362,3 +362,18 @@ fn raw_terminal_is_restored_before_a_panic_unwinds() {
     let after = termios::Termios::from_fd(pty.slave.as_raw_fd()).unwrap();
     assert_eq!(after, before);
 }
+
+#[test]
+fn a_pty_reports_an_empty_output_queue() {
+    // TIOCOUTQ works on a pty, but a pty transmits at once: written bytes sit in
+    // the master's input, not in an output queue, so the count stays 0 (a UART
+    // counts what it has not sent yet).
+    let pty = pty();
+    let port = SerialPort::open(&pty.path, &Settings::default()).unwrap();
+    assert_eq!(port.output_queued().unwrap(), 0);
+    (&port).write_all(&[b'x'; 1000]).unwrap();
+    assert_eq!(port.output_queued().unwrap(), 0);
+    let mut got = vec![0; 1000];
+    (&pty.master).read_exact(&mut got).unwrap();
+    assert_eq!(port.output_queued().unwrap(), 0);
+}
