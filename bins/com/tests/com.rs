@@ -631,6 +631,28 @@ fn opening_errors_have_their_exit_code_and_message() {
 }
 
 #[test]
+fn list_prints_device_nodes() {
+    let out = com().arg("--list").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.is_empty());
+    for line in text.lines() {
+        assert!(
+            line.starts_with("/dev/") || line.starts_with("no serial devices"),
+            "{line:?}"
+        );
+    }
+    // Every listed node (the by-id link's target, or the node itself) exists.
+    for line in text.lines().filter(|l| l.starts_with("/dev/")) {
+        let node = match line.split_once(" -> ") {
+            Some((_, target)) => target.split_whitespace().next().unwrap(),
+            None => line.split_whitespace().next().unwrap(),
+        };
+        assert!(Path::new(node).exists(), "{line}");
+    }
+}
+
+#[test]
 fn live_decoding_replaces_stdout_in_pipe_mode_or_goes_to_a_file() {
     // Records on stdout.
     let pty = self::pty();
@@ -872,11 +894,22 @@ impl Drop for Tmux {
 /// checks the exit code and that the terminal settings came back.
 /// `end` returns the device if it is to stay plugged in until `com` has exited.
 fn tmux_session(name: &str, expected_code: &str, end: impl FnOnce(&Tmux, Pty) -> Option<Pty>) {
+    tmux_session_with(name, "", expected_code, end)
+}
+
+/// As [`tmux_session`], with more arguments for `com`; the device's greeting is
+/// then sent but not awaited on screen, and no status key is pressed.
+fn tmux_session_with(
+    name: &str,
+    extra_args: &str,
+    expected_code: &str,
+    end: impl FnOnce(&Tmux, Pty) -> Option<Pty>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let device = pty();
     let d = dir.path().display();
     let script = format!(
-        "stty -a > {d}/before; {com} {dev} 9600; echo $? > {d}/rc; stty -a > {d}/after; exec sleep 60",
+        "stty -a > {d}/before; {com} {dev} 9600 {extra_args}; echo $? > {d}/rc; stty -a > {d}/after; exec sleep 60",
         com = env!("CARGO_BIN_EXE_com"),
         dev = device.path.display(),
     );
@@ -892,13 +925,15 @@ fn tmux_session(name: &str, expected_code: &str, end: impl FnOnce(&Tmux, Pty) ->
     (&device.master).read_exact(&mut got).unwrap();
     assert_eq!(&got, b"hello");
     (&device.master).write_all(b"meter says hi\r\n").unwrap();
-    wait_for("device output on screen", Duration::from_secs(5), || {
-        tmux.screen().contains("meter says hi")
-    });
-    tmux.send(&["C-x"]);
-    wait_for("the status line", Duration::from_secs(5), || {
-        tmux.screen().matches("[STATUS]:").count() >= 2 // at start-up and now
-    });
+    if extra_args.is_empty() {
+        wait_for("device output on screen", Duration::from_secs(5), || {
+            tmux.screen().contains("meter says hi")
+        });
+        tmux.send(&["C-x"]);
+        wait_for("the status line", Duration::from_secs(5), || {
+            tmux.screen().matches("[STATUS]:").count() >= 2 // at start-up and now
+        });
+    }
 
     let _plugged = end(&tmux, device);
     let rc = dir.path().join("rc");
@@ -928,6 +963,14 @@ fn tmux_interactive_session_restores_the_terminal() {
     });
     tmux_session("sigterm", "143", |tmux, device| {
         kill(Pid::from_raw(tmux.com_pid()), Signal::SIGTERM).unwrap();
+        Some(device)
+    });
+    // A log write error: reported, the terminal restored, exit code 1. (The
+    // greeting from the device below is what fails to be logged.)
+    tmux_session_with("full", "--log /dev/full", "1", |tmux, device| {
+        wait_for("the log error", Duration::from_secs(5), || {
+            tmux.screen().contains("writing the log /dev/full")
+        });
         Some(device)
     });
     tmux_session("unplug", "4", |tmux, device| {
