@@ -39,6 +39,23 @@ fn encode_dump(replies: &[Reply], out: &mut Vec<u8>) {
     }
 }
 
+/// Baseline: the same bytes through netlink-packet-core's `Emitable`.
+fn encode_dump_emitable(replies: &[Reply], out: &mut Vec<u8>) {
+    for reply in replies {
+        wire::emit_genl(reply.to_message(), FAMILY, NLM_F_MULTIPART, 7, 1, out);
+    }
+}
+
+/// Reference point: parsing to attribute enums only, no typed values.
+fn decode_attributes(datagram: &[u8]) -> usize {
+    wire::parse_datagram::<GenlMessage<IpvsMessage>>(datagram)
+        .map(|message| match message.unwrap().payload {
+            NetlinkPayload::InnerMessage(genl) => genl.payload.attributes.len(),
+            other => panic!("{other:?}"),
+        })
+        .sum()
+}
+
 fn decode_replies(datagram: &[u8]) -> Vec<Reply> {
     wire::parse_datagram::<GenlMessage<IpvsMessage>>(datagram)
         .map(|message| match message.unwrap().payload {
@@ -66,6 +83,9 @@ fn bench(c: &mut Criterion) {
     let mut dump_bytes = Vec::new();
     encode_dump(&replies, &mut dump_bytes);
     assert_eq!(decode_replies(&dump_bytes), replies);
+    let mut baseline = Vec::new();
+    encode_dump_emitable(&replies, &mut baseline);
+    assert_eq!(baseline, dump_bytes);
 
     let mut group = c.benchmark_group("ipvs_proto");
     let mut buffer = Vec::with_capacity(64 * 1024);
@@ -86,8 +106,18 @@ fn bench(c: &mut Criterion) {
             black_box(buffer.len())
         })
     });
+    group.bench_function("encode 100-service dump reply, Emitable baseline", |b| {
+        b.iter(|| {
+            buffer.clear();
+            encode_dump_emitable(black_box(&replies), &mut buffer);
+            black_box(buffer.len())
+        })
+    });
     group.bench_function("decode 100-service dump reply", |b| {
         b.iter(|| decode_replies(black_box(&dump_bytes)))
+    });
+    group.bench_function("decode 100-service dump reply, attributes only", |b| {
+        b.iter(|| decode_attributes(black_box(&dump_bytes)))
     });
     group.finish();
 }
