@@ -24,8 +24,9 @@ pub(crate) enum Rule {
     Ovf,
 }
 
-/// A slot or the winner of a subtree: `idx == NONE` when no destination in
-/// it can be picked.
+/// A slot or the winner of a subtree. A slot that cannot be picked holds a
+/// sentinel (`idx == NONE`) whose key loses to every real slot under every
+/// rule and ties with other sentinels, so matches need no special case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Node {
     /// The rule's overhead (lc, wlc: connection overhead; sed, nq:
@@ -37,8 +38,12 @@ struct Node {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// The sentinel: for lc an overhead above any real one (real ones stay
+/// below 2^41); for wlc, sed and nq `2 / 0`, an infinite ratio that is not
+/// idle (`oh != 1`); for fo and ovf weight 0 below every real weight.
 const EMPTY: Node = Node {
-    oh: 0,
+    oh: u64::MAX,
     w: 0,
     idx: NONE,
 };
@@ -52,34 +57,41 @@ pub(crate) struct Least {
     nodes: Vec<Node>,
 }
 
-/// Does `r` (later in the list) beat `l` strictly? Both are real slots.
+/// Products for the ratio rules: `oh` < 2^42 and `w` < 2^31 for real slots,
+/// so they fit in 128 bits (the kernel multiplies in `s64`).
 #[inline(always)]
-fn beats(rule: Rule, l: &Node, r: &Node) -> bool {
-    match rule {
-        // `doh < loh` (unsigned).
-        Rule::Lc => r.oh < l.oh,
-        // `(s64)loh * dest->weight > (s64)doh * least->weight`.
-        Rule::Wlc | Rule::Sed => {
-            u128::from(l.oh) * u128::from(r.w) > u128::from(r.oh) * u128::from(l.w)
-        }
-        // An idle destination (`active + 1 == 1`) is returned at once.
-        Rule::Nq => {
-            l.oh != 1
-                && (r.oh == 1
-                    || u128::from(l.oh) * u128::from(r.w) > u128::from(r.oh) * u128::from(l.w))
-        }
-        // `weight > hw`.
-        Rule::Fo | Rule::Ovf => r.w > l.w,
-    }
+fn mul(a: u64, b: u32) -> u128 {
+    u128::from(a) * u128::from(b)
+}
+
+/// Does `r` (later in the list) beat `l` strictly?
+#[inline(always)]
+fn lc(l: &Node, r: &Node) -> bool {
+    // `doh < loh` (unsigned).
+    r.oh < l.oh
 }
 
 #[inline(always)]
-fn play(rule: Rule, l: Node, r: Node) -> Node {
-    if l.idx == NONE || (r.idx != NONE && beats(rule, &l, &r)) {
-        r
-    } else {
-        l
-    }
+fn wlc(l: &Node, r: &Node) -> bool {
+    // `(s64)loh * dest->weight > (s64)doh * least->weight`.
+    mul(l.oh, r.w) > mul(r.oh, l.w)
+}
+
+#[inline(always)]
+fn nq(l: &Node, r: &Node) -> bool {
+    // An idle destination (`active + 1 == 1`) is returned at once.
+    l.oh != 1 && (r.oh == 1 || mul(l.oh, r.w) > mul(r.oh, l.w))
+}
+
+#[inline(always)]
+fn fo(l: &Node, r: &Node) -> bool {
+    // `weight > hw`.
+    r.w > l.w
+}
+
+#[inline(always)]
+fn play(beats: impl Fn(&Node, &Node) -> bool, l: Node, r: Node) -> Node {
+    [l, r][usize::from(beats(&l, &r))]
 }
 
 impl Least {
@@ -126,8 +138,11 @@ impl Least {
         for (i, d) in dests.iter().enumerate() {
             self.nodes[self.size + i] = self.leaf(i, d);
         }
-        for j in (1..self.size).rev() {
-            self.nodes[j] = play(self.rule, self.nodes[2 * j], self.nodes[2 * j + 1]);
+        match self.rule {
+            Rule::Lc => self.lay(lc),
+            Rule::Wlc | Rule::Sed => self.lay(wlc),
+            Rule::Nq => self.lay(nq),
+            Rule::Fo | Rule::Ovf => self.lay(fo),
         }
     }
 
@@ -137,25 +152,40 @@ impl Least {
         self.rebuild(dests);
     }
 
+    fn lay(&mut self, beats: impl Fn(&Node, &Node) -> bool + Copy) {
+        for j in (1..self.size).rev() {
+            self.nodes[j] = play(beats, self.nodes[2 * j], self.nodes[2 * j + 1]);
+        }
+    }
+
     /// The destination at `index` changed: replay its path to the root.
     pub(crate) fn changed(&mut self, dests: &[Dest], index: usize) {
         let Some(d) = dests.get(index) else { return };
         let leaf = self.leaf(index, d);
+        match self.rule {
+            Rule::Lc => self.replay(lc, index, leaf),
+            Rule::Wlc | Rule::Sed => self.replay(wlc, index, leaf),
+            Rule::Nq => self.replay(nq, index, leaf),
+            Rule::Fo | Rule::Ovf => self.replay(fo, index, leaf),
+        }
+    }
+
+    /// Carry the slot's new value up: at each level only the sibling is
+    /// read, and the match is decided without branching on its outcome.
+    #[inline(always)]
+    fn replay(&mut self, beats: impl Fn(&Node, &Node) -> bool + Copy, index: usize, leaf: Node) {
         let mut j = self.size + index;
-        let Some(slot) = self.nodes.get_mut(j) else {
+        if j >= self.nodes.len() {
             return;
-        };
-        *slot = leaf;
-        let rule = self.rule;
+        }
+        let mut cur = leaf;
+        self.nodes[j] = cur;
         while j > 1 {
-            let sibling = j ^ 1;
-            let (l, r) = if j & 1 == 0 {
-                (self.nodes[j], self.nodes[sibling])
-            } else {
-                (self.nodes[sibling], self.nodes[j])
-            };
-            j /= 2;
-            self.nodes[j] = play(rule, l, r);
+            let pair = [cur, self.nodes[j ^ 1]];
+            let odd = j & 1;
+            cur = play(beats, pair[odd], pair[odd ^ 1]);
+            j >>= 1;
+            self.nodes[j] = cur;
         }
     }
 
