@@ -22,10 +22,10 @@ use crate::request;
 
 /// One line of restore input, split into words.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub struct Line<'a> {
     /// 1-based line number in the input.
     pub number: usize,
-    pub words: Vec<String>,
+    pub words: Vec<&'a str>,
 }
 
 /// A checked line and the request it sends.
@@ -50,15 +50,14 @@ impl std::fmt::Display for LineError {
 }
 
 /// Splits restore input into lines of words.
-pub fn split_lines(input: &str) -> Vec<Line> {
+pub fn split_lines(input: &str) -> Vec<Line<'_>> {
     input
         .split('\n')
         .enumerate()
         .filter_map(|(i, raw)| {
-            let words: Vec<String> = raw
+            let words: Vec<&str> = raw
                 .split([' ', '\t', '\r'])
                 .filter(|w| !w.is_empty() && *w != "ipvsadm" && *w != "ipvsctl")
-                .map(String::from)
                 .collect();
             match words.first() {
                 None => None,
@@ -74,12 +73,14 @@ pub fn split_lines(input: &str) -> Vec<Line> {
 
 /// Checks every line; returns the requests, or every bad line.
 pub fn validate(program: &str, input: &str) -> Result<Vec<Planned>, Vec<LineError>> {
-    let mut planned = Vec::new();
+    let lines = split_lines(input);
+    let mut planned = Vec::with_capacity(lines.len());
     let mut errors = Vec::new();
-    for line in split_lines(input) {
-        let mut argv = Vec::with_capacity(line.words.len() + 1);
-        argv.push(program.to_string());
-        argv.extend(line.words.iter().cloned());
+    let mut argv = Vec::with_capacity(16);
+    for line in lines {
+        argv.clear();
+        argv.push(program);
+        argv.extend(line.words.iter().copied());
         let error = |status: u8, message: &str| LineError {
             line: line.number,
             status,
@@ -362,17 +363,14 @@ mod tests {
                 Line {
                     number: 1,
                     words: vec!["-A", "-t", "10.0.0.1:80", "-s", "rr"]
-                        .into_iter()
-                        .map(String::from)
-                        .collect()
                 },
                 Line {
                     number: 4,
-                    words: vec!["-C".to_string()]
+                    words: vec!["-C"]
                 },
                 Line {
                     number: 6,
-                    words: vec!["-Z".to_string()]
+                    words: vec!["-Z"]
                 },
             ]
         );

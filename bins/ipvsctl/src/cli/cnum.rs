@@ -76,7 +76,8 @@ pub fn str_is_digit(s: &str) -> bool {
 /// `0`-prefixed octal or `0x` hex; trailing blanks end the address.
 pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
     let b = s.as_bytes();
-    let mut parts: Vec<u64> = Vec::with_capacity(4);
+    let mut parts = [0u64; 4];
+    let mut count = 0;
     let mut i = 0;
     loop {
         if i >= b.len() || !b[i].is_ascii_digit() {
@@ -108,10 +109,14 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
         if value > u64::from(u32::MAX) {
             return None;
         }
-        parts.push(value);
+        if count == 4 {
+            return None;
+        }
+        parts[count] = value;
+        count += 1;
         i = j;
         if i < b.len() && b[i] == b'.' {
-            if parts.len() == 4 {
+            if count == 4 {
                 return None;
             }
             i += 1;
@@ -122,7 +127,7 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
         }
         break;
     }
-    let value = match parts.as_slice() {
+    let value = match &parts[..count] {
         [a] => *a,
         [a, b] if *a <= 0xff && *b <= 0xff_ffff => (a << 24) | b,
         [a, b, c] if *a <= 0xff && *b <= 0xff && *c <= 0xffff => (a << 24) | (b << 16) | c,

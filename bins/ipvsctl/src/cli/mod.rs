@@ -549,8 +549,10 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Parses a command line (`argv[0]` first). `in_restore` marks a line read by
 /// `-R`, where another `-R` is refused as ipvsadm refuses it.
-pub fn parse(argv: &[String], in_restore: bool) -> Result<Parsed, CliError> {
-    let program = argv.first().map(String::as_str).unwrap_or("ipvsctl");
+pub fn parse<S: AsRef<str>>(argv: &[S], in_restore: bool) -> Result<Parsed, CliError> {
+    let argv: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+    let argv = argv.as_slice();
+    let program = argv.first().copied().unwrap_or("ipvsctl");
     if argv.len() <= 1 {
         // ipvsadm with no argument lists the table, names resolved.
         return Ok(Parsed::Run(Box::new(empty_entry())));

@@ -56,7 +56,7 @@ impl PoptError {
 #[derive(Debug)]
 pub struct Popt<'a, T: Copy> {
     table: &'a [OptSpec<T>],
-    argv: &'a [String],
+    argv: &'a [&'a str],
     /// Index of the next word to read.
     next: usize,
     /// Rest of a short-option bundle still to read: (word index, byte offset).
@@ -69,9 +69,12 @@ pub struct Popt<'a, T: Copy> {
 
 impl<'a, T: Copy> Popt<'a, T> {
     /// Starts reading `argv` (whose first word is the program name).
-    pub fn new(table: &'a [OptSpec<T>], argv: &'a [String]) -> Self {
-        let posix_me_harder = std::env::var_os("POSIXLY_CORRECT").is_some()
-            || std::env::var_os("POSIX_ME_HARDER").is_some();
+    pub fn new(table: &'a [OptSpec<T>], argv: &'a [&'a str]) -> Self {
+        static POSIX_ME_HARDER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let posix_me_harder = *POSIX_ME_HARDER.get_or_init(|| {
+            std::env::var_os("POSIXLY_CORRECT").is_some()
+                || std::env::var_os("POSIX_ME_HARDER").is_some()
+        });
         Popt {
             table,
             argv,
@@ -88,7 +91,7 @@ impl<'a, T: Copy> Popt<'a, T> {
     pub fn bad_option(&self) -> &'a str {
         self.argv
             .get(self.next.saturating_sub(1))
-            .map(String::as_str)
+            .copied()
             .unwrap_or("")
     }
 
@@ -111,7 +114,7 @@ impl<'a, T: Copy> Popt<'a, T> {
                     return Ok(None);
                 };
                 self.next += 1;
-                let word = word.as_str();
+                let word = *word;
                 if self.rest_are_leftovers || !word.starts_with('-') || word == "-" {
                     if self.posix_me_harder {
                         self.rest_are_leftovers = true;
@@ -157,7 +160,7 @@ impl<'a, T: Copy> Popt<'a, T> {
                             }
                             Some(word) => {
                                 self.next += 1;
-                                Some(word.as_str())
+                                Some(*word)
                             }
                         }
                     }
@@ -174,7 +177,7 @@ impl<'a, T: Copy> Popt<'a, T> {
         word: usize,
         offset: usize,
     ) -> Result<(OptSpec<T>, Option<&'a str>), PoptError> {
-        let text = self.argv[word].as_str();
+        let text = self.argv[word];
         let rest = &text[offset..];
         let ch = rest.chars().next().ok_or(PoptError::UnknownOption)?;
         let spec = *self
@@ -239,9 +242,8 @@ mod tests {
     );
 
     fn all(words: &[&str]) -> Outcome {
-        let argv: Vec<String> = std::iter::once("prog")
+        let argv: Vec<&str> = std::iter::once("prog")
             .chain(words.iter().copied())
-            .map(String::from)
             .collect();
         let mut popt = Popt::new(TABLE, &argv);
         let mut out = Vec::new();
