@@ -10,12 +10,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsFd;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ipvs_proto::{
-    AddressFamily, Client, Daemon, DaemonState, Destination, Error, Forwarding, Netmask, Protocol,
-    Request, Service, ServiceFlags, ServiceKey, Timeouts, TunnelFlags, TunnelType,
+    AddressFamily, Client, Daemon, DaemonState, Destination, Error, Forwarding, NetNs, Netmask,
+    Protocol, Request, Service, ServiceFlags, ServiceKey, Timeouts, TunnelFlags, TunnelType,
 };
 use nix::sched::{CloneFlags, unshare};
 
@@ -174,7 +176,10 @@ fn save_destination(key: &ServiceKey, dest: &Destination) -> String {
         Forwarding::Masq => "-m",
         Forwarding::DirectRoute => "-g",
         Forwarding::Tunnel => "-i",
-        other => panic!("ipvsadm cannot save forwarding {other:?}"),
+        // ipvsadm has no option for these two; 1.31 saves the local node as
+        // `-g` and prints a null string for bypass.
+        Forwarding::Local => "-g",
+        Forwarding::Bypass => "(null)",
     };
     let mut line = format!(
         "-a {} -r {} {method} -w {}",
@@ -415,6 +420,8 @@ fn destinations_of_every_forwarding_method_and_tunnel_type() {
         tunnel("10.0.0.7:80", TunnelType::Gue, 6082, TunnelFlags::REMCSUM),
         tunnel("10.0.0.8:80", TunnelType::Gre, 0, TunnelFlags::empty()),
         tunnel("10.0.0.9:80", TunnelType::Gre, 0, TunnelFlags::CSUM),
+        Destination::new(v4("10.0.0.10:80"), Forwarding::Local, 1),
+        Destination::new(v4("10.0.0.11:80"), Forwarding::Bypass, 1),
     ];
     lab.client.add_service(&service).expect("add service");
     for dest in &dests {
@@ -706,6 +713,75 @@ fn sync_daemons_start_list_stop_on_lo() {
         .expect("stop backup");
     assert!(lab.client.daemons().expect("daemons").is_empty());
     assert_eq!(run("ipvsadm", &["-L", "--daemon"]), "");
+    lab.assert_saved(&[]);
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn clients_in_another_namespace_by_path_fd_and_name() {
+    let mut lab = Lab::new();
+    // Another namespace with one service, kept alive by a helper thread.
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let helper = std::thread::spawn(move || {
+        let _other = Lab::new();
+        run("ipvsadm", &["-A", "-t", "10.0.0.9:80", "-s", "rr"]);
+        let me = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+        ready_tx
+            .send(Path::new("/proc").join(me).join("ns/net"))
+            .expect("send");
+        let _ = done_rx.recv();
+    });
+    let other_ns = ready_rx.recv().expect("the helper's namespace");
+    let other_key = ServiceKey::tcp(v4("10.0.0.9:80"));
+    let keys_of = |client: &mut Client| -> Vec<ServiceKey> {
+        client
+            .services()
+            .expect("services")
+            .iter()
+            .map(|s| s.key)
+            .collect()
+    };
+
+    let mut by_path = Client::connect_in(NetNs::Path(&other_ns)).expect("client by path");
+    assert_eq!(keys_of(&mut by_path), [other_key]);
+    let file = std::fs::File::open(&other_ns).expect("open the namespace");
+    let mut by_fd = Client::connect_in(NetNs::Fd(file.as_fd())).expect("client by fd");
+    assert_eq!(keys_of(&mut by_fd), [other_key]);
+    // A named namespace is a bind mount under /run/netns, as `ip netns add` makes.
+    std::fs::create_dir_all("/run/netns").expect("/run/netns");
+    let named = Path::new("/run/netns/kernel-lab-other");
+    std::fs::File::create(named).expect("mount point");
+    run(
+        "mount",
+        &[
+            "--bind",
+            other_ns.to_str().unwrap(),
+            named.to_str().unwrap(),
+        ],
+    );
+    let by_name = Client::connect_in(NetNs::Named("kernel-lab-other"));
+    run("umount", &[named.to_str().unwrap()]);
+    std::fs::remove_file(named).expect("remove the mount point");
+    assert_eq!(keys_of(&mut by_name.expect("client by name")), [other_key]);
+    assert!(matches!(
+        Client::connect_in(NetNs::Named("no-such-namespace")),
+        Err(Error::Namespace { .. })
+    ));
+
+    // Adding through the other namespace's client lands there, not here; this
+    // thread came back to its own namespace.
+    by_path
+        .add_service(&Service::new(ServiceKey::udp(v4("10.0.0.9:53")), "rr"))
+        .expect("add there");
+    assert!(lab.client.services().expect("services here").is_empty());
+    let mut here = Client::connect().expect("a client here");
+    assert!(here.services().expect("services here").is_empty());
+    assert_eq!(keys_of(&mut by_fd).len(), 2);
+    by_fd.flush().expect("flush there");
+    drop((by_path, by_fd, file));
+    let _ = done_tx.send(());
+    helper.join().expect("helper");
     lab.assert_saved(&[]);
 }
 
