@@ -207,6 +207,25 @@ fn stats_or_zero(stats: Option<&Stats>) -> Stats {
     stats.copied().unwrap_or_default()
 }
 
+fn protocol_name(protocol: ipvs_proto::Protocol) -> &'static str {
+    match protocol {
+        ipvs_proto::Protocol::Tcp => "TCP",
+        ipvs_proto::Protocol::Udp => "UDP",
+        ipvs_proto::Protocol::Sctp => "SCTP",
+    }
+}
+
+/// `fwd_name`: the Forward column.
+fn fwd_name(forwarding: Forwarding) -> &'static str {
+    match forwarding {
+        Forwarding::Masq => "Masq",
+        Forwarding::Local => "Local",
+        Forwarding::Tunnel => "Tunnel",
+        Forwarding::DirectRoute => "Route",
+        Forwarding::Bypass => "Bypass",
+    }
+}
+
 fn fwd_switch(forwarding: Forwarding) -> &'static str {
     match forwarding {
         Forwarding::Masq => "-m",
@@ -270,7 +289,7 @@ pub fn service_entry(out: &mut String, entry: Entry, format: u32) {
                 };
                 format!("{stype} {vname}")
             } else {
-                let name = format!("{:<4} {vname}", protocol.to_string());
+                let name = format!("{:<4} {vname}", protocol_name(protocol));
                 if address.is_ipv4() {
                     truncate(name, 33)
                 } else {
@@ -432,7 +451,7 @@ fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, for
         let _ = writeln!(
             out,
             "  -> {dname:<28} {:<7} {info:<13} {weight:<6} {:<10} {:<10}",
-            e.forwarding.to_string(),
+            fwd_name(e.forwarding),
             conns.active,
             conns.inactive
         );
@@ -440,7 +459,7 @@ fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, for
         let _ = writeln!(
             out,
             "  -> {dname:<28} {:<7} {weight:<6} {:<10} {:<10}",
-            e.forwarding.to_string(),
+            fwd_name(e.forwarding),
             conns.active,
             conns.inactive
         );

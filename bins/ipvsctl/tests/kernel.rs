@@ -118,6 +118,9 @@ const LISTINGS: &[&str] = &[
     "-S -n",
     "-l -n",
     "-Lnc",
+    "-L",
+    "-L --stats --exact",
+    "-S",
 ];
 
 /// Everything one tool's scenario printed, and the table it left.
