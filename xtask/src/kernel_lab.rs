@@ -147,6 +147,15 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
     Ok(opts)
 }
 
+/// `a/kernel, b/kernel`.
+fn suite_names(suites: &[suites::Suite]) -> String {
+    suites
+        .iter()
+        .map(suites::Suite::name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `value` of `option` as a whole number of at least `min` `unit`.
 fn number<T>(option: &str, value: &str, min: T, unit: &str) -> anyhow::Result<T>
 where
@@ -187,12 +196,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "step `suites`: no guest suite matches (packages {:?}, tests {:?}); the workspace has: {}",
             opts.packages,
             opts.tests,
-            workspace
-                .suites
-                .iter()
-                .map(suites::Suite::name)
-                .collect::<Vec<_>>()
-                .join(", ")
+            suite_names(&workspace.suites)
         );
     }
 
@@ -215,12 +219,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         bail!(
             "step `list tests`: no guest test matches {:?} in {}",
             test_args.select,
-            built
-                .suites
-                .iter()
-                .map(suites::Suite::name)
-                .collect::<Vec<_>>()
-                .join(", ")
+            suite_names(&built.suites)
         );
     }
     let timings_file = cache.join("timings.txt");
@@ -250,12 +249,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         kernel.release,
         modules.load_order.len(),
         tests.len(),
-        built
-            .suites
-            .iter()
-            .map(suites::Suite::name)
-            .collect::<Vec<_>>()
-            .join(", "),
+        suite_names(&built.suites),
         shards.len(),
         size as f64 / (1024.0 * 1024.0),
         packed.elapsed().as_secs_f64()
@@ -278,22 +272,28 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let booted = Instant::now();
     let reports = vm::run_tests(&boot, &result_files, opts.timeout)?;
 
-    let results: Vec<&vm::TestResult> = reports.iter().flat_map(|r| &r.results).collect();
-    for result in &results {
+    for result in reports.iter().flat_map(|r| &r.results) {
         timings.record(&result.id, result.secs);
     }
     timings.save(&timings_file)?;
+    eprintln!(
+        "xtask: kernel-lab: VMs ran {:.1} s; finished in {:.1} s (wall, from start)",
+        booted.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    conclude(&tests, &reports)
+}
+
+/// Prints the verdict and turns it into the lab's result: every planned test
+/// must have reported, and passed.
+fn conclude(tests: &[plan::TestCase], reports: &[vm::Report]) -> anyhow::Result<()> {
+    let results: Vec<&vm::TestResult> = reports.iter().flat_map(|r| &r.results).collect();
     let missing: Vec<&str> = tests
         .iter()
         .filter(|t| !results.iter().any(|r| r.id == t.id))
         .map(|t| t.id.as_str())
         .collect();
     let failed: Vec<&vm::TestResult> = results.iter().copied().filter(|r| r.status != 0).collect();
-    eprintln!(
-        "xtask: kernel-lab: VMs ran {:.1} s; finished in {:.1} s (wall, from start)",
-        booted.elapsed().as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    );
     for result in &failed {
         eprintln!(
             "xtask: kernel-lab: FAILED {} (exit {})",
@@ -351,6 +351,46 @@ mod tests {
         assert_eq!(opts.tests, ["kernel"]);
         assert_eq!(opts.test_args, ["dump", "--exact", "--nocapture"]);
         assert!(!opts.shell);
+    }
+
+    fn report(results: &[(i32, &str)], exit: i32) -> vm::Report {
+        vm::Report {
+            last_step: Some("tests".into()),
+            setup_failed: None,
+            exit: Some(exit),
+            results: results
+                .iter()
+                .map(|&(status, id)| vm::TestResult {
+                    status,
+                    secs: 0.1,
+                    id: id.into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn case(id: &str) -> plan::TestCase {
+        plan::TestCase {
+            suite: 0,
+            name: id.into(),
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn the_verdict_needs_every_test_to_report_and_pass() {
+        let tests = [case("a"), case("b")];
+        assert!(conclude(&tests, &[report(&[(0, "a")], 0), report(&[(0, "b")], 0)]).is_ok());
+        let err = conclude(&tests, &[report(&[(0, "a")], 0)]).unwrap_err();
+        assert!(
+            err.to_string().contains("no result for 1 test(s): b"),
+            "{err}"
+        );
+        let err = conclude(&tests, &[report(&[(0, "a"), (101, "b")], 1)]).unwrap_err();
+        let failed = err
+            .downcast_ref::<GuestTestsFailed>()
+            .expect("a test failure");
+        assert_eq!((failed.code, failed.failed), (101, 1));
     }
 
     #[test]
