@@ -42,18 +42,15 @@ impl fmt::Display for Decimal {
     /// Exact, with `scale` decimals: `216.9`, `0.002`, `60.00`, `21690`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.units < 0 { "-" } else { "" };
-        let abs = self.units.unsigned_abs();
-        if self.scale == 0 {
-            return write!(f, "{sign}{abs}");
+        let digits = self.units.unsigned_abs().to_string();
+        let scale = usize::from(self.scale);
+        if scale == 0 {
+            return write!(f, "{sign}{digits}");
         }
-        let p = 10u64.pow(u32::from(self.scale));
-        write!(
-            f,
-            "{sign}{}.{:0w$}",
-            abs / p,
-            abs % p,
-            w = usize::from(self.scale)
-        )
+        // At least one digit before the point.
+        let padded = format!("{digits:0>w$}", w = scale + 1);
+        let (int, frac) = padded.split_at(padded.len() - scale);
+        write!(f, "{sign}{int}.{frac}")
     }
 }
 

@@ -143,7 +143,6 @@ impl fmt::Display for Label {
 /// A field's exact digit string: 1 to [`Digits::MAX_LEN`] ASCII digits, leading
 /// zeros kept (`"01"` and `"1"` are different digit strings).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(align(8))]
 pub struct Digits {
     /// `[len, digits..., 0...]`: eight bytes, so a digit string moves as one word.
     bytes: [u8; 8],

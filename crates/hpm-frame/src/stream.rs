@@ -206,7 +206,10 @@ impl StreamDecoder {
         }
         loop {
             let rest = &chunk[pos..];
-            let Some(s) = memchr(b'S', rest) else {
+            // Between frames there are usually only CR LF: look at a few bytes
+            // before paying for a memchr call.
+            let near = rest.iter().take(4).position(|&b| b == b'S');
+            let Some(s) = near.or_else(|| memchr(b'S', rest)) else {
                 self.gap(rest);
                 return Ok(());
             };
