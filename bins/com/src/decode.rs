@@ -201,3 +201,43 @@ pub fn convert(
         .map_err(write_err)?;
     Ok(count)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STREAM: &[u8] = include_bytes!("../tests/data/stream-seed.bin");
+
+    #[test]
+    fn appending_csv_writes_the_header_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meter.csv");
+        for _ in 0..2 {
+            let mut live =
+                LiveRecords::new(RecordFormat::Csv, Some(&path), UtcOffset::UTC).unwrap();
+            assert!(!live.replaces_output());
+            let mut local = Vec::new();
+            // Fed in two uneven pieces, as reads would deliver them.
+            live.feed(&STREAM[..100], &mut local).unwrap();
+            live.feed(&STREAM[100..], &mut local).unwrap();
+            live.finish(&mut local).unwrap();
+            assert!(local.is_empty(), "records go to the file only");
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + 2 * 4, "{text}");
+        assert!(lines[0].starts_with("time,"));
+        assert_eq!(lines.iter().filter(|l| l.starts_with("time,")).count(), 1);
+    }
+
+    #[test]
+    fn without_a_file_records_take_the_output() {
+        let mut live = LiveRecords::new(RecordFormat::Jsonl, None, UtcOffset::UTC).unwrap();
+        assert!(live.replaces_output());
+        let mut local = Vec::new();
+        live.feed(STREAM, &mut local).unwrap();
+        let text = String::from_utf8(local).unwrap();
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(text.lines().all(|l| l.starts_with("{\"time\":\"")));
+    }
+}
