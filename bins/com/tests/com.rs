@@ -801,6 +801,7 @@ fn simulate_prints_a_pty_path_that_serves_frames() {
     let mut port = fs::OpenOptions::new()
         .read(true)
         .write(true)
+        .custom_flags(libc::O_NOCTTY)
         .open(path)
         .unwrap();
     let mut got = Vec::new();
