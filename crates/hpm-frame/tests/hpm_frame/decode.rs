@@ -11,6 +11,15 @@ fn value(rule: &impl DecodeRule, frame: &Frame, label: Label) -> Value {
     rule.decode(frame.get(label).unwrap()).unwrap()
 }
 
+/// Every field of the frame decoded and shown with its unit.
+fn shown(rule: &impl DecodeRule, frame: &Frame) -> Vec<String> {
+    frame
+        .fields()
+        .iter()
+        .map(|f| rule.decode(f).unwrap().to_string())
+        .collect()
+}
+
 fn f64_of(rule: &impl DecodeRule, frame: &Frame, label: Label) -> f64 {
     value(rule, frame, label).amount.to_f64()
 }
@@ -19,13 +28,8 @@ fn f64_of(rule: &impl DecodeRule, frame: &Frame, label: Label) -> f64 {
 fn inferred_rule_on_the_first_seed_frame() {
     let rule = TableRule::inferred();
     let frame = &seed_frames()[0];
-    let shown: Vec<String> = frame
-        .fields()
-        .iter()
-        .map(|f| rule.decode(f).unwrap().to_string())
-        .collect();
     assert_eq!(
-        shown,
+        shown(&rule, frame),
         [
             "216.9 V",
             "42.41 A",
@@ -61,13 +65,8 @@ fn inferred_rule_on_the_first_seed_frame() {
 fn documentation_sample_decodes_to_its_annotation() {
     let rule = TableRule::inferred();
     let frame = Frame::parse(b"S 22003Vo 10003Am 22002Wa 10001Pf 60001Hz E").unwrap();
-    let shown: Vec<String> = frame
-        .fields()
-        .iter()
-        .map(|f| rule.decode(f).unwrap().to_string())
-        .collect();
     assert_eq!(
-        shown,
+        shown(&rule, &frame),
         ["220.0 V", "100.0 A", "22.00 kW", "1.000", "60.00 Hz"]
     );
     // 220.0 V × 100.0 A × 1.000 = 22.00 kW exactly.
