@@ -790,7 +790,7 @@ fn the_demo_shows_live_meter_frames() {
 #[test]
 fn simulate_prints_a_pty_path_that_serves_frames() {
     let mut child = com()
-        .args(["simulate", "--interval", "0.1", "--count", "30"])
+        .args(["simulate", "--interval", "0.1", "--count", "10"])
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());

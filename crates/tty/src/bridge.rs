@@ -261,6 +261,12 @@ impl<'a> Bridge<'a> {
                         }
                     }
                 }
+                if input_closed && local.pollable {
+                    // A closed pipe or hung-up terminal has nothing more to say.
+                    let raw = local.fd.as_raw_fd();
+                    let _ = poll.registry().deregister(&mut SourceFd(&raw));
+                    local.pollable = false;
+                }
             }
             // 4. Input over and everything handed to the port: once the port has
             //    transmitted it (its output queue is empty; checked every few
