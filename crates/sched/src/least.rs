@@ -162,11 +162,14 @@ impl Least {
     pub(crate) fn changed(&mut self, dests: &[Dest], index: usize) {
         let Some(d) = dests.get(index) else { return };
         let leaf = self.leaf(index, d);
+        // Measured: the ratio rules' outcomes are hard to predict, so they
+        // select without branching; lc's and fo's follow regular patterns
+        // that the branch predictor learns, and branching is faster there.
         match self.rule {
-            Rule::Lc => self.replay(lc, index, leaf),
+            Rule::Lc => self.replay_branching(lc, index, leaf),
             Rule::Wlc | Rule::Sed => self.replay(wlc, index, leaf),
             Rule::Nq => self.replay(nq, index, leaf),
-            Rule::Fo | Rule::Ovf => self.replay(fo, index, leaf),
+            Rule::Fo | Rule::Ovf => self.replay_branching(fo, index, leaf),
         }
     }
 
@@ -184,6 +187,29 @@ impl Least {
             let pair = [cur, self.nodes[j ^ 1]];
             let odd = j & 1;
             cur = play(beats, pair[odd], pair[odd ^ 1]);
+            j >>= 1;
+            self.nodes[j] = cur;
+        }
+    }
+
+    /// As [`Least::replay`], with plain branches.
+    #[inline(always)]
+    fn replay_branching(
+        &mut self,
+        beats: impl Fn(&Node, &Node) -> bool + Copy,
+        index: usize,
+        leaf: Node,
+    ) {
+        let mut j = self.size + index;
+        if j >= self.nodes.len() {
+            return;
+        }
+        let mut cur = leaf;
+        self.nodes[j] = cur;
+        while j > 1 {
+            let sib = self.nodes[j ^ 1];
+            let (l, r) = if j & 1 == 0 { (cur, sib) } else { (sib, cur) };
+            cur = if beats(&l, &r) { r } else { l };
             j >>= 1;
             self.nodes[j] = cur;
         }
