@@ -536,6 +536,118 @@ fn netns_and_json() {
     assert_eq!(missing.stderr.lines().count(), 1, "{missing:?}");
 }
 
+/// Real connections (local clients, NAT to a local listener, persistence
+/// templates): the connection table and the counters, printed by both tools.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn connections_and_counters() {
+    in_fresh_netns(|| {
+        let ip = Command::new("ip")
+            .args(["addr", "add", "10.0.0.1/8", "dev", "lo"])
+            .status();
+        assert!(ip.is_ok_and(|s| s.success()));
+        build(&[
+            "-A -t 10.0.0.100:80 -s rr -p 120",
+            "-a -t 10.0.0.100:80 -r 10.0.0.2:80 -m",
+            "-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m",
+            "-A -t 10.0.0.101:22 -s rr",
+            "-a -t 10.0.0.101:22 -r 10.0.0.4:22 -m",
+        ]);
+        let listeners: Vec<_> = ["10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:22"]
+            .iter()
+            .map(|a| std::net::TcpListener::bind(a).unwrap())
+            .collect();
+        let mut clients = Vec::new();
+        for (vip, n) in [("10.0.0.100:80", 3), ("10.0.0.101:22", 2)] {
+            for _ in 0..n {
+                let mut c = std::net::TcpStream::connect(vip).unwrap();
+                c.write_all(b"hello").unwrap();
+                clients.push(c);
+            }
+        }
+        // One refused connection (no listener): an inactive entry.
+        let _ = std::net::TcpStream::connect("10.0.0.101:23");
+        // The kernel folds its per-CPU counters into the exported ones every
+        // 2 s: wait for that, so the counters compared are not zeros.
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        for line in [
+            "-Lnc",
+            "-Lnc --persistent-conn",
+            "-Lc",
+            "-Ln --persistent-conn",
+            "-Ln --stats",
+            "-Ln --stats --exact",
+            "-L --stats",
+            "-Ln",
+            "-Ln --rate",
+        ] {
+            // Expiry counts down and rates move: compare a moment both saw.
+            let mut last = None;
+            for _ in 0..10 {
+                let theirs = Tool::Ipvsadm.run(line);
+                let mine = Tool::Ipvsctl.run(line);
+                if mine == theirs {
+                    last = None;
+                    break;
+                }
+                last = Some((mine, theirs));
+            }
+            if let Some((mine, theirs)) = last {
+                assert_eq!(mine, theirs, "`{line}`");
+            }
+        }
+        let table = Tool::Ipvsctl.run("-Lnc").stdout;
+        assert!(table.lines().count() >= 2 + 5, "{table}");
+        let json: serde_json::Value =
+            serde_json::from_str(&Tool::Ipvsctl.run("-L -c --json").stdout).unwrap();
+        let conns = json["connections"].as_array().unwrap();
+        assert!(conns.iter().any(|c| c["state"] == "ESTABLISHED"), "{json}");
+        let stats: serde_json::Value =
+            serde_json::from_str(&Tool::Ipvsctl.run("-Ln --json").stdout).unwrap();
+        let total: u64 = stats["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["stats"]["connections"].as_u64().unwrap())
+            .sum();
+        assert!(total >= 5, "{stats}");
+        drop(clients);
+        drop(listeners);
+    });
+}
+
+/// `-L --watch` redraws in place and ends cleanly on Ctrl-C.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn watch_redraws_and_stops_on_ctrl_c() {
+    in_fresh_netns(|| {
+        build(&[
+            "-A -t 10.5.0.1:80 -s rr",
+            "-a -t 10.5.0.1:80 -r 10.5.0.2:80 -m",
+        ]);
+        let child = Command::new(BIN)
+            .args(["-Ln", "--watch", "0.2"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        assert!(kill.is_ok_and(|s| s.success()));
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let frames = text.matches("\x1b[H").count();
+        assert!(frames >= 2, "{frames} frames: {text:?}");
+        assert!(text.contains("TCP  10.5.0.1:80"), "{text:?}");
+        assert!(text.contains("CPS    InPPS   OutPPS"), "{text:?}");
+        assert!(text.ends_with("\x1b[?25h\n"), "cursor restored: {text:?}");
+        assert!(out.stderr.is_empty());
+    });
+}
+
 fn timed(tool: Tool, args: &str, input: Option<&str>) -> (f64, Out) {
     let start = Instant::now();
     let out = tool.run_input(&words(args), input);
