@@ -176,10 +176,18 @@ impl Client {
     }
 
     fn send(&self, bytes: &[u8]) -> Result<(), Error> {
-        let sent = self
-            .socket
-            .send(bytes, 0)
-            .map_err(io_error("cannot send to the kernel"))?;
+        let sent = loop {
+            match self.socket.send(bytes, 0) {
+                Ok(sent) => break sent,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(Error::Io {
+                        context: "cannot send to the kernel",
+                        source,
+                    });
+                }
+            }
+        };
         if sent != bytes.len() {
             return Err(Error::Protocol(format!(
                 "sent {sent} of {} bytes",
