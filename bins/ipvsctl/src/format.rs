@@ -164,10 +164,10 @@ const SCHED_FLAGS: ServiceFlags = ServiceFlags::SCHED1
     .union(ServiceFlags::SCHED2)
     .union(ServiceFlags::SCHED3);
 
-/// `print_sched_flags`: names depend on the scheduler.
-fn sched_flags(service: &Service) -> String {
-    let f = service.flags;
-    let names: &[(ServiceFlags, &str)] = match service.scheduler.as_str() {
+/// The names of a service's scheduler flags, which depend on its scheduler
+/// (`print_sched_flags`).
+pub fn sched_flag_names(service: &Service) -> Vec<&'static str> {
+    let names: &[(ServiceFlags, &'static str)] = match service.scheduler.as_str() {
         "sh" => &[
             (ServiceFlags::SCHED1, "sh-fallback"),
             (ServiceFlags::SCHED2, "sh-port"),
@@ -184,10 +184,21 @@ fn sched_flags(service: &Service) -> String {
     };
     names
         .iter()
-        .filter(|(bit, _)| f.contains(*bit))
+        .filter(|(bit, _)| service.flags.contains(*bit))
         .map(|(_, name)| *name)
-        .collect::<Vec<_>>()
-        .join(",")
+        .collect()
+}
+
+fn sched_flags(service: &Service) -> String {
+    sched_flag_names(service).join(",")
+}
+
+/// The persistence engine, if the service has one.
+pub fn persistence_engine(service: &Service) -> Option<&str> {
+    service
+        .persistence_engine
+        .as_deref()
+        .filter(|p| !p.is_empty())
 }
 
 /// The ` -M` / ` mask` value, unless it is the all-ones default.
@@ -309,11 +320,7 @@ pub fn service_entry(out: &mut String, entry: Entry, format: u32) {
                 let _ = write!(out, " -M {mask}");
             }
         }
-        if let Some(pe) = service
-            .persistence_engine
-            .as_deref()
-            .filter(|p| !p.is_empty())
-        {
+        if let Some(pe) = persistence_engine(&service) {
             let _ = write!(out, " --pe {pe}");
         }
         if service.flags.contains(ServiceFlags::ONE_PACKET) {
@@ -355,11 +362,7 @@ pub fn service_entry(out: &mut String, entry: Entry, format: u32) {
             if let Some(mask) = shown_netmask(&service) {
                 let _ = write!(out, " mask {mask}");
             }
-            if let Some(pe) = service
-                .persistence_engine
-                .as_deref()
-                .filter(|p| !p.is_empty())
-            {
+            if let Some(pe) = persistence_engine(&service) {
                 let _ = write!(out, " pe {pe}");
             }
         }

@@ -4,14 +4,14 @@
 use std::net::IpAddr;
 
 use ipvs_proto::{
-    AddressFamily, Daemon, DaemonState, Destination, Forwarding, Info, Netmask, Service,
-    ServiceFlags, ServiceKey, Stats, Timeouts, TunnelFlags, TunnelType,
+    AddressFamily, Daemon, DaemonState, Destination, Forwarding, Info, Netmask, ServiceFlags,
+    ServiceKey, Stats, Timeouts, TunnelFlags, TunnelType,
 };
 use serde::Serialize;
 
 use crate::cli::fmt;
 use crate::conn::Connection;
-use crate::format::Entry;
+use crate::format::{self, Entry};
 use crate::sort;
 
 /// Schema version of every document.
@@ -131,29 +131,6 @@ fn destination(d: &Destination) -> DestinationJson {
     }
 }
 
-fn sched_flags(s: &Service) -> Vec<&'static str> {
-    let names: &[(ServiceFlags, &'static str)] = match s.scheduler.as_str() {
-        "sh" => &[
-            (ServiceFlags::SCHED1, "sh-fallback"),
-            (ServiceFlags::SCHED2, "sh-port"),
-        ],
-        "mh" => &[
-            (ServiceFlags::SCHED1, "mh-fallback"),
-            (ServiceFlags::SCHED2, "mh-port"),
-        ],
-        _ => &[
-            (ServiceFlags::SCHED1, "flag-1"),
-            (ServiceFlags::SCHED2, "flag-2"),
-            (ServiceFlags::SCHED3, "flag-3"),
-        ],
-    };
-    names
-        .iter()
-        .filter(|(bit, _)| s.flags.contains(*bit))
-        .map(|(_, n)| *n)
-        .collect()
-}
-
 fn service(entry: Entry, format: u32) -> ServiceJson {
     let Entry {
         service: s,
@@ -190,7 +167,7 @@ fn service(entry: Entry, format: u32) -> ServiceJson {
         address,
         port,
         fwmark,
-        scheduler_flags: sched_flags(&s),
+        scheduler_flags: format::sched_flag_names(&s),
         scheduler: s.scheduler.clone(),
         persistent,
         persistence_timeout: persistent.then_some(s.timeout.as_secs()),
@@ -198,7 +175,7 @@ fn service(entry: Entry, format: u32) -> ServiceJson {
             Netmask::V4(mask) => mask.to_string(),
             Netmask::V6(prefix) => prefix.to_string(),
         },
-        persistence_engine: s.persistence_engine.clone().filter(|p| !p.is_empty()),
+        persistence_engine: format::persistence_engine(&s).map(String::from),
         one_packet: s.flags.contains(ServiceFlags::ONE_PACKET),
         stats: s.stats.as_ref().map(StatsJson::from),
         destinations: dests.iter().map(destination).collect(),

@@ -2,7 +2,7 @@
 //!
 //! The library half of the binary holds the parts worth testing alone: the
 //! ipvsadm-compatible command line ([`cli`]), the byte-exact text formats
-//! ([`format`], [`conn`]), the listing order ([`sort`]), the request builder
+//! ([`format`](mod@format), [`conn`]), the listing order ([`sort`]), the request builder
 //! ([`request`]), restores ([`restore`]) and the JSON schema ([`json`]).
 //!
 //! ```

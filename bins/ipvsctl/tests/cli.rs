@@ -5,8 +5,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use ipvs_proto::{Destination, Info, Reply, Request, Service, ServiceKey};
 use ipvsctl::cli::{self, Parsed, fmt};
@@ -277,25 +276,7 @@ fn bad_input_matrix() {
 }
 
 fn restore(args: &[&str], input: &str) -> (Option<i32>, String, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::spawn(BIN, args, Some(input))
 }
 
 /// `-R` reports every bad line with its number and stops before talking to

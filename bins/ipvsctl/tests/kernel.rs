@@ -36,31 +36,12 @@ impl Tool {
     }
 
     fn run_input(self, args: &[String], input: Option<&str>) -> Out {
-        let mut child = Command::new(self.program())
-            .args(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{}: {e}", self.program()));
-        if let Some(input) = input {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
+        let (status, stdout, stderr) = support::spawn(self.program(), args, input);
         Out {
-            status: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            status,
+            stdout,
             // Messages name the program as invoked; compare them as ipvsadm's.
-            stderr: String::from_utf8_lossy(&out.stderr).replace(BIN, "ipvsadm"),
+            stderr: stderr.replace(BIN, "ipvsadm"),
         }
     }
 
