@@ -1402,3 +1402,83 @@ mod attributes {
         );
     }
 }
+
+// ---------------------------------------------------------------- counters
+
+mod counters {
+    use ipvs_proto::netlink_packet_core::{NlaBuffer, NlasIterator, Parseable};
+    use ipvs_proto::{Stats, Stats64Attribute, StatsAttribute};
+
+    /// A stats nest written by hand: attribute k (1 to 10, the order of
+    /// `IPVS_STATS_ATTR_*` in ip_vs.h) holds k * 1000, `width(k)` bytes wide.
+    fn nest(width: impl Fn(u16) -> usize) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for kind in 1..=10u16 {
+            let value = u64::from(kind) * 1000;
+            let width = width(kind);
+            bytes.extend(((4 + width) as u16).to_ne_bytes());
+            bytes.extend(kind.to_ne_bytes());
+            bytes.extend(&value.to_ne_bytes()[..width]);
+        }
+        bytes
+    }
+
+    fn parse<A: for<'a> Parseable<NlaBuffer<&'a [u8]>>>(bytes: &[u8]) -> Vec<A> {
+        NlasIterator::new(bytes)
+            .map(|nla| A::parse(&nla.unwrap()).unwrap())
+            .collect()
+    }
+
+    /// The counters in ip_vs.h's order, named as `Stats` names them.
+    fn expected() -> Stats {
+        Stats {
+            connections: 1000,
+            packets_in: 2000,
+            packets_out: 3000,
+            bytes_in: 4000,
+            bytes_out: 5000,
+            connection_rate: 6000,
+            packet_rate_in: 7000,
+            packet_rate_out: 8000,
+            byte_rate_in: 9000,
+            byte_rate_out: 10000,
+        }
+    }
+
+    #[test]
+    fn each_counter_lands_in_its_field() {
+        let wide = nest(|_| 8);
+        let stats64: Vec<Stats64Attribute> = parse(&wide);
+        assert_eq!(Stats::from_attributes64(&stats64), expected());
+        assert_eq!(expected().to_attributes64(), stats64);
+
+        // struct ip_vs_stats_user: bytes counters (4 and 5) are 64-bit.
+        let legacy = nest(|kind| if kind == 4 || kind == 5 { 8 } else { 4 });
+        let stats: Vec<StatsAttribute> = parse(&legacy);
+        assert_eq!(Stats::from_attributes(&stats), expected());
+        assert_eq!(expected().to_attributes(), stats);
+    }
+
+    #[test]
+    fn the_legacy_nest_refuses_a_64_bit_packet_counter() {
+        let wrong = nest(|_| 8);
+        let error = StatsAttribute::parse(&NlasIterator::new(&wrong[..]).next().unwrap().unwrap())
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("invalid IPVS_STATS_ATTR_CONNS"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_legacy_nest_keeps_the_low_32_bits_as_the_kernel_does() {
+        let stats = Stats {
+            connections: (7 << 32) | 5,
+            bytes_in: 1 << 40,
+            ..Stats::default()
+        };
+        let legacy = Stats::from_attributes(&stats.to_attributes());
+        assert_eq!(legacy.connections, 5);
+        assert_eq!(legacy.bytes_in, 1 << 40);
+    }
+}
