@@ -11,6 +11,12 @@
 //!   [`Timeouts`], [`Info`], ...) converts to and from those attributes, and
 //!   [`Request`] / [`Reply`] to and from whole messages, writing exactly the
 //!   bytes ipvsadm writes.
+//! * [`Client`] talks to the kernel over a `netlink-sys` socket: the family id
+//!   resolved once per socket, requests with ACK, multi-part dumps retried when
+//!   interrupted, pipelined [`Client::batch`]es with one result per request,
+//!   [`KernelError`]s worded as ipvsadm words them, and sockets opened inside a
+//!   chosen network namespace ([`NetNs`]). [`wire`] frames and splits the
+//!   netlink messages.
 //!
 //! ```
 //! use std::time::Duration;
