@@ -102,6 +102,9 @@ const LISTINGS: &[&str] = &[
     "-L",
     "-L --stats --exact",
     "-S",
+    "",
+    "-Ln --sort",
+    "--list --numeric --tun-info",
 ];
 
 /// Everything one tool's scenario printed, and the table it left.
