@@ -632,6 +632,40 @@ fn watch_redraws_and_stops_on_ctrl_c() {
     });
 }
 
+/// Without CAP_NET_ADMIN (as user nobody) every command that reaches the
+/// kernel fails with one clear line and ipvsadm's status 2.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn without_cap_net_admin_one_clear_line() {
+    use std::os::unix::process::CommandExt as _;
+    for args in [&["-Ln"][..], &["-A", "-t", "10.6.0.1:80"], &["-C"]] {
+        let out = Command::new(BIN)
+            .args(args)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr, "Can't initialize ipvs: Permission denied (you must be root)\n",
+            "{args:?}"
+        );
+        let theirs = Command::new("ipvsadm")
+            .args(args)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        assert_eq!(theirs.status.code(), Some(2), "ipvsadm {args:?}");
+        assert!(
+            String::from_utf8_lossy(&theirs.stderr)
+                .starts_with("Can't initialize ipvs: Permission denied (you must be root)\n"),
+            "ipvsadm {args:?}: {theirs:?}"
+        );
+    }
+}
+
 fn timed(tool: Tool, args: &str, input: Option<&str>) -> (f64, Out) {
     let start = Instant::now();
     let out = tool.run_input(&words(args), input);
