@@ -2,10 +2,18 @@
 //! ~100 MB of synthetic input, side by side with a straightforward `regex`-crate
 //! parser producing the same records (the baseline).
 //!
+//! Each pair is measured twice: in wall time (group `hpm_frame/...`, criterion's
+//! default) and in the CPU time of the benchmarking thread (group
+//! `hpm_frame_cpu/...`), which does not count the time the thread waits for a core
+//! on a busy machine.
+//!
 //! Run: `cargo bench -p benches --bench hpm_frame`; figures in docs/performance.md.
 
 use std::hint::black_box;
+use std::sync::OnceLock;
+use std::time::Instant;
 
+use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hpm_frame::time::{Date, Month, PrimitiveDateTime, Time};
 use hpm_frame::{Digits, Field, Frame, Label, LogReader, StreamDecoder};
@@ -187,34 +195,131 @@ fn read_log(data: &[u8]) -> u64 {
     n
 }
 
-fn bench(c: &mut Criterion) {
-    let re = RegexParser::new();
+/// CPU time of the calling thread in ns, from the kernel's per-thread scheduler
+/// statistics; wall time where those are not available.
+fn thread_cpu_ns() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64)
+}
 
-    let (stream, frames) = raw_stream();
-    assert_eq!(decode_stream(&stream), frames);
-    assert_eq!(re.stream(&stream), frames);
-    let mut g = c.benchmark_group("hpm_frame/raw_stream");
+/// Criterion measurement: CPU time of the benchmarking thread.
+struct ThreadCpuTime;
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, start: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(start)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuFormatter
+    }
+}
+
+/// Shows CPU nanoseconds as ms and byte throughput as MiB/s.
+struct CpuFormatter;
+
+impl ValueFormatter for CpuFormatter {
+    fn scale_values(&self, _typical: f64, values: &mut [f64]) -> &'static str {
+        for v in values {
+            *v /= 1e6;
+        }
+        "ms (CPU)"
+    }
+
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        let bytes = match *throughput {
+            Throughput::Bytes(b) | Throughput::BytesDecimal(b) => b as f64,
+            Throughput::Elements(e) => e as f64,
+            Throughput::Bits(b) => b as f64 / 8.0,
+        };
+        for v in values {
+            *v = bytes * 1e9 / *v / (1024.0 * 1024.0);
+        }
+        "MiB/s (CPU)"
+    }
+
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+/// The inputs, made once for both measurements.
+struct Inputs {
+    stream: Vec<u8>,
+    log: Vec<u8>,
+    re: RegexParser,
+}
+
+fn inputs() -> &'static Inputs {
+    static INPUTS: OnceLock<Inputs> = OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let re = RegexParser::new();
+        let (stream, frames) = raw_stream();
+        assert_eq!(decode_stream(&stream), frames);
+        assert_eq!(re.stream(&stream), frames);
+        let (log, records) = old_log();
+        assert_eq!(read_log(&log), records);
+        assert_eq!(re.log(&log), records);
+        Inputs { stream, log, re }
+    })
+}
+
+fn bench_with<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
+    let Inputs { stream, log, re } = inputs();
+
+    let mut g = c.benchmark_group(format!("{prefix}/raw_stream"));
     g.throughput(Throughput::Bytes(stream.len() as u64));
     g.sample_size(10);
     g.bench_function("StreamDecoder", |b| {
-        b.iter(|| decode_stream(black_box(&stream)))
+        b.iter(|| decode_stream(black_box(stream)))
     });
     g.bench_function("regex baseline", |b| {
-        b.iter(|| re.stream(black_box(&stream)))
+        b.iter(|| re.stream(black_box(stream)))
     });
     g.finish();
-    drop(stream);
 
-    let (log, records) = old_log();
-    assert_eq!(read_log(&log), records);
-    assert_eq!(re.log(&log), records);
-    let mut g = c.benchmark_group("hpm_frame/old_log");
+    let mut g = c.benchmark_group(format!("{prefix}/old_log"));
     g.throughput(Throughput::Bytes(log.len() as u64));
     g.sample_size(10);
-    g.bench_function("LogReader", |b| b.iter(|| read_log(black_box(&log))));
-    g.bench_function("regex baseline", |b| b.iter(|| re.log(black_box(&log))));
+    g.bench_function("LogReader", |b| b.iter(|| read_log(black_box(log))));
+    g.bench_function("regex baseline", |b| b.iter(|| re.log(black_box(log))));
     g.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn wall(c: &mut Criterion) {
+    bench_with(c, "hpm_frame");
+}
+
+fn cpu(c: &mut Criterion<ThreadCpuTime>) {
+    bench_with(c, "hpm_frame_cpu");
+}
+
+criterion_group!(wall_time, wall);
+criterion_group! {
+    name = cpu_time;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = cpu
+}
+criterion_main!(wall_time, cpu_time);
