@@ -449,6 +449,17 @@ fn restore_rolls_back_on_kernel_refusal() {
             out.stderr
         );
         assert_eq!(ipvsadm_save(), before);
+        // A daemon started by a refused restore is stopped again.
+        let daemon = "--start-daemon master --mcast-interface lo --syncid 3\n-D -t 10.9.9.9:80\n";
+        let out = Tool::Ipvsctl.run_input(&words("-R"), Some(daemon));
+        assert_eq!(out.status, Some(255), "{out:?}");
+        assert!(
+            out.stderr.starts_with("line 2: No such service\n"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(Tool::Ipvsadm.run("-L --daemon").stdout, "");
+        assert_eq!(ipvsadm_save(), before);
         // --dry-run and validation failures send nothing.
         let out = Tool::Ipvsctl.run_input(&words("-R --dry-run"), Some("-C\n"));
         assert_eq!(out.status, Some(0));
