@@ -2,8 +2,9 @@
 //! (`getservbyname` / `getservbyport`, first matching line wins), host names
 //! from the system resolver (IPv4 `gethostbyname`, reverse `gethostbyaddr`).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// IP protocol numbers used by IPVS services.
 pub const IPPROTO_TCP: u16 = 6;
@@ -98,9 +99,19 @@ pub fn host_to_addr(name: &str) -> Option<Ipv4Addr> {
         })
 }
 
-/// `addr_to_anyname`: the resolver's name for an address, or its text.
+/// `addr_to_anyname`: the resolver's name for an address, or its text. Each
+/// address is asked once per run (ipvsadm asks again for every line).
 pub fn addr_to_anyname(addr: IpAddr) -> String {
-    dns_lookup::lookup_addr(&addr).unwrap_or_else(|_| addr.to_string())
+    static NAMES: OnceLock<Mutex<HashMap<IpAddr, String>>> = OnceLock::new();
+    let names = NAMES.get_or_init(Default::default);
+    if let Some(name) = names.lock().ok().and_then(|n| n.get(&addr).cloned()) {
+        return name;
+    }
+    let name = dns_lookup::lookup_addr(&addr).unwrap_or_else(|_| addr.to_string());
+    if let Ok(mut n) = names.lock() {
+        n.insert(addr, name.clone());
+    }
+    name
 }
 
 #[cfg(test)]
