@@ -133,8 +133,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
+# No tmpfs on /tmp or /run: the root file system is already in memory, and the
+# workspace (with the suites' package directories and binaries, kept at their
+# host paths) may itself live under /tmp.
 mkdir -p /run/netns
 stty -F /dev/ttyS1 raw -echo
 mark() { echo "$*" > /dev/ttyS1; }
