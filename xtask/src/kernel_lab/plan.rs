@@ -138,19 +138,29 @@ pub struct Timings(HashMap<String, f64>);
 /// What an unmeasured test is assumed to take, in seconds.
 const UNKNOWN_DURATION: f64 = 1.0;
 
+/// Durations measured once and kept in the repository, for a fresh clone
+/// (as in CI) whose cache has none yet: `SECONDS<TAB>ID` lines. Refresh it by
+/// copying `<target dir>/kernel-lab/timings.txt` after a run.
+const KNOWN_TIMINGS: &str = include_str!("timings.txt");
+
 impl Timings {
-    /// Reads `path` (`SECONDS<TAB>ID` lines); missing or unreadable means
-    /// nothing measured yet.
+    /// The durations in the repository, overridden by those measured here in
+    /// earlier runs (`path`; missing or unreadable means none yet).
     pub fn load(path: &Path) -> Self {
-        let text = fs::read_to_string(path).unwrap_or_default();
-        Timings(
-            text.lines()
-                .filter_map(|line| {
-                    let (secs, id) = line.split_once('\t')?;
-                    Some((id.to_owned(), secs.parse().ok()?))
-                })
-                .collect(),
-        )
+        let mut timings = Timings::default();
+        timings.merge(KNOWN_TIMINGS);
+        timings.merge(&fs::read_to_string(path).unwrap_or_default());
+        timings
+    }
+
+    fn merge(&mut self, text: &str) {
+        for line in text.lines() {
+            if let Some((secs, id)) = line.split_once('\t')
+                && let Ok(secs) = secs.parse()
+            {
+                self.0.insert(id.to_owned(), secs);
+            }
+        }
     }
 
     pub fn record(&mut self, id: &str, secs: f64) {
@@ -293,6 +303,13 @@ mod tests {
         let back = Timings::load(&path);
         assert_eq!(back.estimate("s::x"), 1.25);
         assert_eq!(back.estimate("s::unknown"), UNKNOWN_DURATION);
+        // The repository's durations fill in what was not measured here.
+        let (secs, id) = KNOWN_TIMINGS
+            .lines()
+            .next()
+            .and_then(|l| l.split_once('\t'))
+            .expect("a known duration");
+        assert_eq!(back.estimate(id), secs.parse::<f64>().unwrap());
         fs::remove_dir_all(&dir).unwrap();
     }
 }
