@@ -10,6 +10,7 @@
 //! slot, exactly as the kernel's strict comparisons keep the earlier one.
 
 use alloc::vec::Vec;
+use core::hint::select_unpredictable;
 
 use crate::dest::{Dest, Overhead};
 
@@ -91,7 +92,7 @@ fn fo(l: &Node, r: &Node) -> bool {
 
 #[inline(always)]
 fn play(beats: impl Fn(&Node, &Node) -> bool, l: Node, r: Node) -> Node {
-    [l, r][usize::from(beats(&l, &r))]
+    if beats(&l, &r) { r } else { l }
 }
 
 impl Least {
@@ -167,16 +168,16 @@ impl Least {
         // that the branch predictor learns, and branching is faster there.
         match self.rule {
             Rule::Lc => self.replay_branching(lc, index, leaf),
-            Rule::Wlc | Rule::Sed => self.replay(wlc, index, leaf),
-            Rule::Nq => self.replay(nq, index, leaf),
+            Rule::Wlc | Rule::Sed => self.replay_unpredictable(wlc, index, leaf),
+            Rule::Nq => self.replay_unpredictable(nq, index, leaf),
             Rule::Fo | Rule::Ovf => self.replay_branching(fo, index, leaf),
         }
     }
 
-    /// Carry the slot's new value up: at each level only the sibling is
-    /// read, and the match is decided without branching on its outcome.
+    /// Carry the slot's new value up, branching on each match's outcome:
+    /// fastest when the outcomes follow a pattern the predictor learns.
     #[inline(always)]
-    fn replay(&mut self, beats: impl Fn(&Node, &Node) -> bool + Copy, index: usize, leaf: Node) {
+    fn replay_branching(&mut self, beats: impl Fn(&Node, &Node) -> bool, index: usize, leaf: Node) {
         let mut j = self.size + index;
         if j >= self.nodes.len() {
             return;
@@ -184,19 +185,22 @@ impl Least {
         let mut cur = leaf;
         self.nodes[j] = cur;
         while j > 1 {
-            let pair = [cur, self.nodes[j ^ 1]];
-            let odd = j & 1;
-            cur = play(beats, pair[odd], pair[odd ^ 1]);
+            let sib = self.nodes[j ^ 1];
+            let (l, r) = if j & 1 == 1 { (sib, cur) } else { (cur, sib) };
+            cur = if beats(&l, &r) { r } else { l };
             j >>= 1;
             self.nodes[j] = cur;
         }
     }
 
-    /// As [`Least::replay`], with plain branches.
+    /// Carry the slot's new value up without branching on outcomes: the
+    /// keys are oriented with conditional moves and the winner is loaded
+    /// from the child slot the match designates. Fastest when outcomes are
+    /// hard to predict (ratios of random weights).
     #[inline(always)]
-    fn replay_branching(
+    fn replay_unpredictable(
         &mut self,
-        beats: impl Fn(&Node, &Node) -> bool + Copy,
+        beats: impl Fn(&Node, &Node) -> bool,
         index: usize,
         leaf: Node,
     ) {
@@ -208,9 +212,16 @@ impl Least {
         self.nodes[j] = cur;
         while j > 1 {
             let sib = self.nodes[j ^ 1];
-            let (l, r) = if j & 1 == 0 { (cur, sib) } else { (sib, cur) };
-            cur = if beats(&l, &r) { r } else { l };
+            let right = j & 1 == 1;
+            let key = |a: &Node, b: &Node| Node {
+                oh: select_unpredictable(right, b.oh, a.oh),
+                w: select_unpredictable(right, b.w, a.w),
+                idx: 0,
+            };
+            let (l, r) = (key(&cur, &sib), key(&sib, &cur));
+            let winner = (j & !1) | usize::from(beats(&l, &r));
             j >>= 1;
+            cur = self.nodes[winner];
             self.nodes[j] = cur;
         }
     }

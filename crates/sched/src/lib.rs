@@ -75,3 +75,8 @@ pub use dest::{Dest, Overhead};
 pub use error::Error;
 pub use scheduler::{Scheduler, UnknownScheduler};
 pub use service::Service;
+
+/// The README's example runs as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
