@@ -147,7 +147,7 @@ pub enum Scheme {
     /// Needs 2 to 5 digits.
     PointDigit,
     /// The digits before the last, with this many decimals; the last digit is
-    /// ignored (`59981` with 2 decimals → 59.98). Needs 2 to 16 digits.
+    /// ignored (`59981` with 2 decimals → 59.98). Needs at least 2 digits.
     DropLastDigit {
         /// Number of decimals.
         decimals: u8,

@@ -4,7 +4,7 @@
 //! frame      = "S" ( live-body | annotated-body )
 //! live-body  = 1*( ":" *SP digits label ) *SP "E"          ; SP = space or tab
 //! annotated-body = 1*( 1*WS digits label ) *WS "E"          ; WS = SP, CR or LF
-//! digits     = 1*15DIGIT
+//! digits     = 1*7DIGIT
 //! label      = 2ALPHA
 //! record     = frame *WS "[" YYYY "-" MM "-" DD " " hh ":" mm ":" ss "]" [" "]
 //! ```
@@ -14,7 +14,10 @@
 //! which is what the streaming decoder needs; with `C = true` the end of input is an
 //! error that says what was expected there.
 
-use nom::{Err, IResult, Needed};
+use nom::bytes::complete::take_while_m_n;
+use nom::character::complete::char;
+use nom::sequence::preceded;
+use nom::{Err, IResult, Needed, Parser};
 use time::{Date, Month, PrimitiveDateTime, Time};
 
 use crate::error::{Expected, Found, FrameError, RecordError};
@@ -293,32 +296,43 @@ pub(crate) fn parse_frame(input: &[u8]) -> Result<Frame, FrameError> {
     }
 }
 
-/// `n` ASCII digits as a number.
-fn number(i: &[u8], n: usize) -> PResult<'_, u32> {
-    if i.len() < n || !i[..n].iter().all(u8::is_ascii_digit) {
-        return expected(i, Expected::Timestamp);
+/// Runs `p`, naming `what` as expected if it fails.
+fn expect<'a, P>(what: Expected, mut p: P) -> impl FnMut(&'a [u8]) -> PResult<'a, P::Output>
+where
+    P: Parser<&'a [u8], Error = PError<'a>>,
+{
+    move |i| {
+        p.parse(i).map_err(|e| {
+            e.map(|e| PError {
+                input: e.input,
+                kind: PErrorKind::Expected(what),
+            })
+        })
     }
-    let v = i[..n]
-        .iter()
-        .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
-    Ok((&i[n..], v))
+}
+
+/// Exactly `n` ASCII digits, as a number.
+fn number<'a>(n: usize) -> impl Parser<&'a [u8], Output = u32, Error = PError<'a>> {
+    take_while_m_n(n, n, |b: u8| b.is_ascii_digit()).map(|d: &[u8]| {
+        d.iter()
+            .fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'))
+    })
 }
 
 /// `YYYY-MM-DD HH:MM:SS` as its six numbers.
 fn date_time(i: &[u8]) -> PResult<'_, [u32; 6]> {
-    let sep = |b: u8| byte::<true>(b, Expected::Timestamp);
-    let (i, y) = number(i, 4)?;
-    let (i, ()) = sep(b'-')(i)?;
-    let (i, mo) = number(i, 2)?;
-    let (i, ()) = sep(b'-')(i)?;
-    let (i, d) = number(i, 2)?;
-    let (i, ()) = sep(b' ')(i)?;
-    let (i, h) = number(i, 2)?;
-    let (i, ()) = sep(b':')(i)?;
-    let (i, mi) = number(i, 2)?;
-    let (i, ()) = sep(b':')(i)?;
-    let (i, s) = number(i, 2)?;
-    Ok((i, [y, mo, d, h, mi, s]))
+    expect(
+        Expected::Timestamp,
+        (
+            number(4),
+            preceded(char('-'), number(2)),
+            preceded(char('-'), number(2)),
+            preceded(char(' '), number(2)),
+            preceded(char(':'), number(2)),
+            preceded(char(':'), number(2)),
+        )
+            .map(|(y, mo, d, h, mi, s)| [y, mo, d, h, mi, s]),
+    )(i)
 }
 
 fn to_datetime(p: [u32; 6]) -> Result<PrimitiveDateTime, time::error::ComponentRange> {
