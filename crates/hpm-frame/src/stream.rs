@@ -111,6 +111,12 @@ enum Carry {
     Retry,
 }
 
+/// Whether `b` may appear in a frame (either form).
+#[inline]
+fn in_frame_alphabet(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b':' | b' ' | b'\t' | b'\r' | b'\n')
+}
+
 #[inline]
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
@@ -262,9 +268,11 @@ impl StreamDecoder {
         let take = chunk.len().min(self.max - old);
         let new = &chunk[..take];
         self.buf.extend_from_slice(new);
-        // A candidate can only complete at an `E`; until one arrives (or the
-        // buffer is full), parsing again would only repeat "incomplete".
-        if self.buf.len() < self.max && memchr(b'E', new).is_none() {
+        // A candidate can only complete at an `E`, and can only fail early at a
+        // byte no frame holds; until one of those arrives (or the buffer is full),
+        // parsing again would mostly repeat "incomplete". A candidate that breaks
+        // the grammar with frame bytes is rejected at the next `E` instead.
+        if self.buf.len() < self.max && !new.iter().any(|&b| b == b'E' || !in_frame_alphabet(b)) {
             return Carry::NeedMore;
         }
         let reason = match grammar::frame::<false>(&self.buf) {

@@ -205,3 +205,23 @@ fn frame_reader_returns_read_errors() {
     assert!(items[0].is_ok());
     assert_eq!(items[1].as_ref().unwrap_err().to_string(), "cable pulled");
 }
+
+#[test]
+fn a_carried_frame_is_rejected_at_a_byte_no_frame_holds() {
+    let mut dec = StreamDecoder::new();
+    dec.feed(b"S:  2169", |_| {});
+    assert_eq!(dec.pending(), b"S:  2169");
+    dec.feed(b"3V\xffo", |_| {});
+    assert!(dec.pending().is_empty());
+    assert_eq!(
+        dec.last_rejection().unwrap().to_string(),
+        "frame starting at stream byte 0 rejected: damaged frame: at byte 10: expected a two-letter label, found byte 0xff"
+    );
+    // Damage made of frame bytes waits for the next `E`.
+    dec.feed(b"S:  21693Vo", |_| {});
+    dec.feed(b"::", |_| {});
+    assert_eq!(dec.stats().rejected, 1);
+    assert_eq!(dec.pending(), b"S:  21693Vo::");
+    assert_eq!(dec.feed_to_vec(b"  E S:  1Vo  E").len(), 1);
+    assert_eq!(dec.stats().rejected, 2);
+}
