@@ -48,8 +48,9 @@ impl OtherLabel {
     }
 }
 
-/// The known labels at their hash slot (see `Label::from_bytes`); empty slots
-/// hold a key that is not two letters, so it never matches a label.
+/// The known labels at their hash slot (see `Label::from_bytes`). Empty slots
+/// hold `[0, 0]`, which is not two letters: `from_bytes` looks here only for two
+/// letters, so it never matches.
 const KNOWN_BY_HASH: [([u8; 2], Label); 16] = {
     let mut t = [([0u8; 2], Label::Vo); 16];
     let known: [(&[u8; 2], Label); 8] = [
@@ -90,15 +91,16 @@ impl Label {
     pub fn from_bytes(b: [u8; 2]) -> Option<Label> {
         // A perfect hash of the eight known labels into 16 slots, then one compare:
         // cheaper than a chain of compares on the decoder's hot path.
+        if !(b[0].is_ascii_alphabetic() && b[1].is_ascii_alphabetic()) {
+            return None;
+        }
         let word = u32::from(u16::from_le_bytes(b));
         let (key, label) = KNOWN_BY_HASH[((word * 7) >> 5) as usize & 15];
-        if key == b {
-            Some(label)
-        } else if b[0].is_ascii_alphabetic() && b[1].is_ascii_alphabetic() {
-            Some(Label::Other(OtherLabel(b)))
+        Some(if key == b {
+            label
         } else {
-            None
-        }
+            Label::Other(OtherLabel(b))
+        })
     }
 
     /// The two letters as sent by the meter.

@@ -106,9 +106,15 @@ fn every_pair_of_letters_is_a_label_and_known_ones_never_other() {
             assert_eq!(label.is_known(), known, "{}", label);
         }
     }
-    for bad in [*b"V1", *b"1o", *b"V ", *b"\0o", [0xc3, 0xa9], *b"V:"] {
-        assert_eq!(Label::from_bytes(bad), None, "{bad:?}");
+    // Every other pair of bytes is no label (NUL NUL once matched an empty slot of
+    // the known labels' hash table: found by the hpm_stream fuzz target).
+    for a in 0..=255u8 {
+        for b in 0..=255u8 {
+            let letters = a.is_ascii_alphabetic() && b.is_ascii_alphabetic();
+            assert_eq!(Label::from_bytes([a, b]).is_some(), letters, "{:?}", [a, b]);
+        }
     }
+    assert!(Frame::parse(b"S:  22\0\0  E").is_err());
 }
 
 #[test]
