@@ -122,6 +122,9 @@ proptest! {
         max in 4usize..600,
     ) {
         let (frames, mut dec) = decode(&soup, max, &chunks);
+        // Whatever the chunking, the same frames.
+        let (whole, _) = decode(&soup, max, &[soup.len().max(1)]);
+        prop_assert_eq!(&frames, &whole);
         let s = dec.stats();
         prop_assert_eq!(s.frames, frames.len() as u64);
         prop_assert_eq!(
@@ -144,7 +147,7 @@ proptest! {
     fn the_decoder_agrees_with_the_reference_model(
         pieces in proptest::collection::vec(arb_piece(), 0..16),
         chunks in proptest::collection::vec(1usize..200, 1..6),
-        max in prop_oneof![Just(512usize), 20usize..200],
+        max in prop_oneof![Just(512usize), 4usize..200],
     ) {
         let input = pieces.concat();
         let (frames, _) = decode(&input, max, &chunks);

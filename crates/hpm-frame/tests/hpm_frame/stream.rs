@@ -225,3 +225,19 @@ fn a_carried_frame_is_rejected_at_a_byte_no_frame_holds() {
     assert_eq!(dec.feed_to_vec(b"  E S:  1Vo  E").len(), 1);
     assert_eq!(dec.stats().rejected, 2);
 }
+
+#[test]
+fn fuzz_regression_nul_nul_is_no_label() {
+    // Found by the hpm_stream fuzz target: an annotated candidate with the label
+    // bytes NUL NUL was accepted as `Vo` when it arrived whole.
+    let input = b"S\n22\x00\x00         E\r\n";
+    for size in 1..=input.len() {
+        let mut dec = StreamDecoder::with_max_frame_len(16);
+        let mut frames = Vec::new();
+        for chunk in input.chunks(size) {
+            dec.feed(chunk, |f| frames.push(f));
+        }
+        assert!(frames.is_empty(), "chunks of {size}");
+        assert_eq!(dec.stats().rejected, 1);
+    }
+}
