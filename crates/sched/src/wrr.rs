@@ -165,7 +165,9 @@ impl Wrr {
         let mut restarted = false;
         let mut stop: Option<usize> = None;
         loop {
-            self.sync(dests);
+            if i64::from(self.cw) != self.threshold {
+                self.sync(dests);
+            }
             let start = pos.map_or(0, |p| p + 1);
             match stop {
                 Some(s) if s >= start => {
