@@ -9,6 +9,8 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 
 use crate::util::ensure_debian_packages;
 
@@ -147,6 +149,27 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
     Ok(opts)
 }
 
+/// Holds the cache for this run: a second run in the same target directory
+/// would overwrite the image and the result files under a running VM.
+fn lock_cache(cache: &std::path::Path) -> anyhow::Result<Flock<std::fs::File>> {
+    std::fs::create_dir_all(cache).with_context(|| format!("creating {}", cache.display()))?;
+    let path = cache.join("lock");
+    let file =
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => Ok(lock),
+        Err((file, Errno::EWOULDBLOCK)) => {
+            eprintln!(
+                "xtask: kernel-lab: waiting for the other kernel-lab run in {}",
+                cache.display()
+            );
+            Flock::lock(file, FlockArg::LockExclusive)
+                .map_err(|(_, e)| anyhow::anyhow!("locking {}: {e}", path.display()))
+        }
+        Err((_, e)) => bail!("locking {}: {e}", path.display()),
+    }
+}
+
 /// `a/kernel, b/kernel`.
 fn suite_names(suites: &[suites::Suite]) -> String {
     suites
@@ -202,6 +225,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     ensure_debian_packages(PACKAGES).context("step `packages`")?;
     let cache = workspace.target_dir.join("kernel-lab");
+    let _lock = lock_cache(&cache)?;
     let kernel = kernel::ensure_kernel(&cache)?;
     let modules = kernel::module_plan(&kernel)?;
 
