@@ -294,6 +294,8 @@ struct Scenario {
     weights: Vec<i32>,
     /// Which real servers accept connections (the others reset them).
     listening: Vec<bool>,
+    /// Upper connection thresholds (`-x`; 0 for none).
+    upper: Vec<u32>,
     build: Build,
     picks: u16,
 }
@@ -309,7 +311,13 @@ enum Listeners {
 }
 
 impl Scenario {
-    fn random(rng: &mut Rng, scheduler: Scheduler, build: Build, listeners: Listeners) -> Self {
+    fn random(
+        rng: &mut Rng,
+        scheduler: Scheduler,
+        build: Build,
+        listeners: Listeners,
+        thresholds: bool,
+    ) -> Self {
         let n = rng.range(1, 6) as usize;
         // Mostly small weights; some services scaled by a common factor, so
         // wrr's gcd step is exercised; about one weight in five is 0.
@@ -333,10 +341,20 @@ impl Scenario {
         let listening = (0..n)
             .map(|_| listeners == Listeners::All || rng.chance(50))
             .collect();
+        let upper = (0..n)
+            .map(|_| {
+                if thresholds && rng.chance(50) {
+                    rng.range(1, 4)
+                } else {
+                    0
+                }
+            })
+            .collect();
         Scenario {
             scheduler,
             weights,
             listening,
+            upper,
             build,
             picks,
         }
@@ -344,7 +362,11 @@ impl Scenario {
 
     /// `sched`'s service, built the way the kernel's was.
     fn model(&self) -> Service {
-        let dests = self.weights.iter().map(|&w| Dest::new(w));
+        let dests = self
+            .weights
+            .iter()
+            .zip(&self.upper)
+            .map(|(&w, &u)| Dest::new(w).with_thresholds(u, 0));
         match self.build {
             Build::OneByOne => {
                 Service::incremental(self.scheduler, dests.collect::<Vec<_>>()).expect("valid")
@@ -361,8 +383,13 @@ impl Scenario {
             Build::Rebound => other_scheduler(self.scheduler),
         };
         let mut rules = format!("-A -t {vip} -s {first}\n");
-        for (real, weight) in reals.iter().zip(&self.weights).rev() {
-            let _ = writeln!(rules, "-a -t {vip} -r {real} -m -w {weight}");
+        for ((real, weight), upper) in reals.iter().zip(&self.weights).zip(&self.upper).rev() {
+            let _ = write!(rules, "-a -t {vip} -r {real} -m -w {weight}");
+            let _ = if *upper > 0 {
+                writeln!(rules, " -x {upper}")
+            } else {
+                writeln!(rules)
+            };
         }
         if self.build == Build::Rebound {
             let _ = writeln!(rules, "-E -t {vip} -s {}", self.scheduler);
@@ -401,14 +428,21 @@ const SCENARIOS: u8 = 10;
 /// picks with `sched`'s (an established connection counts active in both, a
 /// reset one inactive).
 fn compare_with_kernel(scheduler: Scheduler, listeners: Listeners, count: u8) {
+    compare_random(scheduler, listeners, false, count);
+}
+
+/// [`compare_with_kernel`], with upper connection thresholds on about half the
+/// real servers when `thresholds`.
+fn compare_random(scheduler: Scheduler, listeners: Listeners, thresholds: bool, count: u8) {
     let _flush = enter_fresh_netns();
     let stream_seed = seed()
         ^ (scheduler as u64).wrapping_mul(0x100_0000_01b3)
-        ^ (listeners as u64).wrapping_mul(0x9E37_79B9);
+        ^ (listeners as u64).wrapping_mul(0x9E37_79B9)
+        ^ u64::from(thresholds).wrapping_mul(0x85EB_CA6B);
     let mut rng = Rng(stream_seed);
     let scenarios: Vec<Scenario> = (0..count)
         .flat_map(|_| [Build::OneByOne, Build::Rebound])
-        .map(|build| Scenario::random(&mut rng, scheduler, build, listeners))
+        .map(|build| Scenario::random(&mut rng, scheduler, build, listeners, thresholds))
         .collect();
     let failures = run_scenarios(&scenarios);
     assert!(
@@ -606,6 +640,7 @@ fn overhead_is_257_per_active_plus_inactive() {
             scheduler,
             weights: vec![1, 1],
             listening: vec![true, false],
+            upper: vec![0, 0],
             build: Build::OneByOne,
             picks: 262,
         })
@@ -633,4 +668,34 @@ fn overhead_is_257_per_active_plus_inactive() {
         older_picks[257], 0,
         "the older formula goes back to A at pick 258"
     );
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn fo_matches_the_kernel() {
+    compare_with_kernel(Scheduler::Fo, Listeners::All, 4);
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn ovf_matches_the_kernel() {
+    compare_with_kernel(Scheduler::Ovf, Listeners::All, 4);
+}
+
+/// Upper thresholds (`-x 1..4`) on about half the real servers: a server whose
+/// connections reach its threshold is overloaded and skipped, and once every
+/// server is, the kernel has no destination (connections are refused).
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn upper_thresholds_overload_as_in_the_kernel() {
+    for scheduler in [
+        Scheduler::Rr,
+        Scheduler::Wrr,
+        Scheduler::Lc,
+        Scheduler::Wlc,
+        Scheduler::Sed,
+        Scheduler::Nq,
+    ] {
+        compare_random(scheduler, Listeners::All, true, 3);
+    }
 }
