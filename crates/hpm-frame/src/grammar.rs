@@ -320,7 +320,40 @@ fn number<'a>(n: usize) -> impl Parser<&'a [u8], Output = u32, Error = PError<'a
 }
 
 /// `YYYY-MM-DD HH:MM:SS` as its six numbers.
+#[inline]
 fn date_time(i: &[u8]) -> PResult<'_, [u32; 6]> {
+    // Fast path for the usual well-formed timestamp; anything else goes through
+    // the combinators below, which accept the same and say where it breaks.
+    match i.first_chunk::<19>().and_then(fixed_date_time) {
+        Some(p) => Ok((&i[19..], p)),
+        None => date_time_parts(i),
+    }
+}
+
+/// The fixed layout `YYYY-MM-DD HH:MM:SS`, checked in one go.
+#[inline]
+fn fixed_date_time(b: &[u8; 19]) -> Option<[u32; 6]> {
+    const SEPARATORS: [(usize, u8); 5] = [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')];
+    if SEPARATORS.iter().any(|&(k, c)| b[k] != c) {
+        return None;
+    }
+    let num = |from: usize, to: usize| {
+        b[from..to].iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    Some([
+        num(0, 4)?,
+        num(5, 7)?,
+        num(8, 10)?,
+        num(11, 13)?,
+        num(14, 16)?,
+        num(17, 19)?,
+    ])
+}
+
+/// `YYYY-MM-DD HH:MM:SS` part by part.
+fn date_time_parts(i: &[u8]) -> PResult<'_, [u32; 6]> {
     expect(
         Expected::Timestamp,
         (
@@ -457,6 +490,30 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn timestamp_fast_path_agrees_with_the_combinators(
+            s in proptest::collection::vec(proptest::sample::select(b"0123456789-: ]x".to_vec()), 0..24),
+            shape in 0u8..3,
+            k in 0usize..20,
+            c in proptest::sample::select(b"0123456789-: ]x".to_vec()),
+        ) {
+            let mut valid = b"2011-01-05 07:57:32]".to_vec();
+            let s = match shape {
+                0 => valid,
+                1 => {
+                    // One byte changed.
+                    valid[k] = c;
+                    valid
+                }
+                _ => s,
+            };
+            let fast = date_time(&s).map_err(|e| format!("{e:?}"));
+            let slow = date_time_parts(&s).map_err(|e| format!("{e:?}"));
+            proptest::prop_assert_eq!(fast, slow);
+        }
     }
 
     #[test]
