@@ -43,6 +43,24 @@ impl Lab {
         Lab { client }
     }
 
+    /// Adds every service of `table` and its destinations, one request each.
+    fn add_all(&mut self, table: &[(Service, Vec<Destination>)]) {
+        for (service, dests) in table {
+            self.client.add_service(service).expect("add service");
+            for dest in dests {
+                self.client
+                    .add_destination(&service.key, dest)
+                    .expect("add destination");
+            }
+        }
+    }
+
+    /// The client's listings and `ipvsadm -S -n` both show `expected`.
+    fn assert_state(&mut self, expected: &[(Service, Vec<Destination>)]) {
+        assert_listed(&mut self.client, expected);
+        self.assert_saved(expected);
+    }
+
     /// Compares `ipvsadm -S -n` with the rules `expected` stands for. Order is
     /// ipvsadm's business (it sorts); the oracle compares the set of services,
     /// each with the set of its destinations.
@@ -308,11 +326,8 @@ fn services_of_every_protocol_family_and_fwmark_add_edit_delete() {
         .iter()
         .map(|key| (Service::new(*key, "wlc"), Vec::new()))
         .collect();
-    for (service, _) in &table {
-        lab.client.add_service(service).expect("add service");
-    }
-    assert_listed(&mut lab.client, &table);
-    lab.assert_saved(&table);
+    lab.add_all(&table);
+    lab.assert_state(&table);
 
     // Edit every one: another scheduler, persistence with a netmask.
     for (i, (service, _)) in table.iter_mut().enumerate() {
@@ -326,8 +341,7 @@ fn services_of_every_protocol_family_and_fwmark_add_edit_delete() {
         };
         lab.client.edit_service(service).expect("edit service");
     }
-    assert_listed(&mut lab.client, &table);
-    lab.assert_saved(&table);
+    lab.assert_state(&table);
 
     // Delete every other one.
     let mut kept = Vec::new();
@@ -338,8 +352,7 @@ fn services_of_every_protocol_family_and_fwmark_add_edit_delete() {
             kept.push(entry);
         }
     }
-    assert_listed(&mut lab.client, &kept);
-    lab.assert_saved(&kept);
+    lab.assert_state(&kept);
 }
 
 #[test]
@@ -359,16 +372,8 @@ fn every_scheduler_the_kernel_has() {
             (service, vec![dest])
         })
         .collect();
-    for (service, dests) in &table {
-        lab.client.add_service(service).expect("add service");
-        for dest in dests {
-            lab.client
-                .add_destination(&service.key, dest)
-                .expect("add destination");
-        }
-    }
-    assert_listed(&mut lab.client, &table);
-    lab.assert_saved(&table);
+    lab.add_all(&table);
+    lab.assert_state(&table);
 }
 
 #[test]
@@ -394,11 +399,8 @@ fn flags_persistence_netmask_and_persistence_engine() {
         .into_iter()
         .map(|s| (s, Vec::new()))
         .collect();
-    for (service, _) in &table {
-        lab.client.add_service(service).expect("add service");
-    }
-    assert_listed(&mut lab.client, &table);
-    lab.assert_saved(&table);
+    lab.add_all(&table);
+    lab.assert_state(&table);
 }
 
 #[test]
@@ -430,8 +432,7 @@ fn destinations_of_every_forwarding_method_and_tunnel_type() {
             .expect("add destination");
     }
     let mut table = vec![(service.clone(), dests)];
-    assert_listed(&mut lab.client, &table);
-    lab.assert_saved(&table);
+    lab.assert_state(&table);
     // Thresholds are not in `-S`: the listing with --thresholds shows them.
     let thresholds = run("ipvsadm", &["-Ln", "--thresholds"]);
     let row = |real: &str| -> Vec<String> {
@@ -471,8 +472,7 @@ fn destinations_of_every_forwarding_method_and_tunnel_type() {
             .expect("delete destination");
         dests.retain(|d| d.socket_addr() != v4(addr));
     }
-    assert_listed(&mut lab.client, &table);
-    lab.assert_saved(&table);
+    lab.assert_state(&table);
 }
 
 #[test]
@@ -500,16 +500,8 @@ fn ipv6_and_fwmark_destinations() {
         4,
     )];
     let table = vec![(v6, v6_dests), (mark, mark_dests), (mark6, mark6_dests)];
-    for (service, dests) in &table {
-        lab.client.add_service(service).expect("add service");
-        for dest in dests {
-            lab.client
-                .add_destination(&service.key, dest)
-                .expect("add destination");
-        }
-    }
-    assert_listed(&mut lab.client, &table);
-    lab.assert_saved(&table);
+    lab.add_all(&table);
+    lab.assert_state(&table);
 }
 
 // ---------------------------------------------------------------------------
