@@ -123,7 +123,7 @@ fn connect_from(port: u16, to: SocketAddrV4) -> Result<TcpStream, Errno> {
         Err(e) => return Err(e),
     }
     let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLOUT)];
-    let ready = poll(&mut fds, PollTimeout::from(2000u16)).expect("poll");
+    let ready = poll(&mut fds, PollTimeout::from(5000u16)).expect("poll");
     if ready == 0 {
         return Err(Errno::ETIMEDOUT);
     }
