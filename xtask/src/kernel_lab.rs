@@ -20,13 +20,16 @@ mod plan;
 mod suites;
 mod vm;
 
-/// What the lab needs on the host.
+/// What the lab needs on the host: the emulator, the guest's userland, the
+/// reference tool, the archiver, depmod/modprobe, and `/etc/services` and
+/// `/etc/protocols` for name lookups in the guest (`netbase`).
 pub const PACKAGES: &[&str] = &[
     "qemu-system-x86",
     "busybox-static",
     "ipvsadm",
     "cpio",
     "kmod",
+    "netbase",
 ];
 
 pub const HELP: &str = "\
