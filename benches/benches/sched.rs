@@ -3,7 +3,8 @@
 //! smooth weighted round robin, at 8, 64 and 1024 destinations with weights
 //! 1..=100. For lc, wlc, sed and nq every pick also opens a connection on the
 //! picked destination (`--connect` in the `simulate` example), so the
-//! counter update is part of the cost.
+//! counter update is part of the cost. Two more groups repeat rr and wrr
+//! with nine destinations in ten overloaded, where the kernel's walks grow.
 //!
 //! cargo bench -p benches --bench sched
 
@@ -32,15 +33,20 @@ fn weights(n: usize) -> Vec<i32> {
         .collect()
 }
 
-/// nginx's smooth weighted round robin (`ngx_http_upstream_get_peer`).
+/// nginx's smooth weighted round robin (`ngx_http_upstream_get_peer`);
+/// peers marked down are skipped.
 struct SmoothWrr {
-    peers: Vec<(i64, i64)>, // (weight, current)
+    peers: Vec<(i64, i64, bool)>, // (weight, current, down)
 }
 
 impl SmoothWrr {
-    fn new(weights: &[i32]) -> Self {
+    fn new(weights: &[i32], down: impl Fn(usize) -> bool) -> Self {
         SmoothWrr {
-            peers: weights.iter().map(|&w| (i64::from(w), 0)).collect(),
+            peers: weights
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| (i64::from(w), 0, down(i)))
+                .collect(),
         }
     }
 
@@ -49,7 +55,10 @@ impl SmoothWrr {
     fn pick(&mut self) -> Option<usize> {
         let mut total = 0;
         let mut best: Option<(usize, i64)> = None;
-        for (i, (w, cur)) in self.peers.iter_mut().enumerate() {
+        for (i, (w, cur, down)) in self.peers.iter_mut().enumerate() {
+            if *down {
+                continue;
+            }
             *cur += *w;
             total += *w;
             if best.is_none_or(|(_, b)| *cur > b) {
@@ -62,18 +71,37 @@ impl SmoothWrr {
     }
 }
 
-fn bench_scheduler(c: &mut Criterion, scheduler: Scheduler, connect: bool) {
-    let name = if connect {
-        format!("sched/{scheduler}+connect")
-    } else {
-        format!("sched/{scheduler}")
+/// Every tenth destination eligible, the others overloaded (`sparse`).
+fn overloaded(sparse: bool, i: usize) -> bool {
+    sparse && i % 10 != 0
+}
+
+fn bench_scheduler(c: &mut Criterion, scheduler: Scheduler, connect: bool, sparse: bool) {
+    let name = match (connect, sparse) {
+        (true, _) => format!("sched/{scheduler}+connect"),
+        (false, true) => format!("sched/{scheduler}-90pc-overloaded"),
+        (false, false) => format!("sched/{scheduler}"),
     };
     let mut group = c.benchmark_group(name);
     for n in SIZES {
         let w = weights(n);
-        let mut fast = Service::with_dests(scheduler, w.iter().map(|&w| Dest::new(w))).unwrap();
-        let mut model =
-            RefService::with_dests(scheduler, w.iter().map(|&w| RefDest::new(w)).collect());
+        let mut fast = Service::with_dests(
+            scheduler,
+            w.iter()
+                .enumerate()
+                .map(|(i, &w)| Dest::new(w).with_overloaded(overloaded(sparse, i))),
+        )
+        .unwrap();
+        let mut model = RefService::with_dests(
+            scheduler,
+            w.iter()
+                .enumerate()
+                .map(|(i, &w)| RefDest {
+                    overloaded: overloaded(sparse, i),
+                    ..RefDest::new(w)
+                })
+                .collect(),
+        );
         // Same decisions before timing anything.
         let mut check_fast = fast.clone();
         let mut check_model = model.clone();
@@ -106,7 +134,7 @@ fn bench_scheduler(c: &mut Criterion, scheduler: Scheduler, connect: bool) {
                 b.iter(|| black_box(model.pick()))
             }
         });
-        let mut swrr = SmoothWrr::new(&w);
+        let mut swrr = SmoothWrr::new(&w, |i| overloaded(sparse, i));
         group.bench_function(BenchmarkId::new("nginx-swrr", n), |b| {
             b.iter(|| black_box(swrr.pick()))
         });
@@ -115,13 +143,16 @@ fn bench_scheduler(c: &mut Criterion, scheduler: Scheduler, connect: bool) {
 }
 
 fn schedulers(c: &mut Criterion) {
-    bench_scheduler(c, Scheduler::Rr, false);
-    bench_scheduler(c, Scheduler::Wrr, false);
-    bench_scheduler(c, Scheduler::NofN, false);
-    bench_scheduler(c, Scheduler::Lc, true);
-    bench_scheduler(c, Scheduler::Wlc, true);
-    bench_scheduler(c, Scheduler::Sed, true);
-    bench_scheduler(c, Scheduler::Nq, true);
+    bench_scheduler(c, Scheduler::Rr, false, false);
+    bench_scheduler(c, Scheduler::Wrr, false, false);
+    bench_scheduler(c, Scheduler::NofN, false, false);
+    bench_scheduler(c, Scheduler::Lc, true, false);
+    bench_scheduler(c, Scheduler::Wlc, true, false);
+    bench_scheduler(c, Scheduler::Sed, true, false);
+    bench_scheduler(c, Scheduler::Nq, true, false);
+    // Where the kernel's walks get long: most destinations ineligible.
+    bench_scheduler(c, Scheduler::Rr, false, true);
+    bench_scheduler(c, Scheduler::Wrr, false, true);
 }
 
 criterion_group!(benches, schedulers);
