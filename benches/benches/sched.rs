@@ -73,7 +73,7 @@ impl SmoothWrr {
 
 /// Every tenth destination eligible, the others overloaded (`sparse`).
 fn overloaded(sparse: bool, i: usize) -> bool {
-    sparse && i % 10 != 0
+    sparse && !i.is_multiple_of(10)
 }
 
 fn bench_scheduler(c: &mut Criterion, scheduler: Scheduler, connect: bool, sparse: bool) {
