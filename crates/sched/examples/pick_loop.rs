@@ -1,0 +1,59 @@
+//! A plain loop of picks, for timing under `perf stat` (whose task-clock
+//! counts CPU time, which a busy machine disturbs far less than wall time):
+//!
+//! ```text
+//! cargo build --release -p sched --example pick_loop
+//! perf stat -e task-clock target/release/examples/pick_loop wlc 1024 10000000 --connect
+//! ```
+//!
+//! Weights 1..=100 from the same xorshift sequence as the criterion bench.
+//! Prints the wall-clock ns per pick; divide task-clock by the picks for CPU.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use sched::{Dest, Scheduler, Service};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let parsed = match args.as_slice() {
+        [s, n, picks, rest @ ..] if rest.is_empty() || rest == ["--connect"] => s
+            .parse::<Scheduler>()
+            .ok()
+            .zip(n.parse::<usize>().ok())
+            .zip(picks.parse::<u64>().ok())
+            .map(|((s, n), p)| (s, n, p, !rest.is_empty())),
+        _ => None,
+    };
+    let Some((scheduler, n, picks, connect)) = parsed else {
+        eprintln!("usage: pick_loop SCHED DESTINATIONS PICKS [--connect]");
+        return ExitCode::from(2);
+    };
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ n as u64;
+    let weights = (0..n).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        Dest::new((x % 100) as i32 + 1)
+    });
+    let mut svc = match Service::with_dests(scheduler, weights) {
+        Ok(svc) => svc,
+        Err(e) => {
+            eprintln!("pick_loop: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let start = Instant::now();
+    let mut sum = 0usize;
+    for _ in 0..picks {
+        let pick = if connect {
+            svc.pick_and_connect().ok().flatten()
+        } else {
+            svc.pick()
+        };
+        sum = sum.wrapping_add(pick.unwrap_or(0));
+    }
+    let ns = start.elapsed().as_nanos() as f64 / picks.max(1) as f64;
+    println!("{scheduler} {n} destinations: {ns:.1} ns per pick (checksum {sum})");
+    ExitCode::SUCCESS
+}
