@@ -3,6 +3,8 @@
 
 use sched::{Dest, Error, Overhead, Scheduler, Service};
 
+use crate::reference::{RefDest, RefService};
+
 fn bound(scheduler: Scheduler, weights: &[i32]) -> Service {
     Service::with_dests(scheduler, weights.iter().map(|&w| Dest::new(w))).unwrap()
 }
@@ -259,4 +261,39 @@ fn empty_service_picks_nothing() {
         assert_eq!(svc.pick(), None, "{s}");
         assert_eq!(svc.pick_and_connect(), Ok(None), "{s}");
     }
+}
+
+#[test]
+fn wrr_skips_empty_passes_below_an_overloaded_heavyweight() {
+    // 65535 (overloaded), 1, 1: di = 1, mw = 65535. The first pick runs
+    // 65534 empty passes down to cw = 1, then takes index 1; index 2 next;
+    // then cw restarts at 65535 and falls again to the last pass, which
+    // (restarted, stop = index 2) finds index 1 from the head.
+    let dests = [
+        Dest::new(65535).with_overloaded(true),
+        Dest::new(1),
+        Dest::new(1),
+    ];
+    let mut svc = Service::with_dests(Scheduler::Wrr, dests).unwrap();
+    assert_eq!(picks(&mut svc, 6), some(&[1, 2, 1, 2, 1, 2]));
+    // The literal model walks every one of those passes and agrees.
+    let mut model = RefService::with_dests(
+        Scheduler::Wrr,
+        vec![
+            RefDest {
+                overloaded: true,
+                ..RefDest::new(65535)
+            },
+            RefDest::new(1),
+            RefDest::new(1),
+        ],
+    );
+    let walked: Vec<_> = (0..6).map(|_| model.pick()).collect();
+    assert_eq!(walked, some(&[1, 2, 1, 2, 1, 2]));
+    // All overloaded: nothing, and the next pick after clearing one works.
+    svc.set_overloaded(1, true).unwrap();
+    svc.set_overloaded(2, true).unwrap();
+    assert_eq!(svc.pick(), None);
+    svc.set_overloaded(0, false).unwrap();
+    assert_eq!(svc.pick(), Some(0));
 }
