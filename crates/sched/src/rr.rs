@@ -151,3 +151,31 @@ impl RoundRobin {
         Some(found)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nofn_counters_saturate_instead_of_overflowing() {
+        let dests = [Dest::new(1), Dest::new(1)];
+        let mut s = RoundRobin::nofn(&dests, false);
+        s.run = Some(Run {
+            i: u64::MAX - 1,
+            n: u64::MAX - 1,
+        });
+        // i == n: move on; n becomes u64::MAX, then the run never ends.
+        assert_eq!(s.pick(), Some(0));
+        assert_eq!(s.run, Some(Run { i: 1, n: u64::MAX }));
+        for _ in 0..5 {
+            assert_eq!(s.pick(), Some(0));
+        }
+        // At i == n == u64::MAX the next run starts and n stays saturated.
+        s.run = Some(Run {
+            i: u64::MAX,
+            n: u64::MAX,
+        });
+        assert_eq!(s.pick(), Some(1));
+        assert_eq!(s.run, Some(Run { i: 1, n: u64::MAX }));
+    }
+}
