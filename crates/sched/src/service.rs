@@ -287,15 +287,7 @@ impl Service {
     /// # Errors
     /// An index out of range or an active count at `u32::MAX`.
     pub fn connect(&mut self, index: usize) -> Result<(), Error> {
-        self.index(index)?;
-        let d = &mut self.dests[index];
-        d.active = d.active.checked_add(1).ok_or(Error::CounterOverflow {
-            index,
-            counter: "active",
-        })?;
-        d.update_overload();
-        self.changed(index);
-        Ok(())
+        self.bind(index, Counter::Active)
     }
 
     /// A new connection bound to the destination, counted inactive. The
@@ -304,15 +296,7 @@ impl Service {
     /// # Errors
     /// An index out of range or an inactive count at `u32::MAX`.
     pub fn connect_inactive(&mut self, index: usize) -> Result<(), Error> {
-        self.index(index)?;
-        let d = &mut self.dests[index];
-        d.inactive = d.inactive.checked_add(1).ok_or(Error::CounterOverflow {
-            index,
-            counter: "inactive",
-        })?;
-        d.update_overload();
-        self.changed(index);
-        Ok(())
+        self.bind(index, Counter::Inactive)
     }
 
     /// An active connection ends (`ip_vs_unbind_dest()`): the flag is
@@ -321,86 +305,35 @@ impl Service {
     /// # Errors
     /// An index out of range or no active connection.
     pub fn disconnect(&mut self, index: usize) -> Result<(), Error> {
-        self.index(index)?;
-        let d = &mut self.dests[index];
-        d.active = d.active.checked_sub(1).ok_or(Error::NoConnection {
-            index,
-            counter: "active",
-        })?;
-        if d.overloaded {
-            d.update_overload();
-        }
-        self.changed(index);
-        Ok(())
+        self.unbind(index, Counter::Active)
     }
 
-    /// An inactive connection expires (`ip_vs_unbind_dest()`).
+    /// An inactive connection expires (`ip_vs_unbind_dest()`), with the same
+    /// flag rule as [`Service::disconnect`].
     ///
     /// # Errors
     /// An index out of range or no inactive connection.
     pub fn expire_inactive(&mut self, index: usize) -> Result<(), Error> {
-        self.index(index)?;
-        let d = &mut self.dests[index];
-        d.inactive = d.inactive.checked_sub(1).ok_or(Error::NoConnection {
-            index,
-            counter: "inactive",
-        })?;
-        if d.overloaded {
-            d.update_overload();
-        }
-        self.changed(index);
-        Ok(())
+        self.unbind(index, Counter::Inactive)
     }
 
     /// An active connection becomes inactive (e.g. TCP FIN): the total, and
     /// so the flag, stays.
     ///
     /// # Errors
-    /// An index out of range or no active connection.
+    /// An index out of range, no active connection, or an inactive count at
+    /// `u32::MAX`.
     pub fn deactivate(&mut self, index: usize) -> Result<(), Error> {
-        self.index(index)?;
-        let d = &mut self.dests[index];
-        if d.active == 0 {
-            return Err(Error::NoConnection {
-                index,
-                counter: "active",
-            });
-        }
-        if d.inactive == u32::MAX {
-            return Err(Error::CounterOverflow {
-                index,
-                counter: "inactive",
-            });
-        }
-        d.active -= 1;
-        d.inactive += 1;
-        self.changed(index);
-        Ok(())
+        self.shift(index, Counter::Active, Counter::Inactive)
     }
 
     /// An inactive connection becomes active (e.g. TCP ESTABLISHED).
     ///
     /// # Errors
-    /// An index out of range or no inactive connection.
+    /// An index out of range, no inactive connection, or an active count at
+    /// `u32::MAX`.
     pub fn activate(&mut self, index: usize) -> Result<(), Error> {
-        self.index(index)?;
-        let d = &mut self.dests[index];
-        if d.inactive == 0 {
-            return Err(Error::NoConnection {
-                index,
-                counter: "inactive",
-            });
-        }
-        if d.active == u32::MAX {
-            return Err(Error::CounterOverflow {
-                index,
-                counter: "active",
-            });
-        }
-        d.inactive -= 1;
-        d.active += 1;
-        self.changed(index);
-        Ok(())
+        self.shift(index, Counter::Inactive, Counter::Active)
     }
 
     /// Set a destination's counters directly, e.g. to mirror a live
@@ -426,6 +359,59 @@ impl Service {
     pub fn set_overloaded(&mut self, index: usize, overloaded: bool) -> Result<(), Error> {
         self.index(index)?;
         self.dests[index].overloaded = overloaded;
+        self.changed(index);
+        Ok(())
+    }
+
+    /// `ip_vs_bind_dest()`: one more connection, then the flag updated.
+    fn bind(&mut self, index: usize, counter: Counter) -> Result<(), Error> {
+        self.index(index)?;
+        let d = &mut self.dests[index];
+        let slot = counter.of(d);
+        *slot = slot.checked_add(1).ok_or(Error::CounterOverflow {
+            index,
+            counter: counter.name(),
+        })?;
+        d.update_overload();
+        self.changed(index);
+        Ok(())
+    }
+
+    /// `ip_vs_unbind_dest()`: one connection less; the flag re-evaluated
+    /// only if it was set.
+    fn unbind(&mut self, index: usize, counter: Counter) -> Result<(), Error> {
+        self.index(index)?;
+        let d = &mut self.dests[index];
+        let slot = counter.of(d);
+        *slot = slot.checked_sub(1).ok_or(Error::NoConnection {
+            index,
+            counter: counter.name(),
+        })?;
+        if d.overloaded {
+            d.update_overload();
+        }
+        self.changed(index);
+        Ok(())
+    }
+
+    /// A state change moving one connection between the counters.
+    fn shift(&mut self, index: usize, from: Counter, to: Counter) -> Result<(), Error> {
+        self.index(index)?;
+        let d = &mut self.dests[index];
+        if *from.of(d) == 0 {
+            return Err(Error::NoConnection {
+                index,
+                counter: from.name(),
+            });
+        }
+        if *to.of(d) == u32::MAX {
+            return Err(Error::CounterOverflow {
+                index,
+                counter: to.name(),
+            });
+        }
+        *from.of(d) -= 1;
+        *to.of(d) += 1;
         self.changed(index);
         Ok(())
     }
@@ -456,6 +442,29 @@ impl Service {
             State::Rr(s) => s.changed(&self.dests, index),
             State::Wrr(s) => s.changed(&self.dests, index),
             State::Least(s) => s.changed(&self.dests, index),
+        }
+    }
+}
+
+/// Which connection counter an operation touches.
+#[derive(Debug, Clone, Copy)]
+enum Counter {
+    Active,
+    Inactive,
+}
+
+impl Counter {
+    fn of(self, d: &mut Dest) -> &mut u32 {
+        match self {
+            Counter::Active => &mut d.active,
+            Counter::Inactive => &mut d.inactive,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Counter::Active => "active",
+            Counter::Inactive => "inactive",
         }
     }
 }
