@@ -62,16 +62,8 @@ pub const USAGE_FAILURE: u8 = 2;
 /// The text ipvsadm prints for an error of the kernel or of the transport.
 pub fn error_text(err: &Error) -> String {
     match err {
-        Error::Kernel(kernel) => strip_os_error(kernel.message()),
+        Error::Kernel(kernel) => kernel.message(),
         other => other.to_string(),
-    }
-}
-
-/// `strerror` has no "(os error N)" tail.
-fn strip_os_error(text: String) -> String {
-    match text.rfind(" (os error ") {
-        Some(at) if text.ends_with(')') => text[..at].to_string(),
-        _ => text,
     }
 }
 
@@ -263,6 +255,6 @@ pub fn batch_errors(
         .map_err(|e| Failure::new(KERNEL_FAILURE, error_text(&e)))?;
     Ok(results
         .into_iter()
-        .map(|r| r.err().map(|e| strip_os_error(e.message())))
+        .map(|r| r.err().map(|e| e.message()))
         .collect())
 }

@@ -218,30 +218,44 @@ fn stats_or_zero(stats: Option<&Stats>) -> Stats {
     stats.copied().unwrap_or_default()
 }
 
+/// `protocol_name`: `?` for a protocol ipvsadm does not know.
 fn protocol_name(protocol: ipvs_proto::Protocol) -> &'static str {
     match protocol {
         ipvs_proto::Protocol::Tcp => "TCP",
         ipvs_proto::Protocol::Udp => "UDP",
         ipvs_proto::Protocol::Sctp => "SCTP",
+        _ => "?",
     }
 }
 
-/// `fwd_name`: the Forward column.
+/// What glibc's `printf` writes for a NULL string, which ipvsadm passes for
+/// a forwarding method it has no name or switch for.
+const PRINTF_NULL: &str = "(null)";
+
+/// The method as ipvsadm reads it: the kernel's number masked with
+/// `IP_VS_CONN_F_FWD_MASK` (7).
+fn fwd_masked(forwarding: Forwarding) -> Forwarding {
+    Forwarding::from_raw(forwarding.raw() & 7)
+}
+
+/// `fwd_name`: the Forward column; ipvsadm names only the four methods.
 fn fwd_name(forwarding: Forwarding) -> &'static str {
-    match forwarding {
+    match fwd_masked(forwarding) {
         Forwarding::Masq => "Masq",
         Forwarding::Local => "Local",
         Forwarding::Tunnel => "Tunnel",
         Forwarding::DirectRoute => "Route",
-        Forwarding::Bypass => "Bypass",
+        _ => PRINTF_NULL,
     }
 }
 
+/// `fwd_switch`: the `-S` switch of a method.
 fn fwd_switch(forwarding: Forwarding) -> &'static str {
-    match forwarding {
+    match fwd_masked(forwarding) {
         Forwarding::Masq => "-m",
         Forwarding::Tunnel => "-i",
-        _ => "-g",
+        Forwarding::Local | Forwarding::DirectRoute => "-g",
+        _ => PRINTF_NULL,
     }
 }
 
@@ -257,7 +271,7 @@ fn flags_index(flags: TunnelFlags) -> usize {
 
 /// `fwd_tun_info`: `ipip`, `gue:PORT:+c`, `gre:-c`, or `None` (printed `n/a`).
 fn tun_info(dest: &Destination) -> Option<String> {
-    if dest.forwarding != Forwarding::Tunnel {
+    if fwd_masked(dest.forwarding) != Forwarding::Tunnel {
         return None;
     }
     const TUNFLAGS: [&str; 3] = ["-c", "+c", "r+c"];
@@ -266,6 +280,7 @@ fn tun_info(dest: &Destination) -> Option<String> {
         TunnelType::Ipip => "ipip".to_string(),
         TunnelType::Gue => format!("gue:{}:{flags}", dest.tunnel.port),
         TunnelType::Gre => format!("gre:{flags}"),
+        _ => return None,
     };
     Some(truncate(text, 15))
 }
@@ -296,7 +311,7 @@ pub fn service_entry(out: &mut String, entry: Entry, format: u32) {
                 let stype = match protocol {
                     ipvs_proto::Protocol::Tcp => "-t",
                     ipvs_proto::Protocol::Udp => "-u",
-                    ipvs_proto::Protocol::Sctp => "--sctp-service",
+                    _ => "--sctp-service",
                 };
                 format!("{stype} {vname}")
             } else {
@@ -405,6 +420,7 @@ fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, for
                     write!(out, " --tun-type gue --tun-port {} {flags}", e.tunnel.port)
                 }
                 TunnelType::Ipip => write!(out, " --tun-type ipip"),
+                _ => Ok(()),
             };
         }
         if e.upper_threshold != 0 {
@@ -481,30 +497,39 @@ pub fn timeouts(tcp: u32, tcp_fin: u32, udp: u32) -> String {
 pub fn daemons(list: &[Daemon]) -> String {
     let mut out = String::new();
     for d in list.iter().take(2) {
-        let kind = match d.state {
-            DaemonState::Master => "master",
-            DaemonState::Backup => "backup",
-        };
-        let _ = write!(
-            out,
-            "{kind} sync daemon (mcast={}, syncid={}",
-            d.interface, d.sync_id as i32
-        );
-        if let Some(maxlen) = d.max_length.filter(|m| *m != 0) {
-            let _ = write!(out, ", maxlen={maxlen}");
+        // ipvsadm tests the state's bits: a state with neither prints nothing.
+        let state = d.state.raw();
+        for (bit, kind) in [
+            (DaemonState::Master, "master"),
+            (DaemonState::Backup, "backup"),
+        ] {
+            if state & bit.raw() != 0 {
+                daemon_line(&mut out, kind, d);
+            }
         }
-        if let Some(group) = d.group {
-            let _ = write!(out, ", group={group}");
-        }
-        if let Some(port) = d.port.filter(|p| *p != 0) {
-            let _ = write!(out, ", port={port}");
-        }
-        if let Some(ttl) = d.ttl.filter(|t| *t != 0) {
-            let _ = write!(out, ", ttl={ttl}");
-        }
-        out.push_str(")\n");
     }
     out
+}
+
+fn daemon_line(out: &mut String, kind: &str, d: &Daemon) {
+    let _ = write!(
+        out,
+        "{kind} sync daemon (mcast={}, syncid={}",
+        d.interface, d.sync_id as i32
+    );
+    if let Some(maxlen) = d.max_length.filter(|m| *m != 0) {
+        let _ = write!(out, ", maxlen={maxlen}");
+    }
+    if let Some(group) = d.group {
+        let _ = write!(out, ", group={group}");
+    }
+    if let Some(port) = d.port.filter(|p| *p != 0) {
+        let _ = write!(out, ", port={port}");
+    }
+    if let Some(ttl) = d.ttl.filter(|t| *t != 0) {
+        let _ = write!(out, ", ttl={ttl}");
+    }
+    out.push_str(")\n");
 }
 
 #[cfg(test)]
@@ -527,5 +552,27 @@ mod tests {
         assert_eq!(num(123_456_789_012_345, 0), "     123T");
         assert_eq!(num(5, fmt::EXACT), "        5");
         assert_eq!(num(1_234_567_890, fmt::EXACT), " 1234567890");
+    }
+
+    #[test]
+    fn values_of_a_future_kernel_print_as_ipvsadm_prints_them() {
+        // ipvsadm masks the method with 7 and passes NULL to printf for the
+        // numbers it does not name.
+        assert_eq!(fwd_name(Forwarding::Other(9)), "Local");
+        assert_eq!(fwd_name(Forwarding::Other(6)), "(null)");
+        assert_eq!(fwd_name(Forwarding::Bypass), "(null)");
+        assert_eq!(fwd_switch(Forwarding::Other(6)), "(null)");
+        assert_eq!(fwd_switch(Forwarding::Local), "-g");
+        assert_eq!(protocol_name(ipvs_proto::Protocol::Other(250)), "?");
+        let mut dest = Destination::new("10.0.0.2:80".parse().unwrap(), Forwarding::Tunnel, 1);
+        dest.tunnel.kind = TunnelType::Other(9);
+        assert_eq!(tun_info(&dest), None);
+        // The state's bits decide the lines: none for neither bit.
+        let daemon = |state| Daemon::new(state, "eth0", 7);
+        assert_eq!(daemons(&[daemon(DaemonState::Other(4))]), "");
+        assert_eq!(
+            daemons(&[daemon(DaemonState::Other(3))]),
+            "master sync daemon (mcast=eth0, syncid=7)\nbackup sync daemon (mcast=eth0, syncid=7)\n"
+        );
     }
 }

@@ -96,6 +96,7 @@ fn forwarding(f: Forwarding) -> &'static str {
         Forwarding::Tunnel => "tunnel",
         Forwarding::DirectRoute => "route",
         Forwarding::Bypass => "bypass",
+        _ => "unknown",
     }
 }
 
@@ -106,6 +107,7 @@ fn destination(d: &Destination) -> DestinationJson {
             TunnelType::Ipip => "ipip",
             TunnelType::Gue => "gue",
             TunnelType::Gre => "gre",
+            _ => "unknown",
         },
         port: (d.tunnel.kind == TunnelType::Gue).then_some(d.tunnel.port),
         checksum: if d.tunnel.flags.contains(TunnelFlags::REMCSUM) {
@@ -144,6 +146,7 @@ fn service(entry: Entry, format: u32) -> ServiceJson {
     let family = match s.key.family() {
         AddressFamily::Inet => "inet",
         AddressFamily::Inet6 => "inet6",
+        _ => "unknown",
     };
     let (protocol, address, port, fwmark) = match s.key {
         ServiceKey::Tuple {
@@ -155,6 +158,7 @@ fn service(entry: Entry, format: u32) -> ServiceJson {
                 ipvs_proto::Protocol::Tcp => "tcp",
                 ipvs_proto::Protocol::Udp => "udp",
                 ipvs_proto::Protocol::Sctp => "sctp",
+                _ => "unknown",
             };
             (Some(name), Some(address), Some(port), None)
         }
@@ -174,6 +178,7 @@ fn service(entry: Entry, format: u32) -> ServiceJson {
         netmask: match s.netmask {
             Netmask::V4(mask) => mask.to_string(),
             Netmask::V6(prefix) => prefix.to_string(),
+            other => other.to_string(),
         },
         persistence_engine: format::persistence_engine(&s).map(String::from),
         one_packet: s.flags.contains(ServiceFlags::ONE_PACKET),
@@ -254,6 +259,7 @@ pub fn daemons(list: &[Daemon]) -> String {
                 state: match d.state {
                     DaemonState::Master => "master",
                     DaemonState::Backup => "backup",
+                    _ => "unknown",
                 },
                 interface: &d.interface,
                 sync_id: d.sync_id,

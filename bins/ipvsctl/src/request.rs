@@ -53,7 +53,7 @@ pub fn service(svc: &SvcArgs) -> Service {
     let key = service_key(svc);
     let netmask = match key.family() {
         AddressFamily::Inet6 => Netmask::V6(svc.netmask.min(128) as u8),
-        AddressFamily::Inet => Netmask::V4(Ipv4Addr::from(svc.netmask)),
+        _ => Netmask::V4(Ipv4Addr::from(svc.netmask)),
     };
     Service {
         key,

@@ -9,14 +9,18 @@ use crate::constants::{AF_INET, AF_INET6};
 
 /// The address family of a service, a destination or a multicast group.
 ///
-/// IPVS knows only IPv4 (`AF_INET`) and IPv6 (`AF_INET6`); any other value is
-/// rejected while parsing.
+/// IPVS knows only IPv4 (`AF_INET`) and IPv6 (`AF_INET6`); any other value
+/// a future kernel may send is kept as [`AddressFamily::Other`] and written
+/// back unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AddressFamily {
     /// IPv4, `AF_INET` (2).
     Inet,
     /// IPv6, `AF_INET6` (10).
     Inet6,
+    /// A family this crate does not know, with the kernel's number.
+    Other(u16),
 }
 
 impl AddressFamily {
@@ -33,39 +37,48 @@ impl AddressFamily {
         match self {
             Self::Inet => AF_INET,
             Self::Inet6 => AF_INET6,
+            Self::Other(raw) => raw,
         }
     }
 
-    /// The family with the kernel's number `raw`.
-    pub fn from_raw(raw: u16) -> Result<Self, DecodeError> {
+    /// The family with the kernel's number `raw` ([`AddressFamily::Other`]
+    /// for numbers this crate does not know).
+    pub fn from_raw(raw: u16) -> Self {
         match raw {
-            AF_INET => Ok(Self::Inet),
-            AF_INET6 => Ok(Self::Inet6),
-            other => Err(DecodeError::from(format!(
-                "unknown address family {other}, expected AF_INET ({AF_INET}) or AF_INET6 ({AF_INET6})"
-            ))),
+            AF_INET => Self::Inet,
+            AF_INET6 => Self::Inet6,
+            other => Self::Other(other),
         }
     }
 
     pub(crate) fn parse(payload: &[u8]) -> Result<Self, DecodeError> {
-        Self::from_raw(parse_u16(payload)?)
+        Ok(Self::from_raw(parse_u16(payload)?))
     }
 
-    /// The unspecified address of this family (`0.0.0.0` or `::`).
+    /// The unspecified address of this family (`0.0.0.0` or `::`); for a
+    /// family this crate does not know, `::` (sixteen zero bytes, as the
+    /// kernel's address union).
     pub fn unspecified(self) -> IpAddr {
         match self {
             Self::Inet => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            Self::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            Self::Inet6 | Self::Other(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         }
+    }
+}
+
+impl From<u16> for AddressFamily {
+    fn from(raw: u16) -> Self {
+        Self::from_raw(raw)
     }
 }
 
 impl fmt::Display for AddressFamily {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Inet => "IPv4",
-            Self::Inet6 => "IPv6",
-        })
+        match self {
+            Self::Inet => f.write_str("IPv4"),
+            Self::Inet6 => f.write_str("IPv6"),
+            Self::Other(raw) => write!(f, "address family {raw}"),
+        }
     }
 }
 
@@ -85,12 +98,30 @@ pub fn encode_address(address: IpAddr) -> RawAddress {
     }
 }
 
-/// Reads the kernel's 16-byte union as an address of `family`.
-pub fn decode_address(family: AddressFamily, raw: &RawAddress) -> IpAddr {
+/// Reads the kernel's 16-byte union as an address of `family`; `None` for a
+/// family this crate does not know (no `std::net` type can hold it).
+pub fn decode_address(family: AddressFamily, raw: &RawAddress) -> Option<IpAddr> {
     match family {
-        AddressFamily::Inet => IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3])),
-        AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::from(*raw)),
+        AddressFamily::Inet => Some(IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]))),
+        AddressFamily::Inet6 => Some(IpAddr::V6(Ipv6Addr::from(*raw))),
+        AddressFamily::Other(_) => None,
     }
+}
+
+/// [`decode_address`], or the error naming `attribute` (the family's) when
+/// the family is one this crate does not know.
+pub(crate) fn decode_known_address(
+    family: AddressFamily,
+    raw: &RawAddress,
+    attribute: &'static str,
+) -> Result<IpAddr, crate::error::Error> {
+    decode_address(family, raw).ok_or_else(|| {
+        crate::error::Error::invalid(
+            attribute,
+            family.raw(),
+            "AF_INET (2) or AF_INET6 (10) for an address",
+        )
+    })
 }
 
 pub(crate) fn parse_raw_address(payload: &[u8]) -> Result<RawAddress, DecodeError> {

@@ -848,6 +848,8 @@ mod tests {
             message(IpvsCmd::NewDest, libc::ESRCH),
             "Service not defined"
         );
+        // Listing the destinations of a missing service (ipvs_get_dests).
+        assert_eq!(message(IpvsCmd::GetDest, libc::ESRCH), "No such service");
         assert_eq!(
             message(IpvsCmd::NewService, libc::ENOENT),
             "Scheduler or persistence engine not found"
@@ -860,10 +862,12 @@ mod tests {
             message(IpvsCmd::Flush, libc::EPERM),
             "Permission denied (you must be root)"
         );
-        // Unknown combinations fall back to the system's text.
+        // Unknown combinations fall back to strerror's text, with no
+        // "(os error N)" tail.
         assert_eq!(
             message(IpvsCmd::GetInfo, libc::EBUSY),
-            io::Error::from_raw_os_error(libc::EBUSY).to_string()
+            "Device or resource busy"
         );
+        assert_eq!(message(IpvsCmd::Flush, 4095), "Unknown error 4095");
     }
 }

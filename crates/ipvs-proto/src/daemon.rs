@@ -15,11 +15,15 @@ use crate::nest::{Append, append_leaf, emit_string, parse_string};
 
 /// Role of a synchronisation daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DaemonState {
     /// Sends connection state (`--start-daemon master`).
     Master,
     /// Receives connection state (`--start-daemon backup`).
     Backup,
+    /// A state this crate does not know, with the kernel's number; kept so
+    /// that it can be written back unchanged.
+    Other(u32),
 }
 
 impl DaemonState {
@@ -28,27 +32,34 @@ impl DaemonState {
         match self {
             Self::Master => IP_VS_STATE_MASTER,
             Self::Backup => IP_VS_STATE_BACKUP,
+            Self::Other(raw) => raw,
         }
     }
 
-    /// The role with the kernel's number `raw`.
-    pub fn from_raw(raw: u32) -> Result<Self, DecodeError> {
+    /// The role with the kernel's number `raw` ([`DaemonState::Other`] for
+    /// numbers this crate does not know).
+    pub fn from_raw(raw: u32) -> Self {
         match raw {
-            IP_VS_STATE_MASTER => Ok(Self::Master),
-            IP_VS_STATE_BACKUP => Ok(Self::Backup),
-            other => Err(DecodeError::from(format!(
-                "unknown daemon state {other}, expected 1 (master) or 2 (backup)"
-            ))),
+            IP_VS_STATE_MASTER => Self::Master,
+            IP_VS_STATE_BACKUP => Self::Backup,
+            other => Self::Other(other),
         }
+    }
+}
+
+impl From<u32> for DaemonState {
+    fn from(raw: u32) -> Self {
+        Self::from_raw(raw)
     }
 }
 
 impl fmt::Display for DaemonState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Master => "master",
-            Self::Backup => "backup",
-        })
+        match self {
+            Self::Master => f.write_str("master"),
+            Self::Backup => f.write_str("backup"),
+            Self::Other(raw) => write!(f, "state {raw}"),
+        }
     }
 }
 
@@ -123,7 +134,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DaemonAttribut
         Ok(match buf.kind() {
             IPVS_DAEMON_ATTR_STATE => Self::State(
                 parse_u32(payload)
-                    .and_then(DaemonState::from_raw)
+                    .map(DaemonState::from_raw)
                     .context("invalid IPVS_DAEMON_ATTR_STATE")?,
             ),
             IPVS_DAEMON_ATTR_MCAST_IFN => Self::Interface(

@@ -10,7 +10,7 @@ use netlink_packet_core::{
 };
 
 use crate::address::{
-    AddressFamily, RawAddress, decode_address, encode_address, parse_raw_address,
+    AddressFamily, RawAddress, decode_known_address, encode_address, parse_raw_address,
 };
 use crate::constants::*;
 use crate::error::Error;
@@ -19,6 +19,7 @@ use crate::stats::{Stats, Stats64Attribute, StatsAttribute};
 
 /// How packets reach a real server (`IP_VS_CONN_F_FWD_MASK` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Forwarding {
     /// NAT (`-m`), `IP_VS_CONN_F_MASQ`.
     Masq,
@@ -31,6 +32,9 @@ pub enum Forwarding {
     DirectRoute,
     /// Cache bypass, `IP_VS_CONN_F_BYPASS`.
     Bypass,
+    /// A method this crate does not know, with the kernel's number; kept
+    /// so that it can be written back unchanged.
+    Other(u32),
 }
 
 impl Forwarding {
@@ -42,39 +46,48 @@ impl Forwarding {
             Self::Tunnel => IP_VS_CONN_F_TUNNEL,
             Self::DirectRoute => IP_VS_CONN_F_DROUTE,
             Self::Bypass => IP_VS_CONN_F_BYPASS,
+            Self::Other(raw) => raw,
         }
     }
 
-    /// The method with the kernel's number `raw`.
-    pub fn from_raw(raw: u32) -> Result<Self, DecodeError> {
+    /// The method with the kernel's number `raw` ([`Forwarding::Other`] for
+    /// numbers this crate does not know).
+    pub fn from_raw(raw: u32) -> Self {
         match raw {
-            IP_VS_CONN_F_MASQ => Ok(Self::Masq),
-            IP_VS_CONN_F_LOCALNODE => Ok(Self::Local),
-            IP_VS_CONN_F_TUNNEL => Ok(Self::Tunnel),
-            IP_VS_CONN_F_DROUTE => Ok(Self::DirectRoute),
-            IP_VS_CONN_F_BYPASS => Ok(Self::Bypass),
-            other => Err(DecodeError::from(format!(
-                "unknown forwarding method {other}, expected 0 to 4"
-            ))),
+            IP_VS_CONN_F_MASQ => Self::Masq,
+            IP_VS_CONN_F_LOCALNODE => Self::Local,
+            IP_VS_CONN_F_TUNNEL => Self::Tunnel,
+            IP_VS_CONN_F_DROUTE => Self::DirectRoute,
+            IP_VS_CONN_F_BYPASS => Self::Bypass,
+            other => Self::Other(other),
         }
     }
 }
 
+impl From<u32> for Forwarding {
+    fn from(raw: u32) -> Self {
+        Self::from_raw(raw)
+    }
+}
+
 impl fmt::Display for Forwarding {
-    /// ipvsadm's column text: `Masq`, `Local`, `Tunnel`, `Route`, `Bypass`.
+    /// ipvsadm's column text for the four methods it names: `Masq`,
+    /// `Local`, `Tunnel`, `Route`; then `Bypass` and `Unknown(N)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Masq => "Masq",
-            Self::Local => "Local",
-            Self::Tunnel => "Tunnel",
-            Self::DirectRoute => "Route",
-            Self::Bypass => "Bypass",
-        })
+        match self {
+            Self::Masq => f.write_str("Masq"),
+            Self::Local => f.write_str("Local"),
+            Self::Tunnel => f.write_str("Tunnel"),
+            Self::DirectRoute => f.write_str("Route"),
+            Self::Bypass => f.write_str("Bypass"),
+            Self::Other(raw) => write!(f, "Unknown({raw})"),
+        }
     }
 }
 
 /// Encapsulation of tunnelled forwarding (`--tun-type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum TunnelType {
     /// IP in IP (the default).
     #[default]
@@ -83,6 +96,9 @@ pub enum TunnelType {
     Gue,
     /// GRE.
     Gre,
+    /// A type this crate does not know, with the kernel's number; kept so
+    /// that it can be written back unchanged.
+    Other(u8),
 }
 
 impl TunnelType {
@@ -92,29 +108,36 @@ impl TunnelType {
             Self::Ipip => IP_VS_CONN_F_TUNNEL_TYPE_IPIP,
             Self::Gue => IP_VS_CONN_F_TUNNEL_TYPE_GUE,
             Self::Gre => IP_VS_CONN_F_TUNNEL_TYPE_GRE,
+            Self::Other(raw) => raw,
         }
     }
 
-    /// The type with the kernel's number `raw`.
-    pub fn from_raw(raw: u8) -> Result<Self, DecodeError> {
+    /// The type with the kernel's number `raw` ([`TunnelType::Other`] for
+    /// numbers this crate does not know).
+    pub fn from_raw(raw: u8) -> Self {
         match raw {
-            IP_VS_CONN_F_TUNNEL_TYPE_IPIP => Ok(Self::Ipip),
-            IP_VS_CONN_F_TUNNEL_TYPE_GUE => Ok(Self::Gue),
-            IP_VS_CONN_F_TUNNEL_TYPE_GRE => Ok(Self::Gre),
-            other => Err(DecodeError::from(format!(
-                "unknown tunnel type {other}, expected 0 (ipip), 1 (gue) or 2 (gre)"
-            ))),
+            IP_VS_CONN_F_TUNNEL_TYPE_IPIP => Self::Ipip,
+            IP_VS_CONN_F_TUNNEL_TYPE_GUE => Self::Gue,
+            IP_VS_CONN_F_TUNNEL_TYPE_GRE => Self::Gre,
+            other => Self::Other(other),
         }
+    }
+}
+
+impl From<u8> for TunnelType {
+    fn from(raw: u8) -> Self {
+        Self::from_raw(raw)
     }
 }
 
 impl fmt::Display for TunnelType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Ipip => "ipip",
-            Self::Gue => "gue",
-            Self::Gre => "gre",
-        })
+        match self {
+            Self::Ipip => f.write_str("ipip"),
+            Self::Gue => f.write_str("gue"),
+            Self::Gre => f.write_str("gre"),
+            Self::Other(raw) => write!(f, "tunnel type {raw}"),
+        }
     }
 }
 
@@ -268,7 +291,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestAttribute 
             }
             IPVS_DEST_ATTR_FWD_METHOD => Self::Forwarding(
                 parse_u32(payload)
-                    .and_then(Forwarding::from_raw)
+                    .map(Forwarding::from_raw)
                     .context("invalid IPVS_DEST_ATTR_FWD_METHOD")?,
             ),
             IPVS_DEST_ATTR_WEIGHT => {
@@ -300,7 +323,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestAttribute 
             }
             IPVS_DEST_ATTR_TUN_TYPE => Self::TunnelType(
                 parse_u8(payload)
-                    .and_then(TunnelType::from_raw)
+                    .map(TunnelType::from_raw)
                     .context("invalid IPVS_DEST_ATTR_TUN_TYPE")?,
             ),
             IPVS_DEST_ATTR_TUN_PORT => {
@@ -458,7 +481,7 @@ impl Destination {
             _ => None,
         };
         Ok(Self {
-            address: decode_address(family, address),
+            address: decode_known_address(family, address, "IPVS_DEST_ATTR_ADDR_FAMILY")?,
             port: port.ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_PORT"))?,
             forwarding: forwarding
                 .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_FWD_METHOD"))?,

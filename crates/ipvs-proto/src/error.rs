@@ -124,14 +124,17 @@ pub struct KernelError {
 
 impl KernelError {
     /// The operator-facing text: ipvsadm's wording for this command and
-    /// errno, else the system's description of the errno.
+    /// errno (its `ipvs_strerror` table), else the C library's
+    /// `strerror` text of the errno, without the standard library's
+    /// " (os error N)" tail.
     pub fn message(&self) -> String {
         use IpvsCmd::*;
         let known = match (self.command, self.errno) {
             (NewService, libc::EEXIST) => "Service already exists",
             (NewService | SetService, libc::ENOENT) => "Scheduler or persistence engine not found",
             (SetService | DelService | Zero | GetService, libc::ESRCH) => "No such service",
-            (NewDest | SetDest | DelDest | GetDest, libc::ESRCH) => "Service not defined",
+            (GetDest, libc::ESRCH) => "No such service",
+            (NewDest | SetDest | DelDest, libc::ESRCH) => "Service not defined",
             (NewDest, libc::EEXIST) => "Destination already exists",
             (SetDest | DelDest, libc::ENOENT) => "No such destination",
             (NewDaemon, libc::EEXIST) => "Daemon has already run",
@@ -145,7 +148,7 @@ impl KernelError {
             (_, libc::EOPNOTSUPP) => "Operation not supported with IPv6",
             (_, libc::EAFNOSUPPORT) => "Operation not supported with specified address family",
             (_, libc::EMSGSIZE) => "Module is wrong version",
-            _ => return io::Error::from_raw_os_error(self.errno).to_string(),
+            _ => return strerror(self.errno),
         };
         known.to_owned()
     }
@@ -169,6 +172,18 @@ impl KernelError {
     /// Whether the caller lacks `CAP_NET_ADMIN` (`EPERM`).
     pub fn is_permission_denied(&self) -> bool {
         self.errno == libc::EPERM
+    }
+}
+
+/// The C library's description of `errno`, as `strerror` gives it (the
+/// standard library appends " (os error N)" to it, which ipvsadm does not
+/// print).
+fn strerror(errno: i32) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    let tail = format!(" (os error {errno})");
+    match text.strip_suffix(&tail) {
+        Some(description) => description.to_owned(),
+        None => text,
     }
 }
 

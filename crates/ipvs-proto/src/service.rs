@@ -11,7 +11,7 @@ use netlink_packet_core::{
 };
 
 use crate::address::{
-    AddressFamily, RawAddress, decode_address, encode_address, parse_raw_address,
+    AddressFamily, RawAddress, decode_known_address, encode_address, parse_raw_address,
 };
 use crate::constants::*;
 use crate::error::Error;
@@ -68,6 +68,7 @@ pub struct FlagsWithMask {
 
 /// Transport protocol of a virtual service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Protocol {
     /// TCP (`-t`).
     Tcp,
@@ -75,6 +76,9 @@ pub enum Protocol {
     Udp,
     /// SCTP (`--sctp-service`).
     Sctp,
+    /// A protocol this crate does not know, with its IP protocol number;
+    /// kept so that it can be written back unchanged.
+    Other(u16),
 }
 
 impl Protocol {
@@ -84,29 +88,36 @@ impl Protocol {
             Self::Tcp => IPPROTO_TCP,
             Self::Udp => IPPROTO_UDP,
             Self::Sctp => IPPROTO_SCTP,
+            Self::Other(raw) => raw,
         }
     }
 
-    /// The protocol with IP protocol number `raw`.
-    pub fn from_raw(raw: u16) -> Result<Self, DecodeError> {
+    /// The protocol with IP protocol number `raw` ([`Protocol::Other`] for
+    /// numbers this crate does not know).
+    pub fn from_raw(raw: u16) -> Self {
         match raw {
-            IPPROTO_TCP => Ok(Self::Tcp),
-            IPPROTO_UDP => Ok(Self::Udp),
-            IPPROTO_SCTP => Ok(Self::Sctp),
-            other => Err(DecodeError::from(format!(
-                "unknown protocol {other}, expected TCP (6), UDP (17) or SCTP (132)"
-            ))),
+            IPPROTO_TCP => Self::Tcp,
+            IPPROTO_UDP => Self::Udp,
+            IPPROTO_SCTP => Self::Sctp,
+            other => Self::Other(other),
         }
+    }
+}
+
+impl From<u16> for Protocol {
+    fn from(raw: u16) -> Self {
+        Self::from_raw(raw)
     }
 }
 
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Tcp => "TCP",
-            Self::Udp => "UDP",
-            Self::Sctp => "SCTP",
-        })
+        match self {
+            Self::Tcp => f.write_str("TCP"),
+            Self::Udp => f.write_str("UDP"),
+            Self::Sctp => f.write_str("SCTP"),
+            Self::Other(raw) => write!(f, "protocol {raw}"),
+        }
     }
 }
 
@@ -118,6 +129,9 @@ pub enum Netmask {
     V4(Ipv4Addr),
     /// IPv6 prefix length (0..=128), sent as a host-order `u32`.
     V6(u8),
+    /// The four bytes as they came, for a service of a family this crate
+    /// does not know.
+    Raw([u8; 4]),
 }
 
 impl Netmask {
@@ -126,6 +140,7 @@ impl Netmask {
         match family {
             AddressFamily::Inet => Self::V4(Ipv4Addr::BROADCAST),
             AddressFamily::Inet6 => Self::V6(128),
+            AddressFamily::Other(_) => Self::Raw([0xff; 4]),
         }
     }
 
@@ -135,6 +150,7 @@ impl Netmask {
         match family {
             AddressFamily::Inet => Self::V4(Ipv4Addr::UNSPECIFIED),
             AddressFamily::Inet6 => Self::V6(0),
+            AddressFamily::Other(_) => Self::Raw([0; 4]),
         }
     }
 
@@ -143,6 +159,7 @@ impl Netmask {
         match self {
             Self::V4(mask) => mask.octets(),
             Self::V6(prefix) => u32::from(prefix).to_ne_bytes(),
+            Self::Raw(raw) => raw,
         }
     }
 
@@ -150,6 +167,7 @@ impl Netmask {
     pub fn from_raw(family: AddressFamily, raw: [u8; 4]) -> Result<Self, Error> {
         match family {
             AddressFamily::Inet => Ok(Self::V4(Ipv4Addr::from(raw))),
+            AddressFamily::Other(_) => Ok(Self::Raw(raw)),
             AddressFamily::Inet6 => {
                 let prefix = u32::from_ne_bytes(raw);
                 match u8::try_from(prefix) {
@@ -170,6 +188,7 @@ impl fmt::Display for Netmask {
         match self {
             Self::V4(mask) => write!(f, "{mask}"),
             Self::V6(prefix) => write!(f, "{prefix}"),
+            Self::Raw(raw) => write!(f, "0x{:08x}", u32::from_be_bytes(*raw)),
         }
     }
 }
@@ -269,7 +288,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttribu
             ),
             IPVS_SVC_ATTR_PROTOCOL => Self::Protocol(
                 parse_u16(payload)
-                    .and_then(Protocol::from_raw)
+                    .map(Protocol::from_raw)
                     .context("invalid IPVS_SVC_ATTR_PROTOCOL")?,
             ),
             IPVS_SVC_ATTR_ADDR => {
@@ -429,10 +448,11 @@ impl ServiceKey {
         Ok(Self::Tuple {
             protocol: protocol
                 .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_PROTOCOL"))?,
-            address: decode_address(
+            address: decode_known_address(
                 family,
                 address.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_ADDR"))?,
-            ),
+                "IPVS_SVC_ATTR_AF",
+            )?,
             port: port.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_PORT"))?,
         })
     }
@@ -456,6 +476,7 @@ impl fmt::Display for ServiceKey {
                 family: AddressFamily::Inet6,
                 mark,
             } => write!(f, "FWM {mark} IPv6"),
+            Self::Fwmark { family, mark } => write!(f, "FWM {mark} {family}"),
         }
     }
 }

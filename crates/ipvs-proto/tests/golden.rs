@@ -931,11 +931,18 @@ mod properties {
         prop_oneof![Just(AddressFamily::Inet), Just(AddressFamily::Inet6)]
     }
 
+    /// A family for firewall-mark services, which carry no address: any
+    /// number, known or not.
+    fn fwmark_family() -> impl Strategy<Value = AddressFamily> {
+        prop_oneof![family(), any::<u16>().prop_map(AddressFamily::from_raw)]
+    }
+
     fn key() -> impl Strategy<Value = ServiceKey> {
         let protocol = prop_oneof![
             Just(Protocol::Tcp),
             Just(Protocol::Udp),
-            Just(Protocol::Sctp)
+            Just(Protocol::Sctp),
+            any::<u16>().prop_map(Protocol::from_raw),
         ];
         prop_oneof![
             (protocol, address(), any::<u16>()).prop_map(|(protocol, address, port)| {
@@ -945,7 +952,8 @@ mod properties {
                     port,
                 }
             }),
-            (family(), any::<u32>()).prop_map(|(family, mark)| ServiceKey::fwmark(family, mark)),
+            (fwmark_family(), any::<u32>())
+                .prop_map(|(family, mark)| ServiceKey::fwmark(family, mark)),
         ]
     }
 
@@ -993,6 +1001,7 @@ mod properties {
                 netmask: match key.family() {
                     AddressFamily::Inet => Netmask::V4(Ipv4Addr::from(v4_mask)),
                     AddressFamily::Inet6 => Netmask::V6(v6_prefix),
+                    _ => Netmask::Raw(v4_mask.to_be_bytes()),
                 },
                 persistence_engine: engine,
                 stats,
@@ -1010,9 +1019,15 @@ mod properties {
                 Just(Forwarding::Tunnel),
                 Just(Forwarding::DirectRoute),
                 Just(Forwarding::Bypass),
+                any::<u32>().prop_map(Forwarding::from_raw),
             ],
             numbers in proptest::array::uniform3(any::<u32>()),
-            kind in prop_oneof![Just(TunnelType::Ipip), Just(TunnelType::Gue), Just(TunnelType::Gre)],
+            kind in prop_oneof![
+                Just(TunnelType::Ipip),
+                Just(TunnelType::Gue),
+                Just(TunnelType::Gre),
+                any::<u8>().prop_map(TunnelType::from_raw),
+            ],
             tunnel_port in any::<u16>(),
             tunnel_flags in any::<u16>(),
             connections in option::of(proptest::array::uniform3(any::<u32>())),
@@ -1034,7 +1049,11 @@ mod properties {
 
     prop_compose! {
         fn daemon()(
-            state in prop_oneof![Just(DaemonState::Master), Just(DaemonState::Backup)],
+            state in prop_oneof![
+                Just(DaemonState::Master),
+                Just(DaemonState::Backup),
+                any::<u32>().prop_map(DaemonState::from_raw),
+            ],
             interface in name(),
             sync_id in any::<u32>(),
             max_length in option::of(any::<u16>()),
@@ -1121,6 +1140,8 @@ mod properties {
         let family: u16 = match service.key.family() {
             AddressFamily::Inet => 2,
             AddressFamily::Inet6 => 10,
+            AddressFamily::Other(raw) => raw,
+            other => panic!("{other:?}"),
         };
         nest.put(1, &family.to_ne_bytes());
         match service.key {
@@ -1133,6 +1154,8 @@ mod properties {
                     Protocol::Tcp => 6,
                     Protocol::Udp => 17,
                     Protocol::Sctp => 132,
+                    Protocol::Other(raw) => raw,
+                    other => panic!("{other:?}"),
                 };
                 nest.put(2, &protocol.to_ne_bytes());
                 let mut raw = [0u8; 16];
@@ -1156,6 +1179,7 @@ mod properties {
         match service.netmask {
             Netmask::V4(mask) => nest.put(9, &mask.octets()),
             Netmask::V6(prefix) => nest.put(9, &u32::from(prefix).to_ne_bytes()),
+            Netmask::Raw(raw) => nest.put(9, &raw),
         }
         nest.0
     }
@@ -1357,12 +1381,11 @@ mod attributes {
         assert!(error.contains("invalid IPVS_SVC_ATTR_PORT"), "{error}");
         assert!(error.contains("invalid IPVS_CMD_ATTR_SERVICE"), "{error}");
 
-        // An address family the kernel does not know.
+        // An address family one byte short.
         let mut bytes = original.clone();
-        bytes[28] = 7;
+        bytes[24] = 5;
         let error = parse(&bytes).unwrap_err();
         assert!(error.contains("invalid IPVS_SVC_ATTR_AF"), "{error}");
-        assert!(error.contains("unknown address family 7"), "{error}");
 
         // A nest longer than the message.
         let mut bytes = original.clone();
@@ -1399,6 +1422,173 @@ mod attributes {
         assert_eq!(
             error.to_string(),
             "service lacks the IPVS_SVC_ATTR_SCHED_NAME attribute"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- values of a future kernel
+
+mod unknown_values {
+    use ipvs_proto::{
+        AddressFamily, DaemonState, Error, Forwarding, IpvsAttribute, Protocol, Reply,
+        ServiceAttribute, ServiceKey, TunnelType, wire,
+    };
+
+    use super::{
+        Direction, all_captures, masked, parse_ipvs, split, without_top_level_nested_flag,
+    };
+
+    /// The first message the kernel sent (in any capture) with generic
+    /// netlink command `cmd` whose top-level nest `nest` holds attribute
+    /// `inner`.
+    fn captured_reply(cmd: u8, nest: u16, inner: u16) -> Vec<u8> {
+        for capture in all_captures() {
+            for (direction, buffer) in &capture.buffers {
+                for message in split(buffer) {
+                    let ours = *direction == Direction::Recv
+                        && u16::from_ne_bytes([message[4], message[5]]) == capture.family_id
+                        && message[16] == cmd;
+                    if ours && value_at(message, nest, inner).is_some() {
+                        return message.to_vec();
+                    }
+                }
+            }
+        }
+        panic!("no captured reply {cmd} with attribute {nest}/{inner}");
+    }
+
+    /// Offset of the value of attribute `inner` in top-level nest `nest`.
+    fn value_at(message: &[u8], nest: u16, inner: u16) -> Option<usize> {
+        let find = |start: usize, end: usize, kind: u16| {
+            let mut offset = start;
+            while offset + 4 <= end {
+                let length = u16::from_ne_bytes([message[offset], message[offset + 1]]) as usize;
+                let found = u16::from_ne_bytes([message[offset + 2], message[offset + 3]]);
+                if found & 0x3fff == kind {
+                    return Some((offset + 4, offset + length));
+                }
+                offset += (length.max(4) + 3) & !3;
+            }
+            None
+        };
+        let (start, end) = find(20, message.len(), nest)?;
+        find(start, end, inner).map(|(value, _)| value)
+    }
+
+    /// Typed reply of `message`, written again with the same header.
+    fn typed_round_trip(message: &[u8]) -> (Reply, Vec<u8>) {
+        let reply = Reply::from_message(&parse_ipvs(message), None).expect("typed reply");
+        let family = u16::from_ne_bytes([message[4], message[5]]);
+        let flags = u16::from_ne_bytes([message[6], message[7]]);
+        let mut again = Vec::new();
+        wire::emit_ipvs(&reply.to_message(), family, flags, 0, 0, &mut again);
+        (reply, again)
+    }
+
+    fn same_bytes(patched: &[u8], again: &[u8]) {
+        assert_eq!(
+            masked(&without_top_level_nested_flag(again)),
+            masked(&without_top_level_nested_flag(patched))
+        );
+    }
+
+    #[test]
+    fn an_unknown_forwarding_method_and_tunnel_type_are_kept() {
+        let mut bytes = captured_reply(5, 2, 13);
+        let method = value_at(&bytes, 2, 3).unwrap();
+        bytes[method..method + 4].copy_from_slice(&6u32.to_ne_bytes());
+        let tunnel = value_at(&bytes, 2, 13).unwrap();
+        bytes[tunnel] = 9;
+        let (reply, again) = typed_round_trip(&bytes);
+        let Reply::Destination(destination) = reply else {
+            panic!("{reply:?}");
+        };
+        assert_eq!(destination.forwarding, Forwarding::Other(6));
+        assert_eq!(destination.forwarding.raw(), 6);
+        assert_eq!(destination.tunnel.kind, TunnelType::Other(9));
+        same_bytes(&bytes, &again);
+    }
+
+    #[test]
+    fn an_unknown_protocol_is_kept() {
+        let mut bytes = captured_reply(1, 1, 2);
+        let protocol = value_at(&bytes, 1, 2).unwrap();
+        bytes[protocol..protocol + 2].copy_from_slice(&250u16.to_ne_bytes());
+        let (reply, again) = typed_round_trip(&bytes);
+        let Reply::Service(service) = reply else {
+            panic!("{reply:?}");
+        };
+        assert!(matches!(
+            service.key,
+            ServiceKey::Tuple {
+                protocol: Protocol::Other(250),
+                ..
+            }
+        ));
+        assert_eq!(service.key.to_string().split(' ').next(), Some("protocol"));
+        same_bytes(&bytes, &again);
+    }
+
+    #[test]
+    fn an_unknown_daemon_state_is_kept() {
+        let mut bytes = captured_reply(9, 3, 1);
+        let state = value_at(&bytes, 3, 1).unwrap();
+        bytes[state..state + 4].copy_from_slice(&5u32.to_ne_bytes());
+        let (reply, again) = typed_round_trip(&bytes);
+        let Reply::Daemon(daemon) = reply else {
+            panic!("{reply:?}");
+        };
+        assert_eq!(daemon.state, DaemonState::Other(5));
+        same_bytes(&bytes, &again);
+    }
+
+    #[test]
+    fn an_unknown_address_family_is_kept_for_firewall_marks_and_named_otherwise() {
+        // A firewall-mark service carries no address: its family is kept.
+        let mut bytes = captured_reply(1, 1, 5);
+        let family = value_at(&bytes, 1, 1).unwrap();
+        bytes[family..family + 2].copy_from_slice(&7u16.to_ne_bytes());
+        let (reply, again) = typed_round_trip(&bytes);
+        let Reply::Service(service) = reply else {
+            panic!("{reply:?}");
+        };
+        assert!(matches!(
+            service.key,
+            ServiceKey::Fwmark {
+                family: AddressFamily::Other(7),
+                ..
+            }
+        ));
+        same_bytes(&bytes, &again);
+
+        // An address of a family no std::net type holds: the attributes
+        // keep it, the typed service names the attribute.
+        let mut bytes = captured_reply(1, 1, 3);
+        let family = value_at(&bytes, 1, 1).unwrap();
+        bytes[family..family + 2].copy_from_slice(&7u16.to_ne_bytes());
+        let message = parse_ipvs(&bytes);
+        let IpvsAttribute::Service(nest) = &message.attributes[0] else {
+            panic!("{message:?}");
+        };
+        assert_eq!(
+            nest[0],
+            ServiceAttribute::AddressFamily(AddressFamily::Other(7))
+        );
+        let mut again = Vec::new();
+        let family_id = u16::from_ne_bytes([bytes[4], bytes[5]]);
+        let flags = u16::from_ne_bytes([bytes[6], bytes[7]]);
+        wire::emit_ipvs(&message, family_id, flags, 0, 0, &mut again);
+        same_bytes(&bytes, &again);
+        let error = Reply::from_message(&message, None).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::InvalidValue {
+                    attribute: "IPVS_SVC_ATTR_AF",
+                    ..
+                }
+            ),
+            "{error}"
         );
     }
 }

@@ -147,12 +147,18 @@ fn key_args(key: &ServiceKey) -> String {
                 Protocol::Tcp => "-t",
                 Protocol::Udp => "-u",
                 Protocol::Sctp => "--sctp-service",
+                // Required while the enum is `#[non_exhaustive]`.
+                #[allow(unreachable_patterns)]
+                other => unreachable!("the lab adds no {other:?} service"),
             };
             format!("{option} {}", SocketAddr::new(address, port))
         }
         ServiceKey::Fwmark { family, mark } => match family {
             AddressFamily::Inet => format!("-f {mark}"),
             AddressFamily::Inet6 => format!("-f {mark} -6"),
+            // Required while the enum is `#[non_exhaustive]`.
+            #[allow(unreachable_patterns)]
+            other => unreachable!("the lab adds no {other:?} service"),
         },
     }
 }
@@ -198,6 +204,9 @@ fn save_destination(key: &ServiceKey, dest: &Destination) -> String {
         // `-g` and prints a null string for bypass.
         Forwarding::Local => "-g",
         Forwarding::Bypass => "(null)",
+        // Required while the enum is `#[non_exhaustive]`.
+        #[allow(unreachable_patterns)]
+        other => unreachable!("the lab adds no {other:?} destination"),
     };
     let mut line = format!(
         "-a {} -r {} {method} -w {}",
@@ -338,6 +347,9 @@ fn services_of_every_protocol_family_and_fwmark_add_edit_delete() {
         service.netmask = match service.key.family() {
             AddressFamily::Inet => Netmask::V4(Ipv4Addr::new(255, 255, 255, 0)),
             AddressFamily::Inet6 => Netmask::V6(64),
+            // Required while the enum is `#[non_exhaustive]`.
+            #[allow(unreachable_patterns)]
+            other => unreachable!("the lab adds no {other:?} service"),
         };
         lab.client.edit_service(service).expect("edit service");
     }
@@ -678,6 +690,9 @@ fn sync_daemons_start_list_stop_on_lo() {
             let state = match d.state {
                 DaemonState::Master => "master",
                 DaemonState::Backup => "backup",
+                // Required while the enum is `#[non_exhaustive]`.
+                #[allow(unreachable_patterns)]
+                other => unreachable!("the lab starts no {other:?} daemon"),
             };
             format!(
                 "{state} sync daemon (mcast={}, syncid={}, maxlen={}, group={}, port={}, ttl={})",
