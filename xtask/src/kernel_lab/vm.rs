@@ -177,6 +177,8 @@ fn stream_console(mut from: impl Read, prefix: &str) {
         for &byte in &buf[..n] {
             match byte {
                 b'\r' => {}
+                // The kernel's own last word after `poweroff -f` is no news.
+                b'\n' if line.ends_with(b"reboot: Power down") => line.clear(),
                 b'\n' => {
                     let mut out = stdout.lock();
                     let _ = out.write_all(prefix.as_bytes());
