@@ -306,10 +306,14 @@ fn kernel_schedulers() -> Vec<String> {
     names
 }
 
-fn kernel_error(result: Result<(), Error>) -> ipvs_proto::KernelError {
+/// What is tried, the client's result, the errno expected, and the ipvsadm
+/// arguments that make the same request (`None`: ipvsadm never sends it).
+type ErrorCase<'a> = (&'a str, Result<(), Error>, i32, Option<&'a [&'a str]>);
+
+fn kernel_error(what: &str, result: Result<(), Error>) -> ipvs_proto::KernelError {
     match result {
         Err(Error::Kernel(e)) => e,
-        other => panic!("expected a kernel error, got {other:?}"),
+        other => panic!("{what}: expected a kernel error, got {other:?}"),
     }
 }
 
@@ -710,7 +714,7 @@ fn sync_daemons_start_list_stop_on_lo() {
     lines.sort();
     assert_eq!(shown, lines);
     // Starting one again is refused; stopping works once.
-    let again = kernel_error(lab.client.start_daemon(&master));
+    let again = kernel_error("start a running daemon", lab.client.start_daemon(&master));
     assert_eq!(again.errno, libc::EEXIST, "{again}");
     lab.client
         .stop_daemon(DaemonState::Master)
@@ -808,86 +812,84 @@ fn every_error_case_is_the_right_typed_error() {
         .add_destination(&key, &dest)
         .expect("add destination");
 
-    // (what, the client's error, errno, what ipvsadm says for the same failure)
-    let cases: Vec<(&str, ipvs_proto::KernelError, i32, Option<&[&str]>)> = vec![
+    // (what, the client's result, errno, what ipvsadm says for the same failure)
+    let cases: Vec<ErrorCase<'_>> = vec![
         (
             "duplicate service",
-            kernel_error(lab.client.add_service(&service)),
+            lab.client.add_service(&service),
             libc::EEXIST,
             Some(&["-A", "-t", "10.0.0.1:80", "-s", "rr"]),
         ),
         (
             "duplicate destination",
-            kernel_error(lab.client.add_destination(&key, &dest)),
+            lab.client.add_destination(&key, &dest),
             libc::EEXIST,
             Some(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2:80", "-m"]),
         ),
         (
             "edit a missing service",
-            kernel_error(lab.client.edit_service(&Service::new(missing, "rr"))),
+            lab.client.edit_service(&Service::new(missing, "rr")),
             libc::ESRCH,
             Some(&["-E", "-t", "10.0.0.1:81", "-s", "rr"]),
         ),
         (
             "delete a missing service",
-            kernel_error(lab.client.delete_service(&missing)),
+            lab.client.delete_service(&missing),
             libc::ESRCH,
             Some(&["-D", "-t", "10.0.0.1:81"]),
         ),
         (
             "get a missing service",
-            kernel_error(lab.client.service(&missing).map(drop)),
+            lab.client.service(&missing).map(drop),
             libc::ESRCH,
             Some(&["-L", "-n", "-t", "10.0.0.1:81"]),
         ),
         (
             "destination of a missing service",
-            kernel_error(lab.client.add_destination(&missing, &dest)),
+            lab.client.add_destination(&missing, &dest),
             libc::ESRCH,
             Some(&["-a", "-t", "10.0.0.1:81", "-r", "10.0.0.2:80", "-m"]),
         ),
         (
             "edit a missing destination",
-            kernel_error(lab.client.edit_destination(
+            lab.client.edit_destination(
                 &key,
                 &Destination::new(v4("10.0.0.9:80"), Forwarding::Masq, 1),
-            )),
+            ),
             libc::ENOENT,
             Some(&["-e", "-t", "10.0.0.1:80", "-r", "10.0.0.9:80", "-m"]),
         ),
         (
             "delete a missing destination",
-            kernel_error(lab.client.delete_destination(&key, v4("10.0.0.9:80"))),
+            lab.client.delete_destination(&key, v4("10.0.0.9:80")),
             libc::ENOENT,
             Some(&["-d", "-t", "10.0.0.1:80", "-r", "10.0.0.9:80"]),
         ),
         (
             "unknown scheduler",
-            kernel_error(
-                lab.client
-                    .add_service(&Service::new(ServiceKey::tcp(v4("10.0.0.1:82")), "nosuch")),
-            ),
+            lab.client
+                .add_service(&Service::new(ServiceKey::tcp(v4("10.0.0.1:82")), "nosuch")),
             libc::ENOENT,
             Some(&["-A", "-t", "10.0.0.1:82", "-s", "nosuch"]),
         ),
         (
             "weight out of range",
-            kernel_error(lab.client.add_destination(
+            lab.client.add_destination(
                 &key,
                 &Destination::new(v4("10.0.0.3:80"), Forwarding::Masq, 0x8000_0000),
-            )),
+            ),
             libc::ERANGE,
             // ipvsadm checks the weight itself and never sends it.
             None,
         ),
         (
             "lower threshold above upper",
-            kernel_error(lab.client.add_destination(&key, &{
+            lab.client.add_destination(&key, &{
                 let mut d = Destination::new(v4("10.0.0.4:80"), Forwarding::Masq, 1);
                 d.upper_threshold = 10;
                 d.lower_threshold = 20;
                 d
-            })),
+            }),
             libc::ERANGE,
             Some(&[
                 "-a",
@@ -903,7 +905,8 @@ fn every_error_case_is_the_right_typed_error() {
             ]),
         ),
     ];
-    for (what, error, errno, ipvsadm) in cases {
+    for (what, result, errno, ipvsadm) in cases {
+        let error = kernel_error(what, result);
         assert_eq!(error.errno, errno, "{what}: {error}");
         if let Some(args) = ipvsadm {
             let stderr = ipvsadm_fails(args);
