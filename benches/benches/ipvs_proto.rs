@@ -1,6 +1,9 @@
 //! ipvs-proto: nanoseconds to encode and decode a service request and a
 //! 100-service dump reply (one receive buffer of 100 `NEW_SERVICE` messages
-//! with statistics, as the kernel sends a listing).
+//! with statistics, as the kernel sends a listing), and to decode a
+//! 100-destination dump reply; each decode both through the generic path
+//! (attribute enums, then typed values: the baseline) and through the
+//! one-pass decoder `Reply::decode`.
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
@@ -9,7 +12,10 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ipvs_proto::netlink_packet_core::{NLM_F_MULTIPART, NetlinkPayload};
 use ipvs_proto::netlink_packet_generic::GenlMessage;
-use ipvs_proto::{IpvsMessage, Reply, Request, Service, ServiceKey, Stats, wire};
+use ipvs_proto::{
+    Connections, Destination, Forwarding, IpvsCmd, IpvsMessage, Reply, Request, Service,
+    ServiceKey, Stats, wire,
+};
 
 const FAMILY: u16 = 0x20;
 
@@ -31,6 +37,22 @@ fn listed(i: u32) -> Reply {
         ..Stats::default()
     });
     Reply::Service(service)
+}
+
+fn listed_destination(i: u32) -> Reply {
+    let address = std::net::SocketAddr::from((Ipv4Addr::from(0xc0a8_0000 + i), 8080));
+    let mut destination = Destination::new(address, Forwarding::Masq, i % 7 + 1);
+    destination.connections = Some(Connections {
+        active: i,
+        inactive: i * 2,
+        persistent: 0,
+    });
+    destination.stats = Some(Stats {
+        connections: u64::from(i) * 1000,
+        bytes_in: u64::from(i) << 33,
+        ..Stats::default()
+    });
+    Reply::Destination(destination)
 }
 
 fn encode_dump(replies: &[Reply], out: &mut Vec<u8>) {
@@ -65,6 +87,19 @@ fn decode_replies(datagram: &[u8]) -> Vec<Reply> {
         .collect()
 }
 
+/// The one-pass decoder over the messages of a datagram.
+fn decode_replies_one_pass(datagram: &[u8]) -> Vec<Reply> {
+    let mut replies = Vec::with_capacity(100);
+    let mut offset = 0;
+    while offset < datagram.len() {
+        let length = u32::from_ne_bytes(datagram[offset..offset + 4].try_into().unwrap()) as usize;
+        let message = &datagram[offset..offset + length];
+        replies.push(Reply::decode(IpvsCmd::from(message[16]), &message[20..], None).unwrap());
+        offset += (length + 3) & !3;
+    }
+    replies
+}
+
 fn decode_request(bytes: &[u8]) -> Request {
     let mut messages = wire::parse_datagram::<GenlMessage<IpvsMessage>>(bytes);
     match messages.next().unwrap().unwrap().payload {
@@ -83,9 +118,15 @@ fn bench(c: &mut Criterion) {
     let mut dump_bytes = Vec::new();
     encode_dump(&replies, &mut dump_bytes);
     assert_eq!(decode_replies(&dump_bytes), replies);
+    assert_eq!(decode_replies_one_pass(&dump_bytes), replies);
     let mut baseline = Vec::new();
     encode_dump_emitable(&replies, &mut baseline);
     assert_eq!(baseline, dump_bytes);
+    let destinations: Vec<Reply> = (0..100).map(listed_destination).collect();
+    let mut destination_bytes = Vec::new();
+    encode_dump(&destinations, &mut destination_bytes);
+    assert_eq!(decode_replies(&destination_bytes), destinations);
+    assert_eq!(decode_replies_one_pass(&destination_bytes), destinations);
 
     let mut group = c.benchmark_group("ipvs_proto");
     let mut buffer = Vec::with_capacity(64 * 1024);
@@ -115,6 +156,15 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("decode 100-service dump reply", |b| {
         b.iter(|| decode_replies(black_box(&dump_bytes)))
+    });
+    group.bench_function("decode 100-service dump reply, one-pass decoder", |b| {
+        b.iter(|| decode_replies_one_pass(black_box(&dump_bytes)))
+    });
+    group.bench_function("decode 100-destination dump reply", |b| {
+        b.iter(|| decode_replies(black_box(&destination_bytes)))
+    });
+    group.bench_function("decode 100-destination dump reply, one-pass decoder", |b| {
+        b.iter(|| decode_replies_one_pass(black_box(&destination_bytes)))
     });
     group.bench_function("decode 100-service dump reply, attributes only", |b| {
         b.iter(|| decode_attributes(black_box(&dump_bytes)))

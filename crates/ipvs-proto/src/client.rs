@@ -206,25 +206,7 @@ impl Client {
         mut on_message: impl FnMut(NetlinkMessage<I>) -> Result<Flow, Error>,
     ) -> Result<i32, Error> {
         loop {
-            self.receive.clear();
-            let length = loop {
-                match self.socket.recv(&mut self.receive, libc::MSG_TRUNC) {
-                    Ok(length) => break length,
-                    Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(error) => {
-                        return Err(Error::Io {
-                            context: "cannot receive from the kernel",
-                            source: error,
-                        });
-                    }
-                }
-            };
-            if length > self.receive.len() {
-                return Err(Error::Protocol(format!(
-                    "a {length}-byte datagram did not fit the {}-byte receive buffer",
-                    self.receive.len()
-                )));
-            }
+            self.receive_datagram()?;
             let mut done = None;
             for message in wire::parse_family_datagram::<I>(&self.receive, family) {
                 if let Flow::Done(code) = on_message(message?)? {
@@ -235,6 +217,30 @@ impl Client {
                 return Ok(code);
             }
         }
+    }
+
+    /// Receives one datagram into `self.receive`.
+    fn receive_datagram(&mut self) -> Result<(), Error> {
+        self.receive.clear();
+        let length = loop {
+            match self.socket.recv(&mut self.receive, libc::MSG_TRUNC) {
+                Ok(length) => break length,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    return Err(Error::Io {
+                        context: "cannot receive from the kernel",
+                        source: error,
+                    });
+                }
+            }
+        };
+        if length > self.receive.len() {
+            return Err(Error::Protocol(format!(
+                "a {length}-byte datagram did not fit the {}-byte receive buffer",
+                self.receive.len()
+            )));
+        }
+        Ok(())
     }
 
     /// Sends one request and collects its replies (none for most requests,
@@ -259,13 +265,12 @@ impl Client {
         self.send(&bytes)?;
         let family_id = self.family_id;
         let mut collector = ReplyCollector::new(request, sequence, family_id);
-        let code = self.receive_until::<GenlMessage<IpvsMessage>>(family_id, |message| {
-            Ok(match collector.absorb(message)? {
-                Some(code) => Flow::Done(code),
-                None => Flow::Continue,
-            })
-        })?;
-        collector.finish(code)
+        loop {
+            self.receive_datagram()?;
+            if let Some(code) = collector.absorb_datagram(&self.receive)? {
+                return collector.finish(code);
+            }
+        }
     }
 
     /// Sends `requests` pipelined: many per datagram, without waiting for
@@ -502,6 +507,47 @@ impl ReplyCollector {
         }
     }
 
+    /// Takes every message of a received datagram; `Some(code)` once the
+    /// request is answered. The services and destinations of a listing go
+    /// straight from the bytes to the typed values; the rest, and anything
+    /// irregular, through the parsed message.
+    pub(crate) fn absorb_datagram(&mut self, datagram: &[u8]) -> Result<Option<i32>, Error> {
+        let mut done = None;
+        for frame in wire::frames(datagram) {
+            let (offset, message) = frame?;
+            let kind = u16::from_ne_bytes([message[4], message[5]]);
+            if wire::is_foreign(kind, self.family_id) {
+                continue;
+            }
+            let code = match self.absorb_listed(message) {
+                Some(code) => code,
+                None => self.absorb(wire::deserialize_at(offset, message)?)?,
+            };
+            if let Some(code) = code {
+                done.get_or_insert(code);
+            }
+        }
+        Ok(done)
+    }
+
+    /// Takes one received message, still as bytes, when it is a service or
+    /// a destination of this request's listing that the one-pass decoder
+    /// reads: `Some(None)` (the request is not answered yet). `None` leaves
+    /// the message to [`ReplyCollector::absorb`].
+    pub(crate) fn absorb_listed(&mut self, message: &[u8]) -> Option<Option<i32>> {
+        let header = message.get(..20)?;
+        let kind = u16::from_ne_bytes([header[4], header[5]]);
+        let flags = u16::from_ne_bytes([header[6], header[7]]);
+        let sequence = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
+        if kind != self.family_id || sequence != self.sequence {
+            return None;
+        }
+        let reply = Reply::decode_listed(IpvsCmd::from(header[16]), &message[20..], self.hint)?;
+        self.interrupted |= flags & NLM_F_DUMP_INTR != 0;
+        self.replies.push(reply);
+        Some(None)
+    }
+
     /// Takes one received message; `Some(code)` once the request is
     /// answered (its ACK, error or the dump's DONE). Messages of other
     /// sequence numbers are ignored.
@@ -711,11 +757,8 @@ mod tests {
                 continue;
             }
             damage(&mut datagram);
-            for message in wire::parse_family_datagram::<GenlMessage<IpvsMessage>>(&datagram, 0x20)
-            {
-                if let Some(code) = collector.absorb(message?)? {
-                    return collector.finish(code);
-                }
+            if let Some(code) = collector.absorb_datagram(&datagram)? {
+                return collector.finish(code);
             }
         }
         panic!("the capture never answers the request");

@@ -177,6 +177,21 @@ pub struct Connections {
     pub persistent: u32,
 }
 
+impl Connections {
+    /// The counts, when all three are known.
+    pub(crate) fn from_counts(
+        active: Option<u32>,
+        inactive: Option<u32>,
+        persistent: Option<u32>,
+    ) -> Option<Self> {
+        Some(Self {
+            active: active?,
+            inactive: inactive?,
+            persistent: persistent?,
+        })
+    }
+}
+
 /// One attribute of the `IPVS_CMD_ATTR_DEST` nest.
 #[derive(Debug, PartialEq, Eq, Clone)]
 #[non_exhaustive]
@@ -472,14 +487,7 @@ impl Destination {
             .or(family_hint)
             .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_ADDR_FAMILY"))?;
         let address = address.ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_ADDR"))?;
-        let connections = match (active, inactive, persistent) {
-            (Some(active), Some(inactive), Some(persistent)) => Some(Connections {
-                active,
-                inactive,
-                persistent,
-            }),
-            _ => None,
-        };
+        let connections = Connections::from_counts(active, inactive, persistent);
         Ok(Self {
             address: decode_known_address(family, address, "IPVS_DEST_ATTR_ADDR_FAMILY")?,
             port: port.ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_PORT"))?,

@@ -46,6 +46,7 @@ mod attribute;
 mod client;
 pub mod constants;
 mod daemon;
+mod decode;
 mod destination;
 mod error;
 mod info;

@@ -96,8 +96,7 @@ pub fn emit_request(
 /// `I`. Errors name the offset of the message that failed.
 pub fn parse_datagram<I>(datagram: &[u8]) -> Messages<'_, I> {
     Messages {
-        datagram,
-        offset: 0,
+        frames: frames(datagram),
         family_id: None,
         marker: std::marker::PhantomData,
     }
@@ -119,8 +118,7 @@ const NLMSG_MIN_TYPE: u16 = 0x10;
 /// Iterator returned by [`parse_datagram`].
 #[derive(Debug)]
 pub struct Messages<'a, I> {
-    datagram: &'a [u8],
-    offset: usize,
+    frames: Frames<'a>,
     family_id: Option<u16>,
     marker: std::marker::PhantomData<fn() -> I>,
 }
@@ -130,33 +128,78 @@ impl<I: NetlinkDeserializable> Iterator for Messages<'_, I> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let rest = self
-                .datagram
-                .get(self.offset..)
-                .filter(|rest| !rest.is_empty())?;
-            let offset = self.offset;
-            let (length, kind) = match NetlinkBuffer::new_checked(rest) {
-                Ok(buffer) => (buffer.length() as usize, buffer.message_type()),
-                Err(error) => {
-                    self.offset = self.datagram.len();
-                    return Some(Err(Error::Decode(
-                        format!("netlink message at offset {offset}: {error}").into(),
-                    )));
-                }
+            let (offset, message) = match self.frames.next()? {
+                Ok(frame) => frame,
+                Err(error) => return Some(Err(error)),
             };
-            // Messages are 4-byte aligned; the last one may lack its padding.
-            self.offset = offset.saturating_add((length + 3) & !3);
-            let foreign = self
+            let kind = u16::from_ne_bytes([message[4], message[5]]);
+            if self
                 .family_id
-                .is_some_and(|family| kind >= NLMSG_MIN_TYPE && kind != family);
-            if foreign {
+                .is_some_and(|family| is_foreign(kind, family))
+            {
                 continue;
             }
-            return Some(
-                NetlinkMessage::<I>::deserialize(&rest[..length])
-                    .map_err(|error| format!("netlink message at offset {offset}: {error}").into())
-                    .map_err(Error::Decode),
-            );
+            return Some(deserialize_at(offset, message));
+        }
+    }
+}
+
+/// Parses the netlink message `message`, found at `offset` of its datagram
+/// (errors name the offset).
+pub(crate) fn deserialize_at<I: NetlinkDeserializable>(
+    offset: usize,
+    message: &[u8],
+) -> Result<NetlinkMessage<I>, Error> {
+    NetlinkMessage::<I>::deserialize(message)
+        .map_err(|error| format!("netlink message at offset {offset}: {error}").into())
+        .map_err(Error::Decode)
+}
+
+/// Whether a message of type `kind` belongs to neither netlink itself nor
+/// the family `family_id`.
+pub(crate) fn is_foreign(kind: u16, family_id: u16) -> bool {
+    kind >= NLMSG_MIN_TYPE && kind != family_id
+}
+
+/// Splits a datagram into its netlink messages, unparsed, each with its
+/// offset; the header of each is checked (at least 16 bytes, a length that
+/// fits).
+pub(crate) fn frames(datagram: &[u8]) -> Frames<'_> {
+    Frames {
+        datagram,
+        offset: 0,
+    }
+}
+
+/// Iterator returned by [`frames`].
+#[derive(Debug)]
+pub(crate) struct Frames<'a> {
+    datagram: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Result<(usize, &'a [u8]), Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self
+            .datagram
+            .get(self.offset..)
+            .filter(|rest| !rest.is_empty())?;
+        let offset = self.offset;
+        match NetlinkBuffer::new_checked(rest) {
+            Ok(buffer) => {
+                let length = buffer.length() as usize;
+                // Messages are 4-byte aligned; the last one may lack its padding.
+                self.offset = offset.saturating_add((length + 3) & !3);
+                Some(Ok((offset, &rest[..length])))
+            }
+            Err(error) => {
+                self.offset = self.datagram.len();
+                Some(Err(Error::Decode(
+                    format!("netlink message at offset {offset}: {error}").into(),
+                )))
+            }
         }
     }
 }

@@ -908,9 +908,9 @@ mod properties {
     use std::time::Duration;
 
     use ipvs_proto::{
-        AddressFamily, Connections, Daemon, DaemonState, Destination, Forwarding, IpvsMessage,
-        Netmask, Protocol, Reply, Request, Service, ServiceFlags, ServiceKey, Stats, Timeouts,
-        Tunnel, TunnelFlags, TunnelType, Version, wire,
+        AddressFamily, Connections, Daemon, DaemonState, Destination, Forwarding, IpvsCmd,
+        IpvsMessage, Netmask, Protocol, Reply, Request, Service, ServiceFlags, ServiceKey, Stats,
+        Timeouts, Tunnel, TunnelFlags, TunnelType, Version, wire,
     };
     use netlink_packet_core::{NLM_F_DUMP, NetlinkMessage, NetlinkPayload};
     use netlink_packet_generic::GenlMessage;
@@ -1203,6 +1203,56 @@ mod properties {
             prop_assert_eq!(Reply::from_message(&message, None).unwrap(), reply);
         }
 
+        /// The one-pass decoder reads every service and destination a
+        /// listing can hold, to the value the generic path reads.
+        #[test]
+        fn the_one_pass_decoder_reads_listed_replies(reply in reply()) {
+            let mut bytes = Vec::new();
+            wire::emit_ipvs(&reply.to_message(), 0x20, 2, 1, 2, &mut bytes);
+            let cmd = IpvsCmd::from(bytes[16]);
+            let fast = Reply::decode_listed(cmd, &bytes[20..], None);
+            match reply {
+                Reply::Service(_) | Reply::Destination(_) => {
+                    prop_assert_eq!(fast.as_ref(), Some(&reply));
+                }
+                _ => prop_assert_eq!(fast, None),
+            }
+            prop_assert_eq!(Reply::decode(cmd, &bytes[20..], None).unwrap(), reply);
+        }
+
+        /// Listings with bytes changed or cut short: whatever the one-pass
+        /// decoder reads, the generic path reads to the same value, and
+        /// `Reply::decode` fails exactly when the generic path does.
+        #[test]
+        fn damaged_listings_decode_alike_on_both_paths(
+            pick in any::<prop::sample::Index>(),
+            changes in vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+            cut in any::<prop::sample::Index>(),
+            hint in option::of(family()),
+        ) {
+            let listed = captured_listed_replies();
+            let mut bytes = listed[pick.index(listed.len())].clone();
+            let attributes = bytes.len() - 20;
+            for (at, value) in changes {
+                bytes[20 + at.index(attributes)] = value;
+            }
+            bytes.truncate(20 + cut.index(attributes + 1));
+            let length = bytes.len() as u32;
+            bytes[..4].copy_from_slice(&length.to_ne_bytes());
+            let cmd = IpvsCmd::from(bytes[16]);
+            let generic = parse(&bytes).and_then(|(_, message)| {
+                Reply::from_message(&message, hint).map_err(|e| e.to_string())
+            });
+            if let Some(fast) = Reply::decode_listed(cmd, &bytes[20..], hint) {
+                prop_assert_eq!(generic.as_ref(), Ok(&fast));
+            }
+            let decoded = Reply::decode(cmd, &bytes[20..], hint);
+            prop_assert_eq!(decoded.is_ok(), generic.is_ok());
+            if let (Ok(decoded), Ok(generic)) = (decoded, generic) {
+                prop_assert_eq!(decoded, generic);
+            }
+        }
+
         #[test]
         fn one_pass_writing_equals_the_emitable_path(request in request(), reply in reply()) {
             for message in [request.to_message(), reply.to_message()] {
@@ -1267,6 +1317,27 @@ mod properties {
                     prop_assert_eq!(Reply::from_message(&reparsed, None).unwrap(), reply);
                 }
             }
+        }
+    }
+
+    /// The services and destinations the kernel listed in the captures.
+    fn captured_listed_replies() -> Vec<Vec<u8>> {
+        captured_ipvs_messages()
+            .iter()
+            .filter(|m| m.len() > 20 && m[4] == 0x20 && matches!(m[16], 1 | 5) && m[6] & 2 != 0)
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn the_one_pass_decoder_reads_every_captured_listing() {
+        let listed = captured_listed_replies();
+        assert!(listed.len() >= 100, "{}", listed.len());
+        for bytes in listed {
+            let (_, message) = parse(&bytes).unwrap();
+            let generic = Reply::from_message(&message, None).unwrap();
+            let fast = Reply::decode_listed(IpvsCmd::from(bytes[16]), &bytes[20..], None);
+            assert_eq!(fast, Some(generic));
         }
     }
 
