@@ -60,6 +60,10 @@
 //! `TIOCMBIS` and `TIOCMBIC` with `ENOTTY`, which this crate reports as
 //! [`Error::Unsupported`]. A break on a pty is accepted and does nothing.
 
+// Unsafe code is allowed only where an ioctl or a signal handler needs it: the
+// `ioctl` module and the handler registration in `terminal`, each commented.
+#![deny(unsafe_code)]
+
 mod bridge;
 mod error;
 pub mod fdio;

@@ -43,6 +43,7 @@ fn install_handlers() {
             // `tcsetattr(3)`, and signal-hook's `emulate_default_handler`, which is
             // made to be called from a handler. It allocates nothing and takes no
             // lock.
+            #[allow(unsafe_code)]
             let registered = unsafe {
                 signal_hook::low_level::register(signal, move || {
                     restore_active();
