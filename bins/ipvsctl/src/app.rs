@@ -14,6 +14,7 @@ use crate::format::{self, Entry};
 use crate::json;
 use crate::request;
 use crate::restore;
+use crate::timing;
 use crate::usage;
 use crate::watch;
 
@@ -91,7 +92,9 @@ pub fn run(argv: &[String]) -> anyhow::Result<ExitCode> {
         // The connection table needs no netlink at all.
         return list_connections(&inv);
     }
+    let mut phases = timing::Phases::start();
     let (mut client, info) = init()?;
+    phases.mark("connect");
     match inv.cmd {
         Command::List if inv.ext.watch.is_some() => watch::run(&mut client, &info, &inv),
         Command::List => list(&mut client, &info, &inv),
@@ -234,12 +237,16 @@ fn list(client: &mut Client, info: &Info, inv: &Invocation) -> anyhow::Result<Ex
             format::one_service(entry, inv.format)
         }
     } else {
+        let mut phases = timing::Phases::start();
         let entries = table(client).map_err(list_failure)?;
-        if inv.ext.json {
+        phases.mark("dump");
+        let text = if inv.ext.json {
             json::listing(Some(info), entries, inv.format)
         } else {
             format::listing(info, entries, inv.format)
-        }
+        };
+        phases.mark("format");
+        text
     };
     write_out(&text)?;
     Ok(ExitCode::SUCCESS)

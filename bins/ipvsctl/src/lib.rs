@@ -29,5 +29,6 @@ pub mod netdb;
 pub mod request;
 pub mod restore;
 pub mod sort;
+pub mod timing;
 pub mod usage;
 pub mod watch;

@@ -19,6 +19,7 @@ use crate::app::{self, Failure, KERNEL_FAILURE, USAGE_FAILURE};
 use crate::cli::{self, Invocation, Parsed};
 use crate::format::Entry;
 use crate::request;
+use crate::timing;
 
 /// One line of restore input, split into words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,11 +29,12 @@ pub struct Line<'a> {
     pub words: Vec<&'a str>,
 }
 
-/// A checked line and the request it sends.
-#[derive(Debug, Clone)]
-pub struct Planned {
-    pub line: usize,
-    pub request: Request,
+/// The checked input: each request and the line it comes from.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// 1-based line number of each request.
+    pub lines: Vec<usize>,
+    pub requests: Vec<Request>,
 }
 
 /// A line that does not pass ipvsadm's checks.
@@ -72,9 +74,12 @@ pub fn split_lines(input: &str) -> Vec<Line<'_>> {
 }
 
 /// Checks every line; returns the requests, or every bad line.
-pub fn validate(program: &str, input: &str) -> Result<Vec<Planned>, Vec<LineError>> {
+pub fn validate(program: &str, input: &str) -> Result<Plan, Vec<LineError>> {
     let lines = split_lines(input);
-    let mut planned = Vec::with_capacity(lines.len());
+    let mut planned = Plan {
+        lines: Vec::with_capacity(lines.len()),
+        requests: Vec::with_capacity(lines.len()),
+    };
     let mut errors = Vec::new();
     let mut argv = Vec::with_capacity(16);
     for line in lines {
@@ -88,10 +93,10 @@ pub fn validate(program: &str, input: &str) -> Result<Vec<Planned>, Vec<LineErro
         };
         match cli::parse(&argv, true) {
             Ok(Parsed::Run(inv)) => match check_line(&inv) {
-                Ok(req) => planned.push(Planned {
-                    line: line.number,
-                    request: req,
-                }),
+                Ok(req) => {
+                    planned.lines.push(line.number);
+                    planned.requests.push(req);
+                }
                 Err(message) => errors.push(error(USAGE_FAILURE, &message)),
             },
             Ok(Parsed::Help | Parsed::Version) => {
@@ -117,6 +122,7 @@ fn check_line(inv: &Invocation) -> Result<Request, String> {
 
 /// `ipvsctl -R [--dry-run]`.
 pub fn run(program: &str, inv: &Invocation) -> anyhow::Result<ExitCode> {
+    let mut phases = timing::Phases::start();
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
@@ -126,11 +132,14 @@ pub fn run(program: &str, inv: &Invocation) -> anyhow::Result<ExitCode> {
         let message: String = errors.iter().map(|e| format!("{e}\n")).collect();
         Failure { status, message }
     })?;
-    if inv.ext.dry_run || planned.is_empty() {
+    phases.mark("read and check");
+    if inv.ext.dry_run || planned.requests.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     let (mut client, _info) = app::init()?;
+    phases.mark("connect");
     apply(&mut client, &planned)?;
+    phases.mark("batch");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -150,26 +159,26 @@ fn is_additive(request: &Request) -> bool {
 }
 
 /// Sends the batch; on any refusal undoes it and reports every refused line.
-pub fn apply(client: &mut Client, planned: &[Planned]) -> anyhow::Result<()> {
-    let requests: Vec<Request> = planned.iter().map(|p| p.request.clone()).collect();
+pub fn apply(client: &mut Client, planned: &Plan) -> anyhow::Result<()> {
+    let requests = &planned.requests;
     let additive = requests.iter().all(is_additive);
     let snapshot = if additive {
         None
     } else {
-        Some(take_snapshot(client, &requests).map_err(kernel)?)
+        Some(take_snapshot(client, requests).map_err(kernel)?)
     };
-    let outcome = app::batch_errors(client, &requests)?;
+    let outcome = app::batch_errors(client, requests)?;
     if outcome.iter().all(Option::is_none) {
         return Ok(());
     }
     let mut message = String::new();
-    for (p, err) in planned.iter().zip(&outcome) {
+    for (line, err) in planned.lines.iter().zip(&outcome) {
         if let Some(err) = err {
-            message.push_str(&format!("line {}: {err}\n", p.line));
+            message.push_str(&format!("line {line}: {err}\n"));
         }
     }
     let undo = match &snapshot {
-        None => undo_additions(&requests, &outcome),
+        None => undo_additions(requests, &outcome),
         Some(snapshot) => reconcile(client, snapshot).map_err(kernel)?,
     };
     let undo_errors = if undo.is_empty() {

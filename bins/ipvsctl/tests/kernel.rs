@@ -678,9 +678,47 @@ fn without_cap_net_admin_one_clear_line() {
 }
 
 fn timed(tool: Tool, args: &str, input: Option<&str>) -> (f64, Out) {
+    if tool == Tool::Ipvsctl {
+        return timed_in_phases(args, input);
+    }
     let start = Instant::now();
     let out = tool.run_input(&words(args), input);
     (start.elapsed().as_secs_f64(), out)
+}
+
+/// ipvsctl timed as a whole and by its own phase timings
+/// (`IPVSCTL_TIMINGS`), which are printed; the rest of its stderr is kept.
+fn timed_in_phases(args: &str, input: Option<&str>) -> (f64, Out) {
+    let start = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(words(args))
+        .env("IPVSCTL_TIMINGS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ipvsctl");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(input.unwrap_or_default().as_bytes())
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (phases, rest): (Vec<&str>, Vec<&str>) = stderr
+        .lines()
+        .partition(|line| line.starts_with("ipvsctl timing: "));
+    println!("ipvsctl {args}: {seconds:.3} s; {}", phases.join("; "));
+    let rest: String = rest.iter().map(|line| format!("{line}\n")).collect();
+    (
+        seconds,
+        Out {
+            status: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: rest,
+        },
+    )
 }
 
 /// Timed comparison (figures printed, never asserted): restore 1,000 services

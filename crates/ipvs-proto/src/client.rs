@@ -9,7 +9,9 @@ use netlink_packet_generic::ctrl::GenlCtrl;
 use netlink_packet_generic::ctrl::GenlCtrlCmd;
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_sys::{Socket, protocols::NETLINK_GENERIC};
-use nix::sys::socket::{setsockopt, sockopt::RcvBufForce};
+use nix::sys::socket::{MsgFlags, MultiHeaders, recvmmsg, setsockopt, sockopt::RcvBufForce};
+use std::io::IoSliceMut;
+use std::os::fd::AsRawFd as _;
 
 use crate::address::AddressFamily;
 use crate::constants::IPVS_GENL_NAME;
@@ -35,6 +37,15 @@ const SEND_CHUNK: usize = 32 * 1024;
 /// Bytes of socket receive buffer one reply may cost, on top of its length
 /// (the kernel charges a buffer's true size, not its length).
 const REPLY_OVERHEAD: usize = 1024;
+/// Room for one datagram of a batch's answers (ACKs, errors echoing only
+/// a header, small data replies of do-requests).
+const BATCH_SLOT: usize = 4 * 1024;
+/// Bytes of the buffer `recvmmsg` fills with a batch's answers (128
+/// slots): every ACK is its own datagram, and under emulation every system
+/// call is dear.
+const SLOTS_BUFFER: usize = 128 * BATCH_SLOT;
+/// Message type of netlink's ACKs and errors.
+const NLMSG_ERROR: u16 = 2;
 /// Family id of the generic-netlink controller.
 const GENL_ID_CTRL: u16 = 0x10;
 /// How often an interrupted dump is tried again.
@@ -65,6 +76,8 @@ pub struct Client {
     port: u32,
     next_sequence: u32,
     receive: Vec<u8>,
+    /// [`SLOTS_BUFFER`] bytes for `recvmmsg`, allocated on first use.
+    slots: Vec<u8>,
     window: usize,
 }
 
@@ -113,6 +126,7 @@ impl Client {
             port: address.port_number(),
             next_sequence: 1,
             receive: Vec::with_capacity(RECEIVE_BUFFER),
+            slots: Vec::new(),
             window: (granted / 2).max(2 * REPLY_OVERHEAD),
         })
     }
@@ -219,6 +233,52 @@ impl Client {
         }
     }
 
+    /// Receives at least one datagram, and as many more as are already
+    /// queued and fit, in one system call (`recvmmsg`), each into its
+    /// `slot`-byte slot of `self.slots`; returns their lengths. A datagram
+    /// larger than a slot is an error.
+    fn receive_datagrams(&mut self, slot: usize, lengths: &mut Vec<usize>) -> Result<(), Error> {
+        if self.slots.is_empty() {
+            self.slots = vec![0; SLOTS_BUFFER];
+        }
+        lengths.clear();
+        let mut headers = MultiHeaders::<()>::preallocate(SLOTS_BUFFER / slot, None);
+        let fd = self.socket.as_raw_fd();
+        loop {
+            let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
+                .slots
+                .chunks_mut(slot)
+                .map(|slot| [IoSliceMut::new(slot)])
+                .collect();
+            match recvmmsg(
+                fd,
+                &mut headers,
+                slices.iter_mut(),
+                MsgFlags::MSG_WAITFORONE,
+                None,
+            ) {
+                Ok(received) => {
+                    for message in received {
+                        if message.flags.contains(MsgFlags::MSG_TRUNC) {
+                            return Err(Error::Protocol(format!(
+                                "a datagram did not fit its {slot}-byte receive buffer"
+                            )));
+                        }
+                        lengths.push(message.bytes);
+                    }
+                    return Ok(());
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(errno) => {
+                    return Err(Error::Io {
+                        context: "cannot receive from the kernel",
+                        source: errno.into(),
+                    });
+                }
+            }
+        }
+    }
+
     /// Receives one datagram into `self.receive`.
     fn receive_datagram(&mut self) -> Result<(), Error> {
         self.receive.clear();
@@ -292,6 +352,7 @@ impl Client {
         }
         let mut results = Vec::with_capacity(requests.len());
         let mut bytes = Vec::with_capacity(SEND_CHUNK + 1024);
+        let mut lengths = Vec::with_capacity(SLOTS_BUFFER / BATCH_SLOT);
         let mut start = 0;
         while start < requests.len() {
             // One window: as many requests as their replies fit in the
@@ -326,20 +387,15 @@ impl Client {
             let commands: Vec<IpvsCmd> =
                 requests[start..end].iter().map(Request::command).collect();
             let mut acks = AckCollector::new(first_sequence, &commands);
-            let family_id = self.family_id;
-            self.receive_until::<GenlMessage<IpvsMessage>>(family_id, |message| {
-                if message.header.message_type != family_id
-                    && !matches!(message.payload, NetlinkPayload::Error(_))
-                {
-                    return Ok(Flow::Continue);
+            while !acks.is_complete() {
+                self.receive_datagrams(BATCH_SLOT, &mut lengths)?;
+                for (slot, &length) in self.slots.chunks(BATCH_SLOT).zip(&lengths) {
+                    for frame in wire::frames(&slot[..length]) {
+                        let (_, message) = frame?;
+                        acks.absorb_bytes(message);
+                    }
                 }
-                acks.absorb(&message);
-                Ok(if acks.is_complete() {
-                    Flow::Done(0)
-                } else {
-                    Flow::Continue
-                })
-            })?;
+            }
             results.extend(acks.into_results());
             start = end;
         }
@@ -607,23 +663,33 @@ impl<'a> AckCollector<'a> {
         }
     }
 
-    /// Takes note of one received message; ACKs and errors of other
-    /// sequence numbers, and data replies, are ignored.
-    pub(crate) fn absorb<I>(&mut self, message: &NetlinkMessage<I>) {
-        let NetlinkPayload::Error(error) = &message.payload else {
+    /// Takes note of one received message, still as bytes (its header
+    /// checked by [`wire::frames`]): an `NLMSG_ERROR` (ACK or error)
+    /// carries its code right after the netlink header, and nothing else is
+    /// parsed. ACKs and errors of other sequence numbers, and data replies,
+    /// are ignored.
+    pub(crate) fn absorb_bytes(&mut self, message: &[u8]) {
+        let kind = u16::from_ne_bytes([message[4], message[5]]);
+        if kind != NLMSG_ERROR {
+            return;
+        }
+        let (Some(sequence), Some(code)) = (message.get(8..12), message.get(16..20)) else {
             return;
         };
-        let index = message
-            .header
-            .sequence_number
-            .wrapping_sub(self.first_sequence) as usize;
+        let sequence = u32::from_ne_bytes([sequence[0], sequence[1], sequence[2], sequence[3]]);
+        let code = i32::from_ne_bytes([code[0], code[1], code[2], code[3]]);
+        self.record(sequence, code);
+    }
+
+    fn record(&mut self, sequence: u32, code: i32) {
+        let index = sequence.wrapping_sub(self.first_sequence) as usize;
         let Some(slot) = self.results.get_mut(index) else {
             return;
         };
         if slot.is_none() {
             self.missing -= 1;
         }
-        *slot = Some(match error.raw_code() {
+        *slot = Some(match code {
             0 => Ok(()),
             code => Err(KernelError {
                 errno: code.saturating_neg(),
@@ -692,8 +758,8 @@ mod tests {
         ];
         for datagram in &datagrams {
             assert!(!collector.is_complete());
-            for message in wire::parse_datagram::<GenlMessage<IpvsMessage>>(datagram) {
-                collector.absorb(&message.unwrap());
+            for frame in wire::frames(datagram) {
+                collector.absorb_bytes(frame.unwrap().1);
             }
         }
         assert!(collector.is_complete());
@@ -715,8 +781,8 @@ mod tests {
         let mut collector = AckCollector::new(u32::MAX, &commands);
         for sequence in [u32::MAX, 0] {
             let datagram = with_sequence(ack.clone(), sequence);
-            for message in wire::parse_datagram::<GenlMessage<IpvsMessage>>(&datagram) {
-                collector.absorb(&message.unwrap());
+            for frame in wire::frames(&datagram) {
+                collector.absorb_bytes(frame.unwrap().1);
             }
         }
         assert!(collector.is_complete());
