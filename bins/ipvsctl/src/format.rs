@@ -31,7 +31,25 @@ pub struct Entry {
 pub fn addrport(addr: IpAddr, port: u16, proto: u16, format: u32) -> String {
     let (open, close) = if addr.is_ipv4() { ("", "") } else { ("[", "]") };
     let text = if format & fmt::NUMERIC != 0 {
-        format!("{open}{addr}{close}:{port}")
+        let mut text = String::with_capacity(24);
+        match addr {
+            // Dotted quad and port written digit by digit: listings of
+            // large tables are mostly these.
+            IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        text.push('.');
+                    }
+                    push_decimal(&mut text, u32::from(octet));
+                }
+            }
+            IpAddr::V6(v6) => {
+                let _ = write!(text, "[{v6}]");
+            }
+        }
+        text.push(':');
+        push_decimal(&mut text, u32::from(port));
+        text
     } else {
         format!(
             "{open}{}{close}:{}",
@@ -40,6 +58,23 @@ pub fn addrport(addr: IpAddr, port: u16, proto: u16, format: u32) -> String {
         )
     };
     truncate(text, 59)
+}
+
+/// `{value}` of an unsigned number.
+fn push_decimal(out: &mut String, mut value: u32) {
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
+    }
 }
 
 fn truncate(mut text: String, max: usize) -> String {
@@ -129,7 +164,8 @@ pub fn version_line(out: &mut String, info: &Info) {
 /// A whole listing (`-L` without a service, or `-S` with `fmt::RULE`): the
 /// version line, the title and every service, sorted as ipvsadm sorts.
 pub fn listing(info: &Info, mut entries: Vec<Entry>, format: u32) -> String {
-    let mut out = String::new();
+    let lines: usize = entries.iter().map(|e| 1 + e.dests.len()).sum();
+    let mut out = String::with_capacity(200 + 80 * lines);
     if format & fmt::RULE == 0 {
         version_line(&mut out, info);
     }
@@ -475,14 +511,44 @@ fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, for
             conns.inactive
         );
     } else {
-        let _ = writeln!(
-            out,
-            "  -> {dname:<28} {:<7} {weight:<6} {:<10} {:<10}",
-            fwd_name(e.forwarding),
-            conns.active,
-            conns.inactive
-        );
+        // `"  -> {dname:<28} {fwd:<7} {weight:<6} {active:<10} {inactive:<10}"`,
+        // written without the formatter's padding: the default listing of a
+        // large table is mostly these lines.
+        out.push_str("  -> ");
+        pad_left(out, |out| out.push_str(&dname), 28);
+        out.push(' ');
+        pad_left(out, |out| out.push_str(fwd_name(e.forwarding)), 7);
+        out.push(' ');
+        pad_left(out, |out| push_display(out, weight), 6);
+        out.push(' ');
+        pad_left(out, |out| push_decimal(out, conns.active), 10);
+        out.push(' ');
+        pad_left(out, |out| push_decimal(out, conns.inactive), 10);
+        out.push('\n');
     }
+}
+
+/// Writes with `write` and pads with spaces to at least `width` characters
+/// (`{:<width$}`).
+fn pad_left(out: &mut String, write: impl FnOnce(&mut String), width: usize) {
+    const SPACES: &str = "                                ";
+    let start = out.len();
+    write(out);
+    let written = if out[start..].is_ascii() {
+        out.len() - start
+    } else {
+        out[start..].chars().count()
+    };
+    let mut missing = width.saturating_sub(written);
+    while missing > 0 {
+        let n = missing.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        missing -= n;
+    }
+}
+
+fn push_display(out: &mut String, value: impl std::fmt::Display) {
+    let _ = write!(out, "{value}");
 }
 
 /// `-L --timeout`.
@@ -535,6 +601,37 @@ fn daemon_line(out: &mut String, kind: &str, d: &Daemon) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hand_written_numbers_and_padding_match_the_formatter() {
+        for value in [0, 7, 9, 10, 99, 100, 65535, 1_000_000, u32::MAX] {
+            let mut out = String::from("x");
+            push_decimal(&mut out, value);
+            assert_eq!(out, format!("x{value}"));
+            for width in [0, 1, 6, 10, 40] {
+                let mut out = String::new();
+                pad_left(&mut out, |out| push_decimal(out, value), width);
+                assert_eq!(out, format!("{value:<width$}"));
+            }
+        }
+        let mut out = String::new();
+        pad_left(&mut out, |out| out.push_str("été"), 5);
+        assert_eq!(out, format!("{:<5}", "été"));
+        for (addr, port) in [
+            ("0.0.0.0", 0),
+            ("10.20.255.1", 80),
+            ("192.168.1.100", 65535),
+            ("2001:db8::1", 443),
+            ("::ffff:10.0.0.1", 8080),
+        ] {
+            let ip: IpAddr = addr.parse().unwrap();
+            let expected = match ip {
+                IpAddr::V4(_) => format!("{ip}:{port}"),
+                IpAddr::V6(_) => format!("[{ip}]:{port}"),
+            };
+            assert_eq!(addrport(ip, port, 6, fmt::NUMERIC), expected);
+        }
+    }
 
     fn num(i: u64, format: u32) -> String {
         let mut s = String::new();
