@@ -53,23 +53,20 @@ impl std::fmt::Display for LineError {
 
 /// Splits restore input into lines of words, one line at a time.
 pub fn split_lines(input: &str) -> impl Iterator<Item = Line<'_>> {
-    input
-        .split('\n')
-        .enumerate()
-        .filter_map(|(i, raw)| {
-            let words: Vec<&str> = raw
-                .split([' ', '\t', '\r'])
-                .filter(|w| !w.is_empty() && *w != "ipvsadm" && *w != "ipvsctl")
-                .collect();
-            match words.first() {
-                None => None,
-                Some(first) if first.starts_with('#') => None,
-                Some(_) => Some(Line {
-                    number: i + 1,
-                    words,
-                }),
-            }
-        })
+    input.split('\n').enumerate().filter_map(|(i, raw)| {
+        let words: Vec<&str> = raw
+            .split([' ', '\t', '\r'])
+            .filter(|w| !w.is_empty() && *w != "ipvsadm" && *w != "ipvsctl")
+            .collect();
+        match words.first() {
+            None => None,
+            Some(first) if first.starts_with('#') => None,
+            Some(_) => Some(Line {
+                number: i + 1,
+                words,
+            }),
+        }
+    })
 }
 
 /// Checks every line; returns the requests, or every bad line.
