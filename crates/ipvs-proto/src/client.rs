@@ -3,7 +3,9 @@
 use std::io;
 use std::net::SocketAddr;
 
-use netlink_packet_core::{NLM_F_DUMP_INTR, NetlinkDeserializable, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_DUMP_INTR, NetlinkDeserializable, NetlinkMessage, NetlinkPayload,
+};
 use netlink_packet_generic::GenlMessage;
 use netlink_packet_generic::ctrl::GenlCtrl;
 use netlink_packet_generic::ctrl::GenlCtrlCmd;
@@ -346,8 +348,9 @@ impl Client {
     }
 
     /// Sends `requests` pipelined: many per datagram, without waiting for
-    /// each ACK, then collects every ACK and maps each kernel error to the
-    /// request that caused it. Requests are processed by the kernel in
+    /// any answer, then collects the errors and maps each to the request
+    /// that caused it (only the last request of each window asks for an
+    /// ACK). Requests are processed by the kernel in
     /// order; one failing does not stop the others. At most as many
     /// requests are in flight as their replies fit in the socket's receive
     /// buffer. Data replies (of `GetInfo`, ...) are discarded: use
@@ -385,11 +388,22 @@ impl Client {
                 );
                 budget += bytes.len() - before + REPLY_OVERHEAD;
                 end += 1;
+                let last = end == requests.len() || budget >= self.window;
+                if !last {
+                    // Only the window's last request asks for an ACK: the
+                    // kernel answers in order, so once that ACK is in, every
+                    // error of the window is too, and each request it did
+                    // not refuse succeeded. 11,000 ACKs fewer to queue and
+                    // read for a 1000x10 restore.
+                    let flags = &mut bytes[before + 6..before + 8];
+                    let without_ack = u16::from_ne_bytes([flags[0], flags[1]]) & !NLM_F_ACK;
+                    flags.copy_from_slice(&without_ack.to_ne_bytes());
+                }
                 if bytes.len() >= SEND_CHUNK {
                     self.send(&bytes)?;
                     bytes.clear();
                 }
-                if budget >= self.window {
+                if last {
                     break;
                 }
             }
@@ -655,14 +669,16 @@ impl ReplyCollector {
     }
 }
 
-/// Maps the ACKs of a window of pipelined requests (consecutive sequence
-/// numbers from `first_sequence`) to the requests.
+/// Maps the answers to a window of pipelined requests (consecutive
+/// sequence numbers from `first_sequence`) to the requests. Only the last
+/// request asks for an ACK; the kernel answers in order, so once its answer
+/// is in, a request without an error succeeded.
 #[derive(Debug)]
 pub(crate) struct AckCollector<'a> {
     first_sequence: u32,
     commands: &'a [IpvsCmd],
-    results: Vec<Option<Result<(), KernelError>>>,
-    missing: usize,
+    errors: Vec<Option<KernelError>>,
+    complete: bool,
 }
 
 impl<'a> AckCollector<'a> {
@@ -670,8 +686,8 @@ impl<'a> AckCollector<'a> {
         Self {
             first_sequence,
             commands,
-            results: vec![None; commands.len()],
-            missing: commands.len(),
+            errors: vec![None; commands.len()],
+            complete: commands.is_empty(),
         }
     }
 
@@ -695,29 +711,29 @@ impl<'a> AckCollector<'a> {
 
     fn record(&mut self, sequence: u32, code: i32) {
         let index = sequence.wrapping_sub(self.first_sequence) as usize;
-        let Some(slot) = self.results.get_mut(index) else {
+        let Some(slot) = self.errors.get_mut(index) else {
             return;
         };
-        if slot.is_none() {
-            self.missing -= 1;
-        }
-        *slot = Some(match code {
-            0 => Ok(()),
-            code => Err(KernelError {
+        if code != 0 {
+            *slot = Some(KernelError {
                 errno: code.saturating_neg(),
                 command: self.commands[index],
-            }),
-        });
+            });
+        }
+        if index + 1 == self.commands.len() {
+            self.complete = true;
+        }
     }
 
+    /// True once the last request is answered.
     pub(crate) fn is_complete(&self) -> bool {
-        self.missing == 0
+        self.complete
     }
 
     pub(crate) fn into_results(self) -> impl Iterator<Item = Result<(), KernelError>> {
-        self.results
+        self.errors
             .into_iter()
-            .map(|result| result.expect("complete collector has every result"))
+            .map(|error| error.map_or(Ok(()), Err))
     }
 }
 
@@ -762,11 +778,11 @@ mod tests {
             .unwrap();
         let commands = [IpvsCmd::NewService, IpvsCmd::NewService, IpvsCmd::DelDest];
         let mut collector = AckCollector::new(1000, &commands);
+        // In the kernel's order; only the last request asks for an ACK.
         let datagrams = [
-            with_sequence(no_dest, 1002),
             with_sequence(ack.clone(), 999), // an older request's ACK: ignored
-            with_sequence(ack, 1000),
             with_sequence(exists, 1001),
+            with_sequence(no_dest, 1002),
         ];
         for datagram in &datagrams {
             assert!(!collector.is_complete());
