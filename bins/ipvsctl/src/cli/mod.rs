@@ -599,9 +599,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S], in_restore: bool) -> Result<Parsed, CliE
             Tag::Service(proto) => {
                 set_option(&mut ce.options, opt::SERVICE)?;
                 ce.svc.protocol = proto;
-                let mut svc = ce.svc.clone();
-                let parsed = parse_service(optarg, &mut svc);
-                ce.svc = svc;
+                let parsed = parse_service(optarg, &mut ce.svc);
                 if parsed & SERVICE_ADDR == 0 {
                     return Err(fail("illegal virtual server address[:port] specified"));
                 }
@@ -637,7 +635,20 @@ pub fn parse<S: AsRef<str>>(argv: &[S], in_restore: bool) -> Result<Parsed, CliE
             }
             Tag::Real => {
                 set_option(&mut ce.options, opt::SERVER)?;
-                let mut t_dest = ce.svc.clone();
+                // ipvsadm parses into a copy of the service; only the
+                // address fields and the protocol (for port names) matter.
+                let mut t_dest = SvcArgs {
+                    af: ce.svc.af,
+                    protocol: ce.svc.protocol,
+                    addr: ce.svc.addr,
+                    port: ce.svc.port,
+                    fwmark: ce.svc.fwmark,
+                    sched_name: String::new(),
+                    flags: ce.svc.flags,
+                    timeout: ce.svc.timeout,
+                    netmask: ce.svc.netmask,
+                    pe_name: String::new(),
+                };
                 let parsed = parse_service(optarg, &mut t_dest);
                 ce.dest.af = t_dest.af;
                 ce.dest.addr = t_dest.addr;
