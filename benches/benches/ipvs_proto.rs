@@ -3,7 +3,10 @@
 //! with statistics, as the kernel sends a listing), and to decode a
 //! 100-destination dump reply; each decode both through the generic path
 //! (attribute enums, then typed values: the baseline) and through the
-//! one-pass decoder `Reply::decode`.
+//! one-pass decoder `Reply::decode`. Also the 11,000 requests of the lab's
+//! restore (1,000 services x 10 destinations), written as a batch writes them
+//! (`wire::emit_request`, straight from the typed requests) and through the
+//! built attributes (`Request::to_message`, the baseline).
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
@@ -53,6 +56,50 @@ fn listed_destination(i: u32) -> Reply {
         ..Stats::default()
     });
     Reply::Destination(destination)
+}
+
+/// The requests of `ipvsctl -R` for 1,000 services of 10 destinations each,
+/// as in the lab's `speed_restore_and_list`.
+fn restore_requests() -> Vec<Request> {
+    let mut requests = Vec::with_capacity(11_000);
+    for s in 0..1000u32 {
+        let vip = std::net::SocketAddr::from((
+            Ipv4Addr::new(10, 10 + (s / 250) as u8, (s % 250) as u8, 1),
+            80,
+        ));
+        let key = ServiceKey::tcp(vip);
+        requests.push(Request::add_service(&Service::new(key, "rr")));
+        for d in 0..10u32 {
+            let real = std::net::SocketAddr::from((
+                Ipv4Addr::new(172, 16, (s % 250) as u8, 1 + d as u8),
+                80,
+            ));
+            requests.push(Request::add_destination(
+                &key,
+                &Destination::new(real, Forwarding::Masq, 1),
+            ));
+        }
+    }
+    requests
+}
+
+fn encode_batch(requests: &[Request], out: &mut Vec<u8>) {
+    for (sequence, request) in (1..).zip(requests) {
+        wire::emit_request(request, FAMILY, sequence, 0, out);
+    }
+}
+
+fn encode_batch_built(requests: &[Request], out: &mut Vec<u8>) {
+    for (sequence, request) in (1..).zip(requests) {
+        wire::emit_ipvs(
+            &request.to_message(),
+            FAMILY,
+            wire::DO_FLAGS,
+            sequence,
+            0,
+            out,
+        );
+    }
 }
 
 fn encode_dump(replies: &[Reply], out: &mut Vec<u8>) {
@@ -128,7 +175,32 @@ fn bench(c: &mut Criterion) {
     assert_eq!(decode_replies(&destination_bytes), destinations);
     assert_eq!(decode_replies_one_pass(&destination_bytes), destinations);
 
+    let restore = restore_requests();
+    let mut batch_bytes = Vec::new();
+    encode_batch(&restore, &mut batch_bytes);
+    let mut built = Vec::new();
+    encode_batch_built(&restore, &mut built);
+    assert_eq!(batch_bytes, built);
+
     let mut group = c.benchmark_group("ipvs_proto");
+    let mut batch = Vec::with_capacity(batch_bytes.len());
+    group.bench_function("encode 11,000 restore requests", |b| {
+        b.iter(|| {
+            batch.clear();
+            encode_batch(black_box(&restore), &mut batch);
+            black_box(batch.len())
+        })
+    });
+    group.bench_function(
+        "encode 11,000 restore requests, built-attributes baseline",
+        |b| {
+            b.iter(|| {
+                batch.clear();
+                encode_batch_built(black_box(&restore), &mut batch);
+                black_box(batch.len())
+            })
+        },
+    );
     let mut buffer = Vec::with_capacity(64 * 1024);
     group.bench_function("encode service request", |b| {
         b.iter(|| {

@@ -14,7 +14,10 @@ use crate::address::{
 };
 use crate::constants::*;
 use crate::error::Error;
-use crate::nest::{Append, append_leaf, append_nest, emit_nested, nested_len, parse_nested};
+use crate::nest::{
+    Append, append_leaf, append_nest, append_value, emit_nested, end_nest, nested_len,
+    parse_nested, start_nest,
+};
 use crate::stats::{Stats, Stats64Attribute, StatsAttribute};
 
 /// How packets reach a real server (`IP_VS_CONN_F_FWD_MASK` values).
@@ -440,6 +443,61 @@ impl Destination {
             attributes.push(DestAttribute::Stats64(stats.to_attributes64()));
         }
         attributes
+    }
+
+    /// Appends the nest of type `kind` (flags included) holding the
+    /// attributes of [`Destination::to_attributes`], in one pass, without
+    /// building them.
+    pub(crate) fn append_nest(&self, kind: u16, out: &mut Vec<u8>) {
+        let start = start_nest(out);
+        let family = self.family().raw().to_ne_bytes();
+        if self.connections.is_none() {
+            append_value(IPVS_DEST_ATTR_ADDR_FAMILY, &family, out);
+        }
+        append_value(IPVS_DEST_ATTR_ADDR, &encode_address(self.address), out);
+        append_value(IPVS_DEST_ATTR_PORT, &self.port.to_be_bytes(), out);
+        append_value(
+            IPVS_DEST_ATTR_FWD_METHOD,
+            &self.forwarding.raw().to_ne_bytes(),
+            out,
+        );
+        append_value(IPVS_DEST_ATTR_WEIGHT, &self.weight.to_ne_bytes(), out);
+        append_value(IPVS_DEST_ATTR_TUN_TYPE, &[self.tunnel.kind.raw()], out);
+        append_value(
+            IPVS_DEST_ATTR_TUN_PORT,
+            &self.tunnel.port.to_be_bytes(),
+            out,
+        );
+        append_value(
+            IPVS_DEST_ATTR_TUN_FLAGS,
+            &self.tunnel.flags.bits().to_ne_bytes(),
+            out,
+        );
+        append_value(
+            IPVS_DEST_ATTR_U_THRESH,
+            &self.upper_threshold.to_ne_bytes(),
+            out,
+        );
+        append_value(
+            IPVS_DEST_ATTR_L_THRESH,
+            &self.lower_threshold.to_ne_bytes(),
+            out,
+        );
+        if let Some(connections) = self.connections {
+            for (kind, count) in [
+                (IPVS_DEST_ATTR_ACTIVE_CONNS, connections.active),
+                (IPVS_DEST_ATTR_INACT_CONNS, connections.inactive),
+                (IPVS_DEST_ATTR_PERSIST_CONNS, connections.persistent),
+            ] {
+                append_value(kind, &count.to_ne_bytes(), out);
+            }
+            append_value(IPVS_DEST_ATTR_ADDR_FAMILY, &family, out);
+        }
+        if let Some(stats) = &self.stats {
+            append_nest(IPVS_DEST_ATTR_STATS, &stats.to_attributes(), out);
+            append_nest(IPVS_DEST_ATTR_STATS64, &stats.to_attributes64(), out);
+        }
+        end_nest(start, kind, out);
     }
 
     /// Reads a destination nest. Address, port, forwarding method, weight

@@ -60,11 +60,43 @@ pub(crate) fn append_leaf<A: Nla>(attribute: &A, out: &mut Vec<u8>) {
 
 /// Appends a nest of type `kind` (flags included) holding `attributes`.
 pub(crate) fn append_nest<A: Append>(kind: u16, attributes: &[A], out: &mut Vec<u8>) {
-    let start = out.len();
-    out.extend_from_slice(&[0; 4]);
+    let start = start_nest(out);
     for attribute in attributes {
         attribute.append(out);
     }
+    end_nest(start, kind, out);
+}
+
+/// Appends an attribute of type `kind` whose value is `value`, padded to 4
+/// bytes: the bytes `Emitable` gives for a leaf attribute, without building
+/// one.
+pub(crate) fn append_value(kind: u16, value: &[u8], out: &mut Vec<u8>) {
+    let length = 4 + value.len();
+    out.extend_from_slice(&(length as u16).to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(value);
+    out.extend_from_slice(&[0; 3][..(4 - length % 4) % 4]);
+}
+
+/// Appends a NUL-terminated string attribute of type `kind`.
+pub(crate) fn append_str(kind: u16, text: &str, out: &mut Vec<u8>) {
+    let length = 4 + text.len() + 1;
+    out.extend_from_slice(&(length as u16).to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(text.as_bytes());
+    // The NUL terminator, then the padding.
+    out.extend_from_slice(&[0; 4][..1 + (4 - length % 4) % 4]);
+}
+
+/// Starts a nest: room for its header, filled in by [`end_nest`].
+pub(crate) fn start_nest(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    start
+}
+
+/// Ends the nest of type `kind` (flags included) started at `start`.
+pub(crate) fn end_nest(start: usize, kind: u16, out: &mut [u8]) {
     // Nest lengths are 16 bits on the wire, as in every netlink writer.
     let length = (out.len() - start) as u16;
     out[start..start + 2].copy_from_slice(&length.to_ne_bytes());

@@ -4,7 +4,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::address::AddressFamily;
+use netlink_packet_core::NLA_F_NESTED;
+
 use crate::attribute::IpvsAttribute;
+use crate::constants::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
 use crate::daemon::{Daemon, DaemonAttribute, DaemonState};
 use crate::destination::{DestAttribute, Destination, Forwarding};
 use crate::error::Error;
@@ -166,6 +169,50 @@ impl Request {
             | Self::Flush => Vec::new(),
         };
         IpvsMessage::new(self.command(), attributes)
+    }
+
+    /// Appends the attributes of [`Request::to_message`] to `out`: the same
+    /// bytes, written in one pass without building the attributes (the
+    /// service and destination nests of the requests a batch sends are
+    /// written straight from the typed values).
+    ///
+    /// ```
+    /// use ipvs_proto::{Request, Service, ServiceKey};
+    ///
+    /// let request = Request::add_service(&Service::new(ServiceKey::tcp("10.0.0.1:80".parse()?), "rr"));
+    /// let mut direct = Vec::new();
+    /// request.append_attributes(&mut direct);
+    /// let mut built = Vec::new();
+    /// request.to_message().append_attributes(&mut built);
+    /// assert_eq!(direct, built);
+    /// # Ok::<(), std::net::AddrParseError>(())
+    /// ```
+    pub fn append_attributes(&self, out: &mut Vec<u8>) {
+        const SERVICE: u16 = IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED;
+        const DESTINATION: u16 = IPVS_CMD_ATTR_DEST | NLA_F_NESTED;
+        match self {
+            Self::NewService(s)
+            | Self::SetService(s)
+            | Self::DelService(s)
+            | Self::GetService(s)
+            | Self::Zero(Some(s)) => s.append_nest(SERVICE, out),
+            Self::NewDestination(s, d)
+            | Self::SetDestination(s, d)
+            | Self::DelDestination(s, d) => {
+                s.append_nest(SERVICE, out);
+                d.append_nest(DESTINATION, out);
+            }
+            Self::GetDestinations(key) => key.append_nest(SERVICE, out),
+            Self::NewDaemon(_) | Self::DelDaemon(_) | Self::SetTimeouts(_) => {
+                self.to_message().append_attributes(out)
+            }
+            Self::GetServices
+            | Self::GetDaemons
+            | Self::GetTimeouts
+            | Self::GetInfo
+            | Self::Zero(None)
+            | Self::Flush => {}
+        }
     }
 
     /// Reads a request message. `dump` tells whether its netlink header had

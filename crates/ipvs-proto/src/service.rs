@@ -16,8 +16,8 @@ use crate::address::{
 use crate::constants::*;
 use crate::error::Error;
 use crate::nest::{
-    Append, append_leaf, append_nest, emit_nested, emit_string, nested_len, parse_nested,
-    parse_string,
+    Append, append_leaf, append_nest, append_str, append_value, emit_nested, emit_string, end_nest,
+    nested_len, parse_nested, parse_string, start_nest,
 };
 use crate::stats::{Stats, Stats64Attribute, StatsAttribute};
 
@@ -423,6 +423,34 @@ impl ServiceKey {
         }
     }
 
+    /// Appends the attributes of [`ServiceKey::to_attributes`] to `out`, in
+    /// one pass, without building them.
+    pub(crate) fn append_attributes(&self, out: &mut Vec<u8>) {
+        append_value(IPVS_SVC_ATTR_AF, &self.family().raw().to_ne_bytes(), out);
+        match *self {
+            Self::Tuple {
+                protocol,
+                address,
+                port,
+            } => {
+                append_value(IPVS_SVC_ATTR_PROTOCOL, &protocol.raw().to_ne_bytes(), out);
+                append_value(IPVS_SVC_ATTR_ADDR, &encode_address(address), out);
+                append_value(IPVS_SVC_ATTR_PORT, &port.to_be_bytes(), out);
+            }
+            Self::Fwmark { mark, .. } => {
+                append_value(IPVS_SVC_ATTR_FWMARK, &mark.to_ne_bytes(), out)
+            }
+        }
+    }
+
+    /// Appends the nest of type `kind` (flags included) holding the key
+    /// attributes.
+    pub(crate) fn append_nest(&self, kind: u16, out: &mut Vec<u8>) {
+        let start = start_nest(out);
+        self.append_attributes(out);
+        end_nest(start, kind, out);
+    }
+
     /// Reads the key out of a service nest (other attributes are ignored).
     /// A firewall mark wins over protocol/address/port, as in the kernel.
     pub fn from_attributes(attributes: &[ServiceAttribute]) -> Result<Self, Error> {
@@ -564,6 +592,33 @@ impl Service {
             attributes.push(ServiceAttribute::Stats64(stats.to_attributes64()));
         }
         attributes
+    }
+
+    /// Appends the nest of type `kind` (flags included) holding the
+    /// attributes of [`Service::to_attributes`], in one pass, without
+    /// building them.
+    pub(crate) fn append_nest(&self, kind: u16, out: &mut Vec<u8>) {
+        let start = start_nest(out);
+        self.key.append_attributes(out);
+        append_str(IPVS_SVC_ATTR_SCHED_NAME, &self.scheduler, out);
+        if let Some(engine) = &self.persistence_engine {
+            append_str(IPVS_SVC_ATTR_PE_NAME, engine, out);
+        }
+        let mut flags = [0; 8];
+        flags[..4].copy_from_slice(&self.flags.bits().to_ne_bytes());
+        flags[4..].copy_from_slice(&self.flags_mask.bits().to_ne_bytes());
+        append_value(IPVS_SVC_ATTR_FLAGS, &flags, out);
+        append_value(
+            IPVS_SVC_ATTR_TIMEOUT,
+            &seconds(self.timeout).to_ne_bytes(),
+            out,
+        );
+        append_value(IPVS_SVC_ATTR_NETMASK, &self.netmask.to_raw(), out);
+        if let Some(stats) = &self.stats {
+            append_nest(IPVS_SVC_ATTR_STATS, &stats.to_attributes(), out);
+            append_nest(IPVS_SVC_ATTR_STATS64, &stats.to_attributes64(), out);
+        }
+        end_nest(start, kind, out);
     }
 
     /// Reads a service nest. The key, `SCHED_NAME`, `FLAGS`, `TIMEOUT` and

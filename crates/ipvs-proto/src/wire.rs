@@ -6,6 +6,7 @@ use netlink_packet_core::{
 };
 use netlink_packet_generic::{GenlFamily, GenlMessage};
 
+use crate::constants::IPVS_GENL_VERSION;
 use crate::error::Error;
 use crate::message::IpvsMessage;
 use crate::request::Request;
@@ -55,20 +56,46 @@ pub fn emit_ipvs(
     port: u32,
     out: &mut Vec<u8>,
 ) {
-    let start = out.len();
-    out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(&family_id.to_ne_bytes());
-    out.extend_from_slice(&flags.to_ne_bytes());
-    out.extend_from_slice(&sequence.to_ne_bytes());
-    out.extend_from_slice(&port.to_ne_bytes());
-    out.extend_from_slice(&[message.command(), message.version(), 0, 0]);
-    message.append_attributes(out);
-    let length = (out.len() - start) as u32;
-    out[start..start + 4].copy_from_slice(&length.to_ne_bytes());
+    let header = Header {
+        family_id,
+        flags,
+        sequence,
+        port,
+        command: message.command(),
+    };
+    header.frame(out, |out| message.append_attributes(out));
+}
+
+/// The netlink and generic-netlink headers of one IPVS message.
+struct Header {
+    family_id: u16,
+    flags: u16,
+    sequence: u32,
+    port: u32,
+    command: u8,
+}
+
+impl Header {
+    /// Appends the headers to `out`, then the attributes `attributes`
+    /// writes, then fills in the message's length.
+    fn frame(&self, out: &mut Vec<u8>, attributes: impl FnOnce(&mut Vec<u8>)) {
+        let start = out.len();
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&self.family_id.to_ne_bytes());
+        out.extend_from_slice(&self.flags.to_ne_bytes());
+        out.extend_from_slice(&self.sequence.to_ne_bytes());
+        out.extend_from_slice(&self.port.to_ne_bytes());
+        out.extend_from_slice(&[self.command, IPVS_GENL_VERSION, 0, 0]);
+        attributes(out);
+        let length = (out.len() - start) as u32;
+        out[start..start + 4].copy_from_slice(&length.to_ne_bytes());
+    }
 }
 
 /// Appends the netlink message of `request` to `out`, with [`DUMP_FLAGS`]
-/// for dumps and [`DO_FLAGS`] otherwise.
+/// for dumps and [`DO_FLAGS`] otherwise: the bytes of [`emit_ipvs`] of
+/// [`Request::to_message`], written straight from the request (see
+/// [`Request::append_attributes`]).
 ///
 /// ```
 /// use ipvs_proto::{Request, wire};
@@ -89,7 +116,14 @@ pub fn emit_request(
     } else {
         DO_FLAGS
     };
-    emit_ipvs(&request.to_message(), family_id, flags, sequence, port, out);
+    let header = Header {
+        family_id,
+        flags,
+        sequence,
+        port,
+        command: request.command().into(),
+    };
+    header.frame(out, |out| request.append_attributes(out));
 }
 
 /// Splits a received datagram into its netlink messages and parses each as
@@ -200,6 +234,148 @@ impl<'a> Iterator for Frames<'a> {
                     format!("netlink message at offset {offset}: {error}").into(),
                 )))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::address::AddressFamily;
+    use crate::destination::{
+        Connections, Destination, Forwarding, Tunnel, TunnelFlags, TunnelType,
+    };
+    use crate::service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey};
+    use crate::stats::Stats;
+
+    fn address() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(|raw| IpAddr::V4(Ipv4Addr::from(raw))),
+            any::<[u8; 16]>().prop_map(|raw| IpAddr::V6(Ipv6Addr::from(raw))),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = ServiceKey> {
+        prop_oneof![
+            (any::<u16>(), address(), any::<u16>()).prop_map(|(protocol, address, port)| {
+                ServiceKey::tuple(Protocol::from_raw(protocol), SocketAddr::new(address, port))
+            }),
+            (any::<u16>(), any::<u32>()).prop_map(|(family, mark)| {
+                ServiceKey::fwmark(AddressFamily::from(family), mark)
+            }),
+        ]
+    }
+
+    fn stats() -> impl Strategy<Value = Option<Stats>> {
+        proptest::option::of(
+            any::<[u64; 3]>().prop_map(|[connections, packets_in, bytes_out]| Stats {
+                connections,
+                packets_in,
+                bytes_out,
+                ..Stats::default()
+            }),
+        )
+    }
+
+    fn service() -> impl Strategy<Value = Service> {
+        (
+            key(),
+            "[a-z]{0,15}",
+            proptest::option::of("[a-z]{0,15}"),
+            any::<(u32, u32, u64)>(),
+            any::<[u8; 4]>(),
+            stats(),
+        )
+            .prop_map(
+                |(key, scheduler, engine, (flags, mask, timeout), netmask, stats)| {
+                    let mut service = Service::new(key, scheduler);
+                    service.flags = ServiceFlags::from_bits_retain(flags);
+                    service.flags_mask = ServiceFlags::from_bits_retain(mask);
+                    service.timeout = Duration::from_secs(timeout);
+                    service.netmask = Netmask::Raw(netmask);
+                    service.persistence_engine = engine;
+                    service.stats = stats;
+                    service
+                },
+            )
+    }
+
+    fn destination() -> impl Strategy<Value = Destination> {
+        (
+            address(),
+            any::<(u16, u32, u32, u32, u32)>(),
+            any::<(u8, u16, u16)>(),
+            proptest::option::of(any::<(u32, u32, u32)>()),
+            stats(),
+        )
+            .prop_map(
+                |(
+                    address,
+                    (port, forwarding, weight, upper, lower),
+                    tunnel,
+                    connections,
+                    stats,
+                )| {
+                    let mut destination = Destination::new(
+                        SocketAddr::new(address, port),
+                        Forwarding::from_raw(forwarding),
+                        weight,
+                    );
+                    destination.upper_threshold = upper;
+                    destination.lower_threshold = lower;
+                    destination.tunnel = Tunnel {
+                        kind: TunnelType::from_raw(tunnel.0),
+                        port: tunnel.1,
+                        flags: TunnelFlags::from_bits_retain(tunnel.2),
+                    };
+                    destination.connections =
+                        connections.map(|(active, inactive, persistent)| Connections {
+                            active,
+                            inactive,
+                            persistent,
+                        });
+                    destination.stats = stats;
+                    destination
+                },
+            )
+    }
+
+    fn request() -> impl Strategy<Value = Request> {
+        prop_oneof![
+            service().prop_map(Request::NewService),
+            service().prop_map(Request::SetService),
+            service().prop_map(Request::DelService),
+            service().prop_map(Request::GetService),
+            proptest::option::of(service()).prop_map(Request::Zero),
+            key().prop_map(Request::GetDestinations),
+            (service(), destination()).prop_map(|(s, d)| Request::NewDestination(s, d)),
+            (service(), destination()).prop_map(|(s, d)| Request::SetDestination(s, d)),
+            (service(), destination()).prop_map(|(s, d)| Request::DelDestination(s, d)),
+            Just(Request::GetServices),
+            Just(Request::Flush),
+        ]
+    }
+
+    proptest! {
+        /// The direct writer of requests gives the bytes of the message
+        /// built from the request's attributes.
+        #[test]
+        fn requests_written_directly_equal_their_built_messages(
+            request in request(),
+            sequence: u32,
+            port: u32,
+        ) {
+            let mut direct = vec![0xaa];
+            emit_request(&request, 0x20, sequence, port, &mut direct);
+            let flags = if request.is_dump() { DUMP_FLAGS } else { DO_FLAGS };
+            let mut built = vec![0xaa];
+            emit_ipvs(&request.to_message(), 0x20, flags, sequence, port, &mut built);
+            prop_assert_eq!(direct, built);
         }
     }
 }
