@@ -54,19 +54,29 @@ impl std::fmt::Display for LineError {
 /// Splits restore input into lines of words, one line at a time.
 pub fn split_lines(input: &str) -> impl Iterator<Item = Line<'_>> {
     input.split('\n').enumerate().filter_map(|(i, raw)| {
-        let words: Vec<&str> = raw
-            .split([' ', '\t', '\r'])
-            .filter(|w| !w.is_empty() && *w != "ipvsadm" && *w != "ipvsctl")
-            .collect();
-        match words.first() {
-            None => None,
-            Some(first) if first.starts_with('#') => None,
-            Some(_) => Some(Line {
-                number: i + 1,
-                words,
-            }),
-        }
+        let mut words = Vec::new();
+        push_words(raw, &mut words).then_some(Line {
+            number: i + 1,
+            words,
+        })
     })
+}
+
+/// Appends the words of the line `raw` to `words`; false (and nothing
+/// appended) for a blank line or a comment.
+fn push_words<'a>(raw: &'a str, words: &mut Vec<&'a str>) -> bool {
+    let start = words.len();
+    words.extend(
+        raw.split([' ', '\t', '\r'])
+            .filter(|w| !w.is_empty() && *w != "ipvsadm" && *w != "ipvsctl"),
+    );
+    let kept = words
+        .get(start)
+        .is_some_and(|first| !first.starts_with('#'));
+    if !kept {
+        words.truncate(start);
+    }
+    kept
 }
 
 /// Checks every line; returns the requests, or every bad line.
@@ -79,20 +89,23 @@ pub fn validate(program: &str, input: &str) -> Result<Plan, Vec<LineError>> {
         requests: Vec::with_capacity(most),
     };
     let mut errors = Vec::new();
+    // The words of each line go straight into one reused argument vector.
     let mut argv = Vec::with_capacity(16);
-    for line in split_lines(input) {
+    for (index, raw) in input.split('\n').enumerate() {
         argv.clear();
         argv.push(program);
-        argv.extend(line.words.iter().copied());
+        if !push_words(raw, &mut argv) {
+            continue;
+        }
         let error = |status: u8, message: &str| LineError {
-            line: line.number,
+            line: index + 1,
             status,
             message: message.trim_end_matches('\n').to_string(),
         };
         match cli::parse(&argv, true) {
             Ok(Parsed::Run(inv)) => match check_line(&inv) {
                 Ok(req) => {
-                    planned.lines.push(line.number);
+                    planned.lines.push(index + 1);
                     planned.requests.push(req);
                 }
                 Err(message) => errors.push(error(USAGE_FAILURE, &message)),
