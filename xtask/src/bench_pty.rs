@@ -21,6 +21,9 @@ use anyhow::{Context, bail, ensure};
 use crate::util::{cargo, ensure_debian_packages, run_step, workspace_root};
 
 /// `pty_end`'s pattern (see bins/com/examples/pty_end.rs).
+/// The whole stream is made once, before any timing: xtask is built without
+/// optimisation, and making or checking the pattern byte by byte while timing
+/// would cap both bridges at xtask's own speed.
 fn pattern(offset: u64, out: &mut [u8]) {
     for (i, byte) in out.iter_mut().enumerate() {
         let at = offset + i as u64;
@@ -103,6 +106,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         pty_end: target.join("release/examples/pty_end"),
     };
     let bytes = mb * 1_000_000;
+    let mut stream = vec![0u8; usize::try_from(bytes)?];
+    pattern(0, &mut stream);
+    let stream: std::sync::Arc<[u8]> = stream.into();
     let socat = Command::new("socat")
         .arg("-V")
         .output()
@@ -127,8 +133,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             };
             for tool in order {
                 let sample = match direction {
-                    Direction::ToPort => to_port(&bins, tool, bytes),
-                    Direction::FromPort => from_port(&bins, tool, bytes),
+                    Direction::ToPort => to_port(&bins, tool, &stream),
+                    Direction::FromPort => from_port(&bins, tool, &stream),
                 }
                 .with_context(|| format!("{} {}", tool.name(), direction.name()))?;
                 eprintln!(
@@ -229,7 +235,8 @@ fn pty_end(
     Ok((child, out, path))
 }
 
-fn to_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Sample> {
+fn to_port(bins: &Bins, tool: Tool, stream: &std::sync::Arc<[u8]>) -> anyhow::Result<Sample> {
+    let bytes = stream.len() as u64;
     let (mut sink, mut sink_out, path) = pty_end(bins, "sink", bytes)?;
     let mut bridge = bridge(bins, tool, Direction::ToPort, &path)
         .stdin(Stdio::piped())
@@ -240,14 +247,10 @@ fn to_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Sample> {
     let started = Instant::now();
     // The writer keeps stdin open after the last byte, so the bridge is still
     // there to be measured when the sink has everything.
+    let stream = std::sync::Arc::clone(stream);
     let writer = std::thread::spawn(move || -> std::io::Result<std::process::ChildStdin> {
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut done = 0u64;
-        while done < bytes {
-            let n = buf.len().min((bytes - done) as usize);
-            pattern(done, &mut buf[..n]);
-            stdin.write_all(&buf[..n])?;
-            done += n as u64;
+        for chunk in stream.chunks(64 * 1024) {
+            stdin.write_all(chunk)?;
         }
         Ok(stdin)
     });
@@ -268,7 +271,8 @@ fn to_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Sample> {
     Ok(Sample { took, cpu })
 }
 
-fn from_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Sample> {
+fn from_port(bins: &Bins, tool: Tool, stream: &[u8]) -> anyhow::Result<Sample> {
+    let bytes = stream.len() as u64;
     let (mut source, _source_out, path) = pty_end(bins, "source", bytes)?;
     let started = Instant::now();
     let mut bridge = bridge(bins, tool, Direction::FromPort, &path)
@@ -278,14 +282,15 @@ fn from_port(bins: &Bins, tool: Tool, bytes: u64) -> anyhow::Result<Sample> {
         .context("starting the bridge")?;
     let mut out = bridge.stdout.take().context("bridge stdout")?;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut expected = vec![0u8; 64 * 1024];
-    let mut done = 0u64;
-    while done < bytes {
+    let mut done = 0;
+    while done < stream.len() {
         let n = out.read(&mut buf).context("reading the bridge")?;
         ensure!(n > 0, "the bridge ended after {done} bytes");
-        pattern(done, &mut expected[..n]);
-        ensure!(buf[..n] == expected[..n], "wrong bytes near offset {done}");
-        done += n as u64;
+        ensure!(
+            stream.get(done..done + n) == Some(&buf[..n]),
+            "wrong bytes near offset {done}"
+        );
+        done += n;
     }
     let took = started.elapsed();
     let cpu = cpu_seconds(bridge.id())?;

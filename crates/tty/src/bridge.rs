@@ -451,7 +451,15 @@ impl State<'_> {
     /// port's writable edge).
     fn flush_to_port(&mut self) -> Result<Option<Hangup>> {
         while self.sent < self.to_port.len() {
+            let left = self.to_port.len() - self.sent;
             match fdio::write(self.port.as_fd(), &self.to_port[self.sent..]) {
+                // A short write means the port's queue is full: the next write
+                // would only fail with `EAGAIN`, and the queue draining raises
+                // the writable edge anyway.
+                Ok(n) if n < left => {
+                    self.sent += n;
+                    break;
+                }
                 Ok(n) => self.sent += n,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
                 Err(err) if err.raw_os_error() == Some(libc::EIO) => return Ok(Some(Hangup::Eio)),

@@ -377,3 +377,53 @@ fn a_pty_reports_an_empty_output_queue() {
     (&pty.master).read_exact(&mut got).unwrap();
     assert_eq!(port.output_queued().unwrap(), 0);
 }
+
+#[test]
+fn a_slow_instrument_gets_everything_through_a_full_port_queue() {
+    // The instrument reads in small sips with pauses, so the port's queue fills
+    // again and again: short writes and `EAGAIN`, each resumed by the writable
+    // edge alone. A missed edge would stall the bridge, which the timeout turns
+    // into a failure.
+    let pty = pty();
+    let up = all_bytes(1024); // 256 KiB towards the port
+    let master = pty.master.try_clone().unwrap();
+    let expected = up.clone();
+    let instrument = thread::spawn(move || {
+        let mut master = master;
+        let mut got = Vec::with_capacity(expected.len());
+        let mut sip = [0u8; 1500];
+        while got.len() < expected.len() {
+            let n = master.read(&mut sip)?;
+            got.extend_from_slice(&sip[..n]);
+            if got.len() % 7 == 0 {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+        io::Result::Ok(got)
+    });
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let path = pty.path.clone();
+    thread::spawn(move || {
+        let port = SerialPort::open(&path, &settings(4000000)).unwrap();
+        let (in_read, mut in_write) = pipe();
+        let (_out_read, out_write) = pipe();
+        let feeder = thread::spawn(move || {
+            in_write.write_all(&up)?;
+            drop(in_write);
+            io::Result::Ok(())
+        });
+        let ending = Bridge::new(&port, out_write.as_fd())
+            .input(in_read.as_fd())
+            .linger(Duration::from_millis(100))
+            .catch_signals(false)
+            .run(&mut PassThrough);
+        feeder.join().unwrap().unwrap();
+        let _ = done_tx.send(ending.map_err(|err| err.to_string()));
+    });
+    let ending = done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the bridge stalled on a full port queue");
+    assert_eq!(ending, Ok(Ending::InputClosed));
+    let got = instrument.join().unwrap().unwrap();
+    assert!(got == all_bytes(1024), "port received different bytes");
+}
