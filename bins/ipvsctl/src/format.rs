@@ -250,6 +250,18 @@ fn shown_netmask(service: &Service) -> Option<String> {
     }
 }
 
+/// The five totals of a `--stats` row, in ipvsadm's column order (services
+/// and destinations alike).
+fn totals(s: &Stats) -> [u64; 5] {
+    [
+        s.connections,
+        s.packets_in,
+        s.packets_out,
+        s.bytes_in,
+        s.bytes_out,
+    ]
+}
+
 fn stats_or_zero(stats: Option<&Stats>) -> Stats {
     stats.copied().unwrap_or_default()
 }
@@ -384,13 +396,7 @@ pub fn service_entry(out: &mut String, entry: Entry, format: u32) {
         let s = stats_or_zero(service.stats.as_ref());
         let _ = write!(out, "{svc_name:<33}");
         let values = if format & fmt::STATS != 0 {
-            [
-                s.connections,
-                s.packets_in,
-                s.packets_out,
-                s.bytes_in,
-                s.bytes_out,
-            ]
+            totals(&s)
         } else {
             [
                 s.connection_rate,
@@ -469,13 +475,7 @@ fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, for
     } else if format & fmt::STATS != 0 {
         let s = stats_or_zero(e.stats.as_ref());
         let _ = write!(out, "  -> {dname:<28}");
-        for v in [
-            s.connections,
-            s.packets_in,
-            s.packets_out,
-            s.bytes_in,
-            s.bytes_out,
-        ] {
+        for v in totals(&s) {
             largenum(out, v, format);
         }
         out.push('\n');
