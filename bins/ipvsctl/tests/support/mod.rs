@@ -1,5 +1,5 @@
 //! Reading the golden captures of ipvsadm 1.31 talking to a real kernel
-//! (`tests/data/golden/`): the command, its exit status and output, and every
+//! (`crates/ipvs-proto/tests/data/`, the workspace's one copy): the command, its exit status and output, and every
 //! IPVS request and reply, typed with `ipvs-proto`.
 #![allow(dead_code)]
 
@@ -39,15 +39,21 @@ pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
+/// The golden captures: ipvs-proto's `tests/data/`, read in place (ipvsctl is
+/// a binary of this workspace, never built outside it).
+pub fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/ipvs-proto/tests/data")
+}
+
 fn hex(text: &str) -> Vec<u8> {
     (0..text.len() / 2)
         .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
         .collect()
 }
 
-/// Reads `tests/data/golden/NAME`.
+/// Reads the golden capture `NAME` (see [`golden_dir`]).
 pub fn load(name: &str) -> Capture {
-    let path = data_dir().join("golden").join(name);
+    let path = golden_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut capture = Capture {
         name: name.to_string(),
