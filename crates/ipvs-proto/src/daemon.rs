@@ -174,6 +174,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DaemonAttribut
 /// The optional settings are sent only when set, in ipvsadm's (and the
 /// kernel's) order: max length, port, TTL, group.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Daemon {
     /// Master or backup.
     pub state: DaemonState,

@@ -171,6 +171,7 @@ pub struct Tunnel {
 
 /// Connection counts of a destination, present in the kernel's listings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Connections {
     /// Active connections.
     pub active: u32,

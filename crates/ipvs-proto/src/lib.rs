@@ -33,6 +33,44 @@
 //! let back = Request::from_message(&message, false).unwrap();
 //! assert_eq!(back, Request::NewService(service));
 //! ```
+//!
+//! # Feature `serde`
+//!
+//! With the cargo feature `serde`, the model types that are plain values
+//! implement `serde::Serialize` in these shapes, which stay stable (fields are
+//! only ever added):
+//!
+//! | type | serialized as |
+//! | --- | --- |
+//! | [`Stats`] | `{connections, packets_in, packets_out, bytes_in, bytes_out, connection_rate, packet_rate_in, packet_rate_out, byte_rate_in, byte_rate_out}`, all integers |
+//! | [`Connections`] | `{active, inactive, persistent}` |
+//! | [`Info`] | `{version, connection_table_size}` |
+//! | [`Version`] | `"1.2.1"` |
+//! | [`Timeouts`] | `{tcp, tcp_fin, udp}`: whole seconds, `0` for `None` (the kernel reads both alike) |
+//! | [`Daemon`] | `{state, interface, sync_id, max_length, group, port, ttl}`: `null` for the options not set, `group` as address text |
+//! | [`AddressFamily`] | `"inet"`, `"inet6"` |
+//! | [`Protocol`] | `"tcp"`, `"udp"`, `"sctp"` |
+//! | [`Forwarding`] | `"masq"`, `"local"`, `"tunnel"`, `"route"` (direct routing), `"bypass"` |
+//! | [`TunnelType`] | `"ipip"`, `"gue"`, `"gre"` |
+//! | [`DaemonState`] | `"master"`, `"backup"` |
+//!
+//! The `Other(raw)` value of each of those enums serializes as `"unknown"`.
+//! [`Service`], [`Destination`] and their parts (key, flags, netmask, tunnel
+//! settings) are not `Serialize`: which of their fields to show, and how, is
+//! a tool's choice; a tool builds its own document from their fields and the
+//! types above (as `ipvsctl --json` does).
+//!
+//! ```
+//! # #[cfg(feature = "serde")] {
+//! use ipvs_proto::{Daemon, DaemonState};
+//!
+//! let daemon = Daemon::new(DaemonState::Backup, "eth0", 7);
+//! assert_eq!(
+//!     serde_json::to_string(&daemon).unwrap(),
+//!     r#"{"state":"backup","interface":"eth0","sync_id":7,"max_length":null,"group":null,"port":null,"ttl":null}"#
+//! );
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 /// The netlink crates this one is built on, re-exported so that users name
@@ -54,6 +92,8 @@ mod message;
 mod nest;
 mod netns;
 mod request;
+#[cfg(feature = "serde")]
+mod serialize;
 mod service;
 mod stats;
 pub mod wire;

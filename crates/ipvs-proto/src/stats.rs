@@ -302,6 +302,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Stats64Attribu
 /// Built from the `STATS64` nest when the kernel sends one (it does since
 /// Linux 4.1), else from the 32-bit `STATS` nest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Stats {
     /// Connections scheduled.
     pub connections: u64,

@@ -1743,3 +1743,170 @@ mod counters {
         assert_eq!(legacy.bytes_in, 1 << 40);
     }
 }
+
+// ---------------------------------------------------------------- serde
+
+/// The feature `serde`: the shapes the crate docs promise, on values read
+/// from the captures and on every named and unknown enum value.
+#[cfg(feature = "serde")]
+mod serialized {
+    use super::*;
+    use ipvs_proto::Protocol;
+
+    fn json(value: &impl serde::Serialize) -> String {
+        serde_json::to_string(value).expect("serializes")
+    }
+
+    fn replies(index: usize) -> Vec<Reply> {
+        decode(&all_captures().remove(index))
+            .into_iter()
+            .filter_map(|event| match event {
+                Event::Reply(reply) => Some(reply),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn captured_info_timeouts_and_daemons_serialize_as_documented() {
+        let replies_of = |index| replies(index).into_iter();
+        let info = replies_of(29).find_map(|r| match r {
+            Reply::Info(info) => Some(info),
+            _ => None,
+        });
+        assert_eq!(
+            json(&info.expect("info")),
+            r#"{"version":"1.2.1","connection_table_size":4096}"#
+        );
+        let timeouts = replies_of(29).find_map(|r| match r {
+            Reply::Timeouts(t) => Some(t),
+            _ => None,
+        });
+        assert_eq!(
+            json(&timeouts.expect("timeouts")),
+            r#"{"tcp":900,"tcp_fin":120,"udp":300}"#
+        );
+        let daemons: Vec<Daemon> = replies_of(33)
+            .filter_map(|r| match r {
+                Reply::Daemon(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            json(&daemons),
+            r#"[{"state":"master","interface":"lo","sync_id":5,"max_length":1472,"group":"224.0.0.81","port":8848,"ttl":1}]"#
+        );
+    }
+
+    /// `Stats` in the documented field order, written out by hand.
+    fn stats_json(s: &Stats) -> String {
+        format!(
+            concat!(
+                r#"{{"connections":{},"packets_in":{},"packets_out":{},"bytes_in":{},"#,
+                r#""bytes_out":{},"connection_rate":{},"packet_rate_in":{},"#,
+                r#""packet_rate_out":{},"byte_rate_in":{},"byte_rate_out":{}}}"#
+            ),
+            s.connections,
+            s.packets_in,
+            s.packets_out,
+            s.bytes_in,
+            s.bytes_out,
+            s.connection_rate,
+            s.packet_rate_in,
+            s.packet_rate_out,
+            s.byte_rate_in,
+            s.byte_rate_out
+        )
+    }
+
+    #[test]
+    fn counters_serialize_with_their_field_names_in_order() {
+        let destinations: Vec<Destination> = replies(21)
+            .into_iter()
+            .filter_map(|r| match r {
+                Reply::Destination(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        assert!(!destinations.is_empty(), "capture 22 lists destinations");
+        for d in &destinations {
+            let stats = d.stats.expect("listed destinations carry stats");
+            assert_eq!(json(&stats), stats_json(&stats));
+            let c = d.connections.expect("listed destinations carry counts");
+            assert_eq!(
+                json(&c),
+                format!(
+                    r#"{{"active":{},"inactive":{},"persistent":{}}}"#,
+                    c.active, c.inactive, c.persistent
+                )
+            );
+        }
+        // Each counter in its own field, 64-bit values exact.
+        let distinct = Stats {
+            connections: 1,
+            packets_in: 2,
+            packets_out: 3,
+            bytes_in: 4,
+            bytes_out: u64::MAX,
+            connection_rate: 6,
+            packet_rate_in: 7,
+            packet_rate_out: 8,
+            byte_rate_in: 9,
+            byte_rate_out: 10,
+        };
+        assert_eq!(
+            json(&distinct),
+            concat!(
+                r#"{"connections":1,"packets_in":2,"packets_out":3,"bytes_in":4,"#,
+                r#""bytes_out":18446744073709551615,"connection_rate":6,"packet_rate_in":7,"#,
+                r#""packet_rate_out":8,"byte_rate_in":9,"byte_rate_out":10}"#
+            )
+        );
+        let counts = Connections {
+            active: 3,
+            inactive: 2,
+            persistent: 1,
+        };
+        assert_eq!(json(&counts), r#"{"active":3,"inactive":2,"persistent":1}"#);
+    }
+
+    #[test]
+    fn enums_serialize_as_lowercase_names_and_unknown() {
+        let names = [
+            (json(&AddressFamily::Inet), "inet"),
+            (json(&AddressFamily::Inet6), "inet6"),
+            (json(&AddressFamily::Other(7)), "unknown"),
+            (json(&Protocol::Tcp), "tcp"),
+            (json(&Protocol::Udp), "udp"),
+            (json(&Protocol::Sctp), "sctp"),
+            (json(&Protocol::Other(99)), "unknown"),
+            (json(&Forwarding::Masq), "masq"),
+            (json(&Forwarding::Local), "local"),
+            (json(&Forwarding::Tunnel), "tunnel"),
+            (json(&Forwarding::DirectRoute), "route"),
+            (json(&Forwarding::Bypass), "bypass"),
+            (json(&Forwarding::Other(9)), "unknown"),
+            (json(&TunnelType::Ipip), "ipip"),
+            (json(&TunnelType::Gue), "gue"),
+            (json(&TunnelType::Gre), "gre"),
+            (json(&TunnelType::Other(7)), "unknown"),
+            (json(&DaemonState::Master), "master"),
+            (json(&DaemonState::Backup), "backup"),
+            (json(&DaemonState::Other(4)), "unknown"),
+            (json(&Version(0x020a03)), "2.10.3"),
+        ];
+        for (serialized, name) in names {
+            assert_eq!(serialized, format!("\"{name}\""));
+        }
+    }
+
+    #[test]
+    fn timeouts_are_whole_seconds_and_zero_when_left_out() {
+        let t = Timeouts {
+            tcp: Some(Duration::from_millis(7_200_999)),
+            tcp_fin: None,
+            udp: Some(Duration::ZERO),
+        };
+        assert_eq!(json(&t), r#"{"tcp":7200,"tcp_fin":0,"udp":0}"#);
+    }
+}
