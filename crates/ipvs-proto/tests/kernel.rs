@@ -19,7 +19,11 @@ use ipvs_proto::{
     AddressFamily, Client, Daemon, DaemonState, Destination, Error, Forwarding, NetNs, Netmask,
     Protocol, Request, Service, ServiceFlags, ServiceKey, Timeouts, TunnelFlags, TunnelType,
 };
-use nix::sched::{CloneFlags, unshare};
+
+#[path = "support/netns.rs"]
+mod netns;
+
+use netns::{enter_fresh_netns, run};
 
 // ---------------------------------------------------------------------------
 // The lab: a namespace, a client, the oracle.
@@ -32,13 +36,7 @@ struct Lab {
 
 impl Lab {
     fn new() -> Self {
-        unshare(CloneFlags::CLONE_NEWNET).unwrap_or_else(|e| {
-            panic!(
-                "unshare(CLONE_NEWNET): {e} (needs root and an IPVS kernel: cargo xtask kernel-lab)"
-            )
-        });
-        // A fresh namespace has `lo` down; IPVS refuses IPv4 destinations then.
-        run("ip", &["link", "set", "lo", "up"]);
+        enter_fresh_netns();
         let client = Client::connect().expect("a client in the new namespace");
         Lab { client }
     }
@@ -85,24 +83,6 @@ impl Drop for Lab {
     fn drop(&mut self) {
         let _ = self.client.flush();
     }
-}
-
-/// Runs a command in the calling thread's namespace; panics with its output
-/// when it fails.
-fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed ({}): {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 /// Runs `ipvsadm` expecting it to fail; returns its stderr.

@@ -24,13 +24,17 @@ use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sched::{CloneFlags, unshare};
 use nix::sys::socket::{
     AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, getsockopt, socket, sockopt,
 };
 use sched::{Dest, Scheduler, Service};
 
-const NEEDS_KERNEL: &str = "needs an IPVS kernel: cargo xtask kernel-lab";
+// The namespace set-up of every kernel-lab suite, kept with ipvs-proto's
+// (test code shared by path: sched has no dependency on ipvs-proto).
+#[path = "../../ipvs-proto/tests/support/netns.rs"]
+mod netns;
+
+use netns::run;
 
 /// The client address: `10.0.0.1/8` on `lo` makes all of 10/8 local.
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -51,28 +55,9 @@ impl Drop for FlushOnDrop {
 /// Moves the calling thread into a new network namespace with `lo` up and 10/8
 /// local. IPVS state is per namespace, so the test starts with an empty table.
 fn enter_fresh_netns() -> FlushOnDrop {
-    unshare(CloneFlags::CLONE_NEWNET)
-        .unwrap_or_else(|e| panic!("unshare(CLONE_NEWNET): {e} ({NEEDS_KERNEL}, as root)"));
-    run("ip", &["link", "set", "lo", "up"]);
+    netns::enter_fresh_netns();
     run("ip", &["addr", "add", "10.0.0.1/8", "dev", "lo"]);
     FlushOnDrop
-}
-
-/// Runs a command in the current namespace; panics with its output if it fails.
-fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed ({}): {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 /// Feeds `rules` (one ipvsadm command line each) to one `ipvsadm -R`.
