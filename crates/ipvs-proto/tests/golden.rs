@@ -1185,6 +1185,22 @@ mod properties {
     }
 
     proptest! {
+        /// The direct writer of requests gives the bytes of the message built
+        /// from the request's attributes.
+        #[test]
+        fn requests_written_directly_equal_their_built_messages(
+            request in request(),
+            sequence: u32,
+            port: u32,
+        ) {
+            let mut direct = vec![0xaa];
+            wire::emit_request(&request, 0x20, sequence, port, &mut direct);
+            let flags = if request.is_dump() { wire::DUMP_FLAGS } else { wire::DO_FLAGS };
+            let mut built = vec![0xaa];
+            wire::emit_ipvs(&request.to_message(), 0x20, flags, sequence, port, &mut built);
+            prop_assert_eq!(direct, built);
+        }
+
         #[test]
         fn requests_survive_emit_then_parse(request in request()) {
             let mut bytes = Vec::new();
