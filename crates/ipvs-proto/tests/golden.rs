@@ -26,63 +26,17 @@ const GENL_ID_CTRL: u16 = 0x10;
 
 // ---------------------------------------------------------------- captures
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    Send,
-    Recv,
-}
+#[path = "support/capture.rs"]
+mod capture;
 
-#[derive(Debug)]
-struct Capture {
-    name: String,
-    command: String,
-    family_id: u16,
-    output: Vec<String>,
-    buffers: Vec<(Direction, Vec<u8>)>,
-}
+use capture::{Capture, Direction};
 
 fn data_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
 }
 
-fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len().is_multiple_of(2), "odd hex length");
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
-        .collect()
-}
-
 fn load(name: &str) -> Capture {
-    let text = std::fs::read_to_string(data_dir().join(name)).expect("capture file");
-    let mut capture = Capture {
-        name: name.to_owned(),
-        command: String::new(),
-        family_id: 0,
-        output: Vec::new(),
-        buffers: Vec::new(),
-    };
-    let mut in_output = false;
-    for line in text.lines() {
-        if let Some(command) = line.strip_prefix("# command: ") {
-            capture.command = command.to_owned();
-        } else if let Some(rest) = line.strip_prefix("# IPVS genl family id in this boot: ") {
-            capture.family_id = rest.split(' ').next().unwrap().parse().unwrap();
-        } else if line == "# stdout+stderr:" {
-            in_output = true;
-        } else if let Some(out) = line.strip_prefix("#   ").filter(|_| in_output) {
-            if out != "(none)" {
-                capture.output.push(out.to_owned());
-            }
-        } else if let Some(bytes) = line.strip_prefix("send ") {
-            in_output = false;
-            capture.buffers.push((Direction::Send, hex(bytes)));
-        } else if let Some(bytes) = line.strip_prefix("recv ") {
-            in_output = false;
-            capture.buffers.push((Direction::Recv, hex(bytes)));
-        }
-    }
-    capture
+    capture::read(&data_dir().join(name))
 }
 
 fn all_captures() -> Vec<Capture> {
@@ -510,6 +464,11 @@ fn all_44_captures_are_here_and_listed_in_the_index() {
             .find(|line| line.starts_with(&capture.name))
             .unwrap_or_else(|| panic!("{} not in INDEX.txt", capture.name));
         assert!(line.ends_with(&capture.command), "{line}");
+        assert!(
+            line.contains(&format!(" rc={} ", capture.status)),
+            "{line}: exit status {}",
+            capture.status
+        );
         assert_eq!(capture.family_id, 32);
     }
 }

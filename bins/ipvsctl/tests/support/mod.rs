@@ -1,6 +1,7 @@
 //! Reading the golden captures of ipvsadm 1.31 talking to a real kernel
-//! (`crates/ipvs-proto/tests/data/`, the workspace's one copy): the command, its exit status and output, and every
-//! IPVS request and reply, typed with `ipvs-proto`.
+//! (`crates/ipvs-proto/tests/data/`, the workspace's one copy): the command,
+//! its exit status and output, and every IPVS request and reply, typed with
+//! `ipvs-proto`. The files are read by ipvs-proto's own capture reader.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -8,6 +9,9 @@ use std::path::{Path, PathBuf};
 use ipvs_proto::{IpvsMessage, Reply, Request};
 use netlink_packet_core::ParseableParametrized;
 use netlink_packet_generic::GenlHeader;
+
+#[path = "../../../../crates/ipvs-proto/tests/support/capture.rs"]
+mod capture;
 
 /// One IPVS message of a capture.
 #[derive(Debug, Clone)]
@@ -45,51 +49,20 @@ pub fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/ipvs-proto/tests/data")
 }
 
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len() / 2)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
-
 /// Reads the golden capture `NAME` (see [`golden_dir`]).
 pub fn load(name: &str) -> Capture {
-    let path = golden_dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let raw = capture::read(&golden_dir().join(name));
     let mut capture = Capture {
-        name: name.to_string(),
-        command: String::new(),
-        status: 0,
-        output: String::new(),
-        family: 0,
+        name: raw.name,
+        command: raw.command,
+        status: raw.status,
+        output: raw.output.iter().map(|line| format!("{line}\n")).collect(),
+        family: raw.family_id,
         messages: Vec::new(),
         errors: Vec::new(),
     };
-    let mut in_output = false;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# command: ") {
-            capture.command = rest.to_string();
-        } else if let Some(rest) = line.strip_prefix("# exit status: ") {
-            capture.status = rest.trim().parse().expect("status");
-        } else if let Some(rest) = line.strip_prefix("# IPVS genl family id in this boot: ") {
-            capture.family = rest
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse()
-                .expect("family");
-        } else if line == "# stdout+stderr:" {
-            in_output = true;
-        } else if in_output && line.starts_with("#   ") {
-            let out = &line[4..];
-            if out != "(none)" {
-                capture.output.push_str(out);
-                capture.output.push('\n');
-            }
-        } else if let Some(h) = line.strip_prefix("send ") {
-            capture.split(&hex(h), true);
-        } else if let Some(h) = line.strip_prefix("recv ") {
-            capture.split(&hex(h), false);
-        }
+    for (direction, buffer) in &raw.buffers {
+        capture.split(buffer, *direction == capture::Direction::Send);
     }
     capture
 }
