@@ -108,6 +108,12 @@ fn daemon(inv: &Invocation) -> Daemon {
     daemon
 }
 
+/// Whether `cmd` changes the kernel's state with one request (all but
+/// listings, `-S` and `-R`): exactly the commands [`change`] answers.
+pub fn changes(cmd: Command) -> bool {
+    !matches!(cmd, Command::List | Command::Save | Command::Restore)
+}
+
 /// The one request a changing command sends, `None` for listings, `-S` and
 /// `-R`.
 pub fn change(inv: &Invocation) -> Option<Request> {
@@ -135,4 +141,37 @@ pub fn change(inv: &Invocation) -> Option<Request> {
         }
         Command::List | Command::Save | Command::Restore => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Parsed, parse};
+
+    #[test]
+    fn changes_names_exactly_the_commands_with_a_request() {
+        let lines = [
+            "-A -t 10.0.0.1:80",
+            "-E -t 10.0.0.1:80",
+            "-D -t 10.0.0.1:80",
+            "-C",
+            "-L -n",
+            "-a -t 10.0.0.1:80 -r 10.0.0.2",
+            "-d -t 10.0.0.1:80 -r 10.0.0.2",
+            "-e -t 10.0.0.1:80 -r 10.0.0.2",
+            "--set 1 2 3",
+            "--start-daemon master",
+            "--stop-daemon master",
+            "-R",
+            "-S -n",
+            "-Z",
+        ];
+        for line in lines {
+            let argv: Vec<&str> = std::iter::once("ipvsadm").chain(line.split(' ')).collect();
+            let Ok(Parsed::Run(inv)) = parse(&argv, false) else {
+                panic!("{line}")
+            };
+            assert_eq!(change(&inv).is_some(), changes(inv.cmd), "{line}");
+        }
+    }
 }

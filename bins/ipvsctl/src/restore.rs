@@ -16,7 +16,7 @@ use ipvs_proto::{
 };
 
 use crate::app::{self, Failure, KERNEL_FAILURE, USAGE_FAILURE};
-use crate::cli::{self, Invocation, Parsed};
+use crate::cli::{self, Asked, Invocation};
 use crate::format::Entry;
 use crate::request;
 use crate::timing;
@@ -66,10 +66,23 @@ pub fn split_lines(input: &str) -> impl Iterator<Item = Line<'_>> {
 /// appended) for a blank line or a comment.
 fn push_words<'a>(raw: &'a str, words: &mut Vec<&'a str>) -> bool {
     let start = words.len();
-    words.extend(
-        raw.split([' ', '\t', '\r'])
-            .filter(|w| !w.is_empty() && *w != "ipvsadm" && *w != "ipvsctl"),
-    );
+    let is_blank = |b: u8| matches!(b, b' ' | b'\t' | b'\r');
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && is_blank(bytes[i]) {
+            i += 1;
+        }
+        let from = i;
+        while i < bytes.len() && !is_blank(bytes[i]) {
+            i += 1;
+        }
+        // The blanks are ASCII, so both ends are character boundaries.
+        let word = &raw[from..i];
+        if !word.is_empty() && word != "ipvsadm" && word != "ipvsctl" {
+            words.push(word);
+        }
+    }
     let kept = words
         .get(start)
         .is_some_and(|first| !first.starts_with('#'));
@@ -89,8 +102,10 @@ pub fn validate(program: &str, input: &str) -> Result<Plan, Vec<LineError>> {
         requests: Vec::with_capacity(most),
     };
     let mut errors = Vec::new();
-    // The words of each line go straight into one reused argument vector.
+    // The words of each line go straight into one reused argument vector,
+    // and each line is checked into one reused command entry.
     let mut argv = Vec::with_capacity(16);
+    let mut inv = Invocation::default();
     for (index, raw) in input.split('\n').enumerate() {
         argv.clear();
         argv.push(program);
@@ -102,15 +117,16 @@ pub fn validate(program: &str, input: &str) -> Result<Plan, Vec<LineError>> {
             status,
             message: message.trim_end_matches('\n').to_string(),
         };
-        match cli::parse(&argv, true) {
-            Ok(Parsed::Run(inv)) => match check_line(&inv) {
-                Ok(req) => {
+        match cli::parse_into(&argv, true, &mut inv) {
+            Ok(Asked::Run) => {
+                if let Err(message) = check_line(&inv) {
+                    errors.push(error(USAGE_FAILURE, &message));
+                } else if let Some(request) = request::change(&inv) {
                     planned.lines.push(index + 1);
-                    planned.requests.push(req);
+                    planned.requests.push(request);
                 }
-                Err(message) => errors.push(error(USAGE_FAILURE, &message)),
-            },
-            Ok(Parsed::Help | Parsed::Version) => {
+            }
+            Ok(Asked::Help | Asked::Version) => {
                 errors.push(error(USAGE_FAILURE, "-h and -v cannot be restored"));
             }
             Err(err) => errors.push(error(err.status, &err.message)),
@@ -123,12 +139,18 @@ pub fn validate(program: &str, input: &str) -> Result<Plan, Vec<LineError>> {
     }
 }
 
-fn check_line(inv: &Invocation) -> Result<Request, String> {
+/// Why a checked line cannot be part of a restore, if it cannot.
+fn check_line(inv: &Invocation) -> Result<(), String> {
     if inv.ext.netns.is_some() {
         return Err("--netns applies to the whole restore, not to one line".into());
     }
-    request::change(inv)
-        .ok_or_else(|| format!("the '{}' command cannot be restored", inv.cmd.name()))
+    if !request::changes(inv.cmd) {
+        return Err(format!(
+            "the '{}' command cannot be restored",
+            inv.cmd.name()
+        ));
+    }
+    Ok(())
 }
 
 /// `ipvsctl -R [--dry-run]`.

@@ -23,23 +23,34 @@ fn strtol10(s: &str) -> (i64, usize, bool) {
         i += 1;
     }
     let digits_start = i;
-    let mut value: i128 = 0;
+    // The magnitude, held at most at 2^63 (|i64::MIN|) once it overflows.
+    const LIMIT: u64 = 1 << 63;
+    let mut value: u64 = 0;
     let mut overflow = false;
     while i < b.len() && b[i].is_ascii_digit() {
-        value = value * 10 + i128::from(b[i] - b'0');
-        if value > i128::from(i64::MAX) + 1 {
-            overflow = true;
-            value = i128::from(i64::MAX) + 1;
-        }
+        let digit = u64::from(b[i] - b'0');
+        value = match value.checked_mul(10).and_then(|v| v.checked_add(digit)) {
+            Some(v) if v <= LIMIT => v,
+            _ => {
+                overflow = true;
+                LIMIT
+            }
+        };
         i += 1;
     }
     if i == digits_start {
         return (0, 0, false);
     }
-    let signed = if negative { -value } else { value };
-    let clamped = signed.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
-    overflow |= clamped != signed;
-    (clamped as i64, i, overflow)
+    let signed = if negative {
+        // 2^63 itself is i64::MIN, which fits.
+        0i64.wrapping_sub_unsigned(value)
+    } else if value == LIMIT {
+        overflow = true;
+        i64::MAX
+    } else {
+        value as i64
+    };
+    (signed, i, overflow)
 }
 
 /// ipvsadm's `string_to_number`: the whole word must be a base-10 number in
@@ -72,10 +83,43 @@ pub fn str_is_digit(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The plain dotted quad `d.d.d.d` (each part 0 to 255 in decimal without a
+/// leading zero, nothing after): the form nearly every address takes, read
+/// without the general rules. `None` for anything else.
+fn dotted_quad(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut value = 0u32;
+        while i < b.len() && i - start < 3 && b[i].is_ascii_digit() {
+            value = value * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || (len > 1 && b[start] == b'0') || value > 255 {
+            return None;
+        }
+        *octet = value as u8;
+    }
+    (i == b.len()).then_some(Ipv4Addr::from(octets))
+}
+
 /// glibc `inet_aton`: `a`, `a.b`, `a.b.c`, `a.b.c.d`, each part decimal,
 /// `0`-prefixed octal or `0x` hex; trailing blanks end the address.
 pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
     let b = s.as_bytes();
+    dotted_quad(b).or_else(|| inet_aton_any(b))
+}
+
+/// `inet_aton` by its general rules.
+fn inet_aton_any(b: &[u8]) -> Option<Ipv4Addr> {
     let mut parts = [0u64; 4];
     let mut count = 0;
     let mut i = 0;
@@ -95,11 +139,18 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
         let mut value: u64 = 0;
         let mut j = start;
         while j < b.len() {
-            let digit = match (b[j] as char).to_digit(base) {
-                Some(d) => u64::from(d),
-                None => break,
+            let digit = match b[j] {
+                b'0'..=b'9' => b[j] - b'0',
+                b'a'..=b'f' => b[j] - b'a' + 10,
+                b'A'..=b'F' => b[j] - b'A' + 10,
+                _ => break,
             };
-            value = value.saturating_mul(u64::from(base)).saturating_add(digit);
+            if u32::from(digit) >= base {
+                break;
+            }
+            value = value
+                .saturating_mul(u64::from(base))
+                .saturating_add(u64::from(digit));
             j += 1;
         }
         // "0x" with no hex digit is the number 0 followed by garbage in glibc.
@@ -152,6 +203,58 @@ pub fn inet_pton4(s: &str) -> Option<Ipv4Addr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `strtol` from its definition: skip blanks, an optional sign, the
+    /// longest run of digits, its exact value clamped to the `i64` range.
+    fn strtol10_model(s: &str) -> (i64, usize, bool) {
+        let t = s.trim_start_matches(|c: char| c.is_ascii() && is_c_space(c as u8));
+        let (negative, body) = match t.as_bytes().first() {
+            Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
+            _ => (false, t),
+        };
+        let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return (0, 0, false);
+        }
+        let magnitude: i128 = body[..digits].parse().unwrap_or(i128::MAX);
+        let exact = if negative { -magnitude } else { magnitude };
+        let clamped = exact.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+        (
+            clamped as i64,
+            s.len() - body.len() + digits,
+            clamped != exact,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn strtol_agrees_with_the_wide_model(s in "[ +-]{0,2}[0-9]{0,22}[x ]{0,1}") {
+            prop_assert_eq!(strtol10(&s), strtol10_model(&s));
+        }
+
+        #[test]
+        fn strtol_agrees_at_the_limits(v in any::<i64>(), extra in 0u8..10) {
+            for s in [v.to_string(), format!("{v}{extra}"), format!("-{}", v.unsigned_abs())] {
+                prop_assert_eq!(strtol10(&s), strtol10_model(&s));
+            }
+        }
+
+        #[test]
+        fn dotted_quads_read_as_the_general_rules_read_them(s in "[0-9]{1,4}(\\.[0-9]{1,4}){0,4}[. x]{0,1}") {
+            if let Some(quad) = dotted_quad(s.as_bytes()) {
+                prop_assert_eq!(Some(quad), inet_aton_any(s.as_bytes()));
+            }
+            prop_assert_eq!(inet_aton(&s), inet_aton_any(s.as_bytes()));
+        }
+
+        #[test]
+        fn every_quad_takes_the_fast_path(a in any::<[u8; 4]>()) {
+            let text = Ipv4Addr::from(a).to_string();
+            prop_assert_eq!(dotted_quad(text.as_bytes()), Some(Ipv4Addr::from(a)));
+        }
+    }
 
     #[test]
     fn string_to_number_follows_strtol() {

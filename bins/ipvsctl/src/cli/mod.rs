@@ -13,7 +13,7 @@ pub mod popt;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use popt::{ArgKind, OptSpec, Popt};
+use popt::{ArgKind, OptSpec, OptTable, Popt};
 
 use crate::netdb;
 
@@ -78,6 +78,7 @@ pub enum Command {
 }
 
 impl Command {
+    #[cfg(test)]
     const ALL: [Command; 14] = [
         Command::Add,
         Command::Edit,
@@ -95,8 +96,9 @@ impl Command {
         Command::Zero,
     ];
 
+    /// The row of the command in ipvsadm's tables: the declaration order.
     fn index(self) -> usize {
-        Self::ALL.iter().position(|c| *c == self).unwrap_or(0)
+        self as usize
     }
 
     /// ipvsadm's name of the command in its messages.
@@ -218,6 +220,35 @@ const COMMANDS_V_OPTIONS: [&[u8; opt::COUNT]; 14] = [
     b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // zero
 ];
 
+/// The option bits of one command's row that carry `rule`.
+const fn rule_bits(row: &[u8; opt::COUNT], rule: u8) -> u64 {
+    let mut bits = 0;
+    let mut j = 0;
+    while j < opt::COUNT {
+        if row[j] == rule {
+            bits |= 1 << j;
+        }
+        j += 1;
+    }
+    bits
+}
+
+/// Per command, the option bits with rule `rule`.
+const fn rule_masks(rule: u8) -> [u64; 14] {
+    let mut masks = [0; 14];
+    let mut i = 0;
+    while i < 14 {
+        masks[i] = rule_bits(COMMANDS_V_OPTIONS[i], rule);
+        i += 1;
+    }
+    masks
+}
+
+/// [`COMMANDS_V_OPTIONS`] as bit masks, for the check of a line that passes.
+const NEEDED: [u64; 14] = rule_masks(b'+');
+const REFUSED: [u64; 14] = rule_masks(b'x');
+const ONE_OF: [u64; 14] = rule_masks(b'1');
+
 const TUN_NAMES: [&str; 3] = ["ipip", "gue", "gre"];
 /// Tunnel options checked per tunnel type: port, nocsum, csum, remcsum.
 const TUN_OPTS: [u32; 4] = [
@@ -300,7 +331,7 @@ const fn o(long: &'static str, short: Option<char>, arg: ArgKind, tag: Tag) -> O
 
 use ArgKind::{None as N, Optional as Opt, Required as R};
 
-const TABLE: &[OptSpec<Tag>] = &[
+static TABLE: OptTable<Tag> = OptTable::new(&[
     o("add-service", Some('A'), N, Tag::Cmd(Command::Add)),
     o("edit-service", Some('E'), N, Tag::Cmd(Command::Edit)),
     o("delete-service", Some('D'), N, Tag::Cmd(Command::Del)),
@@ -383,7 +414,7 @@ const TABLE: &[OptSpec<Tag>] = &[
     o("netns", None, R, Tag::Netns),
     o("watch", None, Opt, Tag::Watch),
     o("dry-run", None, N, Tag::DryRun),
-];
+]);
 
 /// A refusal with ipvsadm's text (including the final newline) and exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -551,21 +582,47 @@ fn truncate(s: &str, max: usize) -> String {
 /// `-R`, where another `-R` is refused as ipvsadm refuses it.
 pub fn parse<S: AsRef<str>>(argv: &[S], in_restore: bool) -> Result<Parsed, CliError> {
     let argv: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
-    let argv = argv.as_slice();
+    let mut ce = empty_entry();
+    Ok(match parse_into(&argv, in_restore, &mut ce)? {
+        Asked::Run => Parsed::Run(Box::new(ce)),
+        Asked::Help => Parsed::Help,
+        Asked::Version => Parsed::Version,
+    })
+}
+
+/// What a command line asks for; with [`parse_into`], the checked entry is
+/// in the caller's [`Invocation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    Run,
+    Help,
+    Version,
+}
+
+impl Default for Invocation {
+    /// ipvsadm's empty command entry (what `ipvsadm` alone runs: a listing).
+    fn default() -> Self {
+        empty_entry()
+    }
+}
+
+/// [`parse`] into `ce` (which is reset first): for callers that check many
+/// lines in a row (`-R`) and reuse one entry. Same answers, same errors.
+pub fn parse_into(argv: &[&str], in_restore: bool, ce: &mut Invocation) -> Result<Asked, CliError> {
+    *ce = empty_entry();
     let program = argv.first().copied().unwrap_or("ipvsctl");
     if argv.len() <= 1 {
         // ipvsadm with no argument lists the table, names resolved.
-        return Ok(Parsed::Run(Box::new(empty_entry())));
+        return Ok(Asked::Run);
     }
-    let mut ce = empty_entry();
-    let mut popt = Popt::new(TABLE, argv);
+    let mut popt = Popt::new(&TABLE, argv);
     let mut sched_flags_arg: Option<String> = None;
 
     // ipvsctl's own options may come before the command (`--netns NS -Ln`);
     // after them, as in ipvsadm, the first option must be the command.
     let (tag, arg) = loop {
         match popt.next_opt() {
-            Ok(Some((tag, arg))) if is_extension(tag) => extension(&mut ce, tag, arg)?,
+            Ok(Some((tag, arg))) if is_extension(tag) => extension(ce, tag, arg)?,
             Ok(Some(first)) => break first,
             Ok(None) | Err(_) => return Err(try_help(program)),
         }
@@ -583,8 +640,8 @@ pub fn parse<S: AsRef<str>>(argv: &[S], in_restore: bool) -> Result<Parsed, CliE
             cmd
         }
         Tag::Cmd(cmd) => cmd,
-        Tag::Help => return Ok(Parsed::Help),
-        Tag::Version => return Ok(Parsed::Version),
+        Tag::Help => return Ok(Asked::Help),
+        Tag::Version => return Ok(Asked::Version),
         _ => return Err(try_help(program)),
     };
 
@@ -699,13 +756,13 @@ pub fn parse<S: AsRef<str>>(argv: &[S], in_restore: bool) -> Result<Parsed, CliE
             }
             Tag::Timeout => set_option(&mut ce.options, opt::TIMEOUT)?,
             Tag::Daemon => set_option(&mut ce.options, opt::DAEMON)?,
-            Tag::Stats => set_format(&mut ce, opt::STATS, fmt::STATS)?,
-            Tag::Rate => set_format(&mut ce, opt::RATE, fmt::RATE)?,
-            Tag::Thresholds => set_format(&mut ce, opt::THRESHOLDS, fmt::THRESHOLDS)?,
-            Tag::PersistConn => set_format(&mut ce, opt::PERSISTENTCONN, fmt::PERSISTENTCONN)?,
-            Tag::NoSort => set_format(&mut ce, opt::NOSORT, fmt::NOSORT)?,
+            Tag::Stats => set_format(ce, opt::STATS, fmt::STATS)?,
+            Tag::Rate => set_format(ce, opt::RATE, fmt::RATE)?,
+            Tag::Thresholds => set_format(ce, opt::THRESHOLDS, fmt::THRESHOLDS)?,
+            Tag::PersistConn => set_format(ce, opt::PERSISTENTCONN, fmt::PERSISTENTCONN)?,
+            Tag::NoSort => set_format(ce, opt::NOSORT, fmt::NOSORT)?,
             Tag::Sort => {}
-            Tag::Exact => set_format(&mut ce, opt::EXACT, fmt::EXACT)?,
+            Tag::Exact => set_format(ce, opt::EXACT, fmt::EXACT)?,
             Tag::Ipv6 => {
                 if ce.svc.fwmark != 0 {
                     ce.svc.af = AF_INET6;
@@ -762,7 +819,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S], in_restore: bool) -> Result<Parsed, CliE
                     .ok_or_else(|| fail("illegal sync-maxlen specified"))?
                     as u16;
             }
-            Tag::TunInfo => set_format(&mut ce, opt::TUN_INFO, fmt::TUN_INFO)?,
+            Tag::TunInfo => set_format(ce, opt::TUN_INFO, fmt::TUN_INFO)?,
             Tag::TunType => {
                 set_option(&mut ce.options, opt::TUN_TYPE)?;
                 ce.dest.tun_type = TUN_NAMES
@@ -781,7 +838,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S], in_restore: bool) -> Result<Parsed, CliE
                 set_option(&mut ce.options, optc)?;
                 ce.dest.tun_flags |= flag;
             }
-            Tag::Json | Tag::Netns | Tag::Watch | Tag::DryRun => extension(&mut ce, tag, arg)?,
+            Tag::Json | Tag::Netns | Tag::Watch | Tag::DryRun => extension(ce, tag, arg)?,
             Tag::Cmd(_) | Tag::Help | Tag::Version => {
                 return Err(fail(format!("invalid option `{}'", popt.bad_option())));
             }
@@ -816,8 +873,8 @@ pub fn parse<S: AsRef<str>>(argv: &[S], in_restore: bool) -> Result<Parsed, CliE
         ce.svc.flags |= parse_sched_flags(&ce.svc.sched_name, &arg)?;
     }
 
-    check(&mut ce, program, in_restore)?;
-    Ok(Parsed::Run(Box::new(ce)))
+    check(ce, program, in_restore)?;
+    Ok(Asked::Run)
 }
 
 fn is_extension(tag: Tag) -> bool {
@@ -947,7 +1004,15 @@ fn set_format(ce: &mut Invocation, optc: u32, flag: u32) -> Result<(), CliError>
 }
 
 fn generic_opt_check(cmd: Command, options: u64) -> Result<(), CliError> {
-    let row = COMMANDS_V_OPTIONS[cmd.index()];
+    let i = cmd.index();
+    if options & REFUSED[i] == 0
+        && NEEDED[i] & !options == 0
+        && (options & ONE_OF[i]).count_ones() <= 1
+    {
+        // No rule of the row is broken: the walk below would find nothing.
+        return Ok(());
+    }
+    let row = COMMANDS_V_OPTIONS[i];
     let mut first_exclusive: Option<usize> = None;
     for (j, rule) in row.iter().enumerate() {
         let given = options & (1u64 << j) != 0;
@@ -1057,7 +1122,14 @@ fn parse_service(buf: &str, svc: &mut SvcArgs) -> u8 {
         host = addr;
         port = Some(p);
     }
-    if let Some(v6) = cnum::inet_pton6(host) {
+    // IPv6 text has at least two colons (`::`), so `10.0.0.1:80` skips the
+    // IPv6 parser (the common case, and the same answer).
+    let v6 = if host.bytes().filter(|&b| b == b':').nth(1).is_some() {
+        cnum::inet_pton6(host)
+    } else {
+        None
+    };
+    if let Some(v6) = v6 {
         svc.addr = Some(IpAddr::V6(v6));
         svc.af = AF_INET6;
         svc.netmask = 128;
@@ -1131,6 +1203,42 @@ mod tests {
         match parse(&argv, false)? {
             Parsed::Run(inv) => Ok(*inv),
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn commands_are_numbered_in_table_order() {
+        for (i, cmd) in Command::ALL.into_iter().enumerate() {
+            assert_eq!(cmd.index(), i);
+        }
+        assert_eq!(Command::Zero.name(), "zero");
+    }
+
+    #[test]
+    fn option_masks_agree_with_the_table_walk() {
+        // Every single option and every pair, for every command: the fast
+        // path passes exactly the sets the walk passes.
+        for cmd in Command::ALL {
+            for a in 0..opt::COUNT {
+                for b in a..opt::COUNT {
+                    let options = (1u64 << a) | (1u64 << b);
+                    let row = COMMANDS_V_OPTIONS[cmd.index()];
+                    let walk_ok = row.iter().enumerate().all(|(j, rule)| {
+                        let given = options & (1u64 << j) != 0;
+                        !matches!((given, rule), (false, b'+') | (true, b'x'))
+                    }) && row
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, rule)| **rule == b'1' && options & (1u64 << j) != 0)
+                        .count()
+                        <= 1;
+                    assert_eq!(
+                        generic_opt_check(cmd, options).is_ok(),
+                        walk_ok,
+                        "{cmd:?} {a} {b}"
+                    );
+                }
+            }
         }
     }
 

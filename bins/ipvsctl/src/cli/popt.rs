@@ -33,6 +33,48 @@ pub struct OptSpec<T: Copy> {
     pub tag: T,
 }
 
+/// An option table with its short letters indexed, built at compile time
+/// (`OptTable::new` is a `const fn`): finding a short option is one array
+/// read instead of a walk through the table.
+#[derive(Debug, Clone, Copy)]
+pub struct OptTable<T: Copy + 'static> {
+    specs: &'static [OptSpec<T>],
+    /// For each ASCII letter, 1 + the index of its (first) entry; 0 for none.
+    short: [u8; 128],
+}
+
+impl<T: Copy + 'static> OptTable<T> {
+    /// Indexes `specs` (at most 255 entries; short letters must be ASCII).
+    pub const fn new(specs: &'static [OptSpec<T>]) -> Self {
+        assert!(
+            specs.len() < 256,
+            "an option table holds at most 255 entries"
+        );
+        let mut short = [0u8; 128];
+        let mut i = specs.len();
+        // Backwards, so the first entry of a letter wins, as in a walk.
+        while i > 0 {
+            i -= 1;
+            if let Some(ch) = specs[i].short {
+                assert!(ch.is_ascii(), "short options are ASCII letters");
+                short[ch as usize] = (i + 1) as u8;
+            }
+        }
+        OptTable { specs, short }
+    }
+
+    /// The entry of short option `ch`.
+    fn find_short(&self, ch: char) -> Option<&OptSpec<T>> {
+        let slot = *self.short.get(ch as usize)?;
+        (slot != 0).then(|| &self.specs[usize::from(slot) - 1])
+    }
+
+    /// The entry of long option `name` (exact match).
+    fn find_long(&self, name: &str) -> Option<&OptSpec<T>> {
+        self.specs.iter().find(|spec| spec.long == name)
+    }
+}
+
 /// popt's two parse errors that ipvsadm can meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoptError {
@@ -54,8 +96,8 @@ impl PoptError {
 
 /// The tokenizer's state over one argument vector (`argv[0]` included).
 #[derive(Debug)]
-pub struct Popt<'a, T: Copy> {
-    table: &'a [OptSpec<T>],
+pub struct Popt<'a, T: Copy + 'static> {
+    table: &'a OptTable<T>,
     argv: &'a [&'a str],
     /// Index of the next word to read.
     next: usize,
@@ -67,9 +109,9 @@ pub struct Popt<'a, T: Copy> {
     posix_me_harder: bool,
 }
 
-impl<'a, T: Copy> Popt<'a, T> {
+impl<'a, T: Copy + 'static> Popt<'a, T> {
     /// Starts reading `argv` (whose first word is the program name).
-    pub fn new(table: &'a [OptSpec<T>], argv: &'a [&'a str]) -> Self {
+    pub fn new(table: &'a OptTable<T>, argv: &'a [&'a str]) -> Self {
         static POSIX_ME_HARDER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         let posix_me_harder = *POSIX_ME_HARDER.get_or_init(|| {
             std::env::var_os("POSIXLY_CORRECT").is_some()
@@ -131,11 +173,7 @@ impl<'a, T: Copy> Popt<'a, T> {
                         Some((name, value)) => (name, Some(value)),
                         None => (long, None),
                     };
-                    let spec = self
-                        .table
-                        .iter()
-                        .find(|spec| spec.long == name)
-                        .ok_or(PoptError::UnknownOption)?;
+                    let spec = self.table.find_long(name).ok_or(PoptError::UnknownOption)?;
                     (*spec, value)
                 } else {
                     // One dash: popt tries it as a bundle of short options.
@@ -180,11 +218,7 @@ impl<'a, T: Copy> Popt<'a, T> {
         let text = self.argv[word];
         let rest = &text[offset..];
         let ch = rest.chars().next().ok_or(PoptError::UnknownOption)?;
-        let spec = *self
-            .table
-            .iter()
-            .find(|spec| spec.short == Some(ch))
-            .ok_or(PoptError::UnknownOption)?;
+        let spec = *self.table.find_short(ch).ok_or(PoptError::UnknownOption)?;
         let mut after = offset + ch.len_utf8();
         if after < text.len() {
             // popt skips one '=' right after a short option letter.
@@ -208,7 +242,7 @@ impl<'a, T: Copy> Popt<'a, T> {
 mod tests {
     use super::*;
 
-    const TABLE: &[OptSpec<char>] = &[
+    const TABLE: OptTable<char> = OptTable::new(&[
         OptSpec {
             long: "list",
             short: Some('L'),
@@ -233,7 +267,7 @@ mod tests {
             arg: ArgKind::Optional,
             tag: 'p',
         },
-    ];
+    ]);
 
     type Outcome = (
         Vec<(char, Option<String>)>,
@@ -245,7 +279,7 @@ mod tests {
         let argv: Vec<&str> = std::iter::once("prog")
             .chain(words.iter().copied())
             .collect();
-        let mut popt = Popt::new(TABLE, &argv);
+        let mut popt = Popt::new(&TABLE, &argv);
         let mut out = Vec::new();
         let end = loop {
             match popt.next_opt() {
