@@ -1,18 +1,23 @@
 //! `com` end to end: the binary against real pseudo-terminals. The test holds
 //! each pty master (the instrument, or the user's terminal); `com` opens the
 //! slave by path as it would open /dev/ttyUSB0.
+mod support;
+
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+
+use support::{
+    Pty, collect, contains, pty, spawn_interactive, termios_of, wait_for, wait_with_timeout,
+};
 
 const STREAM: &[u8] = include_bytes!("data/stream-seed.bin");
 const WATT: &[u8] = include_bytes!("data/watt-seed.txt");
@@ -35,56 +40,6 @@ fn logging(device: &Path, log: &Path, args: &[&str]) -> Child {
         .arg(log)
         .spawn()
         .unwrap()
-}
-
-struct Pty {
-    master: File,
-    slave: OwnedFd,
-    path: PathBuf,
-}
-
-/// A pty pair whose descriptors are close-on-exec from the start: tests run in
-/// parallel threads, and a master inherited by another test's `com` would keep
-/// that pty from ever hanging up.
-fn pty() -> Pty {
-    use nix::fcntl::OFlag;
-    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .expect("posix_openpt");
-    nix::pty::grantpt(&master).expect("grantpt");
-    nix::pty::unlockpt(&master).expect("unlockpt");
-    let path = PathBuf::from(nix::pty::ptsname_r(&master).expect("ptsname"));
-    let slave = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOCTTY)
-        .open(&path)
-        .expect("open the pty slave");
-    Pty {
-        master: File::from(OwnedFd::from(master)),
-        slave: OwnedFd::from(slave),
-        path,
-    }
-}
-
-/// The terminal settings of a pty side, as comparable values.
-#[derive(Debug, PartialEq, Eq)]
-struct Snapshot {
-    iflag: u32,
-    oflag: u32,
-    cflag: u32,
-    lflag: u32,
-    cc: Vec<u8>,
-}
-
-fn termios_of(fd: &OwnedFd) -> Snapshot {
-    let t = nix::sys::termios::tcgetattr(fd).expect("tcgetattr");
-    Snapshot {
-        iflag: t.input_flags.bits() as u32,
-        oflag: t.output_flags.bits() as u32,
-        cflag: t.control_flags.bits() as u32,
-        lflag: t.local_flags.bits() as u32,
-        cc: t.control_chars.to_vec(),
-    }
 }
 
 const ICANON: u32 = libc::ICANON;
@@ -119,54 +74,12 @@ fn signal(child: &Child, sig: Signal) {
     kill(Pid::from_raw(child.id() as i32), sig).expect("kill");
 }
 
-fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("com did not exit within {limit:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn read_all(mut reader: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut got = Vec::new();
         let _ = reader.read_to_end(&mut got);
         got
     })
-}
-
-/// Collects everything a reader produces into a shared buffer.
-fn collect(mut reader: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
-    let shared = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&shared);
-    thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    shared
-}
-
-fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn all_bytes(times: usize) -> Vec<u8> {
@@ -515,19 +428,6 @@ fn an_idle_session_uses_no_cpu() {
     assert_eq!(after - before, 0, "com used CPU while idle");
 }
 
-/// `com` with a pseudo-terminal as its controlling-less terminal: stdin, stdout
-/// and stderr are the slave of `term`, so it runs interactively.
-fn spawn_interactive(term: &Pty, args: &[&std::ffi::OsStr]) -> Child {
-    let fd = || Stdio::from(term.slave.try_clone().unwrap());
-    Command::new(env!("CARGO_BIN_EXE_com"))
-        .args(args)
-        .stdin(fd())
-        .stdout(fd())
-        .stderr(fd())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 fn interactive_keys_work_and_the_terminal_is_restored() {
     let term = pty();
@@ -628,6 +528,68 @@ fn opening_errors_have_their_exit_code_and_message() {
         help.contains("Exit codes:") && help.contains("hung up"),
         "{help}"
     );
+}
+
+/// `com DEVICE` run by a user the device refuses: as root (CI) `setpriv`
+/// (util-linux) drops to `nobody`, and the device is root's with mode 0600;
+/// otherwise the test's own user runs `com` on a device it made mode 0000.
+/// Either way `open(2)` fails with a real `EACCES`.
+fn run_denied(device: &Path) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        fs::set_permissions(device, fs::Permissions::from_mode(0o000)).unwrap();
+        return com().arg(device).output().unwrap();
+    }
+    fs::set_permissions(device, fs::Permissions::from_mode(0o600)).unwrap();
+    // `nobody` must reach the binary: a copy in a directory anyone may enter.
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("com");
+    fs::copy(env!("CARGO_BIN_EXE_com"), &exe).unwrap();
+    for _ in 0..20 {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&exe)
+            .arg(device)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|err| {
+                panic!("cannot run setpriv (package util-linux), needed to drop root: {err}")
+            });
+        // Another test thread forking while the copy was open for writing
+        // makes exec fail with ETXTBSY for a moment.
+        if !String::from_utf8_lossy(&out.stderr).contains("Text file busy") {
+            return out;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{} stayed busy (ETXTBSY)", exe.display());
+}
+
+#[test]
+fn permission_denied_names_the_device_and_has_its_exit_code() {
+    let device = pty();
+    let out = run_denied(&device.path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "com: error: {}: permission denied (is your user in the device's group, usually `dialout`?)",
+            device.path.display()
+        )
+    );
+    assert!(out.stdout.is_empty());
+    // `com --help` documents exit code 3 for it.
+    let help = com().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let code_3 = help
+        .lines()
+        .find(|l| l.trim_start().starts_with("3 "))
+        .unwrap_or_else(|| panic!("no exit code 3 in --help:\n{help}"));
+    assert!(code_3.contains("permission"), "{code_3}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //!   (standard rates up to 4000000 through `termios`, any other rate through
 //!   `termios2`/`BOTHER`), with data bits 5–8, parity, stop bits and flow control.
 //!   Dropping it restores the settings it found. Modem lines (DTR, RTS, CTS, DSR,
-//!   DCD, RI) and break are there too.
+//!   DCD, RI, and the 16550's OUT1, OUT2 and loopback mode) and break are there too.
 //! - [`RawTerminal`]: raw mode on stdin that always comes back: on drop, on panic,
 //!   on SIGINT/SIGTERM/SIGHUP.
 //! - [`Bridge`]: a mio loop between a local side (terminal or pipes) and the port,
@@ -76,7 +76,7 @@ mod terminal;
 
 pub use bridge::{Bridge, Control, Ending, Flow, Hangup, Hooks, PassThrough};
 pub use error::{Error, Result};
-pub use modem::ModemLines;
+pub use modem::{ModemLines, ModemOutput};
 pub use port::{OpenMode, SerialPort};
 pub use settings::{
     DataBits, FlowControl, Framing, Parity, STANDARD_RATES, Settings, StopBits, parse_speed,

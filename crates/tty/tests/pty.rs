@@ -1,5 +1,7 @@
 //! The tty crate on real pseudo-terminals: the test holds the master (the
 //! "instrument"), the crate opens the slave as its serial port.
+mod support;
+
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -7,9 +9,10 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use support::assert_stop_bits_and_flow;
 use tty::{
-    Bridge, Control, Ending, Error, Flow, FlowControl, Framing, Hooks, OpenMode, Parity,
-    PassThrough, RawTerminal, STANDARD_RATES, SerialPort, Settings, StopBits,
+    Bridge, Control, Ending, Error, Flow, FlowControl, Framing, Hooks, ModemOutput, OpenMode,
+    PassThrough, RawTerminal, STANDARD_RATES, SerialPort, Settings,
 };
 
 struct Pty {
@@ -112,24 +115,7 @@ fn framing_and_flow_control_reach_the_driver() {
         .unwrap();
         let tio = port.termios().unwrap();
         assert_eq!(tio.c_cflag & termios::CSIZE, termios::CS8, "pty forces CS8");
-        assert_eq!(
-            tio.c_cflag & termios::PARODD != 0,
-            framing.parity == Parity::Odd,
-            "{framing}"
-        );
-        assert_eq!(
-            tio.c_cflag & termios::CSTOPB != 0,
-            framing.stop_bits == StopBits::Two,
-            "{framing}"
-        );
-        assert_eq!(
-            tio.c_cflag & termios::os::linux::CRTSCTS != 0,
-            flow == FlowControl::RtsCts
-        );
-        assert_eq!(
-            tio.c_iflag & (termios::IXON | termios::IXOFF) != 0,
-            flow == FlowControl::XonXoff
-        );
+        assert_stop_bits_and_flow(&tio, framing, flow);
         assert_eq!(port.speed().unwrap(), 19200);
     }
 }
@@ -195,6 +181,9 @@ fn a_pty_has_no_modem_lines_and_says_so() {
         port.set_rts(false),
         Err(Error::Unsupported { .. })
     ));
+    let err = port.set_output(ModemOutput::Loopback, true).unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+    assert!(err.to_string().contains("loopback"), "{err}");
     port.send_break().unwrap();
 }
 

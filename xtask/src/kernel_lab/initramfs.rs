@@ -19,6 +19,9 @@ use super::suites::Suite;
 const BUSYBOX: &str = "/bin/busybox";
 /// The reference tool the tests compare with.
 const IPVSADM: &str = "/usr/sbin/ipvsadm";
+/// The spare 16550 UART of every VM (qemu's third serial port), for the serial
+/// tests: ttyS0 is the console, ttyS1 the result channel.
+const GUEST_UART: &str = "/dev/ttyS2";
 /// Small host files that name lookups (`ipvsadm` without `-n`) read.
 const ETC_FILES: &[&str] = &["/etc/services", "/etc/protocols"];
 
@@ -197,6 +200,8 @@ fn run_tests_script(suites: &[(PathBuf, PathBuf)], contents: &Contents<'_>) -> S
         "export KERNEL_LAB_SCHEDULERS={}",
         quote(&contents.modules.schedulers.join(" "))
     );
+    // The 16550 the VM has for serial tests (see `vm.rs`).
+    let _ = writeln!(script, "export KERNEL_LAB_UART={}", quote(GUEST_UART));
     for (name, value) in contents.env {
         let _ = writeln!(script, "export {name}={}", quote(value));
     }
