@@ -101,6 +101,19 @@ pub struct Built {
 const GUEST_PROFILE: &[&str] = &[
     "build.target=\"x86_64-unknown-linux-gnu\"",
     "target.x86_64-unknown-linux-gnu.rustflags=[\"-C\",\"target-feature=+crt-static\",\"-C\",\"relocation-model=static\"]",
+    // The libc crate (0.2.191 here) links glibc's termios speed functions by
+    // their original symbol versions (`cfsetspeed@GLIBC_2.2.5`, ...), which a
+    // static glibc does not name: alias them to the one version glibc 2.36 has
+    // (com's simulated meter calls nix's `cfsetspeed`). Cargo appends these
+    // flags to the ones above.
+    concat!(
+        r#"target.x86_64-unknown-linux-gnu.rustflags=["-C","link-arg=-Wl"#,
+        r#",--defsym=\"cfgetispeed@GLIBC_2.2.5\"=cfgetispeed"#,
+        r#",--defsym=\"cfgetospeed@GLIBC_2.2.5\"=cfgetospeed"#,
+        r#",--defsym=\"cfsetispeed@GLIBC_2.2.5\"=cfsetispeed"#,
+        r#",--defsym=\"cfsetospeed@GLIBC_2.2.5\"=cfsetospeed"#,
+        r#",--defsym=\"cfsetspeed@GLIBC_2.2.5\"=cfsetspeed"]"#,
+    ),
 ];
 
 /// `cargo test --no-run` for the chosen suites; executables from cargo's JSON.
