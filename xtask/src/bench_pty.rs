@@ -8,9 +8,14 @@
 //!   slave to its stdout, read and checked here.
 //!
 //! Usage: `cargo xtask bench-pty [--mb N] [--runs R]` (default 100 MB, 3 runs).
-//! Reported per direction and tool: best and median throughput, and the median
-//! CPU time (user + system) the bridge process spent, which a busy machine
-//! disturbs much less than wall time.
+//! Each run times both directions, each with both tools back to back (the first
+//! tool alternating between runs), so a change in the machine's load falls on
+//! both tools alike. Reported per direction and tool: the slowest, median and
+//! fastest throughput, the median CPU time (user + system) and context switches
+//! of the bridge process, which a busy machine disturbs much less than wall time;
+//! and the median of the per-run ratios com / socat with their range: each ratio
+//! compares two transfers made seconds apart, so it carries less of the load's
+//! drift than the ratio of two medians.
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -120,17 +125,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .trim()
         .to_string();
     eprintln!("xtask: bench-pty: {mb} MB per run, {runs} runs, {socat_version}");
+    let load_before = load_average();
 
-    let mut table = Vec::new();
-    for direction in [Direction::ToPort, Direction::FromPort] {
-        let mut samples: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
-        for run in 0..runs {
-            // Alternate the order so neither tool always runs on a warmer machine.
-            let order = if run % 2 == 0 {
-                [Tool::Com, Tool::Socat]
-            } else {
-                [Tool::Socat, Tool::Com]
-            };
+    let directions = [Direction::ToPort, Direction::FromPort];
+    // samples[direction][tool], tool 0 = com, 1 = socat; one sample per run.
+    let mut samples: [[Vec<Sample>; 2]; 2] = Default::default();
+    for run in 0..runs {
+        // Alternate the order so neither tool always runs on a warmer machine.
+        let order = if run % 2 == 0 {
+            [Tool::Com, Tool::Socat]
+        } else {
+            [Tool::Socat, Tool::Com]
+        };
+        for (d, direction) in directions.into_iter().enumerate() {
             for tool in order {
                 let sample = match direction {
                     Direction::ToPort => to_port(&bins, tool, &stream),
@@ -138,55 +145,66 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 }
                 .with_context(|| format!("{} {}", tool.name(), direction.name()))?;
                 eprintln!(
-                    "xtask: bench-pty: {:<5} {:<14} run {}: {:.3} s, {:.1} MB/s, {:.2} s CPU",
+                    "xtask: bench-pty: {:<5} {:<14} run {}: {:.3} s, {:.1} MB/s, {:.2} s CPU, {} context switches",
                     tool.name(),
                     direction.name(),
                     run + 1,
                     sample.took.as_secs_f64(),
-                    bytes as f64 / 1e6 / sample.took.as_secs_f64(),
-                    sample.cpu
+                    sample.rate(bytes),
+                    sample.cpu,
+                    sample.switches
                 );
-                samples[(tool == Tool::Socat) as usize].push(sample);
+                samples[d][(tool == Tool::Socat) as usize].push(sample);
             }
         }
-        table.push((direction, samples));
     }
+    let load_after = load_average();
 
+    println!("{mb} MB per run, {runs} runs; load average {load_before} before, {load_after} after");
     println!(
-        "| direction | tool | best MB/s | median MB/s | median CPU s | com / socat (median MB/s) | com / socat (median CPU) |"
+        "| direction | tool | MB/s min | MB/s median | MB/s max | median CPU s | median context switches | com / socat per run: median (min-max) |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    for (direction, samples) in &table {
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let stats = |s: &Vec<Sample>| {
-            let rates: Vec<f64> = s
-                .iter()
-                .map(|x| bytes as f64 / 1e6 / x.took.as_secs_f64())
-                .collect();
-            let best = rates.iter().copied().fold(0.0, f64::max);
-            (
-                best,
-                median(rates),
-                median(s.iter().map(|x| x.cpu).collect()),
-            )
-        };
-        let (com_best, com_rate, com_cpu) = stats(&samples[0]);
-        let (socat_best, socat_rate, socat_cpu) = stats(&samples[1]);
-        println!(
-            "| {} | com | {com_best:.1} | {com_rate:.1} | {com_cpu:.2} | {:.2}x | {:.2}x |",
-            direction.name(),
-            com_rate / socat_rate,
-            com_cpu / socat_cpu
-        );
-        println!(
-            "| {} | socat | {socat_best:.1} | {socat_rate:.1} | {socat_cpu:.2} | | |",
-            direction.name()
-        );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (direction, [com, socat]) in directions.iter().zip(&samples) {
+        let ratios: Vec<f64> = com
+            .iter()
+            .zip(socat)
+            .map(|(c, s)| c.rate(bytes) / s.rate(bytes))
+            .collect();
+        let (lo, mid, hi) = spread(ratios);
+        for (tool, list) in [("com", com), ("socat", socat)] {
+            let (slow, median_rate, fast) = spread(list.iter().map(|x| x.rate(bytes)).collect());
+            let (_, cpu, _) = spread(list.iter().map(|x| x.cpu).collect());
+            let (_, switches, _) = spread(list.iter().map(|x| x.switches as f64).collect());
+            let ratio = if tool == "com" {
+                format!("{mid:.2}x ({lo:.2}-{hi:.2})")
+            } else {
+                String::new()
+            };
+            println!(
+                "| {} | {tool} | {slow:.1} | {median_rate:.1} | {fast:.1} | {cpu:.2} | {switches:.0} | {ratio} |",
+                direction.name()
+            );
+        }
     }
     Ok(())
+}
+
+/// The smallest, median and largest value (the upper median for an even count).
+fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    (
+        values[0],
+        values[values.len() / 2],
+        values[values.len() - 1],
+    )
+}
+
+/// The 1-, 5- and 15-minute load averages, as /proc/loadavg gives them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split(' ').take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 /// The bridge under test, opening `device`.
@@ -260,6 +278,7 @@ fn to_port(bins: &Bins, tool: Tool, stream: &std::sync::Arc<[u8]>) -> anyhow::Re
         .context("reading the sink's report")?;
     let took = started.elapsed();
     let cpu = cpu_seconds(bridge.id())?;
+    let switches = context_switches(bridge.id())?;
     let stdin = writer
         .join()
         .map_err(|_| anyhow::anyhow!("writer thread panicked"))?
@@ -268,7 +287,11 @@ fn to_port(bins: &Bins, tool: Tool, stream: &std::sync::Arc<[u8]>) -> anyhow::Re
     drop(stdin);
     sink.wait()?;
     finish(&mut bridge)?;
-    Ok(Sample { took, cpu })
+    Ok(Sample {
+        took,
+        cpu,
+        switches,
+    })
 }
 
 fn from_port(bins: &Bins, tool: Tool, stream: &[u8]) -> anyhow::Result<Sample> {
@@ -294,12 +317,17 @@ fn from_port(bins: &Bins, tool: Tool, stream: &[u8]) -> anyhow::Result<Sample> {
     }
     let took = started.elapsed();
     let cpu = cpu_seconds(bridge.id())?;
+    let switches = context_switches(bridge.id())?;
     // The source exits, the pty hangs up, the bridge ends.
     drop(source.stdin.take());
     source.wait()?;
     drop(out);
     finish(&mut bridge)?;
-    Ok(Sample { took, cpu })
+    Ok(Sample {
+        took,
+        cpu,
+        switches,
+    })
 }
 
 /// One timed transfer: wall time from the first byte to the last, and the CPU
@@ -307,6 +335,14 @@ fn from_port(bins: &Bins, tool: Tool, stream: &[u8]) -> anyhow::Result<Sample> {
 struct Sample {
     took: Duration,
     cpu: f64,
+    /// Voluntary + involuntary context switches of the bridge process.
+    switches: u64,
+}
+
+impl Sample {
+    fn rate(&self, bytes: u64) -> f64 {
+        bytes as f64 / 1e6 / self.took.as_secs_f64()
+    }
 }
 
 /// CPU seconds (user + system) used so far by `pid`, from /proc (USER_HZ = 100).
@@ -317,6 +353,22 @@ fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     let fields: Vec<&str> = rest.split(' ').collect();
     let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
     Ok(ticks as f64 / 100.0)
+}
+
+/// Context switches (voluntary + involuntary) of `pid` so far, from /proc: one
+/// per sleep in `epoll_wait`, `select` or a blocking call, plus preemptions.
+fn context_switches(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    let mut total = 0;
+    for line in status.lines() {
+        if let Some((key, value)) = line.split_once(':')
+            && key.ends_with("ctxt_switches")
+        {
+            total += value.trim().parse::<u64>()?;
+        }
+    }
+    Ok(total)
 }
 
 /// Waits for the bridge to end by itself (end of input or hang-up).

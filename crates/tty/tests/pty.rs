@@ -258,12 +258,15 @@ fn hang_up_ends_the_bridge_after_the_last_bytes() {
 /// hook ran.
 struct StopAtCtrlA {
     seen: Vec<u8>,
+    /// How many bytes the port had delivered when the exit key came.
+    seen_at_stop: Option<usize>,
 }
 
 impl Hooks for StopAtCtrlA {
     fn input(&mut self, data: &[u8], control: &mut Control<'_>) -> io::Result<Flow> {
         for &byte in data {
             if byte == 0x01 {
+                self.seen_at_stop = Some(self.seen.len());
                 return Ok(Flow::Stop);
             }
             control.send(&[byte.to_ascii_uppercase()]);
@@ -287,7 +290,10 @@ fn a_hook_can_stop_the_session_and_nothing_received_is_lost() {
     // Bytes already waiting in the port when the exit key arrives.
     master.write_all(b"pending").unwrap();
     in_write.write_all(b"abc\x01def").unwrap();
-    let mut hooks = StopAtCtrlA { seen: Vec::new() };
+    let mut hooks = StopAtCtrlA {
+        seen: Vec::new(),
+        seen_at_stop: None,
+    };
     let ending = Bridge::new(&port, out_write.as_fd())
         .input(in_read.as_fd())
         .catch_signals(false)
@@ -415,4 +421,64 @@ fn a_slow_instrument_gets_everything_through_a_full_port_queue() {
     assert_eq!(ending, Ok(Ending::InputClosed));
     let got = instrument.join().unwrap().unwrap();
     assert!(got == all_bytes(1024), "port received different bytes");
+}
+
+/// Byte `i` of a stream in which a lost, repeated or reordered block shows.
+fn counting_pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ (i / 4096) as u8)
+        .collect()
+}
+
+#[test]
+fn the_input_is_served_while_the_port_floods_and_no_byte_is_lost() {
+    // The instrument writes 8 MiB as fast as the pty takes it, so reading the
+    // port may go on for megabytes without a `WouldBlock`. The exit key waits on
+    // the input from the start: the bridge must read it after at most one buffer
+    // (64 KiB) of the flood, and every byte read before and after must arrive
+    // once, in order, across the reads gathered into one buffer.
+    let pty = pty();
+    let total = 8 << 20;
+    let flood = counting_pattern(total);
+    let port = SerialPort::open(&pty.path, &settings(4000000)).unwrap();
+    let mut master = pty.master.try_clone().unwrap();
+    let to_send = flood.clone();
+    let writer = thread::spawn(move || master.write_all(&to_send));
+    // Let the flood fill the pty before the bridge starts.
+    thread::sleep(Duration::from_millis(50));
+    let (in_read, mut in_write) = pipe();
+    in_write.write_all(b"\x01").unwrap();
+    let (out_read, out_write) = pipe();
+    let out_reader = thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut out_read = out_read;
+        out_read.read_to_end(&mut out).map(|_| out)
+    });
+    let mut hooks = StopAtCtrlA {
+        seen: Vec::new(),
+        seen_at_stop: None,
+    };
+    let ending = Bridge::new(&port, out_write.as_fd())
+        .input(in_read.as_fd())
+        .catch_signals(false)
+        .run(&mut hooks)
+        .unwrap();
+    assert_eq!(ending, Ending::Stopped);
+    let at_key = hooks.seen_at_stop.expect("the exit key was never read");
+    assert!(
+        at_key <= 64 * 1024,
+        "the exit key waited until {at_key} bytes of the flood were read"
+    );
+    // What the bridge left in the pty, read straight from the slave.
+    let mut rest = vec![0; total - hooks.seen.len()];
+    File::from(pty.slave).read_exact(&mut rest).unwrap();
+    writer.join().unwrap().unwrap();
+    drop(out_write);
+    let shown = out_reader.join().unwrap().unwrap();
+    assert!(
+        shown == hooks.seen,
+        "the output differs from what the hook saw"
+    );
+    hooks.seen.extend_from_slice(&rest);
+    assert!(hooks.seen == flood, "bytes lost, repeated or reordered");
 }
