@@ -105,7 +105,8 @@ impl Hooks for PassThrough {}
 
 /// A session between a local side and a port.
 ///
-/// The loop follows mio's rules: every source is drained until `WouldBlock`,
+/// The loop follows mio's rules: every source is drained until `WouldBlock`
+/// (the port until a short read, which says the same for a raw tty),
 /// `Interrupted` is retried, and `poll` blocks without a timeout while nothing
 /// is happening, so an idle session uses no CPU. Data flows with back-pressure:
 /// input is not read while the port still has bytes to accept.
@@ -391,63 +392,47 @@ struct State<'a> {
     got_data: bool,
 }
 
-/// Why [`State::gather`] stopped reading the port.
-enum Gathered {
-    /// The buffer is full; the port may hold more.
-    Full,
-    /// The port had nothing more (`WouldBlock`).
-    Drained,
-    /// The port hung up.
-    Hangup(Hangup),
-    /// Any other read error.
-    Failed(io::Error),
-}
-
 impl State<'_> {
-    /// Reads the port into `buf` until the buffer is full or a read brings
-    /// nothing more; returns how many bytes it holds and why it stopped.
+    /// Reads the port once, passes what it read through the hook and on to the
+    /// output. Returns the hang-up, if one was seen.
     ///
-    /// A pty or serial port hands out at most one line-discipline buffer (4 KiB)
-    /// per `read`, so gathering those reads before a single write to the output
-    /// saves the output's reader one wake-up per 4 KiB. It adds no waiting: the
-    /// reads stop at the first `WouldBlock`.
-    fn gather(&mut self) -> (usize, Gathered) {
-        let mut filled = 0;
-        while filled < self.buf.len() {
-            match fdio::read(self.port.as_fd(), &mut self.buf[filled..]) {
-                Ok(0) => return (filled, Gathered::Hangup(Hangup::ZeroRead)),
-                Ok(n) => filled += n,
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    return (filled, Gathered::Drained);
-                }
-                Err(err) if err.raw_os_error() == Some(libc::EIO) => {
-                    return (filled, Gathered::Hangup(Hangup::Eio));
-                }
-                Err(err) => return (filled, Gathered::Failed(err)),
-            }
-        }
-        (filled, Gathered::Full)
-    }
-
-    /// Reads the port until `WouldBlock` or one full buffer, passes what it read
-    /// through the hook and on to the output. After a full buffer the port stays
-    /// marked readable, so the loop comes back to it at once, but the input and
-    /// signals get their turn even while the port floods. Returns the hang-up, if
-    /// one was seen (after delivering everything read before it).
+    /// One read per turn. A full buffer leaves the port marked readable, so the
+    /// loop comes straight back to it, after the input and the signals had their
+    /// turn: a flooding port cannot starve them.
+    ///
+    /// A read shorter than the buffer marks the port drained, with no second
+    /// read to see `EAGAIN` (tokio does the same with edge-triggered epoll). That
+    /// is sound for the port because `SerialPort` keeps it raw (non-canonical,
+    /// `VMIN` 1, `VTIME` 0): the kernel's line discipline then copies until its
+    /// buffer is empty or ours is full, so a short read means it was empty at
+    /// that moment, and whatever the driver delivers later wakes the tty's read
+    /// queue after it is in that buffer, which raises a new readable edge. It
+    /// would not hold for a canonical terminal (one line per read), so the local
+    /// input is still read until `WouldBlock`. A reported hang-up also gets the
+    /// extra read, which then tells `EIO`, end of file or `EAGAIN` apart.
+    ///
+    /// It is worth a rule because a non-blocking read of an empty tty is not
+    /// cheap: before it fails with `EAGAIN` it waits for the tty's flip-buffer
+    /// worker to finish (`tty_buffer_flush_work`), one more work item and wake-up
+    /// per read.
     fn drain_port<H: Hooks + ?Sized>(&mut self, hooks: &mut H) -> Result<Option<Hangup>> {
-        let (filled, gathered) = self.gather();
-        self.got_data = filled > 0;
-        if filled > 0 {
-            self.deliver(filled, hooks)?;
-        }
-        match gathered {
-            Gathered::Full => Ok(None),
-            Gathered::Drained => {
+        self.got_data = false;
+        match fdio::read(self.port.as_fd(), &mut self.buf) {
+            Ok(0) => Ok(Some(Hangup::ZeroRead)),
+            Ok(n) => {
+                self.got_data = true;
+                self.deliver(n, hooks)?;
+                if n < self.buf.len() && !self.port_hup {
+                    self.port_readable = false;
+                }
+                Ok(None)
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 self.port_readable = false;
                 Ok(self.port_hup.then_some(Hangup::PollHup))
             }
-            Gathered::Hangup(hangup) => Ok(Some(hangup)),
-            Gathered::Failed(source) => Err(Error::Bridge {
+            Err(err) if err.raw_os_error() == Some(libc::EIO) => Ok(Some(Hangup::Eio)),
+            Err(source) => Err(Error::Bridge {
                 side: "reading the port",
                 source,
             }),
@@ -470,14 +455,17 @@ impl State<'_> {
 
     /// One last read of whatever the port holds, so nothing received is lost when
     /// the session ends for any reason.
+    ///
+    /// Unlike [`State::drain_port`] it reads until the port fails with
+    /// `EAGAIN`, end of file or an error: that last read also waits for the
+    /// tty's flip-buffer worker, so bytes the driver holds at that moment are
+    /// not left behind.
     fn final_drain<H: Hooks + ?Sized>(&mut self, hooks: &mut H) -> Result<()> {
         loop {
-            let (filled, gathered) = self.gather();
-            if filled > 0 {
-                self.deliver(filled, hooks)?;
-            }
-            if !matches!(gathered, Gathered::Full) {
-                return Ok(());
+            match fdio::read(self.port.as_fd(), &mut self.buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.deliver(n, hooks)?,
+                Err(_) => return Ok(()),
             }
         }
     }

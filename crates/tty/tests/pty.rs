@@ -436,7 +436,7 @@ fn the_input_is_served_while_the_port_floods_and_no_byte_is_lost() {
     // port may go on for megabytes without a `WouldBlock`. The exit key waits on
     // the input from the start: the bridge must read it after at most one buffer
     // (64 KiB) of the flood, and every byte read before and after must arrive
-    // once, in order, across the reads gathered into one buffer.
+    // once, in order, though each short read of the port ends its turn.
     let pty = pty();
     let total = 8 << 20;
     let flood = counting_pattern(total);
@@ -481,4 +481,79 @@ fn the_input_is_served_while_the_port_floods_and_no_byte_is_lost() {
     );
     hooks.seen.extend_from_slice(&rest);
     assert!(hooks.seen == flood, "bytes lost, repeated or reordered");
+}
+
+/// Writes `data` in pieces of 1 to 97 bytes with short pauses, then hands the
+/// writer back (still open).
+fn write_in_pieces<W: Write + Send + 'static>(
+    mut writer: W,
+    data: Vec<u8>,
+) -> thread::JoinHandle<io::Result<W>> {
+    thread::spawn(move || {
+        let mut rest = &data[..];
+        let mut size = 1;
+        while !rest.is_empty() {
+            let (piece, tail) = rest.split_at(size.min(rest.len()));
+            writer.write_all(piece)?;
+            rest = tail;
+            size = size % 97 + 1;
+            if size % 5 == 0 {
+                thread::sleep(Duration::from_micros(300));
+            }
+        }
+        Ok(writer)
+    })
+}
+
+/// Reads exactly `len` bytes on a thread; the receiver gives up after `wait`.
+fn read_exactly_within(reader: File, len: usize, wait: Duration, what: &str) -> Vec<u8> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = read_exactly(reader, len);
+    thread::spawn(move || {
+        let _ = tx.send(handle.join().unwrap());
+    });
+    let (got, _) = rx
+        .recv_timeout(wait)
+        .unwrap_or_else(|_| panic!("{what}: not all {len} bytes arrived (a stall)"))
+        .unwrap();
+    got
+}
+
+#[test]
+fn small_pieces_both_ways_arrive_whole_with_no_stall() {
+    // Every read of the port is short here, so each one ends the port's turn
+    // and only the next readable edge brings the bridge back. A byte left in
+    // the port (or in the input pipe) with no edge to follow would never reach
+    // the other side: the readers' deadline turns that into a failure.
+    let pty = pty();
+    let len = 48 * 1024;
+    let down = counting_pattern(len);
+    let up: Vec<u8> = counting_pattern(len).into_iter().rev().collect();
+    let path = pty.path.clone();
+    let (in_read, in_write) = pipe();
+    let (out_read, out_write) = pipe();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let port = SerialPort::open(&path, &settings(115200)).unwrap();
+        let ending = Bridge::new(&port, out_write.as_fd())
+            .input(in_read.as_fd())
+            .linger(Duration::from_millis(100))
+            .catch_signals(false)
+            .run(&mut PassThrough);
+        let _ = done_tx.send(ending.map_err(|err| err.to_string()));
+    });
+    // The port must be open before the instrument talks.
+    thread::sleep(Duration::from_millis(100));
+    // One direction at a time, so no event of the other wakes the bridge.
+    let wait = Duration::from_secs(20);
+    let instrument = write_in_pieces(pty.master.try_clone().unwrap(), down.clone());
+    let shown = read_exactly_within(out_read, len, wait, "output");
+    assert!(shown == down, "the output got different bytes");
+    instrument.join().unwrap().unwrap();
+    let feeder = write_in_pieces(in_write, up.clone());
+    let sent = read_exactly_within(pty.master.try_clone().unwrap(), len, wait, "port");
+    assert!(sent == up, "the port got different bytes");
+    drop(feeder.join().unwrap().unwrap());
+    let ending = done_rx.recv_timeout(wait).expect("the bridge did not end");
+    assert_eq!(ending, Ok(Ending::InputClosed));
 }
