@@ -192,6 +192,11 @@ fn is_additive(request: &Request) -> bool {
 }
 
 /// Sends the batch; on any refusal undoes it and reports every refused line.
+///
+/// Zeroing (`-Z` lines) cannot be undone, so it is sent last, in a second
+/// batch, only once every other request has been accepted: a refused line
+/// leaves the counters as they were. (A `-Z` of a service that a later line
+/// deletes therefore fails, and the restore is rolled back.)
 pub fn apply(client: &mut Client, planned: &Plan) -> anyhow::Result<()> {
     let requests = &planned.requests;
     let additive = requests.iter().all(is_additive);
@@ -200,7 +205,7 @@ pub fn apply(client: &mut Client, planned: &Plan) -> anyhow::Result<()> {
     } else {
         Some(take_snapshot(client, requests).map_err(kernel)?)
     };
-    let outcome = app::batch_errors(client, requests)?;
+    let (outcome, zeroed) = zeroing_last(client, requests)?;
     if outcome.iter().all(Option::is_none) {
         return Ok(());
     }
@@ -230,7 +235,7 @@ pub fn apply(client: &mut Client, planned: &Plan) -> anyhow::Result<()> {
             failed[0]
         ));
     }
-    if requests.iter().any(|r| matches!(r, Request::Zero(_))) {
+    if zeroed {
         message.push_str("ipvsctl: counters zeroed by -Z cannot be restored\n");
     }
     Err(Failure {
@@ -238,6 +243,39 @@ pub fn apply(client: &mut Client, planned: &Plan) -> anyhow::Result<()> {
         message,
     }
     .into())
+}
+
+fn is_zero(request: &Request) -> bool {
+    matches!(request, Request::Zero(_))
+}
+
+/// [`app::batch_errors`] with every `Zero` request sent after the others,
+/// and only if they all succeeded: the outcomes in the order of `requests`
+/// (`None` for a held-back `Zero` too), and whether any `Zero` was sent.
+fn zeroing_last(
+    client: &mut Client,
+    requests: &[Request],
+) -> anyhow::Result<(Vec<Option<String>>, bool)> {
+    if !requests.iter().any(is_zero) {
+        return Ok((app::batch_errors(client, requests)?, false));
+    }
+    let (zeros, others): (Vec<usize>, Vec<usize>) =
+        (0..requests.len()).partition(|&i| is_zero(&requests[i]));
+    let mut outcome = vec![None; requests.len()];
+    let mut send = |indexes: &[usize], outcome: &mut [Option<String>]| {
+        let batch: Vec<Request> = indexes.iter().map(|&i| requests[i].clone()).collect();
+        let results = app::batch_errors(client, &batch)?;
+        for (&i, result) in indexes.iter().zip(results) {
+            outcome[i] = result;
+        }
+        anyhow::Ok(())
+    };
+    send(&others, &mut outcome)?;
+    let all_applied = outcome.iter().all(Option::is_none);
+    if all_applied {
+        send(&zeros, &mut outcome)?;
+    }
+    Ok((outcome, all_applied))
 }
 
 fn kernel(err: Error) -> anyhow::Error {

@@ -291,6 +291,46 @@ fn body(request: &Request) -> Vec<u8> {
     bytes
 }
 
+/// A host name (`localhost`, from `/etc/hosts`) gives the request, byte for
+/// byte, of the numeric address, as in ipvsadm; in `-R` too (`--dry-run`
+/// accepts it). Port names (`http`) are checked against ipvsadm in the kernel
+/// lab, whose `/etc/services` is known.
+#[test]
+fn host_names_give_the_numeric_request() {
+    let request = |line: &str| {
+        let argv: Vec<&str> = std::iter::once("ipvsadm").chain(line.split(' ')).collect();
+        let Ok(Parsed::Run(inv)) = cli::parse(&argv, false) else {
+            panic!("`{line}` refused")
+        };
+        body(&ipvsctl::request::change(&inv).expect("a changing command"))
+    };
+    for (named, numeric) in [
+        ("-A -t localhost:80 -s rr", "-A -t 127.0.0.1:80 -s rr"),
+        (
+            "-a -t localhost:80 -r localhost:8080 -m -w 2",
+            "-a -t 127.0.0.1:80 -r 127.0.0.1:8080 -m -w 2",
+        ),
+        ("-D -u localhost:53", "-D -u 127.0.0.1:53"),
+        (
+            "-A -t localhost:80 -p -M localhost",
+            "-A -t 127.0.0.1:80 -p -M 127.0.0.1",
+        ),
+    ] {
+        assert_eq!(request(named), request(numeric), "`{named}`");
+    }
+    let (status, _, stderr) = restore(
+        &["-R", "--dry-run"],
+        "-A -t localhost:80 -s rr\n-a -t localhost:80 -r localhost:81 -m\n",
+    );
+    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+    let (status, _, stderr) = restore(&["-R", "--dry-run"], "-A -t no-such-host.invalid:80\n");
+    assert_eq!(status, Some(2));
+    assert_eq!(
+        stderr,
+        "line 1: illegal virtual server address[:port] specified\n"
+    );
+}
+
 /// For every changing command ipvsadm ran, ipvsctl's command line builds the
 /// request ipvsadm sent, byte for byte.
 #[test]

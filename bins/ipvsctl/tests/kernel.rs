@@ -194,6 +194,36 @@ fn differential(lines: &[&str], extra_listings: &[&str]) {
     }
 }
 
+/// Host names (the lab's `/etc/hosts`) and port names (`/etc/services`) are
+/// resolved as ipvsadm resolves them: same tables, same listings.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn differential_host_and_port_names() {
+    let lines = [
+        "-A -t localhost:http -s rr",
+        "-a -t localhost:http -r localhost:https -m -w 2",
+        "-a -t localhost:http -r 127.0.0.2:www -m",
+        "-A -u 127.0.0.1:domain -s wlc",
+        "-A -t localhost:ssh -p -M localhost",
+        "-A -t no-such-host.invalid:80",
+        "-A -t 127.0.0.1:no-such-port",
+    ];
+    differential(&lines, &[]);
+    let named = run_scenario(Tool::Ipvsctl, &lines, &[]);
+    let numeric = run_scenario(
+        Tool::Ipvsctl,
+        &[
+            "-A -t 127.0.0.1:80 -s rr",
+            "-a -t 127.0.0.1:80 -r 127.0.0.1:443 -m -w 2",
+            "-a -t 127.0.0.1:80 -r 127.0.0.2:80 -m",
+            "-A -u 127.0.0.1:53 -s wlc",
+            "-A -t 127.0.0.1:22 -p -M 127.0.0.1",
+        ],
+        &[],
+    );
+    assert_eq!(named.table, numeric.table);
+}
+
 #[test]
 #[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
 fn differential_services_destinations_and_errors() {
@@ -531,40 +561,48 @@ fn netns_and_json() {
     assert_eq!(missing.stderr.lines().count(), 1, "{missing:?}");
 }
 
+/// Inside a fresh namespace: two NAT services with local listeners behind
+/// them, five open client connections and one refused one, and the
+/// counters folded (the kernel does it every 2 s). The sockets are returned
+/// to be kept open.
+fn services_with_traffic() -> (Vec<std::net::TcpListener>, Vec<std::net::TcpStream>) {
+    let ip = Command::new("ip")
+        .args(["addr", "add", "10.0.0.1/8", "dev", "lo"])
+        .status();
+    assert!(ip.is_ok_and(|s| s.success()));
+    build(&[
+        "-A -t 10.0.0.100:80 -s rr -p 120",
+        "-a -t 10.0.0.100:80 -r 10.0.0.2:80 -m",
+        "-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m",
+        "-A -t 10.0.0.101:22 -s rr",
+        "-a -t 10.0.0.101:22 -r 10.0.0.4:22 -m",
+    ]);
+    let listeners: Vec<_> = ["10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:22"]
+        .iter()
+        .map(|a| std::net::TcpListener::bind(a).unwrap())
+        .collect();
+    let mut clients = Vec::new();
+    for (vip, n) in [("10.0.0.100:80", 3), ("10.0.0.101:22", 2)] {
+        for _ in 0..n {
+            let mut c = std::net::TcpStream::connect(vip).unwrap();
+            c.write_all(b"hello").unwrap();
+            clients.push(c);
+        }
+    }
+    // One refused connection (no listener): an inactive entry.
+    let _ = std::net::TcpStream::connect("10.0.0.101:23");
+    // Wait for the counters to be folded, so the ones compared are not zeros.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    (listeners, clients)
+}
+
 /// Real connections (local clients, NAT to a local listener, persistence
 /// templates): the connection table and the counters, printed by both tools.
 #[test]
 #[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
 fn connections_and_counters() {
     in_fresh_netns(|| {
-        let ip = Command::new("ip")
-            .args(["addr", "add", "10.0.0.1/8", "dev", "lo"])
-            .status();
-        assert!(ip.is_ok_and(|s| s.success()));
-        build(&[
-            "-A -t 10.0.0.100:80 -s rr -p 120",
-            "-a -t 10.0.0.100:80 -r 10.0.0.2:80 -m",
-            "-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m",
-            "-A -t 10.0.0.101:22 -s rr",
-            "-a -t 10.0.0.101:22 -r 10.0.0.4:22 -m",
-        ]);
-        let listeners: Vec<_> = ["10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:22"]
-            .iter()
-            .map(|a| std::net::TcpListener::bind(a).unwrap())
-            .collect();
-        let mut clients = Vec::new();
-        for (vip, n) in [("10.0.0.100:80", 3), ("10.0.0.101:22", 2)] {
-            for _ in 0..n {
-                let mut c = std::net::TcpStream::connect(vip).unwrap();
-                c.write_all(b"hello").unwrap();
-                clients.push(c);
-            }
-        }
-        // One refused connection (no listener): an inactive entry.
-        let _ = std::net::TcpStream::connect("10.0.0.101:23");
-        // The kernel folds its per-CPU counters into the exported ones every
-        // 2 s: wait for that, so the counters compared are not zeros.
-        std::thread::sleep(std::time::Duration::from_millis(2500));
+        let (listeners, clients) = services_with_traffic();
         for line in [
             "-Lnc",
             "-Lnc --persistent-conn",
@@ -606,6 +644,50 @@ fn connections_and_counters() {
             .map(|s| s["stats"]["connections"].as_u64().unwrap())
             .sum();
         assert!(total >= 5, "{stats}");
+        drop(clients);
+        drop(listeners);
+    });
+}
+
+/// `-Z` in a restore is sent after every other line has been applied: a
+/// refused line leaves the counters as they were; an accepted restore
+/// zeroes them.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn restore_zeroes_counters_only_when_everything_else_applied() {
+    in_fresh_netns(|| {
+        let (listeners, clients) = services_with_traffic();
+        let stats = || Tool::Ipvsadm.run("-Ln --stats --exact").stdout;
+        let before = stats();
+        let table = ipvsadm_save();
+        assert!(before.contains("TCP  10.0.0.100:80"), "{before}");
+        // The service's connection counter (`TCP  10.0.0.100:80  CONNS ...`).
+        let counted = |text: &str| {
+            text.lines()
+                .find(|l| l.starts_with("TCP  10.0.0.100:80"))
+                .and_then(|l| l.split_whitespace().nth(2)?.parse::<u64>().ok())
+                .is_some_and(|conns| conns > 0)
+        };
+        assert!(counted(&before), "counters still zero: {before}");
+        // Line 2 is refused: nothing applied, counters untouched.
+        let out = Tool::Ipvsctl.run_input(
+            &words("-R"),
+            Some("-Z\n-A -t 10.0.0.100:80 -s rr\n-A -t 10.0.0.102:80 -s rr\n"),
+        );
+        assert_eq!(out.status, Some(255), "{out:?}");
+        assert_eq!(
+            out.stderr,
+            "line 2: Service already exists\n\
+             ipvsctl: nothing restored: every change of this input was rolled back\n"
+        );
+        assert_eq!(stats(), before);
+        assert_eq!(ipvsadm_save(), table);
+        // Accepted: the service is added and the counters are zeroed.
+        let out = Tool::Ipvsctl.run_input(&words("-R"), Some("-Z\n-A -t 10.0.0.102:80 -s rr\n"));
+        assert_eq!(out.status, Some(0), "{out:?}");
+        let after = stats();
+        assert!(after.contains("TCP  10.0.0.102:80"), "{after}");
+        assert!(!counted(&after), "not zeroed: {after}");
         drop(clients);
         drop(listeners);
     });
