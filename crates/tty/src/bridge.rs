@@ -20,8 +20,18 @@ const SIGNALS: Token = Token(2);
 /// How often the output queue is checked while it drains after the input ended.
 const DRAIN_CHECK: Duration = Duration::from_millis(10);
 
-/// Size of one read from either side.
+/// Size of one read of the local input, and of the buffers.
 const CHUNK: usize = 64 * 1024;
+
+/// Size of one read of the port during the session: half of the 4 KiB that
+/// the kernel's line discipline (`N_TTY_BUF_SIZE`) holds for a tty. Taking all
+/// of it at once leaves the discipline empty, and the kernel's flip-buffer
+/// worker only refills it after the read returns, so reads and refills
+/// alternate; taking half lets the worker refill one half while the bridge
+/// copies and forwards the other. Under a flood this moved com's pty
+/// throughput from the port from about 85 to about 100 MB/s (docs/performance.md);
+/// at instrument rates reads are far shorter than this anyway.
+const PORT_READ: usize = 2 * 1024;
 
 /// What a hook wants the bridge to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,11 +406,11 @@ impl State<'_> {
     /// Reads the port once, passes what it read through the hook and on to the
     /// output. Returns the hang-up, if one was seen.
     ///
-    /// One read per turn. A full buffer leaves the port marked readable, so the
-    /// loop comes straight back to it, after the input and the signals had their
-    /// turn: a flooding port cannot starve them.
+    /// One read per turn. A full read (`PORT_READ` bytes) leaves the port marked
+    /// readable, so the loop comes straight back to it, after the input and the
+    /// signals had their turn: a flooding port cannot starve them.
     ///
-    /// A read shorter than the buffer marks the port drained, with no second
+    /// A read shorter than `PORT_READ` marks the port drained, with no second
     /// read to see `EAGAIN` (tokio does the same with edge-triggered epoll). That
     /// is sound for the port because `SerialPort` keeps it raw (non-canonical,
     /// `VMIN` 1, `VTIME` 0): the kernel's line discipline then copies until its
@@ -417,12 +427,12 @@ impl State<'_> {
     /// per read.
     fn drain_port<H: Hooks + ?Sized>(&mut self, hooks: &mut H) -> Result<Option<Hangup>> {
         self.got_data = false;
-        match fdio::read(self.port.as_fd(), &mut self.buf) {
+        match fdio::read(self.port.as_fd(), &mut self.buf[..PORT_READ]) {
             Ok(0) => Ok(Some(Hangup::ZeroRead)),
             Ok(n) => {
                 self.got_data = true;
                 self.deliver(n, hooks)?;
-                if n < self.buf.len() && !self.port_hup {
+                if n < PORT_READ && !self.port_hup {
                     self.port_readable = false;
                 }
                 Ok(None)
