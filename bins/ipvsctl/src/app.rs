@@ -254,38 +254,18 @@ fn list(client: &mut Client, info: &Info, inv: &Invocation) -> anyhow::Result<Ex
 
 /// Sends a batch and returns each request's outcome as ipvsadm's text.
 ///
-/// A daemon request may get no answer at all: stopping a sync thread that
-/// has not run yet makes the kernel's `kthread_stop` return -EINTR, for
-/// which netlink sends neither an ACK nor an error (the thread is stopped
-/// all the same). That happens when a restore starts a daemon and its
-/// rollback stops it a moment later, and the batch would then wait forever
-/// for the ACK of its last request. So a batch whose last request is a
-/// daemon request gets one more that is always answered (`GET_INFO`), whose
-/// outcome is dropped; an unanswered daemon request counts as done. (Inside
-/// a batch no answer is awaited from it: only the last request of each
-/// window asks for one.)
+/// A daemon request that the kernel leaves unanswered (stopping a sync
+/// thread that has not run yet) counts as done: `Client::batch` follows it
+/// with a request that is always answered, so the batch never waits for it.
 pub fn batch_errors(
     client: &mut Client,
     requests: &[Request],
 ) -> anyhow::Result<Vec<Option<String>>> {
-    let daemon = |r: &Request| matches!(r, Request::NewDaemon(_) | Request::DelDaemon(_));
-    let answered: Vec<Request>;
-    let sent = if requests.last().is_some_and(daemon) {
-        answered = requests
-            .iter()
-            .cloned()
-            .chain(std::iter::once(Request::GetInfo))
-            .collect();
-        &answered[..]
-    } else {
-        requests
-    };
     let results = client
-        .batch(sent)
+        .batch(requests)
         .map_err(|e| Failure::new(KERNEL_FAILURE, error_text(&e)))?;
     Ok(results
         .into_iter()
-        .take(requests.len())
         .map(|r| r.err().map(|e| e.message()))
         .collect())
 }

@@ -321,6 +321,16 @@ impl Client {
     /// one for `GetInfo`, `GetTimeouts` and `GetService`, the listing for
     /// dumps). An interrupted dump is run again, up to 5 times.
     pub fn request(&mut self, request: &Request) -> Result<Vec<Reply>, Error> {
+        if may_go_unanswered(request) {
+            // Through a batch, which follows it with a request that is
+            // always answered, instead of waiting for an ACK that may
+            // never come.
+            let outcome = self.batch(std::slice::from_ref(request))?;
+            return match outcome.into_iter().next() {
+                Some(Err(error)) => Err(error.into()),
+                _ => Ok(Vec::new()),
+            };
+        }
         for _ in 0..DUMP_ATTEMPTS {
             let (replies, interrupted) = self.request_once(request)?;
             if !interrupted {
@@ -373,6 +383,7 @@ impl Client {
             // One window: as many requests as their replies fit in the
             // receive buffer, sent in datagrams of at most SEND_CHUNK bytes.
             let first_sequence = self.next_sequence;
+            let mut sentinel = false;
             let mut budget = 0;
             let mut end = start;
             bytes.clear();
@@ -389,7 +400,8 @@ impl Client {
                 budget += bytes.len() - before + REPLY_OVERHEAD;
                 end += 1;
                 let last = end == requests.len() || budget >= self.window;
-                if !last {
+                sentinel = last && may_go_unanswered(&requests[end - 1]);
+                if !last || sentinel {
                     // Only the window's last request asks for an ACK: the
                     // kernel answers in order, so once that ACK is in, every
                     // error of the window is too, and each request it did
@@ -398,6 +410,18 @@ impl Client {
                     let flags = &mut bytes[before + 6..before + 8];
                     let without_ack = u16::from_ne_bytes([flags[0], flags[1]]) & !NLM_F_ACK;
                     flags.copy_from_slice(&without_ack.to_ne_bytes());
+                }
+                if sentinel {
+                    // The window ends with a request that is always
+                    // answered; its own outcome is dropped below.
+                    let sequence = self.sequence();
+                    wire::emit_request(
+                        &Request::GetInfo,
+                        self.family_id,
+                        sequence,
+                        self.port,
+                        &mut bytes,
+                    );
                 }
                 if bytes.len() >= SEND_CHUNK {
                     self.send(&bytes)?;
@@ -410,8 +434,11 @@ impl Client {
             if !bytes.is_empty() {
                 self.send(&bytes)?;
             }
-            let commands: Vec<IpvsCmd> =
+            let mut commands: Vec<IpvsCmd> =
                 requests[start..end].iter().map(Request::command).collect();
+            if sentinel {
+                commands.push(IpvsCmd::GetInfo);
+            }
             let mut acks = AckCollector::new(first_sequence, &commands);
             while !acks.is_complete() {
                 self.receive_datagrams(BATCH_SLOT, &mut lengths)?;
@@ -422,7 +449,7 @@ impl Client {
                     }
                 }
             }
-            results.extend(acks.into_results());
+            results.extend(acks.into_results().take(end - start));
             start = end;
         }
         Ok(results)
@@ -667,6 +694,18 @@ impl ReplyCollector {
         }
         Ok((self.replies, self.interrupted))
     }
+}
+
+/// Whether the kernel may answer `request` with nothing at all, not even an
+/// ACK asked for: starting or stopping a sync daemon. Stopping a sync thread
+/// that has not run yet makes the kernel's `kthread_stop` return `-EINTR`
+/// (the thread is stopped all the same), and netlink sends no answer for
+/// `-EINTR`, so a client waiting for that ACK would wait forever (seen in
+/// the kernel lab when a restore's rollback stopped the daemon it had just
+/// started). Such a request is never the last of a window: a `GET_INFO`
+/// follows it, and its answer tells that the daemon request was processed.
+fn may_go_unanswered(request: &Request) -> bool {
+    matches!(request, Request::NewDaemon(_) | Request::DelDaemon(_))
 }
 
 /// Maps the answers to a window of pipelined requests (consecutive

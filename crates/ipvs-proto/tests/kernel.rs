@@ -707,6 +707,37 @@ fn sync_daemons_start_list_stop_on_lo() {
     lab.assert_saved(&[]);
 }
 
+/// Stopping a sync thread the moment after it was started can make the
+/// kernel answer nothing at all (`kthread_stop` returns -EINTR, for which
+/// netlink sends no ACK): neither a single request nor a batch ending with
+/// one may wait for that answer. Without the client's guard this hung the
+/// lab (a restore's rollback did exactly this); with it, every round ends,
+/// and the daemon is gone each time.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn a_daemon_stopped_at_once_never_leaves_the_client_waiting() {
+    let mut lab = Lab::new();
+    let master = Daemon::new(DaemonState::Master, "lo", 7);
+    for round in 0..20 {
+        lab.client.start_daemon(&master).expect("start master");
+        lab.client
+            .stop_daemon(DaemonState::Master)
+            .unwrap_or_else(|e| panic!("round {round}: stop right after start: {e}"));
+        let results = lab
+            .client
+            .batch(&[
+                Request::NewDaemon(master.clone()),
+                Request::stop_daemon(DaemonState::Master),
+            ])
+            .expect("batch");
+        assert_eq!(results.len(), 2, "one result per request: {results:?}");
+        assert!(results[0].is_ok(), "round {round}: {results:?}");
+        assert!(results[1].is_ok(), "round {round}: {results:?}");
+        assert!(lab.client.daemons().expect("daemons").is_empty());
+    }
+    assert_eq!(run("ipvsadm", &["-L", "--daemon"]), "");
+}
+
 #[test]
 #[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
 fn clients_in_another_namespace_by_path_fd_and_name() {
