@@ -25,6 +25,18 @@ struct Kernel {
     replies: Vec<Reply>,
 }
 
+/// The sync daemons a capture's kernel replied with.
+fn daemons_of(capture: &Capture) -> Vec<ipvs_proto::Daemon> {
+    kernel_of(capture)
+        .replies
+        .into_iter()
+        .filter_map(|r| match r {
+            Reply::Daemon(d) => Some(d),
+            _ => None,
+        })
+        .collect()
+}
+
 fn kernel_of(capture: &Capture) -> Kernel {
     let mut k = Kernel {
         info: None,
@@ -144,14 +156,7 @@ fn timeouts_and_daemons_match() {
     );
 
     let capture = load("34-daemon-list.txt");
-    let daemons: Vec<_> = kernel_of(&capture)
-        .replies
-        .into_iter()
-        .filter_map(|r| match r {
-            Reply::Daemon(d) => Some(d),
-            _ => None,
-        })
-        .collect();
+    let daemons = daemons_of(&capture);
     assert_eq!(format::daemons(&daemons), capture.output);
 }
 
@@ -231,14 +236,7 @@ fn json_documents_match_the_recorded_bytes() {
         "{\n  \"schema\": 1,\n  \"tcp\": 7200,\n  \"tcp_fin\": 0,\n  \"udp\": 0\n}\n"
     );
 
-    let mut daemons: Vec<Daemon> = kernel_of(&load("34-daemon-list.txt"))
-        .replies
-        .into_iter()
-        .filter_map(|r| match r {
-            Reply::Daemon(d) => Some(d),
-            _ => None,
-        })
-        .collect();
+    let mut daemons = daemons_of(&load("34-daemon-list.txt"));
     assert!(!daemons.is_empty(), "the capture lists a daemon");
     daemons.push(Daemon::new(DaemonState::Other(4), "eth1", 9));
     check("daemons.json", ipvsctl::json::daemons(&daemons));

@@ -4,7 +4,7 @@ mod support;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -280,6 +280,23 @@ impl Hooks for StopAtCtrlA {
     }
 }
 
+impl StopAtCtrlA {
+    /// Bridges `port` with `input` and `output`, signals not caught, until
+    /// the exit key; returns how it ended and what the hook saw.
+    fn run(port: &SerialPort, input: BorrowedFd<'_>, output: BorrowedFd<'_>) -> (Ending, Self) {
+        let mut hooks = StopAtCtrlA {
+            seen: Vec::new(),
+            seen_at_stop: None,
+        };
+        let ending = Bridge::new(port, output)
+            .input(input)
+            .catch_signals(false)
+            .run(&mut hooks)
+            .unwrap();
+        (ending, hooks)
+    }
+}
+
 #[test]
 fn a_hook_can_stop_the_session_and_nothing_received_is_lost() {
     let pty = pty();
@@ -290,15 +307,7 @@ fn a_hook_can_stop_the_session_and_nothing_received_is_lost() {
     // Bytes already waiting in the port when the exit key arrives.
     master.write_all(b"pending").unwrap();
     in_write.write_all(b"abc\x01def").unwrap();
-    let mut hooks = StopAtCtrlA {
-        seen: Vec::new(),
-        seen_at_stop: None,
-    };
-    let ending = Bridge::new(&port, out_write.as_fd())
-        .input(in_read.as_fd())
-        .catch_signals(false)
-        .run(&mut hooks)
-        .unwrap();
+    let (ending, hooks) = StopAtCtrlA::run(&port, in_read.as_fd(), out_write.as_fd());
     assert_eq!(ending, Ending::Stopped);
     assert_eq!(hooks.seen, b"pending");
     let mut got = [0; 3];
@@ -454,15 +463,7 @@ fn the_input_is_served_while_the_port_floods_and_no_byte_is_lost() {
         let mut out_read = out_read;
         out_read.read_to_end(&mut out).map(|_| out)
     });
-    let mut hooks = StopAtCtrlA {
-        seen: Vec::new(),
-        seen_at_stop: None,
-    };
-    let ending = Bridge::new(&port, out_write.as_fd())
-        .input(in_read.as_fd())
-        .catch_signals(false)
-        .run(&mut hooks)
-        .unwrap();
+    let (ending, mut hooks) = StopAtCtrlA::run(&port, in_read.as_fd(), out_write.as_fd());
     assert_eq!(ending, Ending::Stopped);
     let at_key = hooks.seen_at_stop.expect("the exit key was never read");
     assert!(
