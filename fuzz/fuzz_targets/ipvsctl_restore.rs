@@ -12,6 +12,12 @@
 //! skipped. Its refusals beyond `cli::parse`'s own are the documented
 //! ones: `-h`/`-v`, commands that change nothing (`-L`, `-S`, `-R`) and a
 //! per-line `--netns`.
+//!
+//! Fuzzed words that are not numeric addresses go to the system resolver
+//! (as ipvsadm's do); run it without a network so that they fail at once
+//! instead of asking a DNS server: `unshare -n cargo fuzz run ipvsctl_restore
+//! -- -dict=ipvsctl_restore.dict` in `fuzz/` (the dictionary holds the
+//! option names and a few addresses and values).
 #![no_main]
 
 use ipvs_proto::Request;
