@@ -10,22 +10,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ipvsctl::cli::{self, Parsed};
 use ipvsctl::{request, restore};
 
-/// The input of the kernel lab's timed restore.
-fn lab_input() -> String {
-    let mut input = String::new();
-    for s in 0..1000u32 {
-        let vip = format!("10.{}.{}.1:80", 10 + s / 250, s % 250);
-        input.push_str(&format!("-A -t {vip} -s rr\n"));
-        for d in 0..10u32 {
-            input.push_str(&format!(
-                "-a -t {vip} -r 172.16.{}.{}:80 -m -w 1\n",
-                s % 250,
-                1 + d
-            ));
-        }
-    }
-    input
-}
+/// The input of the kernel lab's timed restore, from the lab test's own file.
+#[path = "../../bins/ipvsctl/tests/support/lab_restore.rs"]
+mod lab_restore;
+use lab_restore::lab_restore_input as lab_input;
 
 fn line_by_line(input: &str) -> usize {
     let mut requests = Vec::new();

@@ -4,6 +4,8 @@
 //! (`ipvsadm -S -n`), every listing, and each command's exit status and
 //! messages must be the same bytes.
 
+#[path = "support/lab_restore.rs"]
+mod lab_restore;
 mod support;
 
 use std::io::Write as _;
@@ -808,18 +810,7 @@ fn timed_in_phases(args: &str, input: Option<&str>) -> (f64, Out) {
 #[test]
 #[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
 fn speed_restore_and_list() {
-    let mut restore = String::new();
-    for s in 0..1000u32 {
-        let vip = format!("10.{}.{}.1:80", 10 + s / 250, s % 250);
-        restore.push_str(&format!("-A -t {vip} -s rr\n"));
-        for d in 0..10u32 {
-            restore.push_str(&format!(
-                "-a -t {vip} -r 172.16.{}.{}:80 -m -w 1\n",
-                s % 250,
-                1 + d
-            ));
-        }
-    }
+    let restore = lab_restore::lab_restore_input();
     // Three rounds, each tool in a fresh namespace, best of three as for
     // the listings. Before each run the machine is left alone for a moment:
     // the previous namespace's teardown (flushing 11,000 entries, RCU
