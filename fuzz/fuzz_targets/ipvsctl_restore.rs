@@ -51,13 +51,13 @@ fn line_alone(words: &[&str]) -> LineAnswer {
         Ok(Parsed::Run(inv)) => {
             if inv.ext.netns.is_some() {
                 refuse(2, "--netns applies to the whole restore, not to one line")
-            } else if !request::changes(inv.cmd) {
+            } else if let Some(request) = request::change(&inv) {
+                Ok(Some(request))
+            } else {
                 refuse(
                     2,
                     &format!("the '{}' command cannot be restored", inv.cmd.name()),
                 )
-            } else {
-                Ok(request::change(&inv))
             }
         }
         Ok(Parsed::Help | Parsed::Version) => refuse(2, "-h and -v cannot be restored"),

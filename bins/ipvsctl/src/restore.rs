@@ -122,14 +122,13 @@ pub fn validate(program: &str, input: &str) -> Result<Plan, Vec<LineError>> {
             message: message.trim_end_matches('\n').to_string(),
         };
         match cli::parse_into(&argv, true, &mut inv) {
-            Ok(Asked::Run) => {
-                if let Err(message) = check_line(&inv) {
-                    errors.push(error(USAGE_FAILURE, &message));
-                } else if let Some(request) = request::change(&inv) {
+            Ok(Asked::Run) => match check_line(&inv) {
+                Ok(request) => {
                     planned.lines.push(index + 1);
                     planned.requests.push(request);
                 }
-            }
+                Err(message) => errors.push(error(USAGE_FAILURE, &message)),
+            },
             Ok(Asked::Help | Asked::Version) => {
                 errors.push(error(USAGE_FAILURE, "-h and -v cannot be restored"));
             }
@@ -143,18 +142,13 @@ pub fn validate(program: &str, input: &str) -> Result<Plan, Vec<LineError>> {
     }
 }
 
-/// Why a checked line cannot be part of a restore, if it cannot.
-fn check_line(inv: &Invocation) -> Result<(), String> {
+/// The request of a checked line, or why it cannot be part of a restore.
+fn check_line(inv: &Invocation) -> Result<Request, String> {
     if inv.ext.netns.is_some() {
         return Err("--netns applies to the whole restore, not to one line".into());
     }
-    if !request::changes(inv.cmd) {
-        return Err(format!(
-            "the '{}' command cannot be restored",
-            inv.cmd.name()
-        ));
-    }
-    Ok(())
+    request::change(inv)
+        .ok_or_else(|| format!("the '{}' command cannot be restored", inv.cmd.name()))
 }
 
 /// `ipvsctl -R [--dry-run]`.
