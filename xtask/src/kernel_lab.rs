@@ -30,6 +30,7 @@ pub const PACKAGES: &[&str] = &[
     "cpio",
     "kmod",
     "netbase",
+    "iproute2",
 ];
 
 pub const HELP: &str = "\

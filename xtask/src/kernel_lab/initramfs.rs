@@ -19,6 +19,10 @@ use super::suites::Suite;
 const BUSYBOX: &str = "/bin/busybox";
 /// The reference tool the tests compare with.
 const IPVSADM: &str = "/usr/sbin/ipvsadm";
+/// iproute2's `ip`: busybox's applet cannot create veth pairs or bridges. Busybox
+/// `sh` runs its own `ip` applet before anything on `PATH`, so the cluster tests
+/// call this one by its full path.
+const IPROUTE2_IP: &str = "/usr/sbin/ip";
 /// The spare 16550 UART of every VM (qemu's third serial port), for the serial
 /// tests: ttyS0 is the console, ttyS1 the result channel.
 const GUEST_UART: &str = "/dev/ttyS2";
@@ -65,6 +69,7 @@ pub fn build(contents: &Contents<'_>, staging: &Path, archive: &Path) -> anyhow:
     }
     tree.copy_file(Path::new(BUSYBOX), Path::new(BUSYBOX), Copy::Plain)?;
     tree.copy_elf(Path::new(IPVSADM), Path::new(IPVSADM), Copy::Plain)?;
+    tree.copy_elf(Path::new(IPROUTE2_IP), Path::new(IPROUTE2_IP), Copy::Plain)?;
     for etc in ETC_FILES {
         tree.copy_file(Path::new(etc), Path::new(etc), Copy::Plain)?;
     }

@@ -15,6 +15,11 @@ const KERNEL_META_PACKAGE: &str = "linux-image-cloud-amd64";
 /// pulls in NAT and conntrack helpers that no test needs.
 const SKIPPED_IPVS_MODULES: &[&str] = &["ip_vs_ftp"];
 
+/// Modules the cluster tests wire their namespaces with: veth pairs, a bridge for
+/// a shared LAN, and `ipip` (which also creates `tunl0` in every namespace) for
+/// LVS tunnelling.
+const CLUSTER_MODULES: &[&str] = &["veth", "bridge", "ipip"];
+
 /// A kernel unpacked in the cache, ready to boot.
 #[derive(Debug)]
 pub struct Kernel {
@@ -175,13 +180,14 @@ pub fn module_plan(kernel: &Kernel) -> anyhow::Result<ModulePlan> {
     }
 
     let mut load_order: Vec<PathBuf> = Vec::new();
-    for name in &names {
+    let cluster = CLUSTER_MODULES.iter().map(|name| (*name).to_owned());
+    for name in names.iter().cloned().chain(cluster) {
         let out = Command::new("modprobe")
             .arg("-d")
             .arg(&kernel.root)
             .arg("-S")
             .arg(&kernel.release)
-            .args(["--show-depends", name])
+            .args(["--show-depends", &name])
             .output()
             .with_context(|| format!("step `modules`: running modprobe --show-depends {name}"))?;
         if !out.status.success() {
