@@ -53,6 +53,12 @@ Options:
   --cpus N            virtual CPUs per VM (default 1)
   --memory MIB        guest memory (default 1024)
   --env NAME=VALUE    set an environment variable for the guest suites (repeatable)
+  --kernel VERSION    boot this version of linux-image-cloud-amd64 instead of the
+                      apt lists' candidate: exact (6.1.172-1) or its upstream part
+                      (6.1.172), as `apt-cache madison linux-image-cloud-amd64`
+                      lists it or as already cached; or a linux-image-*.deb file
+  --all-kernels       run the lab once per version the apt lists offer, one after
+                      another, and print one line per kernel
   TEST-ARGS           as for a test binary: name filters, --exact, --skip X
                       choose the tests; --nocapture, --test-threads N, ... are
                       given to each
@@ -90,6 +96,8 @@ struct Options {
     cpus: u32,
     memory_mib: u32,
     env: Vec<(String, String)>,
+    kernel: kernel::KernelChoice,
+    all_kernels: bool,
     test_args: Vec<String>,
 }
 
@@ -107,6 +115,8 @@ impl Default for Options {
             cpus: 1,
             memory_mib: 1024,
             env: Vec::new(),
+            kernel: kernel::KernelChoice::Candidate,
+            all_kernels: false,
             test_args: Vec::new(),
         }
     }
@@ -140,6 +150,8 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
                     .with_context(|| format!("--env takes NAME=VALUE, not `{v}`"))?;
                 opts.env.push((name.to_owned(), val.to_owned()));
             }
+            "--kernel" => opts.kernel = kernel::KernelChoice::parse(&value(arg)?),
+            "--all-kernels" => opts.all_kernels = true,
             "-h" | "--help" => {
                 print!("{HELP}");
                 std::process::exit(0);
@@ -149,6 +161,11 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
             }
             _ => opts.test_args.push(arg.clone()),
         }
+    }
+    if opts.all_kernels && (opts.shell || opts.kernel != kernel::KernelChoice::Candidate) {
+        bail!(
+            "--all-kernels runs the tests on every listed kernel: it takes neither --shell nor --kernel"
+        );
     }
     Ok(opts)
 }
@@ -202,6 +219,79 @@ fn is_env_name(name: &str) -> bool {
 /// Runs the lab; `Err(GuestTestsFailed)` when the suites ran and failed.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let opts = parse_args(args)?;
+    if opts.all_kernels {
+        return run_all_kernels(&opts);
+    }
+    let lab = run_on(&opts, &opts.kernel)?;
+    println!("kernel-lab: {} passed, {} failed", lab.passed, lab.failed);
+    lab.verdict
+}
+
+/// One lab run's outcome on one kernel.
+#[derive(Debug)]
+struct LabRun {
+    /// The kernel package and version booted.
+    kernel: String,
+    passed: usize,
+    failed: usize,
+    /// `Err(GuestTestsFailed)` or a missing result; `Ok` when everything passed.
+    verdict: anyhow::Result<()>,
+}
+
+/// `--all-kernels`: the lab on every version the apt lists offer, in turn; one
+/// line per kernel, then the totals.
+fn run_all_kernels(opts: &Options) -> anyhow::Result<()> {
+    ensure_debian_packages(PACKAGES).context("step `packages`")?;
+    let versions = kernel::archive_versions()?;
+    eprintln!(
+        "xtask: kernel-lab: --all-kernels: {} version(s): {}",
+        versions.len(),
+        versions.join(", ")
+    );
+    let mut lines = Vec::new();
+    let (mut passed, mut failed, mut broken) = (0, 0, 0);
+    for version in &versions {
+        let started = Instant::now();
+        match run_on(opts, &kernel::KernelChoice::Version(version.clone())) {
+            Ok(lab) => {
+                passed += lab.passed;
+                failed += lab.failed;
+                let verdict = match &lab.verdict {
+                    Ok(()) => "ok".to_owned(),
+                    Err(e) => {
+                        broken += usize::from(lab.failed == 0);
+                        format!("FAILED: {e:#}")
+                    }
+                };
+                lines.push(format!(
+                    "kernel-lab: {}: {} passed, {} failed in {:.0} s: {verdict}",
+                    lab.kernel,
+                    lab.passed,
+                    lab.failed,
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+            Err(e) => {
+                broken += 1;
+                lines.push(format!("kernel-lab: {version}: FAILED: {e:#}"));
+            }
+        }
+    }
+    for line in &lines {
+        println!("{line}");
+    }
+    println!("kernel-lab: {passed} passed, {failed} failed");
+    if failed > 0 || broken > 0 {
+        bail!(
+            "step `all kernels`: {failed} test failure(s), {broken} run(s) broken over {} kernel(s)",
+            versions.len()
+        );
+    }
+    Ok(())
+}
+
+/// The lab on one kernel: `Err` when it could not run the tests at all.
+fn run_on(opts: &Options, choice: &kernel::KernelChoice) -> anyhow::Result<LabRun> {
     let started = Instant::now();
 
     let workspace = suites::discover()?;
@@ -216,7 +306,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         for suite in &workspace.suites {
             println!("{}", suite.name());
         }
-        return Ok(());
+        std::process::exit(0);
     }
     if chosen.is_empty() && !opts.shell {
         bail!(
@@ -230,7 +320,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     ensure_debian_packages(PACKAGES).context("step `packages`")?;
     let cache = workspace.target_dir.join("kernel-lab");
     let _lock = lock_cache(&cache)?;
-    let kernel = kernel::ensure_kernel(&cache)?;
+    let kernel = kernel::ensure_kernel(&cache, choice)?;
+    eprintln!(
+        "xtask: kernel-lab: kernel {} (release {})",
+        kernel.package, kernel.release
+    );
     let modules = kernel::module_plan(&kernel)?;
 
     let built = if chosen.is_empty() {
@@ -274,7 +368,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let size = std::fs::metadata(&image).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "xtask: kernel-lab: {} with {} module(s); {} test(s) of [{}] on {} VM(s); image {:.1} MiB in {:.1} s",
-        kernel.release,
+        kernel.package,
         modules.load_order.len(),
         tests.len(),
         suite_names(&built.suites),
@@ -292,7 +386,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if opts.shell {
         let code = vm::shell(&boot, &cache.join("result-shell.txt"))?;
         eprintln!("xtask: kernel-lab: the guest shell exited with {code}");
-        return Ok(());
+        std::process::exit(0);
     }
     let result_files: Vec<_> = (0..shards.len())
         .map(|n| cache.join(format!("result-vm{n}.txt")))
@@ -312,12 +406,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         booted.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
-    conclude(&tests, &reports)
+    Ok(conclude(kernel.package.to_string(), &tests, &reports))
 }
 
-/// Prints the verdict and turns it into the lab's result: every planned test
+/// Prints the failures and turns them into the lab's result: every planned test
 /// must have reported, and passed.
-fn conclude(tests: &[plan::TestCase], reports: &[vm::Report]) -> anyhow::Result<()> {
+fn conclude(kernel: String, tests: &[plan::TestCase], reports: &[vm::Report]) -> LabRun {
     let results: Vec<&vm::TestResult> = reports.iter().flat_map(|r| &r.results).collect();
     let missing: Vec<&str> = tests
         .iter()
@@ -331,12 +425,20 @@ fn conclude(tests: &[plan::TestCase], reports: &[vm::Report]) -> anyhow::Result<
             result.id, result.status
         );
     }
-    // The closing line, in the form test runners end with.
-    println!(
-        "kernel-lab: {} passed, {} failed",
-        results.len() - failed.len(),
-        failed.len()
-    );
+    let verdict = verdict(&missing, &failed, reports);
+    LabRun {
+        kernel,
+        passed: results.len() - failed.len(),
+        failed: failed.len(),
+        verdict,
+    }
+}
+
+fn verdict(
+    missing: &[&str],
+    failed: &[&vm::TestResult],
+    reports: &[vm::Report],
+) -> anyhow::Result<()> {
     if !missing.is_empty() {
         bail!(
             "step `guest tests`: no result for {} test(s): {}",
@@ -411,17 +513,34 @@ mod tests {
     #[test]
     fn the_verdict_needs_every_test_to_report_and_pass() {
         let tests = [case("a"), case("b")];
-        assert!(conclude(&tests, &[report(&[(0, "a")], 0), report(&[(0, "b")], 0)]).is_ok());
-        let err = conclude(&tests, &[report(&[(0, "a")], 0)]).unwrap_err();
+        let verdict = |reports: &[vm::Report]| conclude("k".into(), &tests, reports);
+        let lab = verdict(&[report(&[(0, "a")], 0), report(&[(0, "b")], 0)]);
+        assert_eq!((lab.passed, lab.failed), (2, 0));
+        assert!(lab.verdict.is_ok());
+        let err = verdict(&[report(&[(0, "a")], 0)]).verdict.unwrap_err();
         assert!(
             err.to_string().contains("no result for 1 test(s): b"),
             "{err}"
         );
-        let err = conclude(&tests, &[report(&[(0, "a"), (101, "b")], 1)]).unwrap_err();
+        let lab = verdict(&[report(&[(0, "a"), (101, "b")], 1)]);
+        assert_eq!((lab.passed, lab.failed), (1, 1));
+        let err = lab.verdict.unwrap_err();
         let failed = err
             .downcast_ref::<GuestTestsFailed>()
             .expect("a test failure");
         assert_eq!((failed.code, failed.failed), (101, 1));
+    }
+
+    #[test]
+    fn all_kernels_takes_no_single_kernel() {
+        assert!(parse_args(&args(&["--all-kernels", "-p", "sched"])).is_ok());
+        let err = parse_args(&args(&["--all-kernels", "--kernel", "6.1.172"])).unwrap_err();
+        assert!(err.to_string().contains("--all-kernels"), "{err}");
+        let opts = parse_args(&args(&["--kernel", "6.1.172-1"])).unwrap();
+        assert_eq!(
+            opts.kernel,
+            kernel::KernelChoice::Version("6.1.172-1".into())
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The guest kernel: Debian's cloud kernel, fetched once into a cache, and the
 //! IPVS modules it needs in the order `insmod` must load them.
+use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,10 +21,69 @@ const SKIPPED_IPVS_MODULES: &[&str] = &["ip_vs_ftp"];
 /// LVS tunnelling.
 const CLUSTER_MODULES: &[&str] = &["veth", "bridge", "ipip"];
 
+/// Which kernel the lab boots (`--kernel`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelChoice {
+    /// The version of `linux-image-cloud-amd64` the apt lists name as candidate:
+    /// CI follows the archive.
+    Candidate,
+    /// A version of `linux-image-cloud-amd64`: exact (`6.1.172-1`) or its upstream
+    /// part (`6.1.172`), as `apt-cache madison` lists it, or one already in the cache.
+    Version(String),
+    /// A `linux-image-*.deb` file (a kernel the archive no longer offers).
+    Deb(PathBuf),
+}
+
+impl KernelChoice {
+    /// `--kernel VALUE`: a path when it names a `.deb`, a version otherwise.
+    pub fn parse(value: &str) -> Self {
+        if value.ends_with(".deb") {
+            KernelChoice::Deb(PathBuf::from(value))
+        } else {
+            KernelChoice::Version(value.to_owned())
+        }
+    }
+}
+
+/// One kernel image package: `linux-image-6.1.0-48-cloud-amd64` at `6.1.172-1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelPackage {
+    pub name: String,
+    pub version: String,
+}
+
+impl KernelPackage {
+    /// The kernel release the package installs (`6.1.0-48-cloud-amd64`).
+    fn release(&self) -> anyhow::Result<String> {
+        self.name
+            .strip_prefix("linux-image-")
+            .map(str::to_owned)
+            .with_context(|| {
+                format!(
+                    "step `kernel`: unexpected kernel package name `{}`",
+                    self.name
+                )
+            })
+    }
+
+    /// The cache directory of this package and version.
+    fn cache_dir(&self, cache: &Path) -> PathBuf {
+        cache.join(format!("{}_{}", self.name, self.version))
+    }
+}
+
+impl fmt::Display for KernelPackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.name, self.version)
+    }
+}
+
 /// A kernel unpacked in the cache, ready to boot.
 #[derive(Debug)]
 pub struct Kernel {
-    /// Kernel release, e.g. `6.1.0-56-cloud-amd64`.
+    /// The image package and its version, e.g. `linux-image-6.1.0-48-cloud-amd64 6.1.172-1`.
+    pub package: KernelPackage,
+    /// Kernel release, e.g. `6.1.0-48-cloud-amd64`.
     pub release: String,
     /// The unpacked package (`boot/`, `lib/modules/`).
     pub root: PathBuf,
@@ -38,17 +98,31 @@ impl Kernel {
     }
 }
 
-/// Resolves the cloud kernel package now current in the apt lists and makes sure it
-/// is downloaded, unpacked and `depmod`-ed under `cache`.
-pub fn ensure_kernel(cache: &Path) -> anyhow::Result<Kernel> {
-    let package = resolve_kernel_package().with_context(|| {
-        format!("step `kernel`: resolving the package {KERNEL_META_PACKAGE} depends on")
-    })?;
-    let release = package
-        .strip_prefix("linux-image-")
-        .with_context(|| format!("step `kernel`: unexpected kernel package name `{package}`"))?
-        .to_owned();
-    let dir = cache.join(&package);
+/// The versions of `linux-image-cloud-amd64` the apt lists offer, newest first
+/// (`apt-cache madison`), running `apt-get update` once if they know none.
+pub fn archive_versions() -> anyhow::Result<Vec<String>> {
+    let versions = madison_versions()?;
+    if !versions.is_empty() {
+        return Ok(versions);
+    }
+    apt_get_update()?;
+    let versions = madison_versions()?;
+    if versions.is_empty() {
+        bail!("step `kernel`: apt-cache madison lists no version of {KERNEL_META_PACKAGE}");
+    }
+    Ok(versions)
+}
+
+/// Resolves `choice` to a package and makes sure it is downloaded (or taken from
+/// the given file), unpacked and `depmod`-ed under `cache`.
+pub fn ensure_kernel(cache: &Path, choice: &KernelChoice) -> anyhow::Result<Kernel> {
+    let (package, deb) = match choice {
+        KernelChoice::Deb(path) => (deb_package(path)?, Some(path.clone())),
+        KernelChoice::Candidate => (candidate_package()?, None),
+        KernelChoice::Version(version) => (version_package(cache, version)?, None),
+    };
+    let release = package.release()?;
+    let dir = package.cache_dir(cache);
     let root = dir.join("root");
     let stamp = dir.join("complete");
     if !stamp.exists() {
@@ -61,25 +135,32 @@ pub fn ensure_kernel(cache: &Path) -> anyhow::Result<Kernel> {
                 .with_context(|| format!("removing the partial cache {}", dir.display()))?;
         }
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        run_step(
-            "kernel download",
-            Command::new("apt-get")
-                .args(["download", "-q", "-o", "APT::Sandbox::User=root"])
-                .arg(&package)
-                .current_dir(&dir),
-        )?;
-        let deb = find_deb(&dir, &package)?;
+        let deb = match deb {
+            Some(deb) => deb,
+            None => {
+                run_step(
+                    "kernel download",
+                    Command::new("apt-get")
+                        .args(["download", "-q", "-o", "APT::Sandbox::User=root"])
+                        .arg(format!("{}={}", package.name, package.version))
+                        .current_dir(&dir),
+                )?;
+                find_deb(&dir, &package.name)?
+            }
+        };
         run_step(
             "kernel unpack",
             Command::new("dpkg").arg("-x").arg(&deb).arg(&root),
         )?;
-        fs::remove_file(&deb).with_context(|| format!("removing {}", deb.display()))?;
+        if deb.starts_with(&dir) {
+            fs::remove_file(&deb).with_context(|| format!("removing {}", deb.display()))?;
+        }
         // The package ships no modules.dep: build it so modprobe can order modules.
         run_step(
             "kernel depmod",
             Command::new("depmod").arg("-b").arg(&root).arg(&release),
         )?;
-        fs::write(&stamp, format!("{package}\n"))
+        fs::write(&stamp, format!("{}\n{}\n", package.name, package.version))
             .with_context(|| format!("writing {}", stamp.display()))?;
     }
     let vmlinuz = root.join("boot").join(format!("vmlinuz-{release}"));
@@ -91,48 +172,213 @@ pub fn ensure_kernel(cache: &Path) -> anyhow::Result<Kernel> {
         );
     }
     Ok(Kernel {
+        package,
         release,
         root,
         vmlinuz,
     })
 }
 
-/// `apt-cache depends linux-image-cloud-amd64` → `linux-image-<release>`, running
-/// `apt-get update` once if the lists do not know the package yet.
-fn resolve_kernel_package() -> anyhow::Result<String> {
-    if let Some(package) = kernel_dependency()? {
+/// The candidate version of `linux-image-cloud-amd64` and the image it depends on,
+/// running `apt-get update` once if the lists do not know the package yet.
+fn candidate_package() -> anyhow::Result<KernelPackage> {
+    let version = match candidate_version()? {
+        Some(version) => version,
+        None => {
+            apt_get_update()?;
+            candidate_version()?.with_context(|| {
+                format!(
+                    "step `kernel`: apt-cache policy names no candidate of {KERNEL_META_PACKAGE}"
+                )
+            })?
+        }
+    };
+    image_of_meta_version(&version)
+}
+
+/// A chosen version: in the apt lists (exact, or the newest whose upstream part
+/// matches), else a package of that version already in the cache.
+fn version_package(cache: &Path, wanted: &str) -> anyhow::Result<KernelPackage> {
+    let listed = madison_versions()?;
+    if let Some(version) = match_version(&listed, wanted) {
+        return image_of_meta_version(&version);
+    }
+    let cached = cached_packages(cache);
+    let cached_versions: Vec<String> = cached.iter().map(|p| p.version.clone()).collect();
+    if let Some(version) = match_version(&cached_versions, wanted)
+        && let Some(package) = cached.into_iter().find(|p| p.version == version)
+    {
         return Ok(package);
     }
+    bail!(
+        "step `kernel`: no version `{wanted}` of {KERNEL_META_PACKAGE}: the apt lists offer {} and the cache holds {} (a .deb file can be given as --kernel PATH.deb)",
+        list_or_none(&listed),
+        list_or_none(&cached_versions)
+    )
+}
+
+fn list_or_none(versions: &[String]) -> String {
+    if versions.is_empty() {
+        "none".to_owned()
+    } else {
+        versions.join(", ")
+    }
+}
+
+/// `wanted` among `versions`: the exact version, or the first (newest) whose
+/// upstream part (before the Debian revision) equals it.
+fn match_version(versions: &[String], wanted: &str) -> Option<String> {
+    versions
+        .iter()
+        .find(|v| *v == wanted)
+        .or_else(|| {
+            versions.iter().find(|v| {
+                v.split_once('-')
+                    .is_some_and(|(upstream, _)| upstream == wanted)
+            })
+        })
+        .cloned()
+}
+
+/// Packages unpacked completely in the cache (their `complete` stamp names them).
+fn cached_packages(cache: &Path) -> Vec<KernelPackage> {
+    let Ok(entries) = fs::read_dir(cache) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| fs::read_to_string(entry.path().join("complete")).ok())
+        .filter_map(|stamp| {
+            let mut lines = stamp.lines();
+            Some(KernelPackage {
+                name: lines.next()?.to_owned(),
+                version: lines.next()?.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The image package and version inside a `.deb` file.
+fn deb_package(path: &Path) -> anyhow::Result<KernelPackage> {
+    let out = Command::new("dpkg-deb")
+        .arg("--field")
+        .arg(path)
+        .args(["Package", "Version"])
+        .output()
+        .with_context(|| format!("step `kernel`: running dpkg-deb --field {}", path.display()))?;
+    if !out.status.success() {
+        bail!(
+            "step `kernel`: {} is not a readable .deb: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
+            .map(str::to_owned)
+    };
+    match (field("Package"), field("Version")) {
+        (Some(name), Some(version)) if name.starts_with("linux-image-") => {
+            Ok(KernelPackage { name, version })
+        }
+        (name, _) => bail!(
+            "step `kernel`: {} is not a linux-image package (Package: {})",
+            path.display(),
+            name.unwrap_or_default()
+        ),
+    }
+}
+
+fn apt_get_update() -> anyhow::Result<()> {
     run_step(
         "apt-get update",
         Command::new("apt-get")
             .args(["update", "-q"])
             .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    kernel_dependency()?.with_context(|| {
-        format!("apt-cache knows no `Depends: linux-image-*` of {KERNEL_META_PACKAGE}")
-    })
+    )
 }
 
-fn kernel_dependency() -> anyhow::Result<Option<String>> {
+fn apt_cache(args: &[&str]) -> anyhow::Result<Option<String>> {
     let out = Command::new("apt-cache")
-        .args(["depends", KERNEL_META_PACKAGE])
+        .args(args)
         .output()
-        .context("running apt-cache depends")?;
+        .with_context(|| format!("running apt-cache {}", args.join(" ")))?;
     if !out.status.success() {
         return Ok(None);
     }
-    Ok(parse_kernel_dependency(&String::from_utf8_lossy(
-        &out.stdout,
-    )))
+    Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
-/// Picks the kernel image out of `apt-cache depends` output.
-fn parse_kernel_dependency(text: &str) -> Option<String> {
+fn candidate_version() -> anyhow::Result<Option<String>> {
+    Ok(apt_cache(&["policy", KERNEL_META_PACKAGE])?
+        .as_deref()
+        .and_then(parse_candidate))
+}
+
+fn madison_versions() -> anyhow::Result<Vec<String>> {
+    Ok(apt_cache(&["madison", KERNEL_META_PACKAGE])?
+        .as_deref()
+        .map(parse_madison)
+        .unwrap_or_default())
+}
+
+/// `linux-image-cloud-amd64=VERSION` → the image package it depends on.
+fn image_of_meta_version(version: &str) -> anyhow::Result<KernelPackage> {
+    let text =
+        apt_cache(&["show", &format!("{KERNEL_META_PACKAGE}={version}")])?.with_context(|| {
+            format!("step `kernel`: apt-cache show {KERNEL_META_PACKAGE}={version} failed")
+        })?;
+    let name = parse_image_dependency(&text).with_context(|| {
+        format!(
+            "step `kernel`: {KERNEL_META_PACKAGE} {version} depends on no linux-image-* package"
+        )
+    })?;
+    Ok(KernelPackage {
+        name,
+        version: version.to_owned(),
+    })
+}
+
+/// `Candidate: 6.1.172-1` out of `apt-cache policy`.
+fn parse_candidate(text: &str) -> Option<String> {
     text.lines()
-        .filter_map(|line| line.trim().strip_prefix("Depends:"))
+        .find_map(|line| line.trim().strip_prefix("Candidate:"))
         .map(str::trim)
-        .find(|dep| dep.starts_with("linux-image-") && !dep.contains('<'))
+        .filter(|v| !v.is_empty() && *v != "(none)")
+        .map(str::to_owned)
+}
+
+/// The versions of `apt-cache madison` lines (`pkg | version | source`), in
+/// order and without repeats.
+fn parse_madison(text: &str) -> Vec<String> {
+    let mut versions: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.split('|').map(str::trim);
+        if fields.next() != Some(KERNEL_META_PACKAGE) {
+            continue;
+        }
+        if let Some(version) = fields.next().filter(|v| !v.is_empty())
+            && !versions.iter().any(|known| known == version)
+        {
+            versions.push(version.to_owned());
+        }
+    }
+    versions
+}
+
+/// The image package out of the `Depends:` field of `apt-cache show` (the first
+/// stanza: `apt-cache show pkg=version` prints that version only).
+fn parse_image_dependency(text: &str) -> Option<String> {
+    let depends = text
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| line.strip_prefix("Depends:"))?;
+    depends
+        .split(',')
+        .map(|dep| dep.split_whitespace().next().unwrap_or(""))
+        .find(|name| name.starts_with("linux-image-"))
         .map(str::to_owned)
 }
 
@@ -230,18 +476,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kernel_dependency_is_the_image_package() {
-        let text = "linux-image-cloud-amd64\n  Depends: linux-image-6.1.0-56-cloud-amd64\n";
+    fn the_candidate_comes_from_apt_cache_policy() {
+        let text = "linux-image-cloud-amd64:\n  Installed: (none)\n  Candidate: 6.1.172-1\n  Version table:\n     6.1.172-1 500\n";
+        assert_eq!(parse_candidate(text).as_deref(), Some("6.1.172-1"));
+        assert_eq!(parse_candidate("x:\n  Candidate: (none)\n"), None);
+    }
+
+    #[test]
+    fn madison_lists_versions_in_order_once() {
+        let text = "linux-image-cloud-amd64 |  6.1.192-3 | http://a bookworm-security/main amd64 Packages\n\
+                    linux-image-cloud-amd64 |  6.1.176-1 | http://b bookworm/main amd64 Packages\n\
+                    linux-image-cloud-amd64 |  6.1.176-1 | http://c bookworm/main Sources\n";
+        assert_eq!(parse_madison(text), ["6.1.192-3", "6.1.176-1"]);
+    }
+
+    #[test]
+    fn the_image_is_the_dependency_of_the_chosen_version() {
+        let text = "Package: linux-image-cloud-amd64\nVersion: 6.1.172-1\nDepends: linux-image-6.1.0-48-cloud-amd64 (= 6.1.172-1)\n\nPackage: linux-image-cloud-amd64\nDepends: linux-image-6.1.0-47-cloud-amd64 (= 6.1.170-3)\n";
         assert_eq!(
-            parse_kernel_dependency(text).as_deref(),
-            Some("linux-image-6.1.0-56-cloud-amd64")
+            parse_image_dependency(text).as_deref(),
+            Some("linux-image-6.1.0-48-cloud-amd64")
         );
     }
 
     #[test]
-    fn virtual_and_other_dependencies_are_ignored() {
-        let text =
-            "linux-image-cloud-amd64\n  Depends: <linux-image-x>\n  Depends: initramfs-tools\n";
-        assert_eq!(parse_kernel_dependency(text), None);
+    fn versions_match_exactly_or_by_their_upstream_part() {
+        let listed = ["6.1.192-3".to_owned(), "6.1.176-1".to_owned()];
+        assert_eq!(
+            match_version(&listed, "6.1.176-1").as_deref(),
+            Some("6.1.176-1")
+        );
+        assert_eq!(
+            match_version(&listed, "6.1.192").as_deref(),
+            Some("6.1.192-3")
+        );
+        assert_eq!(match_version(&listed, "6.1.19"), None);
+        assert_eq!(match_version(&listed, "6.1.172"), None);
+    }
+
+    #[test]
+    fn a_deb_path_is_told_from_a_version() {
+        assert_eq!(
+            KernelChoice::parse("6.1.172"),
+            KernelChoice::Version("6.1.172".into())
+        );
+        assert_eq!(
+            KernelChoice::parse("/tmp/linux-image-x_1_amd64.deb"),
+            KernelChoice::Deb("/tmp/linux-image-x_1_amd64.deb".into())
+        );
     }
 }
