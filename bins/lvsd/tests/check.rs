@@ -1,0 +1,73 @@
+//! `lvsd check`: exit 0 for a good file, 2 with every error for a bad one.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lvsd");
+
+fn check(text: &str) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lvsd.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let name = path.display().to_string();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .replace(&name, "FILE"),
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .replace(&name, "FILE"),
+    )
+}
+
+#[test]
+fn a_good_file_passes() {
+    let (status, stdout, stderr) = check(
+        "[[service]]\naddress = \"10.0.0.1:80\"\n[[service.real]]\naddress = \"10.0.1.2:80\"\n[[service.real]]\naddress = \"10.0.1.3:80\"\n",
+    );
+    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+    assert_eq!(stdout, "FILE: ok (1 services, 2 real servers)\n");
+}
+
+#[test]
+fn a_bad_file_lists_every_error_and_exits_2() {
+    let (status, stdout, stderr) = check(
+        "[[service]]\naddress = \"10.0.0.1:80\"\nscheduler = \"fastest\"\n[[service.real]]\naddress = \"10.0.1.2:80\"\nwieght = 2\n[[service.real]]\naddress = \"10.0.1.2:80\"\n",
+    );
+    assert_eq!((status, stdout.as_str()), (Some(2), ""));
+    assert_eq!(
+        stderr,
+        "FILE:3:13: unknown scheduler \"fastest\" (known: rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos)\n\
+         FILE:6:1: unknown key `wieght` in [[service.real]] (known: address, weight, forwarding, upper_threshold, lower_threshold)\n\
+         FILE:8:11: duplicate real server 10.0.1.2:80 (first at line 5)\n"
+    );
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let out = Command::new(BIN)
+        .args(["check", "--config", "/nonexistent/lvsd.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("lvsd: /nonexistent/lvsd.toml: No such file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_shipped_example_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lvsd.toml");
+    let out = Command::new(BIN)
+        .args(["check", "--config", path])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
