@@ -1,15 +1,18 @@
 //! One real server of a virtual service, as the schedulers see it.
 
+use crate::kernel_facts::ThresholdRule;
+
 /// How the least-connection family (`lc`, `wlc`) weighs a destination's
 /// connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Overhead {
-    /// `(active << 8) + total` = 257 × active + inactive: Linux stable kernels
-    /// from 2026 on (the backport "ipvs: add totalconns for dest", Debian
-    /// 6.1.187-1 and later). The default.
+    /// `(active << 8) + total` = 257 × active + inactive: 6.1.183 and later
+    /// (the stable backport "ipvs: add totalconns for dest"; Debian 6.1.187-1
+    /// and later; see [`KernelFacts`](crate::KernelFacts)). The default.
     #[default]
     Current,
-    /// `(active << 8) + inactive` = 256 × active + inactive: older kernels.
+    /// `(active << 8) + inactive` = 256 × active + inactive: kernels before
+    /// 6.1.183.
     Classic,
 }
 
@@ -144,6 +147,66 @@ impl Dest {
             self.lower_threshold
         } else {
             self.upper_threshold - self.upper_threshold / 4
+        }
+    }
+
+    /// A connection was bound to the destination (`ip_vs_bind_dest()`).
+    pub(crate) fn bound(&mut self, rule: ThresholdRule) {
+        match rule {
+            ThresholdRule::Current => self.update_overload(),
+            // Only ever sets the flag.
+            ThresholdRule::Classic => {
+                if self.upper_threshold != 0 && self.total() >= u64::from(self.upper_threshold) {
+                    self.overloaded = true;
+                }
+            }
+        }
+    }
+
+    /// A connection left the destination (`ip_vs_unbind_dest()`).
+    pub(crate) fn unbound(&mut self, rule: ThresholdRule) {
+        match rule {
+            ThresholdRule::Current => {
+                if self.overloaded {
+                    self.update_overload();
+                }
+            }
+            // Only ever clears the flag; with no thresholds at all, always.
+            ThresholdRule::Classic => {
+                let total = self.total();
+                let below = if self.lower_threshold != 0 {
+                    total < u64::from(self.lower_threshold)
+                } else if self.upper_threshold != 0 {
+                    total * 4 < u64::from(self.upper_threshold) * 3
+                } else {
+                    true
+                };
+                if below {
+                    self.overloaded = false;
+                }
+            }
+        }
+    }
+
+    /// `ipvsadm -e` with these thresholds (`__ip_vs_update_dest()`).
+    pub(crate) fn edit_thresholds(&mut self, rule: ThresholdRule, upper: u32, lower: u32) {
+        match rule {
+            ThresholdRule::Current => {
+                if self.upper_threshold != upper || self.lower_threshold != lower {
+                    self.upper_threshold = upper;
+                    self.lower_threshold = lower;
+                    self.update_overload();
+                }
+            }
+            // Clears the flag when the upper threshold goes away or rises,
+            // whatever the total; never sets it.
+            ThresholdRule::Classic => {
+                if upper == 0 || upper > self.upper_threshold {
+                    self.overloaded = false;
+                }
+                self.upper_threshold = upper;
+                self.lower_threshold = lower;
+            }
         }
     }
 

@@ -24,8 +24,24 @@
 //! time starts differently from one whose scheduler is bound afterwards;
 //! for `rr`: a cursor on a removed destination moves to its predecessor).
 //! Connections are accounted through it too ([`Service::connect`],
-//! [`Service::disconnect`], ...), applying the current kernel's
-//! `ip_vs_dest_update_overload()` rules for the upper and lower thresholds.
+//! [`Service::disconnect`], ...), applying the kernel's rules for the upper
+//! and lower thresholds.
+//!
+//! # Kernel releases
+//!
+//! Releases differ: the 6.1 stable series changed the least-connection
+//! overhead and the threshold rule in 6.1.183. [`KernelFacts`] holds one
+//! release's behaviour, [`CHANGES`] lists each change with its first release,
+//! and a service models the newest behaviour unless told otherwise:
+//!
+//! ```
+//! use sched::{KernelFacts, KernelRelease, Overhead, Scheduler, Service};
+//! // The kernel on my director: 6.1.172 (`uname -v` says `Debian 6.1.172-1`).
+//! let release: KernelRelease = "6.1.172-1".parse()?;
+//! let svc = Service::new(Scheduler::Lc).with_kernel_facts(KernelFacts::for_release(release));
+//! assert_eq!(svc.overhead(), Overhead::Classic);
+//! # Ok::<(), sched::UnknownRelease>(())
+//! ```
 //!
 //! # Speed
 //!
@@ -65,6 +81,7 @@ extern crate alloc;
 mod bitset;
 mod dest;
 mod error;
+mod kernel_facts;
 mod least;
 mod rr;
 mod scheduler;
@@ -73,6 +90,9 @@ mod wrr;
 
 pub use dest::{Dest, Overhead};
 pub use error::Error;
+pub use kernel_facts::{
+    CHANGES, Change, Fact, KernelFacts, KernelRelease, ThresholdRule, UnknownRelease,
+};
 pub use scheduler::{Scheduler, UnknownScheduler};
 pub use service::Service;
 

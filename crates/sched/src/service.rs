@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 
 use crate::dest::{Dest, Overhead};
 use crate::error::Error;
+use crate::kernel_facts::KernelFacts;
 use crate::least::{Least, Rule};
 use crate::rr::RoundRobin;
 use crate::scheduler::Scheduler;
@@ -65,7 +66,8 @@ impl State {
 #[derive(Debug, Clone)]
 pub struct Service {
     scheduler: Scheduler,
-    overhead: Overhead,
+    /// The kernel release's behaviour: overhead and threshold rule.
+    facts: KernelFacts,
     dests: Vec<Dest>,
     state: State,
 }
@@ -76,7 +78,7 @@ impl Service {
     pub fn new(scheduler: Scheduler) -> Self {
         Service {
             scheduler,
-            overhead: Overhead::default(),
+            facts: KernelFacts::default(),
             dests: Vec::new(),
             state: State::bind(scheduler, Overhead::default(), &[]),
         }
@@ -103,7 +105,7 @@ impl Service {
         let state = State::bind(scheduler, Overhead::default(), &list);
         Ok(Service {
             scheduler,
-            overhead: Overhead::default(),
+            facts: KernelFacts::default(),
             dests: list,
             state,
         })
@@ -126,10 +128,39 @@ impl Service {
         Ok(svc)
     }
 
+    /// Behave as the kernel release these facts describe (default
+    /// [`KernelFacts::CURRENT`]): its overhead formula for `lc` and `wlc`
+    /// and its threshold rule from now on.
+    ///
+    /// ```
+    /// use sched::{Dest, KernelFacts, KernelRelease, Scheduler, Service};
+    /// let on_my_director = KernelFacts::for_release("6.1.172".parse()?);
+    /// let svc = Service::new(Scheduler::Wlc).with_kernel_facts(on_my_director);
+    /// assert_eq!(svc.kernel_facts(), KernelFacts::CLASSIC);
+    /// # Ok::<(), sched::UnknownRelease>(())
+    /// ```
+    pub fn set_kernel_facts(&mut self, facts: KernelFacts) {
+        self.facts.thresholds = facts.thresholds;
+        self.set_overhead(facts.overhead);
+    }
+
+    /// The builder form of [`Service::set_kernel_facts`].
+    #[must_use]
+    pub fn with_kernel_facts(mut self, facts: KernelFacts) -> Self {
+        self.set_kernel_facts(facts);
+        self
+    }
+
+    /// The kernel behaviour this service models.
+    #[must_use]
+    pub fn kernel_facts(&self) -> KernelFacts {
+        self.facts
+    }
+
     /// Use this overhead formula for `lc` and `wlc` (default
-    /// [`Overhead::Current`]).
+    /// [`Overhead::Current`]), keeping the other kernel facts.
     pub fn set_overhead(&mut self, overhead: Overhead) {
-        self.overhead = overhead;
+        self.facts.overhead = overhead;
         if let State::Least(l) = &mut self.state {
             l.set_overhead(overhead, &self.dests);
         }
@@ -146,7 +177,7 @@ impl Service {
     /// does: its state starts over (`init_service`).
     pub fn rebind(&mut self, scheduler: Scheduler) {
         self.scheduler = scheduler;
-        self.state = State::bind(scheduler, self.overhead, &self.dests);
+        self.state = State::bind(scheduler, self.facts.overhead, &self.dests);
     }
 
     /// The bound scheduler.
@@ -158,7 +189,7 @@ impl Service {
     /// The overhead formula in use.
     #[must_use]
     pub fn overhead(&self) -> Overhead {
-        self.overhead
+        self.facts.overhead
     }
 
     /// The destinations in the kernel's list order.
@@ -260,8 +291,9 @@ impl Service {
     }
 
     /// Edit a destination's connection thresholds (`ipvsadm -e -x upper -y
-    /// lower`, 0 = none): when they differ from the current ones the
-    /// `OVERLOAD` flag is re-evaluated at once; then the scheduler's
+    /// lower`, 0 = none), updating the `OVERLOAD` flag by the kernel's
+    /// [`ThresholdRule`](crate::ThresholdRule) (currently: re-evaluated at
+    /// once when they differ from the current ones); then the scheduler's
     /// `upd_dest` hook runs, as for any edit.
     ///
     /// # Errors
@@ -269,12 +301,7 @@ impl Service {
     pub fn set_thresholds(&mut self, index: usize, upper: u32, lower: u32) -> Result<(), Error> {
         self.index(index)?;
         check_thresholds(upper, lower)?;
-        let d = &mut self.dests[index];
-        if d.upper_threshold != upper || d.lower_threshold != lower {
-            d.upper_threshold = upper;
-            d.lower_threshold = lower;
-            d.update_overload();
-        }
+        self.dests[index].edit_thresholds(self.facts.thresholds, upper, lower);
         self.edited(index);
         Ok(())
     }
@@ -372,7 +399,7 @@ impl Service {
             index,
             counter: counter.name(),
         })?;
-        d.update_overload();
+        d.bound(self.facts.thresholds);
         self.changed(index);
         Ok(())
     }
@@ -387,9 +414,7 @@ impl Service {
             index,
             counter: counter.name(),
         })?;
-        if d.overloaded {
-            d.update_overload();
-        }
+        d.unbound(self.facts.thresholds);
         self.changed(index);
         Ok(())
     }

@@ -7,7 +7,7 @@
 //! and on every destination.
 
 use proptest::prelude::*;
-use sched::{Dest, Overhead, Scheduler, Service};
+use sched::{Dest, Overhead, Scheduler, Service, ThresholdRule};
 
 use crate::reference::{RefDest, RefService};
 
@@ -32,6 +32,8 @@ enum Op {
     Remove(usize),
     Rebind,
     Overhead(bool),
+    /// The threshold rules before 6.1.183 (true) or since.
+    Thresholds(bool),
 }
 
 fn weight() -> impl Strategy<Value = i32> {
@@ -98,6 +100,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => index().prop_map(Op::Remove),
         1 => Just(Op::Rebind),
         1 => any::<bool>().prop_map(Op::Overhead),
+        1 => any::<bool>().prop_map(Op::Thresholds),
     ]
 }
 
@@ -207,6 +210,17 @@ fn apply(
                 Overhead::Current
             });
             model.classic = classic;
+            (None, true, None, true)
+        }
+        Op::Thresholds(classic) => {
+            let mut facts = fast.kernel_facts();
+            facts.thresholds = if classic {
+                ThresholdRule::Classic
+            } else {
+                ThresholdRule::Current
+            };
+            fast.set_kernel_facts(facts);
+            model.classic_thresholds = classic;
             (None, true, None, true)
         }
     }

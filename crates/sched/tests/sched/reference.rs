@@ -49,6 +49,29 @@ impl RefDest {
         }
     }
 
+    /// `ip_vs_bind_dest()`'s overload step before 6.1.183: set at the upper
+    /// threshold, never cleared here.
+    fn bind_overload_classic(&mut self) {
+        if self.upper != 0 && self.totalconns() >= i64::from(self.upper) {
+            self.overloaded = true;
+        }
+    }
+
+    /// `ip_vs_unbind_dest()`'s overload step before 6.1.183.
+    fn unbind_overload_classic(&mut self) {
+        if self.lower != 0 {
+            if self.totalconns() < i64::from(self.lower) {
+                self.overloaded = false;
+            }
+        } else if self.upper != 0 {
+            if self.totalconns() * 4 < i64::from(self.upper) * 3 {
+                self.overloaded = false;
+            }
+        } else if self.overloaded {
+            self.overloaded = false;
+        }
+    }
+
     /// `ip_vs_dest_update_overload()`.
     fn update_overload(&mut self) {
         let u = self.upper;
@@ -100,6 +123,8 @@ pub struct RefService {
     pub dests: Vec<RefDest>,
     pub scheduler: Scheduler,
     pub classic: bool,
+    /// The threshold rules before 6.1.183.
+    pub classic_thresholds: bool,
     data: Data,
 }
 
@@ -114,6 +139,7 @@ impl RefService {
             dests: Vec::new(),
             scheduler,
             classic: false,
+            classic_thresholds: false,
             data: Data::None,
         };
         s.init_service();
@@ -293,8 +319,15 @@ impl RefService {
         if index >= self.dests.len() || upper > i32::MAX as u32 || lower > upper {
             return false;
         }
+        let classic = self.classic_thresholds;
         let d = &mut self.dests[index];
-        if d.upper != upper || d.lower != lower {
+        if classic {
+            if upper == 0 || upper > d.upper {
+                d.overloaded = false;
+            }
+            d.upper = upper;
+            d.lower = lower;
+        } else if d.upper != upper || d.lower != lower {
             d.upper = upper;
             d.lower = lower;
             d.update_overload();
@@ -318,7 +351,11 @@ impl RefService {
             return false;
         };
         d.active = a;
-        d.update_overload();
+        if self.classic_thresholds {
+            d.bind_overload_classic();
+        } else {
+            d.update_overload();
+        }
         true
     }
 
@@ -331,7 +368,11 @@ impl RefService {
             return false;
         };
         d.inactive = n;
-        d.update_overload();
+        if self.classic_thresholds {
+            d.bind_overload_classic();
+        } else {
+            d.update_overload();
+        }
         true
     }
 
@@ -344,7 +385,9 @@ impl RefService {
             return false;
         }
         d.active -= 1;
-        if d.overloaded {
+        if self.classic_thresholds {
+            d.unbind_overload_classic();
+        } else if d.overloaded {
             d.update_overload();
         }
         true
@@ -359,7 +402,9 @@ impl RefService {
             return false;
         }
         d.inactive -= 1;
-        if d.overloaded {
+        if self.classic_thresholds {
+            d.unbind_overload_classic();
+        } else if d.overloaded {
             d.update_overload();
         }
         true
