@@ -16,6 +16,13 @@
 //! [`sched::Service`] picks for the same service built the same way.
 //! `SCHED_KERNEL_SEED=N` (`cargo xtask kernel-lab --env SCHED_KERNEL_SEED=N`)
 //! replays another set of scenarios.
+//!
+//! Kernel releases differ ([`sched::CHANGES`]): every model here is built with
+//! the facts `sched` gives for the running release, read from `/proc/version`.
+//! `SCHED_KERNEL_FACTS=RELEASE` makes the models take another release's facts
+//! instead; on a kernel whose behaviour differs from that release's, the
+//! release-dependent tests then fail, which is how the lab shows that they
+//! can tell the releases apart.
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
@@ -27,7 +34,9 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{
     AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, getsockopt, socket, sockopt,
 };
-use sched::{Dest, Scheduler, Service};
+use std::sync::OnceLock;
+
+use sched::{Dest, KernelFacts, KernelRelease, Overhead, Scheduler, Service, ThresholdRule};
 
 // The namespace set-up of every kernel-lab suite, kept with ipvs-proto's
 // (test code shared by path: sched has no dependency on ipvs-proto).
@@ -35,6 +44,29 @@ use sched::{Dest, Scheduler, Service};
 mod netns;
 
 use netns::run;
+
+/// The release whose facts the models take: `SCHED_KERNEL_FACTS` when set,
+/// else the running kernel's, from `/proc/version`.
+fn release() -> KernelRelease {
+    static RELEASE: OnceLock<KernelRelease> = OnceLock::new();
+    *RELEASE.get_or_init(|| {
+        if let Ok(forced) = std::env::var("SCHED_KERNEL_FACTS") {
+            let release = forced
+                .parse()
+                .unwrap_or_else(|e| panic!("SCHED_KERNEL_FACTS={forced}: {e}"));
+            eprintln!("models take the facts of {release} (SCHED_KERNEL_FACTS)");
+            return release;
+        }
+        let text = std::fs::read_to_string("/proc/version").expect("/proc/version");
+        KernelRelease::from_proc_version(&text)
+            .unwrap_or_else(|| panic!("no kernel release in /proc/version: {text}"))
+    })
+}
+
+/// What `sched` says of [`release`].
+fn facts() -> KernelFacts {
+    KernelFacts::for_release(release())
+}
 
 /// The client address: `10.0.0.1/8` on `lo` makes all of 10/8 local.
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -352,12 +384,13 @@ impl Scenario {
             .iter()
             .zip(&self.upper)
             .map(|(&w, &u)| Dest::new(w).with_thresholds(u, 0));
-        match self.build {
+        let svc = match self.build {
             Build::OneByOne => {
                 Service::incremental(self.scheduler, dests.collect::<Vec<_>>()).expect("valid")
             }
             Build::Rebound => Service::with_dests(self.scheduler, dests).expect("valid"),
-        }
+        };
+        svc.with_kernel_facts(facts())
     }
 
     /// The `ipvsadm -R` lines that build it at `vip` with real servers `reals`
@@ -599,9 +632,8 @@ fn nq_matches_the_kernel() {
 }
 
 /// With about half the real servers refusing, the least-connection family
-/// sees inactive connections too: lc and wlc weigh them by this kernel's
-/// overhead, `(active << 8) + total` = 257 × active + inactive (the 2026
-/// stable backport), sed and nq ignore them.
+/// sees inactive connections too: lc and wlc weigh them by the running
+/// release's overhead, sed and nq ignore them.
 #[test]
 #[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
 fn inactive_connections_count_as_in_the_kernel() {
@@ -610,14 +642,15 @@ fn inactive_connections_count_as_in_the_kernel() {
     }
 }
 
-/// The overhead of this kernel tells 257 × active + inactive from the older
-/// 256 × active + inactive only once a destination has 256 inactive
+/// The two overheads (257 × active + inactive since 6.1.183, 256 × active +
+/// inactive before) part only once a destination has 256 inactive
 /// connections: lc over `[A listening, B refusing]` picks A, then B until B's
-/// inactive count reaches A's overhead, i.e. 257 times here (256 on older
-/// kernels), then A again.
+/// inactive count reaches A's overhead (257 times with the current formula,
+/// 256 with the classic one), then A again. The kernel must follow the
+/// formula `sched` gives for its release; the scenario tells them apart.
 #[test]
 #[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
-fn overhead_is_257_per_active_plus_inactive() {
+fn overhead_follows_the_running_release() {
     let _flush = enter_fresh_netns();
     let scenarios: Vec<Scenario> = [Scheduler::Lc, Scheduler::Wlc]
         .into_iter()
@@ -633,26 +666,105 @@ fn overhead_is_257_per_active_plus_inactive() {
     let failures = run_scenarios(&scenarios);
     assert!(
         failures.is_empty(),
-        "sched differs from the kernel:\n{failures}"
+        "sched ({release}: {facts:?}) differs from the kernel:\n{failures}",
+        release = release(),
+        facts = facts()
     );
-    // And the kernel really is the current one: pick 259 (index 258) went back
-    // to A, which the older formula would have done one pick earlier.
-    let mut older = scenarios[0].model().with_overhead(sched::Overhead::Classic);
-    let older_picks: Vec<usize> = (0..262)
-        .map(|_| {
-            let pick = older.pick().expect("a pick");
-            if pick == 0 {
-                older.connect(0).expect("count");
-            } else {
-                older.connect_inactive(1).expect("count");
+    // The scenario separates the formulas: A comes back at pick 259 with the
+    // current one, at pick 258 with the classic one.
+    let back_to_a = |overhead: Overhead| {
+        let mut model = scenarios[0].model().with_overhead(overhead);
+        (0..262)
+            .map(|_| {
+                let pick = model.pick().expect("a pick");
+                if pick == 0 {
+                    model.connect(0).expect("count");
+                } else {
+                    model.connect_inactive(1).expect("count");
+                }
+                pick
+            })
+            .skip(1)
+            .position(|pick| pick == 0)
+    };
+    assert_eq!(back_to_a(Overhead::Current), Some(257));
+    assert_eq!(back_to_a(Overhead::Classic), Some(256));
+}
+
+/// An `ipvsadm -e` that gives a busy destination an upper threshold at or
+/// below its connection count overloads it at once since 6.1.183; before,
+/// the edit never set the flag (the next connection did). Raising the
+/// threshold again frees it under both rules. rr over `[A, B]`, both
+/// listening: 2 picks, `-x 1` on A, 4 picks, `-x 3` on A, 4 picks.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn threshold_edit_follows_the_running_release() {
+    let _flush = enter_fresh_netns();
+    let (vip, reals) = addresses(0, 2);
+    let scenario = Scenario {
+        scheduler: Scheduler::Rr,
+        weights: vec![1, 1],
+        listening: vec![true, true],
+        upper: vec![0, 0],
+        build: Build::OneByOne,
+        picks: 2,
+    };
+    let _listeners = listen_on(&reals, &scenario.listening);
+    ipvsadm_restore(&scenario.rules(vip, &reals));
+    let edit = |upper: u32| {
+        ipvsadm_restore(&format!("-e -t {vip} -r {} -m -w 1 -x {upper}\n", reals[0]));
+    };
+    let mut kernel = Vec::new();
+    let mut streams = Vec::new();
+    let mut base = 20_000;
+    for (upper, picks) in [(None, 2), (Some(1), 4), (Some(3), 4)] {
+        if let Some(upper) = upper {
+            edit(upper);
+        }
+        let (seq, open) = kernel_picks(vip, &reals, &scenario.listening, base, picks);
+        kernel.extend(seq);
+        streams.extend(open);
+        base += picks;
+    }
+    let model_picks = |rule: ThresholdRule| {
+        let mut facts = facts();
+        facts.thresholds = rule;
+        let mut model = scenario.model().with_kernel_facts(facts);
+        let mut picks = Vec::new();
+        for (upper, count) in [(None, 2), (Some(1), 4), (Some(3), 4)] {
+            if let Some(upper) = upper {
+                model.set_thresholds(0, upper, 0).expect("valid thresholds");
             }
-            pick
-        })
-        .collect();
+            for _ in 0..count {
+                picks.push(model.pick_and_connect().expect("no overflow"));
+            }
+        }
+        picks
+    };
+    let expected = model_picks(facts().thresholds);
     assert_eq!(
-        older_picks[257], 0,
-        "the older formula goes back to A at pick 258"
+        show(&kernel),
+        show(&expected),
+        "kernel (first line) and sched for {release} ({facts:?}) differ",
+        release = release(),
+        facts = facts()
     );
+    // The scenario separates the rules.
+    assert_ne!(
+        show(&model_picks(ThresholdRule::Current)),
+        show(&model_picks(ThresholdRule::Classic))
+    );
+}
+
+/// The running kernel's release is one `sched` knows facts for, and the lab
+/// reports which it is.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn the_running_release_is_known() {
+    let text = std::fs::read_to_string("/proc/version").expect("/proc/version");
+    let running = KernelRelease::from_proc_version(&text).expect("a release in /proc/version");
+    eprintln!("running {running}: {:?}", KernelFacts::for_release(running));
+    assert_eq!((running.major, running.minor), (6, 1), "{text}");
 }
 
 #[test]
