@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod setup;
 
 /// A declarative IPVS director.
 #[derive(Debug, Parser)]
@@ -17,6 +18,9 @@ struct Cli {
 enum Command {
     /// Check a configuration file: exit 0, or 2 with every error as FILE:LINE:COLUMN.
     Check(check::Args),
+    /// Give this host the director's network settings for NAT, DR or TUN
+    /// (VIPs, ip_forward): exit 0, 1 when --check finds differences, 2 on errors.
+    Setup(setup::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,5 +37,6 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Setup(args) => Ok(setup::run(&args)),
     }
 }
