@@ -14,6 +14,7 @@ use crate::format::{self, Entry};
 use crate::json;
 use crate::request;
 use crate::restore;
+use crate::sub;
 use crate::timing;
 use crate::usage;
 use crate::watch;
@@ -71,6 +72,9 @@ pub fn error_text(err: &Error) -> String {
 /// Runs a whole command line (`argv[0]` first).
 pub fn run(argv: &[String]) -> anyhow::Result<ExitCode> {
     let program = argv.first().map(String::as_str).unwrap_or("ipvsctl");
+    if let Some(code) = sub::run(argv)? {
+        return Ok(code);
+    }
     let inv = match cli::parse(argv, false).map_err(Failure::from)? {
         Parsed::Help => {
             print!("{}", usage::text(program));
@@ -115,7 +119,7 @@ pub fn run(argv: &[String]) -> anyhow::Result<ExitCode> {
 
 /// Moves the whole process into network namespace `name` (`/run/netns/NAME`),
 /// so its sockets and `/proc/net` are the namespace's.
-fn enter_netns(name: &str) -> anyhow::Result<()> {
+pub fn enter_netns(name: &str) -> anyhow::Result<()> {
     let path = ipvs_proto::NetNs::named_path(name)
         .map_err(|e| Failure::new(USAGE_FAILURE, format!("ipvsctl: {e}")))?;
     let file = std::fs::File::open(&path).map_err(|e| {
@@ -187,7 +191,8 @@ fn one_entry(client: &mut Client, inv: &Invocation) -> Result<Entry, Error> {
     Ok(Entry { service, dests })
 }
 
-fn write_out(text: &str) -> anyhow::Result<()> {
+/// Writes `text` to stdout; a closed pipe is not an error.
+pub fn write_out(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),

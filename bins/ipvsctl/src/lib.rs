@@ -21,14 +21,17 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod apply;
 pub mod cli;
 pub mod conn;
 pub mod format;
 pub mod json;
+pub mod model;
 pub mod netdb;
 pub mod request;
 pub mod restore;
 pub mod sort;
+pub mod sub;
 pub mod timing;
 pub mod usage;
 pub mod watch;

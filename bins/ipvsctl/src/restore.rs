@@ -18,6 +18,7 @@ use ipvs_proto::{
 use crate::app::{self, Failure, KERNEL_FAILURE, USAGE_FAILURE};
 use crate::cli::{self, Asked, Invocation};
 use crate::format::Entry;
+use crate::model::{self, Modules};
 use crate::request;
 use crate::timing;
 
@@ -164,22 +165,78 @@ pub fn run(program: &str, inv: &Invocation) -> anyhow::Result<ExitCode> {
         Failure { status, message }
     })?;
     phases.mark("read and check");
-    if inv.ext.dry_run || planned.requests.is_empty() {
+    if planned.requests.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     let (mut client, _info) = app::init()?;
     phases.mark("connect");
-    apply(&mut client, &planned)?;
+    let labels: Vec<String> = planned.lines.iter().map(|n| format!("line {n}")).collect();
+    let snapshot = prepare(&mut client, &planned.requests, &labels)?;
+    phases.mark("snapshot and pre-check");
+    if inv.ext.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    apply(&mut client, &planned.requests, &labels, &snapshot)?;
     phases.mark("batch");
     Ok(ExitCode::SUCCESS)
 }
 
-/// What the table looked like before a batch that is not only additions.
+/// What the kernel looked like before a batch: the table (for the
+/// pre-check and the rollback), and the timeouts and daemons when the batch
+/// changes them.
 #[derive(Debug)]
-struct Snapshot {
+pub struct Snapshot {
     table: Vec<Entry>,
     timeouts: Option<Timeouts>,
     daemons: Option<Vec<Daemon>>,
+}
+
+impl Snapshot {
+    /// The table as the snapshot saw it.
+    pub fn table(&self) -> &[Entry] {
+        &self.table
+    }
+}
+
+/// Takes the snapshot and runs the pre-check ([`model::check`]): when any
+/// request would be refused, fails naming each one by its label (`line 4`)
+/// with the kernel's text, and nothing is sent.
+pub fn prepare(
+    client: &mut Client,
+    requests: &[Request],
+    labels: &[String],
+) -> anyhow::Result<Snapshot> {
+    let snapshot = take_snapshot(client, requests).map_err(kernel)?;
+    precheck(&snapshot, requests, labels)?;
+    Ok(snapshot)
+}
+
+/// [`model::check`] of `requests` against `snapshot`, as a failure naming
+/// every refused request by its label.
+pub fn precheck(
+    snapshot: &Snapshot,
+    requests: &[Request],
+    labels: &[String],
+) -> anyhow::Result<()> {
+    let live = model::Snapshot {
+        table: snapshot.table.clone(),
+        daemons: snapshot.daemons.clone(),
+    };
+    let (_, refusals) = model::check(&live, requests, &Modules::system());
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    let mut message = String::new();
+    for r in &refusals {
+        let label = labels.get(r.index).map_or("request", String::as_str);
+        message.push_str(&format!("{label}: {}\n", r.message()));
+    }
+    message.push_str("ipvsctl: nothing sent: checked against the live table, the kernel would refuse the above\n");
+    Err(Failure {
+        status: KERNEL_FAILURE,
+        message,
+    }
+    .into())
 }
 
 fn is_additive(request: &Request) -> bool {
@@ -189,33 +246,35 @@ fn is_additive(request: &Request) -> bool {
     )
 }
 
-/// Sends the batch; on any refusal undoes it and reports every refused line.
+/// Sends the batch; on any refusal undoes it (a batch of additions by
+/// deleting what was added, anything else by bringing the kernel back to
+/// `snapshot`) and reports every refused request by its label.
 ///
 /// Zeroing (`-Z` lines) cannot be undone, so it is sent last, in a second
 /// batch, only once every other request has been accepted: a refused line
 /// leaves the counters as they were. (A `-Z` of a service that a later line
 /// deletes therefore fails, and the restore is rolled back.)
-pub fn apply(client: &mut Client, planned: &Plan) -> anyhow::Result<()> {
-    let requests = &planned.requests;
+pub fn apply(
+    client: &mut Client,
+    requests: &[Request],
+    labels: &[String],
+    snapshot: &Snapshot,
+) -> anyhow::Result<()> {
     let additive = requests.iter().all(is_additive);
-    let snapshot = if additive {
-        None
-    } else {
-        Some(take_snapshot(client, requests).map_err(kernel)?)
-    };
     let (outcome, zeroed) = zeroing_last(client, requests)?;
     if outcome.iter().all(Option::is_none) {
         return Ok(());
     }
     let mut message = String::new();
-    for (line, err) in planned.lines.iter().zip(&outcome) {
+    for (label, err) in labels.iter().zip(&outcome) {
         if let Some(err) = err {
-            message.push_str(&format!("line {line}: {err}\n"));
+            message.push_str(&format!("{label}: {err}\n"));
         }
     }
-    let undo = match &snapshot {
-        None => undo_additions(requests, &outcome),
-        Some(snapshot) => reconcile(client, snapshot).map_err(kernel)?,
+    let undo = if additive {
+        undo_additions(requests, &outcome)
+    } else {
+        reconcile(client, snapshot).map_err(kernel)?
     };
     let undo_errors = if undo.is_empty() {
         Vec::new()

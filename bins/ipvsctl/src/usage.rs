@@ -29,6 +29,10 @@ Usage:
   {p} --start-daemon {{master|backup}} [daemon-options]
   {p} --stop-daemon {{master|backup}}
   {p} -h
+  {p} apply [--prune] [--dry-run] FILE    make the table equal to FILE (-S format)
+  {p} diff [--prune] FILE                 print what apply would do (exit 1 if anything)
+  {p} set-weight virtual-service -r server-address WEIGHT
+  {p} drain virtual-service -r server-address [--timeout DURATION] [--then delete|keep]
 
 Every command also takes --netns NAME (a namespace under /run/netns).
 
@@ -38,8 +42,9 @@ Commands:
   -a --add-server       add a real server            -e --edit-server    replace one
   -d --delete-server    delete a real server         -Z --zero           zero counters
   -L -l --list          list the table               -S --save           print as rules
-  -R --restore          apply rules read from stdin: every line is checked first, then
-                        all are sent as one batch; a refused batch is rolled back
+  -R --restore          apply rules read from stdin: every line is checked first, also
+                        against the live table (--dry-run: only that), then all are
+                        sent as one batch; a refused batch is rolled back
   --set tcp tcpfin udp  set connection timeouts (seconds, 0 keeps a value)
   --start-daemon / --stop-daemon   connection synchronisation daemon
 

@@ -320,7 +320,7 @@ fn host_names_give_the_numeric_request() {
         &["-R", "--dry-run"],
         "-A -t localhost:80 -s rr\n-a -t localhost:80 -r localhost:81 -m\n",
     );
-    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+    assert!(passes_line_check(status, &stderr), "{status:?} {stderr}");
     let (status, _, stderr) = restore(&["-R", "--dry-run"], "-A -t no-such-host.invalid:80\n");
     assert_eq!(status, Some(2));
     assert_eq!(
@@ -416,6 +416,14 @@ fn restore(args: &[&str], input: &str) -> (Option<i32>, String, String) {
     support::spawn(BIN, args, Some(input))
 }
 
+/// A `-R --dry-run` whose lines all pass the line check: it then checks them
+/// against the live table, which on a host without IPVS ends at the
+/// connection (success on a host with IPVS and an empty table).
+fn passes_line_check(status: Option<i32>, stderr: &str) -> bool {
+    (status, stderr) == (Some(0), "")
+        || (status == Some(2) && stderr.starts_with("Can't initialize ipvs: "))
+}
+
 /// `-R` reports every bad line with its number and stops before talking to
 /// the kernel.
 #[test]
@@ -442,9 +450,9 @@ ipvsadm -a -t 10.0.0.1:80 -r 10.0.0.3:80 -m -w 1
     );
     assert_eq!(status, Some(2));
     assert!(stdout.is_empty());
-    // Validation alone: nothing to report, nothing sent.
+    // Lines that pass: checked against the live table next, nothing sent.
     let (status, _, stderr) = restore(&["-R", "--dry-run"], "-A -t 10.0.0.1:80\n-C\n");
-    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+    assert!(passes_line_check(status, &stderr), "{status:?} {stderr}");
     let (status, _, stderr) = restore(&["-R", "--dry-run"], "-R\n");
     assert_eq!(status, Some(255));
     assert_eq!(
