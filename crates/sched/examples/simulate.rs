@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use sched::{Dest, Overhead, Scheduler, Service};
+use sched::{Dest, KernelFacts, KernelRelease, Overhead, Scheduler, Service};
 
 const USAGE: &str = "\
 usage: simulate --sched NAME --weights W,W,... --picks N [options]
@@ -22,9 +22,12 @@ usage: simulate --sched NAME --weights W,W,... --picks N [options]
   --active N,N,...      initial active connections, one per destination
   --inactive N,N,...    initial inactive connections, one per destination
   --connect             each pick adds one active connection to the picked destination
+  --kernel RELEASE      behave as this kernel release does (6.1.172, 6.1.192-3, ...):
+                        its lc/wlc overhead and threshold rule (sched::KernelFacts);
+                        default: the newest behaviour known (6.1.183 and later)
   --overhead current|classic
                         lc/wlc overhead: 257*active+inactive (current, default)
-                        or 256*active+inactive (classic)
+                        or 256*active+inactive (classic); overrides --kernel's
   --incremental         build the service empty and add the destinations one at a
                         time, last index first (ipvsadm -A, then -a); default: bind
                         the scheduler after they exist (ipvsadm -E -s NAME)
@@ -39,7 +42,7 @@ struct Args {
     active: Option<Vec<u32>>,
     inactive: Option<Vec<u32>>,
     connect: bool,
-    overhead: Overhead,
+    facts: KernelFacts,
     incremental: bool,
 }
 
@@ -63,7 +66,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     let mut active = None;
     let mut inactive = None;
     let mut connect = false;
-    let mut overhead = Overhead::Current;
+    let mut facts = KernelFacts::CURRENT;
+    let mut overhead = None;
     let mut incremental = false;
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -90,14 +94,23 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             "--connect" => connect = true,
             "--incremental" => incremental = true,
             "--overhead" => {
-                overhead = match value()?.as_str() {
+                overhead = Some(match value()?.as_str() {
                     "current" => Overhead::Current,
                     "classic" => Overhead::Classic,
                     v => return Err(format!("--overhead {v:?}: expected current or classic")),
-                }
+                })
+            }
+            "--kernel" => {
+                let v = value()?;
+                let release: KernelRelease =
+                    v.parse().map_err(|e| format!("--kernel {v:?}: {e}"))?;
+                facts = KernelFacts::for_release(release);
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if let Some(overhead) = overhead {
+        facts.overhead = overhead;
     }
     let scheduler = scheduler.ok_or("--sched is required")?;
     let weights: Vec<i32> = weights.ok_or("--weights is required")?;
@@ -126,7 +139,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         active,
         inactive,
         connect,
-        overhead,
+        facts,
         incremental,
     }))
 }
@@ -148,7 +161,7 @@ fn build(args: &Args) -> Result<Service, sched::Error> {
     } else {
         Service::with_dests(args.scheduler, dests)?
     };
-    Ok(svc.with_overhead(args.overhead))
+    Ok(svc.with_kernel_facts(args.facts))
 }
 
 fn run(args: &Args) -> Result<String, sched::Error> {
@@ -225,6 +238,14 @@ mod tests {
                 .unwrap(),
             "0"
         );
+        // The kernel on my director: 6.1.172 weighs as the classic formula.
+        let lc = "--sched lc --weights 1,1 --active 1,0 --inactive 0,256 --picks 1";
+        assert_eq!(sim(&format!("{lc} --kernel 6.1.172")).unwrap(), "0");
+        assert_eq!(sim(&format!("{lc} --kernel 6.1.192-3")).unwrap(), "1");
+        assert_eq!(
+            sim(&format!("{lc} --kernel 6.1.172 --overhead current")).unwrap(),
+            "1"
+        );
         assert_eq!(
             sim("--sched rr --weights 1,1 --overloaded 0,1 --picks 2").unwrap(),
             "- -"
@@ -252,6 +273,10 @@ mod tests {
                 "current or classic",
             ),
             ("--sched rr --weights 1 --picks 1 --frob", "--frob"),
+            (
+                "--sched rr --weights 1 --picks 1 --kernel 6",
+                "--kernel \"6\": expected a kernel release",
+            ),
             ("--sched rr --weights -1 --picks 1", "negative"),
         ] {
             let err = sim(line).unwrap_err();
