@@ -11,6 +11,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some(arg) = args.first() {
         anyhow::bail!("`cargo xtask ci` takes no arguments (got `{arg}`)");
     }
+    eprintln!("xtask: [tidy] cargo xtask tidy");
+    crate::tidy::run(&[]).context("step `tidy`")?;
     ensure_debian_packages(HOST_TEST_PACKAGES)?;
 
     run_step("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 mod bench_pty;
 mod ci;
 mod kernel_lab;
+mod tidy;
 mod util;
 
 const HELP: &str = "\
@@ -18,6 +19,9 @@ Tasks:
               bench compilation, then the kernel lab
   kernel-lab  the guest suites against a real IPVS kernel under qemu
               (`cargo xtask kernel-lab --help`; docs/kernel-lab.md)
+  tidy        the architecture rules, checked from cargo metadata (halves apart,
+              libraries above binaries, one netlink family per crate, READMEs
+              with compiled examples)
   help        this text
 ";
 
@@ -45,12 +49,13 @@ fn run() -> anyhow::Result<()> {
         "bench-pty" => bench_pty::run(rest),
         "ci" => ci::run(rest),
         "kernel-lab" => kernel_lab::run(rest),
+        "tidy" => tidy::run(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
         }
         other => anyhow::bail!(
-            "unknown task `{other}`; expected one of: bench-pty, ci, kernel-lab, help"
+            "unknown task `{other}`; expected one of: bench-pty, ci, kernel-lab, tidy, help"
         ),
     }
 }

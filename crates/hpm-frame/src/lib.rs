@@ -95,3 +95,8 @@ pub use stream::{FrameReader, RejectReason, Rejection, Stats, StreamDecoder};
 
 /// The `time` crate, whose types appear in this crate's API.
 pub use time;
+
+/// The README's examples compile (and those that can, run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

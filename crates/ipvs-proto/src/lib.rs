@@ -114,3 +114,8 @@ pub use self::service::{
     FlagsWithMask, Netmask, Protocol, Service, ServiceAttribute, ServiceFlags, ServiceKey,
 };
 pub use self::stats::{Stats, Stats64Attribute, StatsAttribute};
+
+/// The README's examples compile (and those that can, run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -84,3 +84,8 @@ pub use settings::{
 };
 pub use signals::{EXIT_SIGNALS, ExitSignals};
 pub use terminal::RawTerminal;
+
+/// The README's examples compile (and those that can, run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
