@@ -4,8 +4,9 @@ use anyhow::Context;
 use crate::util::{cargo, ensure_debian_packages, run_step, workspace_root};
 
 /// Debian packages the host-side tests use (pseudo-terminal bridging is compared
-/// with socat; the interactive terminal tests drive `com` inside tmux).
-const HOST_TEST_PACKAGES: &[&str] = &["tmux", "socat"];
+/// with socat; the interactive terminal tests drive `com` inside tmux; the
+/// agent-check interop test runs HAProxy against `lvs-agent serve`).
+const HOST_TEST_PACKAGES: &[&str] = &["tmux", "socat", "haproxy"];
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some(arg) = args.first() {

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod serve;
 mod setup;
 
 /// The LVS real server.
@@ -19,6 +20,9 @@ enum Command {
     /// Give this host the real server's network settings for NAT, DR or TUN
     /// (VIP on lo, ARP sysctls, tunl0, gateway); --dry-run, --check, --undo.
     Setup(setup::Args),
+    /// Answer HAProxy's agent-check protocol with this server's spare
+    /// capacity (CPU, a cgroup's quota or a site command; drain file).
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +39,6 @@ fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Setup(args) => Ok(setup::run(&args)),
+        Command::Serve(args) => serve::run(args),
     }
 }

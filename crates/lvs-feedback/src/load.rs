@@ -206,41 +206,72 @@ pub fn cgroup_busy(before_usec: u64, after_usec: u64, elapsed: Duration, cpus: f
     (after_usec.saturating_sub(before_usec) as f64 / wall).clamp(0.0, 1.0)
 }
 
-/// The last `capacity` values of a measure; their mean is the smoothed
-/// load.
+/// The samples of a measure over the last `span` of time; their mean is
+/// the smoothed load. Time is given by the caller (any fixed origin).
 #[derive(Debug, Clone)]
 pub struct Window {
-    values: VecDeque<f64>,
-    capacity: usize,
+    samples: VecDeque<(Duration, f64)>,
+    span: Duration,
 }
 
+/// A [`Window`] keeps at most this many samples (the oldest go first).
+pub const WINDOW_MAX_SAMPLES: usize = 4096;
+
 impl Window {
-    /// A window of `capacity` samples (at least 1).
-    pub fn new(capacity: usize) -> Window {
-        let capacity = capacity.max(1);
+    /// A window over `span` of time.
+    pub fn new(span: Duration) -> Window {
         Window {
-            values: VecDeque::with_capacity(capacity),
-            capacity,
+            samples: VecDeque::new(),
+            span,
         }
     }
 
-    /// Adds a sample; a non-finite one is dropped, others are clamped to
-    /// [0, 1].
-    pub fn push(&mut self, value: f64) {
+    /// Adds a sample taken at `now`; a non-finite one is dropped, others
+    /// are clamped to [0, 1]. Samples older than the span are forgotten.
+    pub fn push(&mut self, now: Duration, value: f64) {
         if !value.is_finite() {
             return;
         }
-        if self.values.len() == self.capacity {
-            self.values.pop_front();
+        if self.samples.len() == WINDOW_MAX_SAMPLES {
+            self.samples.pop_front();
         }
-        self.values.push_back(value.clamp(0.0, 1.0));
+        self.samples.push_back((now, value.clamp(0.0, 1.0)));
+        self.forget(now);
     }
 
-    /// The mean of the samples, `None` before the first.
-    pub fn mean(&self) -> Option<f64> {
-        (!self.values.is_empty())
-            .then(|| self.values.iter().sum::<f64>() / self.values.len() as f64)
+    fn forget(&mut self, now: Duration) {
+        while let Some(&(t, _)) = self.samples.front() {
+            if now.saturating_sub(t) > self.span {
+                self.samples.pop_front();
+            } else {
+                break;
+            }
+        }
     }
+
+    /// The mean of the samples at most `span` old at `now`, `None` when
+    /// there are none.
+    pub fn mean(&self, now: Duration) -> Option<f64> {
+        let recent = self
+            .samples
+            .iter()
+            .filter(|&&(t, _)| now.saturating_sub(t) <= self.span);
+        let (n, sum) = recent.fold((0usize, 0.0), |(n, s), &(_, v)| (n + 1, s + v));
+        (n > 0).then(|| sum / n as f64)
+    }
+}
+
+/// The number of CPUs listed in `/proc/stat` (`cpu0`, `cpu1`, ... lines);
+/// at least 1.
+pub fn count_cpus(proc_stat: &str) -> u32 {
+    let n = proc_stat
+        .lines()
+        .filter(|l| {
+            l.strip_prefix("cpu")
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX).max(1)
 }
 
 /// The percentage an agent reports for a load in [0, 1]: the spare
@@ -316,13 +347,20 @@ mod tests {
         let m = "MemTotal:       1000 kB\nMemFree: 10 kB\nMemAvailable:    250 kB\n";
         assert_eq!(parse_meminfo_used(m).unwrap(), 0.75);
         assert!(parse_meminfo_used("MemTotal: 5 kB\n").is_err());
-        let mut w = Window::new(2);
-        assert_eq!(w.mean(), None);
-        w.push(1.0);
-        w.push(f64::NAN);
-        w.push(0.0);
-        w.push(0.5);
-        assert_eq!(w.mean(), Some(0.25));
+        let s = Duration::from_secs;
+        let mut w = Window::new(s(2));
+        assert_eq!(w.mean(s(0)), None);
+        w.push(s(0), 1.0);
+        w.push(s(1), f64::NAN);
+        w.push(s(1), 0.0);
+        w.push(s(2), 0.5);
+        assert_eq!(w.mean(s(2)), Some(0.5));
+        w.push(s(3), 7.0);
+        assert_eq!(w.mean(s(3)), Some(0.5));
+        assert_eq!(w.mean(s(4)), Some(0.75));
+        assert_eq!(w.mean(s(10)), None);
+        assert_eq!(count_cpus("cpu 1 2 3 4\ncpu0 1\ncpu1 2\ncpufoo\nintr\n"), 2);
+        assert_eq!(count_cpus(""), 1);
         assert_eq!(spare_percent(0.0, 100), 100);
         assert_eq!(spare_percent(0.254, 100), 75);
         assert_eq!(spare_percent(0.0, 60), 60);
