@@ -1,6 +1,7 @@
 //! One real server of a virtual service, as the schedulers see it.
 
 use crate::kernel_facts::ThresholdRule;
+use core::net::SocketAddr;
 
 /// How the least-connection family (`lc`, `wlc`) weighs a destination's
 /// connections.
@@ -52,6 +53,12 @@ pub struct Dest {
     pub(crate) overloaded: bool,
     pub(crate) upper_threshold: u32,
     pub(crate) lower_threshold: u32,
+    /// The real server's address and port (`mh` hashes it; `lblc` and
+    /// `lblcr` know a destination by it).
+    pub(crate) addr: Option<SocketAddr>,
+    /// The kernel's `last_weight`: the latest weight other than 0 (or the
+    /// weight it was added with), which `mh` fills its table by.
+    pub(crate) last_weight: i32,
 }
 
 impl Dest {
@@ -67,7 +74,33 @@ impl Dest {
             overloaded: false,
             upper_threshold: 0,
             lower_threshold: 0,
+            addr: None,
+            last_weight: weight,
         }
+    }
+
+    /// The same destination with this address and port (`ipvsadm -a -r
+    /// ADDR:PORT`). `mh` builds its table from the addresses, `lblc` and
+    /// `lblcr` remember destinations by them; the other schedulers ignore
+    /// them. Without one, a destination counts as `0.0.0.0:0` for `mh`.
+    #[must_use]
+    pub const fn with_addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = Some(addr);
+        self
+    }
+
+    /// The address and port, if one was given.
+    #[must_use]
+    pub const fn addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
+    /// The kernel's `last_weight`: the latest weight other than 0 that was
+    /// set (or the weight the destination joined with). `mh` keeps a
+    /// quiesced destination's table slots by it.
+    #[must_use]
+    pub const fn last_weight(&self) -> i32 {
+        self.last_weight
     }
 
     /// The same destination with these active and inactive connection counts.

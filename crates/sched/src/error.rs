@@ -52,6 +52,12 @@ pub enum Error {
         /// The number of destinations the list would have.
         len: usize,
     },
+    /// A destination with this address and port is already in the list
+    /// (`-EEXIST` in the kernel).
+    DuplicateAddress {
+        /// The address given.
+        addr: core::net::SocketAddr,
+    },
 }
 
 impl fmt::Display for Error {
@@ -86,6 +92,10 @@ impl fmt::Display for Error {
                 f,
                 "{len} destinations are too many: expected fewer than {}",
                 u32::MAX
+            ),
+            Error::DuplicateAddress { addr } => write!(
+                f,
+                "destination {addr} is already in the service: expected a new address and port"
             ),
         }
     }

@@ -6,7 +6,9 @@
 //! to it ([`Scheduler`]): `rr`, `wrr`, `lc`, `wlc`, `sed`, `nq`, `fo`, `ovf`
 //! with the exact semantics of `net/netfilter/ipvs/ip_vs_*.c` (Linux 6.x),
 //! plus the notebook's N-of-N round robin (`nofn`, and `nofn-seed` for its
-//! kernel patch's exact sequence).
+//! kernel patch's exact sequence), and the schedulers that read the packet:
+//! `sh`, `dh`, `mh`, `lblc`, `lblcr` (and upstream's `twos`), asked with
+//! [`Service::pick_packet`] and a [`Packet`].
 //!
 //! # List order
 //!
@@ -81,8 +83,13 @@ extern crate alloc;
 mod bitset;
 mod dest;
 mod error;
+mod hash;
+mod hashing;
 mod kernel_facts;
+mod keyed;
 mod least;
+mod locality;
+mod packet;
 mod rr;
 mod scheduler;
 mod service;
@@ -93,6 +100,7 @@ pub use error::Error;
 pub use kernel_facts::{
     CHANGES, Change, Fact, KernelFacts, KernelRelease, ThresholdRule, UnknownRelease,
 };
+pub use packet::{Packet, SchedFlags, UnknownFlag};
 pub use scheduler::{Scheduler, UnknownScheduler};
 pub use service::Service;
 

@@ -32,11 +32,28 @@ pub enum Scheduler {
     /// `nofn-seed`: the notebook's kernel patch exactly: its counter starts one
     /// off, so runs are 2, 3, 4, ... (per instance here, not global).
     NofNSeed,
+    /// `sh`: source hashing: 256 buckets filled in list order by weight, the
+    /// bucket of the source address (and port, with flag 2) decides.
+    Sh,
+    /// `dh`: destination hashing: 256 buckets, one per destination in turn,
+    /// the bucket of the packet's destination address decides.
+    Dh,
+    /// `mh`: Maglev hashing: a 4093-slot table filled by last weight from
+    /// each destination's address-derived permutation.
+    Mh,
+    /// `lblc`: locality-based least connection: each packet destination
+    /// address keeps the destination `wlc` gave it while that is usable.
+    Lblc,
+    /// `lblcr`: `lblc` with a set of destinations per address.
+    Lblcr,
+    /// `twos`: weighted power of two choices (upstream since Linux 6.7),
+    /// with the random draws supplied in the [`Packet`](crate::Packet).
+    Twos,
 }
 
 impl Scheduler {
     /// Every scheduler, in the order of this enum.
-    pub const ALL: [Scheduler; 10] = [
+    pub const ALL: [Scheduler; 16] = [
         Scheduler::Rr,
         Scheduler::Wrr,
         Scheduler::Lc,
@@ -47,6 +64,12 @@ impl Scheduler {
         Scheduler::Ovf,
         Scheduler::NofN,
         Scheduler::NofNSeed,
+        Scheduler::Sh,
+        Scheduler::Dh,
+        Scheduler::Mh,
+        Scheduler::Lblc,
+        Scheduler::Lblcr,
+        Scheduler::Twos,
     ];
 
     /// The name `ipvsadm -s` (or, for N-of-N, this crate) knows it by.
@@ -63,6 +86,12 @@ impl Scheduler {
             Scheduler::Ovf => "ovf",
             Scheduler::NofN => "nofn",
             Scheduler::NofNSeed => "nofn-seed",
+            Scheduler::Sh => "sh",
+            Scheduler::Dh => "dh",
+            Scheduler::Mh => "mh",
+            Scheduler::Lblc => "lblc",
+            Scheduler::Lblcr => "lblcr",
+            Scheduler::Twos => "twos",
         }
     }
 }

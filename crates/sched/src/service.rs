@@ -1,12 +1,17 @@
 //! A virtual service: the destination list in kernel order plus its bound
 //! scheduler.
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::net::SocketAddr;
 
 use crate::dest::{Dest, Overhead};
 use crate::error::Error;
 use crate::kernel_facts::KernelFacts;
+use crate::keyed::{Context, Keyed};
 use crate::least::{Least, Rule};
+use crate::locality::DEFAULT_EXPIRATION;
+use crate::packet::{Packet, SchedFlags};
 use crate::rr::RoundRobin;
 use crate::scheduler::Scheduler;
 use crate::wrr::Wrr;
@@ -16,11 +21,15 @@ enum State {
     Rr(RoundRobin),
     Wrr(Wrr),
     Least(Least),
+    Keyed(Keyed),
 }
 
 impl State {
-    fn bind(scheduler: Scheduler, overhead: Overhead, dests: &[Dest]) -> Self {
-        let least = |rule| State::Least(Least::new(rule, overhead, dests));
+    fn bind(scheduler: Scheduler, ctx: &Context, dests: &[Dest]) -> Self {
+        if let Some(k) = Keyed::bind(scheduler, dests, ctx) {
+            return State::Keyed(k);
+        }
+        let least = |rule| State::Least(Least::new(rule, ctx.overhead, dests));
         match scheduler {
             Scheduler::Rr => State::Rr(RoundRobin::rr(dests)),
             Scheduler::NofN => State::Rr(RoundRobin::nofn(dests, false)),
@@ -32,6 +41,8 @@ impl State {
             Scheduler::Nq => least(Rule::Nq),
             Scheduler::Fo => least(Rule::Fo),
             Scheduler::Ovf => least(Rule::Ovf),
+            // The others are bound above.
+            _ => least(Rule::Wlc),
         }
     }
 }
@@ -70,7 +81,22 @@ pub struct Service {
     facts: KernelFacts,
     dests: Vec<Dest>,
     state: State,
+    flags: SchedFlags,
+    /// The caller's clock, in milliseconds.
+    now: u64,
+    expiration: u64,
+    /// Removed destinations with an address, as they left (the kernel's
+    /// trash): one added again with that address takes back its counters.
+    trash: BTreeMap<SocketAddr, Dest>,
 }
+
+/// A fresh service's context: no flags, time 0, the default expiration.
+const START: Context = Context {
+    flags: SchedFlags::NONE,
+    overhead: Overhead::Current,
+    now: 0,
+    expiration: DEFAULT_EXPIRATION,
+};
 
 impl Service {
     /// An empty service with this scheduler bound (`ipvsadm -A -s NAME`).
@@ -80,7 +106,11 @@ impl Service {
             scheduler,
             facts: KernelFacts::default(),
             dests: Vec::new(),
-            state: State::bind(scheduler, Overhead::default(), &[]),
+            state: State::bind(scheduler, &START, &[]),
+            flags: SchedFlags::NONE,
+            now: 0,
+            expiration: DEFAULT_EXPIRATION,
+            trash: BTreeMap::new(),
         }
     }
 
@@ -95,19 +125,25 @@ impl Service {
         scheduler: Scheduler,
         dests: impl IntoIterator<Item = Dest>,
     ) -> Result<Self, Error> {
-        let mut list = Vec::new();
+        let mut list: Vec<Dest> = Vec::new();
         for d in dests {
-            list.push(checked(d)?);
+            let d = checked(d)?;
+            unique(&list, &d)?;
+            list.push(d);
         }
         if list.len() >= u32::MAX as usize {
             return Err(Error::TooManyDestinations { len: list.len() });
         }
-        let state = State::bind(scheduler, Overhead::default(), &list);
+        let state = State::bind(scheduler, &START, &list);
         Ok(Service {
             scheduler,
             facts: KernelFacts::default(),
             dests: list,
             state,
+            flags: SchedFlags::NONE,
+            now: 0,
+            expiration: DEFAULT_EXPIRATION,
+            trash: BTreeMap::new(),
         })
     }
 
@@ -161,8 +197,10 @@ impl Service {
     /// [`Overhead::Current`]), keeping the other kernel facts.
     pub fn set_overhead(&mut self, overhead: Overhead) {
         self.facts.overhead = overhead;
-        if let State::Least(l) = &mut self.state {
-            l.set_overhead(overhead, &self.dests);
+        match &mut self.state {
+            State::Least(l) => l.set_overhead(overhead, &self.dests),
+            State::Keyed(k) => k.set_overhead(overhead, &self.dests),
+            State::Rr(_) | State::Wrr(_) => {}
         }
     }
 
@@ -177,7 +215,80 @@ impl Service {
     /// does: its state starts over (`init_service`).
     pub fn rebind(&mut self, scheduler: Scheduler) {
         self.scheduler = scheduler;
-        self.state = State::bind(scheduler, self.facts.overhead, &self.dests);
+        self.state = State::bind(scheduler, &self.context(), &self.dests);
+    }
+
+    fn context(&self) -> Context {
+        Context {
+            flags: self.flags,
+            overhead: self.facts.overhead,
+            now: self.now,
+            expiration: self.expiration,
+        }
+    }
+
+    /// Set the service's scheduler flags (`ipvsadm -b`): `sh` and `mh` read
+    /// flag 1 as fallback and flag 2 as port.
+    pub fn set_flags(&mut self, flags: SchedFlags) {
+        self.flags = flags;
+    }
+
+    /// The builder form of [`Service::set_flags`].
+    #[must_use]
+    pub fn with_flags(mut self, flags: SchedFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// The scheduler flags.
+    #[must_use]
+    pub fn flags(&self) -> SchedFlags {
+        self.flags
+    }
+
+    /// Move the service's clock to `now` (milliseconds on the caller's
+    /// clock; the service starts at 0) and run every `lblc` / `lblcr`
+    /// expiry timer due by then, each at its own due time. Picks happen at
+    /// the current time. An earlier time than the current one is ignored:
+    /// the clock never goes back.
+    pub fn advance_clock(&mut self, now: u64) {
+        if now <= self.now {
+            return;
+        }
+        self.now = now;
+        let ctx = self.context();
+        if let State::Keyed(k) = &mut self.state {
+            k.advance(&ctx);
+        }
+    }
+
+    /// The service's clock, in milliseconds.
+    #[must_use]
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Set the entry expiration of `lblc` / `lblcr` in milliseconds (the
+    /// sysctls `net.ipv4.vs.lblc_expiration` and `lblcr_expiration`,
+    /// default 24 hours).
+    pub fn set_expiration(&mut self, millis: u64) {
+        self.expiration = millis;
+    }
+
+    /// The `lblc` / `lblcr` entry expiration in milliseconds.
+    #[must_use]
+    pub fn expiration(&self) -> u64 {
+        self.expiration
+    }
+
+    /// The number of entries in the `lblc` / `lblcr` table (0 for the
+    /// other schedulers).
+    #[must_use]
+    pub fn table_entries(&self) -> usize {
+        match &self.state {
+            State::Keyed(k) => k.entries(),
+            _ => 0,
+        }
     }
 
     /// The bound scheduler.
@@ -213,11 +324,44 @@ impl Service {
     /// Schedule one new connection: the index of the chosen destination, or
     /// `None` when the list is empty or nothing can be picked. The counters
     /// are left alone: call [`Service::connect`] to account the connection.
+    ///
+    /// The schedulers that read the packet (`sh`, `dh`, `mh`, `lblc`,
+    /// `lblcr`, `twos`) schedule [`Packet::UNSPECIFIED`] here; give them
+    /// the packet with [`Service::pick_packet`].
     pub fn pick(&mut self) -> Option<usize> {
+        self.pick_packet(&Packet::UNSPECIFIED)
+    }
+
+    /// Schedule the connection that `packet` opens, at the service's
+    /// current time ([`Service::advance_clock`]): the index of the chosen
+    /// destination, or `None`. Schedulers that do not read packets ignore
+    /// it. The counters are left alone, as with [`Service::pick`].
+    pub fn pick_packet(&mut self, packet: &Packet) -> Option<usize> {
         match &mut self.state {
             State::Rr(s) => s.pick(),
             State::Wrr(s) => s.pick(&self.dests),
             State::Least(s) => s.pick(),
+            State::Keyed(s) => {
+                let ctx = Context {
+                    flags: self.flags,
+                    overhead: self.facts.overhead,
+                    now: self.now,
+                    expiration: self.expiration,
+                };
+                s.pick(&self.dests, packet, &ctx)
+            }
+        }
+    }
+
+    /// [`Service::pick_packet`], then account one new active connection on
+    /// the chosen destination.
+    ///
+    /// # Errors
+    /// As [`Service::pick_and_connect`].
+    pub fn pick_packet_and_connect(&mut self, packet: &Packet) -> Result<Option<usize>, Error> {
+        match self.pick_packet(packet) {
+            Some(i) => self.connect(i).map(|()| Some(i)),
+            None => Ok(None),
         }
     }
 
@@ -241,19 +385,42 @@ impl Service {
     ///
     /// # Errors
     /// A negative weight, a lower threshold above the upper one, an upper
-    /// threshold above `i32::MAX`, or a full list.
+    /// threshold above `i32::MAX`, an address already in the list, or a
+    /// full list.
+    ///
+    /// A destination whose address was removed from this service before
+    /// comes back as the kernel brings it back from its trash: with the
+    /// active and inactive counts it had when it was removed (its
+    /// connections outlive the removal; use [`Service::set_counts`] for
+    /// those that ended meanwhile) and its `OVERLOAD` flag, then the weight
+    /// and thresholds given, applied as an edit would.
     pub fn add(&mut self, dest: Dest) -> Result<(), Error> {
-        let dest = checked(dest)?;
+        let mut dest = checked(dest)?;
+        unique(&self.dests, &dest)?;
+        if let Some(old) = dest.addr.and_then(|a| self.trash.get(&a)) {
+            // The old destination, its thresholds edited to the new ones.
+            let (upper, lower) = (dest.upper_threshold, dest.lower_threshold);
+            dest.active = old.active;
+            dest.inactive = old.inactive;
+            dest.overloaded = old.overloaded;
+            dest.upper_threshold = old.upper_threshold;
+            dest.lower_threshold = old.lower_threshold;
+            dest.edit_thresholds(self.facts.thresholds, upper, lower);
+        }
         if self.dests.len() + 1 >= u32::MAX as usize {
             return Err(Error::TooManyDestinations {
                 len: self.dests.len() + 1,
             });
+        }
+        if let Some(a) = dest.addr {
+            self.trash.remove(&a);
         }
         self.dests.insert(0, dest);
         match &mut self.state {
             State::Rr(s) => s.added(&self.dests),
             State::Wrr(s) => s.dest_changed(&self.dests),
             State::Least(s) => s.rebuild(&self.dests),
+            State::Keyed(s) => s.added(&self.dests),
         }
         Ok(())
     }
@@ -266,10 +433,14 @@ impl Service {
     pub fn remove(&mut self, index: usize) -> Result<Dest, Error> {
         self.index(index)?;
         let d = self.dests.remove(index);
+        if let Some(a) = d.addr {
+            self.trash.insert(a, d);
+        }
         match &mut self.state {
             State::Rr(s) => s.removed(&self.dests, index),
             State::Wrr(s) => s.dest_changed(&self.dests),
             State::Least(s) => s.rebuild(&self.dests),
+            State::Keyed(s) => s.removed(&self.dests, index, d),
         }
         Ok(d)
     }
@@ -285,7 +456,12 @@ impl Service {
         if weight < 0 {
             return Err(Error::NegativeWeight { weight });
         }
-        self.dests[index].weight = weight;
+        let d = &mut self.dests[index];
+        d.weight = weight;
+        // The kernel keeps the latest weight other than 0 (mh reads it).
+        if weight != 0 {
+            d.last_weight = weight;
+        }
         self.edited(index);
         Ok(())
     }
@@ -458,6 +634,7 @@ impl Service {
             State::Rr(s) => s.changed(&self.dests, index),
             State::Wrr(s) => s.dest_changed(&self.dests),
             State::Least(s) => s.changed(&self.dests, index),
+            State::Keyed(s) => s.edited(&self.dests, index),
         }
     }
 
@@ -467,6 +644,7 @@ impl Service {
             State::Rr(s) => s.changed(&self.dests, index),
             State::Wrr(s) => s.changed(&self.dests, index),
             State::Least(s) => s.changed(&self.dests, index),
+            State::Keyed(s) => s.changed(&self.dests, index),
         }
     }
 }
@@ -511,8 +689,20 @@ fn checked(mut d: Dest) -> Result<Dest, Error> {
         return Err(Error::NegativeWeight { weight: d.weight });
     }
     check_thresholds(d.upper_threshold, d.lower_threshold)?;
+    d.last_weight = d.weight;
     if d.upper_threshold != 0 {
         d.update_overload();
     }
     Ok(d)
+}
+
+/// The kernel refuses a second destination with the same address and port
+/// (`-EEXIST`).
+fn unique(list: &[Dest], d: &Dest) -> Result<(), Error> {
+    match d.addr {
+        Some(addr) if list.iter().any(|x| x.addr == Some(addr)) => {
+            Err(Error::DuplicateAddress { addr })
+        }
+        _ => Ok(()),
+    }
 }
