@@ -72,6 +72,11 @@ pub struct Cli {
     #[arg(short, long, value_name = "FILE", requires = "decode")]
     pub out: Option<PathBuf>,
 
+    /// With --decode: also write frames whose power disagrees with volts x
+    /// amperes x power factor, flagged in a `suspect` column (default: skip them).
+    #[arg(long, requires = "decode")]
+    pub keep_suspect: bool,
+
     /// When the device disappears, wait for it to come back and go on (same
     /// settings, same log).
     #[arg(long)]
@@ -137,8 +142,24 @@ pub enum Command {
         out: Option<PathBuf>,
         /// UTC offset of a watt.txt log's local timestamps, e.g. +09:00
         /// (default: this machine's current offset).
-        #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
+        #[arg(long, value_name = "OFFSET", value_parser = parse_offset, allow_hyphen_values = true)]
         utc_offset: Option<time::UtcOffset>,
+        /// Also write the frames whose power disagrees with volts x amperes x
+        /// power factor, with a `suspect` column (default: count and skip them).
+        #[arg(long)]
+        keep_suspect: bool,
+        /// How far, in percent of the power, beyond the rounding of the shown
+        /// digits a frame may disagree before it is suspect.
+        #[arg(long, value_name = "PERCENT", default_value_t = 0.3, value_parser = parse_percent)]
+        suspect_margin: f64,
+        /// The columns of CSV and JSON Lines, comma-separated, in order (time,
+        /// voltage_V, current_A, power_kW, energy_kWh, power_factor,
+        /// frequency_Hz, kg, eu, raw, suspect). Default: all but suspect.
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        columns: Option<Vec<String>>,
+        /// No message per damaged or suspect record; only the summary line.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Run only the simulated HPM-100A: print its pty path and send frames until
     /// killed.
@@ -175,10 +196,27 @@ fn parse_flow(s: &str) -> Result<tty::FlowControl, String> {
     s.parse().map_err(|e: tty::Error| e.to_string())
 }
 
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!(
+            "invalid percentage `{s}`: expected a number from 0 to 100"
+        )),
+    }
+}
+
 fn parse_offset(s: &str) -> Result<time::UtcOffset, String> {
     let format = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
-    time::UtcOffset::parse(s, format)
-        .map_err(|_| format!("invalid UTC offset `{s}`: expected +HH:MM or -HH:MM, e.g. +09:00"))
+    let offset = time::UtcOffset::parse(s, format)
+        .map_err(|_| format!("invalid UTC offset `{s}`: expected +HH:MM or -HH:MM, e.g. +09:00"))?;
+    // The offsets in use on Earth run from -12:00 to +14:00.
+    let seconds = offset.whole_seconds();
+    if !(-12 * 3600..=14 * 3600).contains(&seconds) {
+        return Err(format!(
+            "invalid UTC offset `{s}`: out of range (-12:00 to +14:00)"
+        ));
+    }
+    Ok(offset)
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! Meter frames to records, through `hpm-frame`: live (`--decode`) and from files
 //! (`com decode`).
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use hpm_frame::{Format, FrameReader, InputKind, LogReader, RecordWriter, StreamDecoder};
+use hpm_frame::{
+    Check, Format, Frame, FrameReader, InputKind, LogKind, LogReader, RecordWriter, StreamDecoder,
+    Verdict,
+};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::cli::RecordFormat;
@@ -16,6 +19,40 @@ impl From<RecordFormat> for Format {
             RecordFormat::Csv => Format::Csv,
             RecordFormat::Jsonl => Format::JsonLines,
             RecordFormat::Influx => Format::Influx,
+        }
+    }
+}
+
+/// Live counts of what the port sent (Ctrl-T s): frames decoded and checked,
+/// whatever `--decode` says.
+#[derive(Debug, Default)]
+pub struct Tally {
+    decoder: StreamDecoder,
+    check: Check,
+    records: u64,
+    suspect: u64,
+}
+
+impl Tally {
+    pub fn feed(&mut self, data: &[u8]) {
+        let (check, records, suspect) = (&self.check, &mut self.records, &mut self.suspect);
+        self.decoder.feed(data, |frame| {
+            if check.verdict(&frame).is_consistent() {
+                *records += 1;
+            } else {
+                *suspect += 1;
+            }
+        });
+    }
+
+    /// The counts so far (a frame still arriving is not counted yet).
+    pub fn summary(&self) -> Summary {
+        let stats = self.decoder.stats();
+        Summary {
+            records: self.records,
+            damaged: stats.rejected,
+            suspect: self.suspect,
+            skipped_bytes: stats.skipped_bytes,
         }
     }
 }
@@ -40,6 +77,11 @@ pub struct LiveRecords {
     offset: UtcOffset,
     /// Appending CSV to a non-empty file: drop the header row the writer makes.
     skip_header: bool,
+    check: Check,
+    keep_suspect: bool,
+    /// Records written and suspect frames seen.
+    records: u64,
+    suspect: u64,
 }
 
 impl LiveRecords {
@@ -48,6 +90,7 @@ impl LiveRecords {
         format: RecordFormat,
         out: Option<&Path>,
         offset: UtcOffset,
+        keep_suspect: bool,
     ) -> anyhow::Result<Self> {
         let mut skip_header = false;
         let target = match out {
@@ -65,12 +108,20 @@ impl LiveRecords {
             }
             None => Target::Local,
         };
+        let mut writer = RecordWriter::new(Vec::new(), format.into());
+        if keep_suspect {
+            writer = writer.with_suspect_column();
+        }
         Ok(LiveRecords {
             decoder: StreamDecoder::new(),
-            writer: RecordWriter::new(Vec::new(), format.into()),
+            writer,
             target,
             offset,
             skip_header: skip_header && format == RecordFormat::Csv,
+            check: Check::new(),
+            keep_suspect,
+            records: 0,
+            suspect: 0,
         })
     }
 
@@ -83,8 +134,17 @@ impl LiveRecords {
     pub fn feed(&mut self, data: &[u8], local: &mut Vec<u8>) -> io::Result<()> {
         let now = OffsetDateTime::now_utc().to_offset(self.offset);
         let writer = &mut self.writer;
-        self.decoder
-            .try_feed(data, |frame| writer.write(Some(now), &frame))?;
+        let (check, keep) = (&self.check, self.keep_suspect);
+        let (records, suspect) = (&mut self.records, &mut self.suspect);
+        self.decoder.try_feed(data, |frame| {
+            let bad = !check.verdict(&frame).is_consistent();
+            *suspect += u64::from(bad);
+            if bad && !keep {
+                return Ok(());
+            }
+            *records += 1;
+            writer.write_flagged(Some(now), &frame, bad)
+        })?;
         self.emit(local)
     }
 
@@ -123,83 +183,237 @@ impl LiveRecords {
     }
 }
 
-/// `com decode`: a `watt.txt` log or a raw capture to records. Returns the
-/// number of records written.
-pub fn convert(
-    input: Option<&Path>,
-    format: RecordFormat,
-    out: Option<&Path>,
-    offset: UtcOffset,
-) -> anyhow::Result<u64> {
-    let name = match input {
-        Some(path) if path != Path::new("-") => path.display().to_string(),
+/// Where `com decode` writes.
+type Sink = io::BufWriter<Box<dyn Write>>;
+
+/// What `com decode` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Convert<'a> {
+    pub input: Option<&'a Path>,
+    pub format: RecordFormat,
+    pub out: Option<&'a Path>,
+    pub offset: UtcOffset,
+    pub keep_suspect: bool,
+    pub quiet: bool,
+    pub columns: Option<&'a [String]>,
+    pub margin: f64,
+}
+
+/// The counts `com decode` ends with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub records: u64,
+    pub damaged: u64,
+    pub suspect: u64,
+    pub skipped_bytes: u64,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} records, {} damaged, {} suspect, {} bytes skipped",
+            self.records, self.damaged, self.suspect, self.skipped_bytes
+        )
+    }
+}
+
+/// Whether two open files are one file (same device and inode), whatever the
+/// paths or links that led to them.
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Refuses an output that is the input (through any path or link): it would be
+/// truncated before it is read. Checked before anything is created.
+fn refuse_output_onto_input(input: &File, input_name: &str, out: &Path) -> anyhow::Result<()> {
+    let Ok(out_meta) = std::fs::metadata(out) else {
+        return Ok(());
+    };
+    let in_meta = input
+        .metadata()
+        .with_context(|| format!("reading {input_name}"))?;
+    if same_file(&in_meta, &out_meta) && out_meta.is_file() {
+        return Err(crate::Coded::new(
+            2,
+            anyhow::anyhow!(
+                "refusing to write the records to {}: it is the input {input_name} (it would be destroyed)",
+                out.display()
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A write error that means the reader went away (`com decode ... | head`).
+fn is_broken_pipe(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// `com decode`: a `watt.txt` or `rfc3339` log, or a raw capture, to records.
+/// Per-record messages (damaged, suspect) go to stderr unless `quiet`; the
+/// summary is returned. A closed stdout ends the conversion quietly (`None`).
+pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
+    let from_stdin = job.input.is_none_or(|p| p == Path::new("-"));
+    let name = match job.input {
+        Some(path) if !from_stdin => path.display().to_string(),
         _ => "stdin".to_string(),
     };
-    let source: Box<dyn Read> = match input {
-        Some(path) if path != Path::new("-") => {
-            Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
+    let input_file = match job.input {
+        Some(path) if !from_stdin => {
+            File::open(path).with_context(|| format!("cannot open {}", path.display()))?
         }
-        _ => Box::new(io::stdin().lock()),
+        _ => {
+            use std::os::fd::AsFd;
+            File::from(
+                io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .context("reading stdin")?,
+            )
+        }
     };
-    let mut source = BufReader::with_capacity(64 * 1024, source);
+    if let Some(out) = job.out {
+        refuse_output_onto_input(&input_file, &name, out)?;
+    }
+    let make_writer = |sink: Sink| -> anyhow::Result<RecordWriter<Sink>> {
+        let mut writer = RecordWriter::new(sink, job.format.into());
+        if let Some(columns) = job.columns {
+            writer = writer
+                .select(columns)
+                .map_err(|e| crate::Coded::new(2, anyhow::anyhow!("--columns: {e}")))?;
+        }
+        if job.keep_suspect {
+            writer = writer.with_suspect_column();
+        }
+        Ok(writer)
+    };
+    // Bad columns are refused before the output is created.
+    make_writer(io::BufWriter::new(Box::new(io::sink())))?;
+    let mut source = BufReader::with_capacity(256 * 1024, input_file);
     let head = source
         .fill_buf()
         .with_context(|| format!("reading {name}"))?
         .to_vec();
-    let sink: Box<dyn Write> = match out {
+    let sink: Box<dyn Write> = match job.out {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
         ),
         None => Box::new(io::stdout().lock()),
     };
-    let out_name = out.map_or("stdout".to_string(), |p| p.display().to_string());
-    let mut writer = RecordWriter::new(io::BufWriter::new(sink), format.into());
-    let write_err = |err: io::Error| anyhow::anyhow!("writing the records to {out_name}: {err}");
-    let mut count = 0u64;
-    match InputKind::sniff(&head) {
-        InputKind::WattLog => {
-            let mut damaged = 0u64;
-            for item in LogReader::new(source) {
-                match item {
-                    Ok(record) => {
-                        writer
-                            .write(Some(record.time_at(offset)), &record.frame)
+    let out_name = job
+        .out
+        .map_or("stdout".to_string(), |p| p.display().to_string());
+    let mut writer = make_writer(io::BufWriter::with_capacity(256 * 1024, sink))?;
+    let check = Check::new().margin(job.margin);
+    let mut summary = Summary::default();
+    let say = |msg: std::fmt::Arguments<'_>| {
+        if !job.quiet {
+            eprintln!("com decode: {name}: {msg}");
+        }
+    };
+    // Each record: checked, then written unless suspect (and not kept).
+    let emit = |time: Option<OffsetDateTime>,
+                frame: &Frame,
+                writer: &mut RecordWriter<Sink>,
+                summary: &mut Summary,
+                place: &dyn std::fmt::Display|
+     -> io::Result<()> {
+        let verdict = check.verdict(frame);
+        let suspect = !verdict.is_consistent();
+        if suspect {
+            summary.suspect += 1;
+            say(format_args!(
+                "{place}: suspect frame {}: {} ({})",
+                frame.raw(),
+                describe(&verdict),
+                if job.keep_suspect { "kept" } else { "skipped" }
+            ));
+            if !job.keep_suspect {
+                return Ok(());
+            }
+        }
+        summary.records += 1;
+        writer.write_flagged(time, frame, suspect)
+    };
+    let written = (|| -> anyhow::Result<()> {
+        let write_err = |err: io::Error| anyhow::Error::new(err);
+        match InputKind::sniff(&head) {
+            kind @ (InputKind::WattLog | InputKind::Rfc3339Log) => {
+                let kind = if kind == InputKind::WattLog {
+                    LogKind::Watt
+                } else {
+                    LogKind::Rfc3339
+                };
+                let mut reader = LogReader::with_kind(source, kind);
+                for item in reader.by_ref() {
+                    match item {
+                        Ok(record) => {
+                            let place = format!("line {}", record.line);
+                            emit(
+                                Some(record.time_at(job.offset)),
+                                &record.frame,
+                                &mut writer,
+                                &mut summary,
+                                &place,
+                            )
                             .map_err(write_err)?;
-                        count += 1;
-                    }
-                    Err(hpm_frame::LogError::Io { source, .. }) => {
-                        return Err(anyhow::anyhow!("reading {name}: {source}"));
-                    }
-                    Err(err) => {
-                        damaged += 1;
-                        eprintln!("com decode: {name}: {err} (skipped)");
+                        }
+                        Err(hpm_frame::LogError::Io { source, .. }) => {
+                            return Err(anyhow::anyhow!("reading {name}: {source}"));
+                        }
+                        Err(err) => say(format_args!("{err} (skipped)")),
                     }
                 }
+                let stats = reader.stats();
+                summary.damaged = stats.damaged;
+                summary.skipped_bytes = stats.skipped_bytes;
             }
-            if damaged > 0 {
-                eprintln!("com decode: {name}: {count} records, {damaged} damaged records skipped");
+            InputKind::RawStream => {
+                let dec = StreamDecoder::new().keep_rejections();
+                let mut frames = FrameReader::with_decoder(source, dec);
+                while let Some(frame) = frames.next() {
+                    let frame = frame.with_context(|| format!("reading {name}"))?;
+                    for r in frames.decoder_mut().take_rejections() {
+                        say(format_args!("{r} (skipped)"));
+                    }
+                    let place = format!("frame {}", summary.records + summary.suspect + 1);
+                    emit(None, &frame, &mut writer, &mut summary, &place).map_err(write_err)?;
+                }
+                for r in frames.decoder_mut().take_rejections() {
+                    say(format_args!("{r} (skipped)"));
+                }
+                let stats = frames.decoder().stats();
+                summary.damaged = stats.rejected;
+                summary.skipped_bytes = stats.skipped_bytes;
             }
         }
-        InputKind::RawStream => {
-            let mut frames = FrameReader::new(source);
-            for frame in frames.by_ref() {
-                let frame = frame.with_context(|| format!("reading {name}"))?;
-                writer.write(None, &frame).map_err(write_err)?;
-                count += 1;
-            }
-            let skipped = frames.decoder().stats().skipped_bytes;
-            if skipped > 0 {
-                eprintln!(
-                    "com decode: {name}: {count} frames, {skipped} bytes outside frames skipped"
-                );
-            }
-        }
+        writer.write_header().map_err(write_err)?;
+        writer.flush().map_err(write_err)?;
+        Ok(())
+    })();
+    match written {
+        Ok(()) => Ok(Some(summary)),
+        Err(err) => match err.downcast_ref::<io::Error>() {
+            Some(e) if job.out.is_none() && is_broken_pipe(e) => Ok(None),
+            Some(e) => Err(anyhow::anyhow!("writing the records to {out_name}: {e}")),
+            None => Err(err),
+        },
     }
-    writer
-        .finish()
-        .and_then(|mut w| w.flush())
-        .map_err(write_err)?;
-    Ok(count)
+}
+
+/// A verdict of the consistency check in words.
+fn describe(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Consistent => "consistent".to_string(),
+        Verdict::Suspect(m) => format!(
+            "power shown {:.1} W, volts x amperes x power factor {:.1} W",
+            m.shown_w, m.computed_w
+        ),
+        Verdict::Unverifiable(label) => format!("no {label} field to check the power with"),
+    }
 }
 
 #[cfg(test)]
@@ -214,7 +428,7 @@ mod tests {
         let path = dir.path().join("meter.csv");
         for _ in 0..2 {
             let mut live =
-                LiveRecords::new(RecordFormat::Csv, Some(&path), UtcOffset::UTC).unwrap();
+                LiveRecords::new(RecordFormat::Csv, Some(&path), UtcOffset::UTC, false).unwrap();
             assert!(!live.replaces_output());
             let mut local = Vec::new();
             // Fed in two uneven pieces, as reads would deliver them.
@@ -232,7 +446,7 @@ mod tests {
 
     #[test]
     fn without_a_file_records_take_the_output() {
-        let mut live = LiveRecords::new(RecordFormat::Jsonl, None, UtcOffset::UTC).unwrap();
+        let mut live = LiveRecords::new(RecordFormat::Jsonl, None, UtcOffset::UTC, false).unwrap();
         assert!(live.replaces_output());
         let mut local = Vec::new();
         live.feed(STREAM, &mut local).unwrap();

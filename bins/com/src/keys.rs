@@ -80,6 +80,8 @@ pub enum Action {
     Exit,
     /// Print the modem lines.
     Status,
+    /// Print the modem lines and the counts of frames received.
+    Counts,
     /// Print the key help.
     Help,
     /// Send a break.
@@ -129,7 +131,8 @@ impl KeyReader {
                 b'd' => Action::ToggleDtr,
                 b'r' => Action::ToggleRts,
                 b'p' => Action::PulseDtr,
-                b's' | b'l' => Action::Status,
+                b's' => Action::Counts,
+                b'l' => Action::Status,
                 other => Action::Unknown(other),
             };
         }
@@ -161,7 +164,8 @@ impl KeyReader {
             text.push_str(&format!(
                 "  {m} ?     this help\r\n  {m} b     send break\r\n  \
                  {m} d     toggle DTR\r\n  {m} r     toggle RTS\r\n  \
-                 {m} p     pulse DTR low for 100 ms\r\n  {m} s     show modem lines\r\n  \
+                 {m} p     pulse DTR low for 100 ms\r\n  {m} l     show modem lines\r\n  \
+                 {m} s     show modem lines and counts of frames received\r\n  \
                  {m} q     exit\r\n  {m} {m}   send {m} itself (also {m} then the exit or status key)\r\n"
             ));
         }

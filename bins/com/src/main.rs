@@ -92,13 +92,28 @@ fn run(
                 format,
                 out,
                 utc_offset,
+                keep_suspect,
+                suspect_margin,
+                columns,
+                quiet,
             } => {
-                decode::convert(
-                    file.as_deref(),
-                    *format,
-                    out.as_deref(),
-                    utc_offset.unwrap_or(offset),
-                )?;
+                let job = decode::Convert {
+                    input: file.as_deref(),
+                    format: *format,
+                    out: out.as_deref(),
+                    offset: utc_offset.unwrap_or(offset),
+                    keep_suspect: *keep_suspect,
+                    quiet: *quiet,
+                    columns: columns.as_deref(),
+                    margin: suspect_margin / 100.0,
+                };
+                let name = match file.as_deref() {
+                    Some(p) if p != std::path::Path::new("-") => p.display().to_string(),
+                    _ => "stdin".to_string(),
+                };
+                if let Some(summary) = decode::convert(&job)? {
+                    eprintln!("com decode: {name}: {summary}");
+                }
                 Ok(0)
             }
             Command::Simulate { interval, count } => simulate(*interval, *count),
@@ -170,6 +185,7 @@ fn run(
                 format,
                 cli.out.as_deref(),
                 offset,
+                cli.keep_suspect,
             )?)
         }
         None => None,
@@ -178,6 +194,8 @@ fn run(
     let hooks = session::ComHooks {
         log,
         records,
+        tally: decode::Tally::default(),
+        shows_on_terminal: false,
         show_raw,
         keys: None,
         say: session::Say {

@@ -3,6 +3,7 @@
 use std::io::{self, IsTerminal};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,7 +14,7 @@ use tty::{
 };
 
 use crate::Coded;
-use crate::decode::LiveRecords;
+use crate::decode::{LiveRecords, Tally};
 use crate::keys::{Action, KeyMap, KeyReader};
 use crate::log::Log;
 
@@ -37,6 +38,27 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_OPEN: u8 = 3;
 pub const EXIT_HANGUP: u8 = 4;
 
+/// Whether the terminal's cursor may be in the middle of a line of the shown
+/// stream (the last byte shown was not LF): a message then starts with a line
+/// end of its own, and so does the shell's prompt after `com` exits.
+static MID_LINE: AtomicBool = AtomicBool::new(false);
+
+/// Records what the last bytes shown on a terminal left the cursor at.
+fn shown(data: &[u8]) {
+    if let Some(&last) = data.last() {
+        MID_LINE.store(last != b'\n', Ordering::Relaxed);
+    }
+}
+
+/// A line end first if the cursor is inside a line of the stream.
+fn fresh_line() -> &'static str {
+    if MID_LINE.swap(false, Ordering::Relaxed) {
+        "\r\n"
+    } else {
+        ""
+    }
+}
+
 /// Prints status lines to stderr; in raw mode a line ends in CR LF.
 #[derive(Debug, Clone, Copy)]
 pub struct Say {
@@ -55,7 +77,7 @@ impl Say {
     /// A message that is always printed.
     pub fn always(self, msg: &str) {
         let end = if self.raw { "\r\n" } else { "\n" };
-        to_stderr(format!("com: {msg}{end}").as_bytes());
+        to_stderr(format!("{}com: {msg}{end}", fresh_line()).as_bytes());
     }
 }
 
@@ -71,6 +93,10 @@ fn to_stderr(text: &[u8]) {
 pub struct ComHooks {
     pub log: Option<Log>,
     pub records: Option<LiveRecords>,
+    /// Counts for Ctrl-T s.
+    pub tally: Tally,
+    /// The raw stream goes to a terminal (messages then mind the cursor).
+    pub shows_on_terminal: bool,
     /// Show the raw stream on the output (false when records replace it).
     pub show_raw: bool,
     /// `None` in pipe mode: every input byte goes to the port.
@@ -96,7 +122,7 @@ pub fn print_status(port: &SerialPort) {
         }
         Err(err) => format!("[STATUS]: unavailable: {err}\r\n"),
     };
-    to_stderr(line.as_bytes());
+    to_stderr(format!("{}{line}", fresh_line()).as_bytes());
 }
 
 impl ComHooks {
@@ -110,6 +136,10 @@ impl ComHooks {
             Action::Send(byte) => control.send(&[byte]),
             Action::Exit => return Flow::Stop,
             Action::Status => print_status(port),
+            Action::Counts => {
+                print_status(port);
+                to_stderr(format!("[COUNTS]: {}\r\n", self.tally.summary()).as_bytes());
+            }
             Action::Help => {
                 if let Some(keys) = &self.keys {
                     to_stderr(keys.help().as_bytes());
@@ -164,11 +194,15 @@ impl Hooks for ComHooks {
         if let Some(log) = self.log.as_mut() {
             log.write(data)?;
         }
+        self.tally.feed(data);
         if let Some(records) = self.records.as_mut() {
             records.feed(data, local)?;
         }
         if self.show_raw {
             local.extend_from_slice(data);
+            if self.shows_on_terminal {
+                shown(data);
+            }
         }
         Ok(())
     }
@@ -184,6 +218,7 @@ pub fn run(config: &Config, mut hooks: ComHooks) -> anyhow::Result<u8> {
         quiet: config.quiet,
     };
     hooks.say = say;
+    hooks.shows_on_terminal = stdout.is_terminal();
     if interactive {
         hooks.keys = Some(KeyReader::new(config.keys));
     }
@@ -267,6 +302,10 @@ pub fn run(config: &Config, mut hooks: ComHooks) -> anyhow::Result<u8> {
 }
 
 fn finish(hooks: &mut ComHooks) -> anyhow::Result<()> {
+    // The shell's prompt starts on a line of its own.
+    if hooks.shows_on_terminal && MID_LINE.swap(false, Ordering::Relaxed) {
+        let _ = tty::fdio::write_all(io::stdout().as_fd(), b"\r\n");
+    }
     if let Some(records) = hooks.records.as_mut() {
         let mut tail = Vec::new();
         records.finish(&mut tail)?;

@@ -160,6 +160,19 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// The value of one unit in the last digit shown, under this scheme
+    /// (`21693` → 0.1; `12355` → 10: the mantissa's last digit is in tens).
+    pub fn resolution(self, field: &Field) -> Result<f64, DecodeError> {
+        let amount = self.apply(field)?;
+        Ok(match self {
+            Scheme::PointDigit => {
+                let point = field.digits.as_bytes().last().map_or(0, |d| d - b'0');
+                10f64.powi(i32::from(point) - 4)
+            }
+            _ => 10f64.powi(-i32::from(amount.scale)),
+        })
+    }
+
     /// The number the digits stand for under this scheme.
     pub fn apply(self, field: &Field) -> Result<Decimal, DecodeError> {
         let d = field.digits.as_bytes();
@@ -218,6 +231,17 @@ pub trait DecodeRule {
 
     /// The value of one field, or why it has none.
     fn decode(&self, field: &Field) -> Result<Value, DecodeError>;
+
+    /// The value of one unit in the last digit the field shows, in the unit of
+    /// [`decode`](DecodeRule::decode)'s value (`21693` → 216.9 V shows tenths:
+    /// 0.1), if known. The [consistency check](crate::Check) takes the shown
+    /// value to stand for anything within half of it. By default: one unit of
+    /// the decoded decimal's last place.
+    fn resolution(&self, field: &Field) -> Option<f64> {
+        self.decode(field)
+            .ok()
+            .map(|v| 10f64.powi(-i32::from(v.amount.scale)))
+    }
 }
 
 /// One output column: which label, and its name (e.g. `voltage_V`).
@@ -339,6 +363,10 @@ impl DecodeRule for TableRule {
         cols
     }
 
+    fn resolution(&self, field: &Field) -> Option<f64> {
+        self.entry(field.label)?.scheme.resolution(field).ok()
+    }
+
     fn decode(&self, field: &Field) -> Result<Value, DecodeError> {
         let e = self
             .entry(field.label)
@@ -360,6 +388,10 @@ impl<R: DecodeRule + ?Sized> DecodeRule for &R {
     fn decode(&self, field: &Field) -> Result<Value, DecodeError> {
         (**self).decode(field)
     }
+
+    fn resolution(&self, field: &Field) -> Option<f64> {
+        (**self).resolution(field)
+    }
 }
 
 impl<R: DecodeRule + ?Sized> DecodeRule for Box<R> {
@@ -369,5 +401,9 @@ impl<R: DecodeRule + ?Sized> DecodeRule for Box<R> {
 
     fn decode(&self, field: &Field) -> Result<Value, DecodeError> {
         (**self).decode(field)
+    }
+
+    fn resolution(&self, field: &Field) -> Option<f64> {
+        (**self).resolution(field)
     }
 }

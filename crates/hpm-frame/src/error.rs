@@ -15,8 +15,14 @@ pub enum Expected {
     Separator,
     /// A run of ASCII digits (a field's value).
     Digits,
-    /// A two-letter label (`Vo`, `Am`, ... or any two ASCII letters).
+    /// A two-letter label (`Vo`, `Am`, ... or any two ASCII letters but `S`).
     Label,
+    /// A live-form value: exactly 7 characters, spaces then at least one digit.
+    LiveValue,
+    /// The live form's trailer: exactly two spaces and `E`.
+    Trailer,
+    /// The annotated form's separator, the same one throughout the frame.
+    SameSeparator,
     /// Another field, or the `E` that closes the frame.
     FieldOrEnd,
     /// Nothing more: the input should end after the frame's `E`.
@@ -33,9 +39,12 @@ impl fmt::Display for Expected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Expected::Start => "'S' (start of frame)",
-            Expected::Separator => "':' or whitespace after 'S'",
+            Expected::Separator => "':', a space or a line end after 'S'",
             Expected::Digits => "a run of digits",
             Expected::Label => "a two-letter label",
+            Expected::LiveValue => "a value of exactly 7 characters (spaces, then digits)",
+            Expected::Trailer => "'  E' (two spaces and the end of frame)",
+            Expected::SameSeparator => "the separator used after 'S'",
             Expected::FieldOrEnd => "another field or 'E' (end of frame)",
             Expected::EndOfInput => "end of input after 'E'",
             Expected::TimestampOpen => "'[' (start of timestamp)",
@@ -94,6 +103,14 @@ pub enum FrameError {
         /// The limit.
         max: usize,
     },
+    /// A known label appears a second time (the meter sends each once).
+    #[error("at byte {offset}: label {label} a second time")]
+    DuplicateLabel {
+        /// Byte offset of the second label.
+        offset: usize,
+        /// The label.
+        label: Label,
+    },
 }
 
 impl FrameError {
@@ -102,7 +119,8 @@ impl FrameError {
         match *self {
             FrameError::Syntax { offset, .. }
             | FrameError::DigitsTooLong { offset, .. }
-            | FrameError::TooManyFields { offset, .. } => offset,
+            | FrameError::TooManyFields { offset, .. }
+            | FrameError::DuplicateLabel { offset, .. } => offset,
         }
     }
 }
@@ -111,9 +129,12 @@ impl FrameError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FieldError {
-    /// A label must be exactly two ASCII letters.
-    #[error("label {0:?}: expected exactly two ASCII letters")]
+    /// A label must be exactly two ASCII letters, neither an upper-case `S`.
+    #[error("label {0:?}: expected exactly two ASCII letters other than 'S'")]
     Label(String),
+    /// A frame holds each known label at most once.
+    #[error("label {0} more than once in one frame")]
+    DuplicateLabel(Label),
     /// A digit string must be 1 to [`Digits::MAX_LEN`](crate::Digits::MAX_LEN) ASCII digits.
     #[error("digits {0:?}: expected 1 to {max} ASCII digits", max = crate::Digits::MAX_LEN)]
     Digits(String),
@@ -148,8 +169,8 @@ pub enum DecodeError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LogError {
-    /// A frame or timestamp on this line does not fit the log format; the reader
-    /// skipped to the next record.
+    /// A frame or timestamp here does not fit the log format, or the bytes here
+    /// are no record at all; the reader skipped to the next `S`.
     #[error("line {line}, column {column}: {source}")]
     Record {
         /// 1-based line number.
@@ -158,14 +179,6 @@ pub enum LogError {
         column: usize,
         /// What was wrong.
         source: RecordError,
-    },
-    /// A line longer than the reader's limit; it was skipped.
-    #[error("line {line}: longer than {max} bytes, skipped")]
-    LineTooLong {
-        /// 1-based line number.
-        line: u64,
-        /// The limit in bytes.
-        max: usize,
     },
     /// Reading the underlying input failed; the reader stops.
     #[error("reading the log after line {line}: {source}")]
@@ -181,9 +194,7 @@ impl LogError {
     /// The 1-based line number the error refers to.
     pub fn line(&self) -> u64 {
         match *self {
-            LogError::Record { line, .. }
-            | LogError::LineTooLong { line, .. }
-            | LogError::Io { line, .. } => line,
+            LogError::Record { line, .. } | LogError::Io { line, .. } => line,
         }
     }
 }
@@ -203,6 +214,9 @@ pub enum RecordError {
         /// What was found.
         found: Found,
     },
+    /// A frame of an `rfc3339` log with no stamp before it.
+    #[error("no timestamp before the frame")]
+    MissingTimestamp,
     /// The timestamp has the right shape but is not a valid date or time.
     #[error("timestamp {text:?}: {reason}")]
     TimestampValue {

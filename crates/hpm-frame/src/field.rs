@@ -8,7 +8,9 @@ use crate::error::FieldError;
 ///
 /// The eight labels seen from the meter have their own variants; any other two
 /// ASCII letters are kept as [`Label::Other`] so that a firmware variant never
-/// breaks a log. A known label is never represented as `Other`.
+/// breaks a log. A known label is never represented as `Other`. No label holds
+/// an upper-case `S`: inside a frame an `S` always starts the next frame (the
+/// one before it was cut off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Label {
     /// `Vo`: voltage.
@@ -27,7 +29,7 @@ pub enum Label {
     Kg,
     /// `Eu`: meaning unknown (perhaps cost); 0 in every sample.
     Eu,
-    /// Any other two ASCII letters, kept as received.
+    /// Any other two ASCII letters except `S`, kept as received.
     Other(OtherLabel),
 }
 
@@ -86,12 +88,13 @@ impl Label {
         Label::Eu,
     ];
 
-    /// The label for two ASCII letters, or `None` for anything else.
+    /// The label for two ASCII letters other than `S`, or `None` for anything
+    /// else.
     #[inline(always)]
     pub fn from_bytes(b: [u8; 2]) -> Option<Label> {
         // A perfect hash of the eight known labels into 16 slots, then one compare:
         // cheaper than a chain of compares on the decoder's hot path.
-        if !(b[0].is_ascii_alphabetic() && b[1].is_ascii_alphabetic()) {
+        if !(is_label_letter(b[0]) && is_label_letter(b[1])) {
             return None;
         }
         let word = u32::from(u16::from_le_bytes(b));
@@ -122,6 +125,29 @@ impl Label {
     pub fn is_known(&self) -> bool {
         !matches!(self, Label::Other(_))
     }
+
+    /// The label's place in [`Label::KNOWN`], for a known label.
+    #[inline]
+    pub(crate) fn known_index(&self) -> Option<u32> {
+        Some(match self {
+            Label::Vo => 0,
+            Label::Am => 1,
+            Label::Wa => 2,
+            Label::Wh => 3,
+            Label::Pf => 4,
+            Label::Hz => 5,
+            Label::Kg => 6,
+            Label::Eu => 7,
+            Label::Other(_) => return None,
+        })
+    }
+}
+
+/// A letter that may be part of a label: any ASCII letter but `S`, which starts
+/// frames.
+#[inline(always)]
+pub(crate) fn is_label_letter(b: u8) -> bool {
+    b.is_ascii_alphabetic() && b != b'S'
 }
 
 impl std::str::FromStr for Label {

@@ -8,17 +8,67 @@ use crate::field::{Digits, Field, Label};
 use crate::grammar;
 
 /// One frame as the meter sent it: its fields in order, each with its label and
-/// exact digit string.
+/// exact digit string, and the form it came in.
 ///
 /// The frame lives inline (no heap allocation), holding 1 to [`Frame::MAX_FIELDS`]
-/// fields. Its [`Display`](fmt::Display) writes the canonical live form
-/// (`S:  21693Vo:  42412Am ...  E`), and parsing that text gives the same frame
-/// back. Which form (live or annotated) and how much padding the input had is not
-/// kept: two frames are equal when their fields are.
+/// fields, each known label at most once. Its [`Display`](fmt::Display) writes
+/// the canonical live form (`S:  21693Vo:  42412Am ...  E`), and parsing that text
+/// gives the same frame back. The grammar accepts only the exact shapes the meter
+/// sends, so [`Frame::raw`] gives back exactly the bytes received from `S` to
+/// `E`. Two frames are equal when their fields are (the form is not compared).
 #[derive(Clone)]
 pub struct Frame {
     len: u8,
+    form: Form,
+    /// Bit `k` set: `Label::KNOWN[k]` is in the frame.
+    known: u8,
     fields: [Field; Frame::MAX_FIELDS],
+}
+
+/// The form a frame was received in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Form {
+    /// `S:  21693Vo:  42412Am  E`: each field `:`, its value right-aligned in
+    /// exactly 7 characters and its label; then two spaces and `E`.
+    #[default]
+    Live,
+    /// `S 22003Vo 10003Am E`, or one field per line: fields without padding,
+    /// separated by one separator, the same one throughout.
+    Annotated(Separator),
+}
+
+/// The separator of the annotated form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Separator {
+    /// One space.
+    Space,
+    /// CR alone.
+    Cr,
+    /// LF alone.
+    Lf,
+    /// CR LF.
+    CrLf,
+}
+
+impl Separator {
+    /// The separator's bytes.
+    pub fn as_bytes(self) -> &'static [u8] {
+        match self {
+            Separator::Space => b" ",
+            Separator::Cr => b"\r",
+            Separator::Lf => b"\n",
+            Separator::CrLf => b"\r\n",
+        }
+    }
+}
+
+/// Why a field could not be added to a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushError {
+    /// The frame already holds [`Frame::MAX_FIELDS`] fields.
+    Full,
+    /// The frame already holds this known label.
+    Duplicate,
 }
 
 const FILLER: Field = Field {
@@ -37,23 +87,49 @@ impl Frame {
     pub(crate) const fn empty() -> Frame {
         Frame {
             len: 0,
+            form: Form::Live,
+            known: 0,
             fields: [FILLER; Frame::MAX_FIELDS],
         }
     }
 
-    /// A frame of the given fields, in order (1 to [`Frame::MAX_FIELDS`] of them).
+    /// A frame of the given fields, in order (1 to [`Frame::MAX_FIELDS`] of them,
+    /// each known label at most once), in the live form.
     pub fn new(fields: impl IntoIterator<Item = Field>) -> Result<Frame, FieldError> {
         let mut frame = Frame::empty();
         let mut count = 0usize;
+        let mut duplicate = None;
         for f in fields {
             count += 1;
             // Keep counting past the limit so the error can say how many.
-            let _ = frame.try_push(f);
+            if let Err(PushError::Duplicate) = frame.push_parts(f.label, f.digits) {
+                duplicate.get_or_insert(f.label);
+            }
         }
         if count == 0 || count > Frame::MAX_FIELDS {
             return Err(FieldError::FieldCount(count));
         }
+        if let Some(label) = duplicate {
+            return Err(FieldError::DuplicateLabel(label));
+        }
         Ok(frame)
+    }
+
+    /// The same fields in another form (what [`Frame::raw`] writes).
+    pub fn with_form(mut self, form: Form) -> Frame {
+        self.form = form;
+        self
+    }
+
+    /// The form the frame was received in ([`Form::Live`] for a frame made with
+    /// [`Frame::new`]).
+    pub fn form(&self) -> Form {
+        self.form
+    }
+
+    #[inline]
+    pub(crate) fn set_form(&mut self, form: Form) {
+        self.form = form;
     }
 
     /// Parses exactly one frame, in the live or the annotated form, with nothing
@@ -71,28 +147,28 @@ impl Frame {
     #[inline]
     pub(crate) fn clear(&mut self) {
         self.len = 0;
+        self.known = 0;
+        self.form = Form::Live;
     }
 
     /// Appends a field given as its parts, written straight into its slot.
     #[inline(always)]
-    pub(crate) fn push_parts(&mut self, label: Label, digits: Digits) -> Result<(), ()> {
-        let slot = self.fields.get_mut(usize::from(self.len)).ok_or(())?;
+    pub(crate) fn push_parts(&mut self, label: Label, digits: Digits) -> Result<(), PushError> {
+        if let Some(k) = label.known_index() {
+            let bit = 1u8 << k;
+            if self.known & bit != 0 {
+                return Err(PushError::Duplicate);
+            }
+            self.known |= bit;
+        }
+        let slot = self
+            .fields
+            .get_mut(usize::from(self.len))
+            .ok_or(PushError::Full)?;
         slot.label = label;
         slot.digits = digits;
         self.len += 1;
         Ok(())
-    }
-
-    #[inline]
-    pub(crate) fn try_push(&mut self, f: Field) -> Result<(), Field> {
-        match self.fields.get_mut(usize::from(self.len)) {
-            Some(slot) => {
-                *slot = f;
-                self.len += 1;
-                Ok(())
-            }
-            None => Err(f),
-        }
     }
 
     /// The fields in the order received.
@@ -119,6 +195,33 @@ impl Frame {
             out.extend_from_slice(f.label.as_str().as_bytes());
         }
         out.extend_from_slice(b"  E");
+    }
+
+    /// The exact bytes received, from `S` to `E`: the live form, or the annotated
+    /// form with its separator. (The grammar accepts no other shape, so the
+    /// fields and the form say exactly what arrived.)
+    pub fn write_raw(&self, out: &mut Vec<u8>) {
+        match self.form {
+            Form::Live => self.write_live(out),
+            Form::Annotated(sep) => {
+                let sep = sep.as_bytes();
+                out.push(b'S');
+                for f in self.fields() {
+                    out.extend_from_slice(sep);
+                    out.extend_from_slice(f.digits.as_bytes());
+                    out.extend_from_slice(f.label.as_str().as_bytes());
+                }
+                out.extend_from_slice(sep);
+                out.push(b'E');
+            }
+        }
+    }
+
+    /// [`Frame::write_raw`] as text (the frame is ASCII).
+    pub fn raw(&self) -> String {
+        let mut v = Vec::with_capacity(96);
+        self.write_raw(&mut v);
+        String::from_utf8(v).unwrap_or_default()
     }
 
     /// The annotated form: `S`, then each field on its own line, then `E`, lines

@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! frame      = "S" ( live-body | annotated-body )
-//! live-body  = 1*( ":" *SP digits label ) *SP "E"          ; SP = space or tab
-//! annotated-body = 1*( 1*WS digits label ) *WS "E"          ; WS = SP, CR or LF
+//! live-body  = 1*( ":" value label ) "  E"
+//! value      = exactly 7 characters: *SP 1*DIGIT            ; SP = space
+//! annotated-body = sep 1*( digits label sep ) "E"           ; one sep throughout
+//! sep        = SP / CR LF / CR / LF
 //! digits     = 1*7DIGIT
-//! label      = 2ALPHA
-//! record     = frame *WS "[" YYYY "-" MM "-" DD " " hh ":" mm ":" ss "]" [" "]
+//! label      = 2( ALPHA except "S" )                        ; known labels once each
+//! record     = frame *SP "[" YYYY "-" MM "-" DD " " hh ":" mm ":" ss "]" [" "]
 //! ```
 //!
 //! Every parser here is generic over `C` (complete input): with `C = false` a
@@ -21,8 +23,8 @@ use nom::{Err, IResult, Needed, Parser};
 use time::{Date, Month, PrimitiveDateTime, Time};
 
 use crate::error::{Expected, Found, FrameError, RecordError};
-use crate::field::{Digits, Label};
-use crate::frame::Frame;
+use crate::field::{Digits, Label, is_label_letter};
+use crate::frame::{Form, Frame, PushError, Separator};
 
 /// What went wrong, and where (`input` is the rest of the input at that point).
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +38,7 @@ pub(crate) enum PErrorKind {
     Expected(Expected),
     DigitsTooLong(usize),
     TooManyFields,
+    DuplicateLabel(Label),
 }
 
 impl<'a> nom::error::ParseError<&'a [u8]> for PError<'a> {
@@ -71,6 +74,7 @@ impl PError<'_> {
                 offset,
                 max: Frame::MAX_FIELDS,
             },
+            PErrorKind::DuplicateLabel(label) => FrameError::DuplicateLabel { offset, label },
         }
     }
 }
@@ -91,11 +95,6 @@ fn ended<const C: bool, O>(input: &[u8], what: Expected) -> PResult<'_, O> {
     } else {
         Err(Err::Incomplete(Needed::new(1)))
     }
-}
-
-#[inline]
-fn is_space(b: u8) -> bool {
-    b == b' ' || b == b'\t'
 }
 
 /// Whitespace between fields of the annotated form (and between records).
@@ -132,23 +131,30 @@ fn skip0<const C: bool>(
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 
-/// Zero or more spaces or tabs (the live form's padding).
+/// A live-form value: exactly [`Frame::LIVE_WIDTH`] bytes, spaces then at least
+/// one digit.
 #[inline(always)]
-fn spaces<const C: bool>(what: Expected) -> impl Fn(&[u8]) -> PResult<'_, usize> {
-    move |i: &[u8]| {
-        // Fast path: count the leading spaces of eight bytes at once; a tab after
-        // them is left to the plain loop.
-        if let Some(w) = i.first_chunk::<8>() {
-            let not_space = u64::from_le_bytes(*w) ^ (0x20 * ONES);
-            if not_space != 0 {
-                let n = (not_space.trailing_zeros() / 8) as usize;
-                if i[n] != b'\t' {
-                    return Ok((&i[n..], n));
-                }
+fn live_value<const C: bool>(i: &[u8]) -> PResult<'_, Digits> {
+    let Some(w) = i.first_chunk::<{ Frame::LIVE_WIDTH }>() else {
+        // Fewer than 7 bytes: fail at the first byte out of shape, else ask for more.
+        let mut digits = false;
+        for (k, &b) in i.iter().enumerate() {
+            match b {
+                b' ' if !digits => {}
+                b'0'..=b'9' => digits = true,
+                _ => return expected(&i[k..], Expected::LiveValue),
             }
         }
-        skip0::<C>(is_space, what)(i)
+        return ended::<C, _>(&i[i.len()..], Expected::LiveValue);
+    };
+    let pad = w.iter().take_while(|&&b| b == b' ').count();
+    if pad == Frame::LIVE_WIDTH {
+        return expected(&i[pad - 1..], Expected::LiveValue);
     }
+    if let Some(k) = (pad..Frame::LIVE_WIDTH).find(|&k| !w[k].is_ascii_digit()) {
+        return expected(&i[k..], Expected::LiveValue);
+    }
+    Ok((&i[Frame::LIVE_WIDTH..], Digits::from_checked(&w[pad..])))
 }
 
 /// A field's digit run.
@@ -198,57 +204,101 @@ pub(crate) fn label<const C: bool>(i: &[u8]) -> PResult<'_, Label> {
         [a, b, ..] => match Label::from_bytes([a, b]) {
             Some(l) => Ok((&i[2..], l)),
             // Point at the byte that is not a letter.
-            None if a.is_ascii_alphabetic() => expected(&i[1..], Expected::Label),
+            None if is_label_letter(a) => expected(&i[1..], Expected::Label),
             None => expected(i, Expected::Label),
         },
-        [a] if !a.is_ascii_alphabetic() => expected(i, Expected::Label),
+        [a] if !is_label_letter(a) => expected(i, Expected::Label),
         // One letter, then the end: say so at the end.
         [_] => ended::<C, _>(&i[1..], Expected::Label),
         [] => ended::<C, _>(i, Expected::Label),
     }
 }
 
-/// Parses a field (digits then label) straight into the frame, failing once the
-/// frame is full. `at` is where the field's separator began, for errors.
+/// Adds a parsed field to the frame; `at` is where its label began, `sep` where
+/// its separator began (for errors).
 #[inline(always)]
-fn push_field<'a, const C: bool>(frame: &mut Frame, at: &'a [u8], i: &'a [u8]) -> PResult<'a, ()> {
-    let (i, digits) = digits::<C>(i)?;
-    let (i, label) = label::<C>(i)?;
+fn push<'a>(
+    frame: &mut Frame,
+    label: Label,
+    digits: Digits,
+    at: &'a [u8],
+    sep: &'a [u8],
+) -> PResult<'a, ()> {
     match frame.push_parts(label, digits) {
-        Ok(()) => Ok((i, ())),
-        Err(()) => Err(Err::Failure(PError {
-            input: at,
+        Ok(()) => Ok((at, ())),
+        Err(PushError::Full) => Err(Err::Failure(PError {
+            input: sep,
             kind: PErrorKind::TooManyFields,
+        })),
+        Err(PushError::Duplicate) => Err(Err::Failure(PError {
+            input: at,
+            kind: PErrorKind::DuplicateLabel(label),
         })),
     }
 }
 
-/// After `S:` : `  21693Vo:  42412Am ... 01Eu  E`.
+/// After `S:` : `  21693Vo:  42412Am ... 01Eu  E`, in exactly that shape.
 fn live_body<'a, const C: bool>(mut i: &'a [u8], frame: &mut Frame) -> PResult<'a, ()> {
     loop {
         // Here `i` is just after a ':'.
-        let (rest, _) = spaces::<C>(Expected::Digits)(i)?;
-        let (rest, ()) = push_field::<C>(frame, i, rest)?;
-        match rest.first() {
-            Some(b':') => i = &rest[1..],
-            _ => {
-                let (rest, _) = spaces::<C>(Expected::FieldOrEnd)(rest)?;
-                return byte::<C>(b'E', Expected::FieldOrEnd)(rest);
-            }
+        let (at, digits) = live_value::<C>(i)?;
+        let (rest, label) = label::<C>(at)?;
+        push(frame, label, digits, at, i)?;
+        match rest {
+            [b':', ..] => i = &rest[1..],
+            [b' ', b' ', b'E', ..] => return Ok((&rest[3..], ())),
+            [] => return ended::<C, _>(rest, Expected::FieldOrEnd),
+            [b' '] | [b' ', b' '] => return ended::<C, _>(&rest[rest.len()..], Expected::Trailer),
+            [b' ', b' ', ..] => return expected(&rest[2..], Expected::Trailer),
+            [b' ', ..] => return expected(&rest[1..], Expected::Trailer),
+            _ => return expected(rest, Expected::FieldOrEnd),
         }
     }
 }
 
-/// After `S` and whitespace: `22003Vo 10003Am ... E`, fields on one line or several.
-fn annotated_body<'a, const C: bool>(mut i: &'a [u8], frame: &mut Frame) -> PResult<'a, ()> {
+/// The annotated form's separator at the start of `i` (just after `S`).
+#[inline]
+fn separator<const C: bool>(i: &[u8]) -> PResult<'_, Separator> {
+    match i {
+        [b' ', ..] => Ok((&i[1..], Separator::Space)),
+        [b'\n', ..] => Ok((&i[1..], Separator::Lf)),
+        [b'\r', b'\n', ..] => Ok((&i[2..], Separator::CrLf)),
+        [b'\r', _, ..] => Ok((&i[1..], Separator::Cr)),
+        [b'\r'] if C => Ok((&i[1..], Separator::Cr)),
+        [b'\r'] | [] => ended::<C, _>(&i[i.len()..], Expected::Separator),
+        _ => expected(i, Expected::Separator),
+    }
+}
+
+/// After `S` and its separator: `22003Vo 10003Am ... E`, each field followed by
+/// the same separator.
+fn annotated_body<'a, const C: bool>(
+    mut i: &'a [u8],
+    sep: Separator,
+    frame: &mut Frame,
+) -> PResult<'a, ()> {
+    let sep_bytes = sep.as_bytes();
     loop {
-        // Here `i` is just after whitespace.
-        let (rest, ()) = push_field::<C>(frame, i, i)?;
-        let (rest, n) = skip0::<C>(is_ws, Expected::FieldOrEnd)(rest)?;
+        // Here `i` is just after a separator.
+        let (at, digits) = digits::<C>(i)?;
+        let (rest, label) = label::<C>(at)?;
+        push(frame, label, digits, at, i)?;
+        // The separator, byte by byte (a stream may end inside it).
+        let n = sep_bytes.len();
+        let have = rest.len().min(n);
+        if rest[..have] != sep_bytes[..have] {
+            let k = (0..have).find(|&k| rest[k] != sep_bytes[k]).unwrap_or(0);
+            return expected(&rest[k..], Expected::SameSeparator);
+        }
+        if have < n {
+            return ended::<C, _>(&rest[have..], Expected::SameSeparator);
+        }
+        let rest = &rest[n..];
         match rest.first() {
             Some(b'E') => return Ok((&rest[1..], ())),
-            Some(b) if n > 0 && b.is_ascii_digit() => i = rest,
-            _ => return expected(rest, Expected::FieldOrEnd),
+            Some(b) if b.is_ascii_digit() => i = rest,
+            Some(_) => return expected(rest, Expected::FieldOrEnd),
+            None => return ended::<C, _>(rest, Expected::FieldOrEnd),
         }
     }
 }
@@ -261,12 +311,11 @@ pub(crate) fn frame_into<'a, const C: bool>(i: &'a [u8], frame: &mut Frame) -> P
     let (i, ()) = byte::<C>(b'S', Expected::Start)(i)?;
     match i.first() {
         Some(b':') => live_body::<C>(&i[1..], frame),
-        Some(&b) if is_ws(b) => {
-            let (i, _) = skip0::<C>(is_ws, Expected::Digits)(i)?;
-            annotated_body::<C>(i, frame)
+        Some(_) | None => {
+            let (i, sep) = separator::<C>(i)?;
+            frame.set_form(Form::Annotated(sep));
+            annotated_body::<C>(i, sep, frame)
         }
-        Some(_) => expected(i, Expected::Separator),
-        None => ended::<C, _>(i, Expected::Separator),
     }
 }
 
@@ -432,7 +481,10 @@ pub(crate) fn record<'a>(
             },
         ),
     };
-    let (rest, _) = skip0::<true>(is_ws, Expected::TimestampOpen)(rest).map_err(syntax)?;
+    // Spaces or tabs only: a line end between a frame and its timestamp means the
+    // frame's own line end was lost.
+    let (rest, _) = skip0::<true>(|b| b == b' ' || b == b'\t', Expected::TimestampOpen)(rest)
+        .map_err(syntax)?;
     let (rest, ()) = byte::<true>(b'[', Expected::TimestampOpen)(rest).map_err(syntax)?;
     let ts_start = rest;
     let (rest, parts) = date_time(rest).map_err(syntax)?;
@@ -448,6 +500,70 @@ pub(crate) fn record<'a>(
     })?;
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);
     Ok((rest, time))
+}
+
+/// A `watt.txt` timestamp `[YYYY-MM-DD HH:MM:SS]` (and the space after it, if
+/// any) at the start of `i`: its length.
+pub(crate) fn watt_stamp_len(i: &[u8]) -> Option<usize> {
+    let body = i.strip_prefix(b"[")?;
+    let (rest, parts) = date_time(body).ok()?;
+    let rest = rest.strip_prefix(b"]")?;
+    to_datetime(parts).ok()?;
+    let n = i.len() - rest.len();
+    Some(if rest.first() == Some(&b' ') {
+        n + 1
+    } else {
+        n
+    })
+}
+
+/// An RFC 3339 stamp as `com --log-format rfc3339` writes it at a line start:
+/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)` and one space. Returns its
+/// length (with the space), the local date and time, and the offset.
+pub(crate) fn rfc3339_stamp(i: &[u8]) -> Option<(usize, PrimitiveDateTime, time::UtcOffset)> {
+    let head = i.first_chunk::<19>()?;
+    let mut fixed = *head;
+    if fixed[10] != b'T' {
+        return None;
+    }
+    fixed[10] = b' ';
+    let parts = fixed_date_time(&fixed)?;
+    let mut t = to_datetime(parts).ok()?;
+    let mut k = 19;
+    if i.get(k) == Some(&b'.') {
+        let digits = i[k + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        let mut nanos = 0u32;
+        for (n, &d) in i[k + 1..k + 1 + digits].iter().enumerate() {
+            nanos += u32::from(d - b'0') * 10u32.pow(8 - n as u32);
+        }
+        t = t.replace_nanosecond(nanos).ok()?;
+        k += 1 + digits;
+    }
+    let offset = match i.get(k)? {
+        b'Z' => {
+            k += 1;
+            time::UtcOffset::UTC
+        }
+        &sign @ (b'+' | b'-') => {
+            let o = i.get(k + 1..k + 6)?;
+            if o[2] != b':' || !o[..2].iter().chain(&o[3..]).all(u8::is_ascii_digit) {
+                return None;
+            }
+            let h = ((o[0] - b'0') * 10 + (o[1] - b'0')) as i8;
+            let m = ((o[3] - b'0') * 10 + (o[4] - b'0')) as i8;
+            let (h, m) = if sign == b'-' { (-h, -m) } else { (h, m) };
+            k += 6;
+            time::UtcOffset::from_hms(h, m, 0).ok()?
+        }
+        _ => return None,
+    };
+    if i.get(k) != Some(&b' ') {
+        return None;
+    }
+    Some((k + 1, t, offset))
 }
 
 #[cfg(test)]
@@ -481,12 +597,21 @@ mod tests {
                 found: Found(None)
             }
         );
+        let err = parse_frame(&LIVE[..LIVE.len() - 1]).unwrap_err();
+        assert_eq!(
+            err,
+            FrameError::Syntax {
+                offset: LIVE.len() - 1,
+                expected: Expected::Trailer,
+                found: Found(None)
+            }
+        );
         let err = parse_frame(b"S:  216").unwrap_err();
         assert!(matches!(
             err,
             FrameError::Syntax {
                 offset: 7,
-                expected: Expected::Digits,
+                expected: Expected::LiveValue,
                 ..
             }
         ));

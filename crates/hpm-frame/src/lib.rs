@@ -76,6 +76,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod check;
 pub mod decode;
 mod error;
 mod field;
@@ -85,12 +86,13 @@ mod log;
 mod output;
 mod stream;
 
+pub use check::{Check, Mismatch, Verdict};
 pub use decode::{Column, Decimal, DecodeRule, Entry, Quantity, Scheme, TableRule, Unit, Value};
 pub use error::{DecodeError, Expected, FieldError, Found, FrameError, LogError, RecordError};
 pub use field::{Digits, Field, Label, OtherLabel};
-pub use frame::Frame;
-pub use log::{InputKind, LogReader, LogRecord};
-pub use output::{Format, RecordWriter, UnknownFormat};
+pub use frame::{Form, Frame, Separator};
+pub use log::{InputKind, LogKind, LogReader, LogRecord, LogStats};
+pub use output::{Format, RecordWriter, UnknownColumn, UnknownFormat};
 pub use stream::{FrameReader, RejectReason, Rejection, Stats, StreamDecoder};
 
 /// The `time` crate, whose types appear in this crate's API.

@@ -1,6 +1,7 @@
-//! Reading the `watt.txt` logs written by the patched `com.c`.
+//! Reading logs: the `watt.txt` logs written by the patched `com.c` (and by
+//! `com --log-format watt`), and `com`'s `rfc3339` logs.
 //!
-//! That logger appended every byte it passed on, except that each CR became
+//! The old logger appended every byte it passed on, except that each CR became
 //! `[YYYY-MM-DD HH:MM:SS] ` (local time, no offset, then one space). With the meter
 //! sending CR LF after each frame, a line reads
 //!
@@ -9,17 +10,25 @@
 //! ```
 //!
 //! (plus the trailing space). A record is a frame, optional whitespace and a
-//! timestamp; a line may hold several records (if the meter sent no LF) or none
-//! (a blank line). A damaged record is reported with its line and column, and
-//! reading goes on after its timestamp.
+//! timestamp. A meter that ends its frames with CR alone never writes LF, so a
+//! whole log may be one line: the reader therefore goes frame by frame, not line
+//! by line, keeping at most a few kilobytes whatever the log's length.
+//!
+//! An `rfc3339` log holds the bytes as received, each line (after CR or LF)
+//! starting with `2026-11-24T23:32:00.123+09:00 `; a frame's time is the stamp of
+//! its line.
+//!
+//! Anything that is not a record (line noise, a frame cut off at the end of a
+//! session, keys typed into the old logger) is reported once, with its line and
+//! column, and reading goes on at the next `S`: a good frame that shares its line
+//! with junk is still read.
 
-use std::collections::VecDeque;
-use std::io::{self, BufRead};
+use std::io::{self, Read};
 
-use memchr::memchr;
+use memchr::{memchr, memchr3};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use crate::error::LogError;
+use crate::error::{Expected, Found, FrameError, LogError, RecordError};
 use crate::frame::Frame;
 use crate::grammar;
 
@@ -28,18 +37,21 @@ use crate::grammar;
 pub struct LogRecord {
     /// 1-based line number.
     pub line: u64,
-    /// The logger's timestamp: local time of the machine that wrote the log, with
-    /// no UTC offset recorded.
+    /// The logger's timestamp: local time of the machine that wrote the log.
     pub time: PrimitiveDateTime,
+    /// The UTC offset recorded with the time (`rfc3339` logs); `None` for a
+    /// `watt.txt` log, which records none.
+    pub offset: Option<UtcOffset>,
     /// The frame.
     pub frame: Frame,
 }
 
 impl LogRecord {
-    /// The timestamp as an instant, given the UTC offset the logging machine had.
-    /// The offset is the caller's knowledge: the log does not record it.
+    /// The timestamp as an instant: with the recorded offset if the log has one,
+    /// else with `offset`, the one the logging machine had (the caller's
+    /// knowledge: a `watt.txt` log does not record it).
     pub fn time_at(&self, offset: UtcOffset) -> OffsetDateTime {
-        self.time.assume_offset(offset)
+        self.time.assume_offset(self.offset.unwrap_or(offset))
     }
 }
 
@@ -48,14 +60,21 @@ impl LogRecord {
 pub enum InputKind {
     /// A `watt.txt` log: frames followed by `[YYYY-MM-DD HH:MM:SS]` timestamps.
     WattLog,
+    /// An `rfc3339` log of `com`: lines starting with an RFC 3339 time and a space.
+    Rfc3339Log,
     /// The meter's raw byte stream (a capture), without timestamps.
     RawStream,
 }
 
 impl InputKind {
-    /// [`InputKind::WattLog`] if `head` holds a `]`-closed `[YYYY-MM-DD HH:MM:SS`
-    /// timestamp, else [`InputKind::RawStream`]. A few kilobytes are plenty.
+    /// [`InputKind::Rfc3339Log`] if `head` starts with an RFC 3339 stamp and a
+    /// space; else [`InputKind::WattLog`] if it holds a `]`-closed
+    /// `[YYYY-MM-DD HH:MM:SS` timestamp; else [`InputKind::RawStream`]. A few
+    /// kilobytes are plenty.
     pub fn sniff(head: &[u8]) -> InputKind {
+        if grammar::rfc3339_stamp(head).is_some() {
+            return InputKind::Rfc3339Log;
+        }
         let mut rest = head;
         while let Some(i) = memchr(b'[', rest) {
             rest = &rest[i + 1..];
@@ -67,12 +86,36 @@ impl InputKind {
     }
 }
 
-/// An iterator of the records of a `watt.txt` log, with an error item for each
-/// damaged record or overlong line, after which reading goes on.
+/// Which kind of log a [`LogReader`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogKind {
+    /// `watt.txt`: each frame followed by `[YYYY-MM-DD HH:MM:SS] `.
+    Watt,
+    /// `com --log-format rfc3339`: each line starts with an RFC 3339 stamp.
+    Rfc3339,
+}
+
+/// Counters of a [`LogReader`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct LogStats {
+    /// Bytes read.
+    pub bytes: u64,
+    /// Records returned.
+    pub records: u64,
+    /// Damaged records and runs of junk reported (error items other than I/O).
+    pub damaged: u64,
+    /// Bytes that belong to no record, timestamp or whitespace: junk and the
+    /// bytes of damaged records.
+    pub skipped_bytes: u64,
+}
+
+/// An iterator of the records of a log, with an error item for each damaged
+/// record or run of junk, after which reading goes on at the next `S`.
 ///
-/// Lines are split at LF; a line longer than
-/// [`max_line_len`](LogReader::with_max_line_len) is skipped (memory stays bounded).
-/// An I/O error ends the iteration after being returned.
+/// It reads frame by frame: a log without any LF (a CR-only meter) is read in
+/// bounded memory however long it is. An I/O error ends the iteration after
+/// being returned.
 ///
 /// ```
 /// use hpm_frame::LogReader;
@@ -80,7 +123,7 @@ impl InputKind {
 ///
 /// let log: &[u8] = b"S:  21693Vo:  42412Am  E[2011-01-05 07:57:32] \n\
 ///                    S:  2169\x003Vo  E[2011-01-05 07:57:33] \n\
-///                    S:  21693Vo:  42422Am  E[2011-01-05 07:57:34] \n";
+///                    noiseS:  21693Vo:  42422Am  E[2011-01-05 07:57:34] \n";
 /// let mut ok = Vec::new();
 /// let mut damaged = Vec::new();
 /// for item in LogReader::new(log) {
@@ -93,176 +136,291 @@ impl InputKind {
 /// assert_eq!(ok[1].line, 3);
 /// let kst = UtcOffset::from_hms(9, 0, 0)?;
 /// assert_eq!(ok[0].time_at(kst).unix_timestamp(), 1_294_181_852);
-/// assert_eq!(damaged, ["line 2, column 9: frame: at byte 8: expected a two-letter label, found byte 0x00"]);
+/// // One item for the damage, which runs to the next `S` (the noise included).
+/// assert_eq!(damaged, [
+///     "line 2, column 9: frame: at byte 8: expected a value of exactly 7 characters (spaces, then digits), found byte 0x00",
+/// ]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct LogReader<R> {
     src: R,
-    line: u64,
-    max_line: usize,
-    /// Part of a line that spans reads.
+    kind: LogKind,
     buf: Vec<u8>,
-    /// Skipping the rest of an overlong line.
-    overlong: bool,
-    queue: VecDeque<Result<LogRecord, LogError>>,
+    pos: usize,
+    end: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    eof: bool,
     done: bool,
-    records: u64,
-    errors: u64,
+    /// A read error, returned once the bytes read before it are done.
+    failed: Option<io::Error>,
+    /// Newlines counted up to this stream offset.
+    nl_to: u64,
+    /// The 1-based line at `nl_to`, and the stream offset where it starts.
+    line: u64,
+    line_start: u64,
+    /// Inside a run of junk already reported.
+    in_junk: bool,
+    /// The latest RFC 3339 stamp (rfc3339 logs).
+    stamp: Option<(PrimitiveDateTime, UtcOffset)>,
+    stats: LogStats,
 }
 
-impl<R: BufRead> LogReader<R> {
-    /// The default longest line: far more than any record.
-    pub const DEFAULT_MAX_LINE_LEN: usize = 64 * 1024;
+/// A record is looked for in at most this many bytes from its `S`: far more than
+/// any frame and timestamp (a live frame of 16 fields and its stamp are under
+/// 200 bytes). The reader keeps about this much beyond each read.
+const WINDOW: usize = 1024;
+const READ: usize = 64 * 1024;
 
-    /// Records of `src`.
+impl<R: Read> LogReader<R> {
+    /// Records of a `watt.txt` log.
     pub fn new(src: R) -> LogReader<R> {
-        LogReader::with_max_line_len(src, Self::DEFAULT_MAX_LINE_LEN)
+        LogReader::with_kind(src, LogKind::Watt)
     }
 
-    /// Records of `src`, skipping lines longer than `max` bytes.
-    pub fn with_max_line_len(src: R, max: usize) -> LogReader<R> {
+    /// Records of a log of this kind.
+    pub fn with_kind(src: R, kind: LogKind) -> LogReader<R> {
         LogReader {
             src,
-            line: 0,
-            max_line: max,
-            buf: Vec::new(),
-            overlong: false,
-            queue: VecDeque::new(),
+            kind,
+            buf: vec![0; READ + WINDOW],
+            pos: 0,
+            end: 0,
+            base: 0,
+            eof: false,
             done: false,
-            records: 0,
-            errors: 0,
+            failed: None,
+            nl_to: 0,
+            line: 1,
+            line_start: 0,
+            in_junk: false,
+            stamp: None,
+            stats: LogStats::default(),
         }
     }
 
-    /// Lines read so far.
+    /// Lines read so far (the line of the latest item).
     pub fn lines(&self) -> u64 {
         self.line
     }
 
     /// Records returned so far.
     pub fn records(&self) -> u64 {
-        self.records
+        self.stats.records
     }
 
-    /// Errors returned so far.
+    /// Errors returned so far (damaged records and junk).
     pub fn errors(&self) -> u64 {
-        self.errors
+        self.stats.damaged
     }
 
-    /// Reads one more line (or the end) into the queue.
-    fn read_line(&mut self) {
-        loop {
-            let avail = match self.src.fill_buf() {
-                Ok(a) => a,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    self.done = true;
-                    self.queue.push_back(Err(LogError::Io {
-                        line: self.line,
-                        source,
-                    }));
-                    return;
-                }
-            };
-            if avail.is_empty() {
-                self.done = true;
-                if self.overlong {
-                    self.line += 1;
-                    self.overlong = false;
-                    self.queue.push_back(Err(LogError::LineTooLong {
-                        line: self.line,
-                        max: self.max_line,
-                    }));
-                } else if !self.buf.is_empty() {
-                    self.line += 1;
-                    parse_line(self.line, &self.buf, &mut self.queue);
-                    self.buf.clear();
-                }
-                return;
-            }
-            let Some(i) = memchr(b'\n', avail) else {
-                let n = avail.len();
-                if !self.overlong && self.buf.len() + n > self.max_line {
-                    self.overlong = true;
-                    self.buf.clear();
-                }
-                if !self.overlong {
-                    self.buf.extend_from_slice(avail);
-                }
-                self.src.consume(n);
-                continue;
-            };
-            self.line += 1;
-            if self.overlong || self.buf.len() + i > self.max_line {
-                self.overlong = false;
-                self.buf.clear();
-                self.queue.push_back(Err(LogError::LineTooLong {
-                    line: self.line,
-                    max: self.max_line,
-                }));
-            } else if self.buf.is_empty() {
-                // The whole line is in the reader's buffer: parse it in place.
-                parse_line(self.line, &avail[..i], &mut self.queue);
-            } else {
-                self.buf.extend_from_slice(&avail[..i]);
-                parse_line(self.line, &self.buf, &mut self.queue);
-                self.buf.clear();
-            }
-            self.src.consume(i + 1);
+    /// The counters so far.
+    pub fn stats(&self) -> LogStats {
+        self.stats
+    }
+
+    /// Counts newlines up to stream offset `to` (never backwards).
+    fn count_lines(&mut self, to: u64) {
+        if to <= self.nl_to {
             return;
         }
+        let from = (self.nl_to - self.base) as usize;
+        let upto = (to - self.base) as usize;
+        for k in memchr::memchr_iter(b'\n', &self.buf[from..upto]) {
+            self.line += 1;
+            self.line_start = self.base + (from + k + 1) as u64;
+        }
+        self.nl_to = to;
     }
-}
 
-/// Parses the records of one line (without its LF) into `out`.
-fn parse_line(line_no: u64, line: &[u8], out: &mut VecDeque<Result<LogRecord, LogError>>) {
-    let mut rest = line;
-    while rest.iter().any(|&b| !grammar::is_ws(b)) {
-        let mut frame = Frame::empty();
-        match grammar::record(rest, &mut frame) {
-            Ok((r, time)) => {
-                out.push_back(Ok(LogRecord {
-                    line: line_no,
-                    time,
-                    frame,
-                }));
-                rest = r;
-            }
-            Err((off, source)) => {
-                let column = line.len() - rest.len() + off + 1;
-                out.push_back(Err(LogError::Record {
-                    line: line_no,
-                    column,
-                    source,
-                }));
-                // Go on after the damaged record's timestamp, if the line has one.
-                let from = &rest[off.min(rest.len())..];
-                match memchr(b']', from) {
-                    Some(j) => rest = &from[j + 1..],
-                    None => break,
+    /// Line and 1-based column of buffer position `at`.
+    fn place(&mut self, at: usize) -> (u64, usize) {
+        let abs = self.base + at as u64;
+        self.count_lines(abs);
+        (
+            self.line,
+            (abs.saturating_sub(self.line_start)) as usize + 1,
+        )
+    }
+
+    /// Reads until at least `WINDOW` bytes are buffered from `pos`, or the end
+    /// (or a read error, kept for later).
+    fn fill(&mut self) {
+        // Keep one byte before `pos`: whether `pos` starts a line.
+        let keep = self.pos.saturating_sub(1);
+        if keep > 0 && self.end + WINDOW > self.buf.len() {
+            self.count_lines(self.base + keep as u64);
+            self.buf.copy_within(keep..self.end, 0);
+            self.base += keep as u64;
+            self.pos -= keep;
+            self.end -= keep;
+        }
+        while !self.eof && self.end - self.pos < WINDOW {
+            match self.src.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    self.end += n;
+                    self.stats.bytes += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.eof = true;
+                    self.failed = Some(e);
                 }
             }
         }
     }
-}
 
-impl<R: BufRead> Iterator for LogReader<R> {
-    type Item = Result<LogRecord, LogError>;
+    fn at_line_start(&self) -> bool {
+        match self.pos.checked_sub(1) {
+            Some(k) => matches!(self.buf[k], b'\r' | b'\n'),
+            None => self.base == 0,
+        }
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// A damaged item at buffer position `at`.
+    fn damaged(&mut self, at: usize, source: RecordError) -> LogError {
+        self.stats.damaged += 1;
+        let (line, column) = self.place(at);
+        LogError::Record {
+            line,
+            column,
+            source,
+        }
+    }
+
+    /// Skips from `pos` (not whitespace) to the next place a record may start,
+    /// counting the bytes skipped.
+    fn skip_junk(&mut self) {
+        let from = self.pos + 1;
+        let rest = &self.buf[from..self.end];
+        let next = match self.kind {
+            LogKind::Watt => memchr(b'S', rest),
+            LogKind::Rfc3339 => memchr3(b'S', b'\r', b'\n', rest),
+        };
+        let to = next.map_or(self.end, |k| from + k);
+        let ws = self.buf[self.pos..to]
+            .iter()
+            .filter(|&&b| grammar::is_ws(b))
+            .count();
+        self.stats.skipped_bytes += (to - self.pos - ws) as u64;
+        self.pos = to;
+    }
+
+    fn step(&mut self) -> Option<Result<LogRecord, LogError>> {
         loop {
-            if let Some(item) = self.queue.pop_front() {
-                match item {
-                    Ok(_) => self.records += 1,
-                    Err(_) => self.errors += 1,
-                }
-                return Some(item);
-            }
             if self.done {
                 return None;
             }
-            self.read_line();
+            if !self.eof && self.end - self.pos < WINDOW {
+                self.fill();
+            }
+            let Some(&b) = self.buf[self.pos..self.end].first() else {
+                self.done = true;
+                let source = self.failed.take()?;
+                self.place(self.end);
+                let line = self.line - 1;
+                return Some(Err(LogError::Io { line, source }));
+            };
+            if grammar::is_ws(b) {
+                let n = self.buf[self.pos..self.end]
+                    .iter()
+                    .take_while(|&&b| grammar::is_ws(b))
+                    .count();
+                self.pos += n;
+                continue;
+            }
+            let window_end = self.end.min(self.pos + WINDOW);
+            let data = &self.buf[self.pos..window_end];
+            match self.kind {
+                LogKind::Rfc3339 if self.at_line_start() => {
+                    if let Some((n, t, o)) = grammar::rfc3339_stamp(data) {
+                        self.stamp = Some((t, o));
+                        self.pos += n;
+                        self.in_junk = false;
+                        continue;
+                    }
+                }
+                LogKind::Watt if b == b'[' => {
+                    // A timestamp alone: the device sent a CR with no frame
+                    // before it. Nothing is lost.
+                    if let Some(n) = grammar::watt_stamp_len(data) {
+                        self.pos += n;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            if b != b'S' {
+                let first = !self.in_junk;
+                self.in_junk = true;
+                let at = self.pos;
+                self.skip_junk();
+                if first {
+                    let err = self.damaged(
+                        at,
+                        RecordError::Frame(FrameError::Syntax {
+                            offset: 0,
+                            expected: Expected::Start,
+                            found: Found(Some(b)),
+                        }),
+                    );
+                    return Some(Err(err));
+                }
+                continue;
+            }
+            let mut frame = Frame::empty();
+            let parsed = match self.kind {
+                LogKind::Watt => grammar::record(data, &mut frame)
+                    .map(|(rest, time)| (data.len() - rest.len(), time, None)),
+                LogKind::Rfc3339 => match grammar::frame_into::<true>(data, &mut frame) {
+                    Ok((rest, ())) => match self.stamp {
+                        Some((time, offset)) => Ok((data.len() - rest.len(), time, Some(offset))),
+                        None => Err((0, RecordError::MissingTimestamp)),
+                    },
+                    Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                        let off = data.len() - e.input.len();
+                        Err((off, RecordError::Frame(e.into_frame_error(data))))
+                    }
+                    Err(nom::Err::Incomplete(_)) => Err((
+                        data.len(),
+                        RecordError::Frame(FrameError::Syntax {
+                            offset: data.len(),
+                            expected: Expected::FieldOrEnd,
+                            found: Found(None),
+                        }),
+                    )),
+                },
+            };
+            match parsed {
+                Ok((n, time, offset)) => {
+                    self.in_junk = false;
+                    let (line, _) = self.place(self.pos);
+                    self.pos += n;
+                    self.stats.records += 1;
+                    return Some(Ok(LogRecord {
+                        line,
+                        time,
+                        offset,
+                        frame,
+                    }));
+                }
+                Err((off, source)) => {
+                    self.in_junk = true;
+                    let at = self.pos + off;
+                    self.skip_junk();
+                    return Some(Err(self.damaged(at, source)));
+                }
+            }
         }
+    }
+}
+
+impl<R: Read> Iterator for LogReader<R> {
+    type Item = Result<LogRecord, LogError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.step()
     }
 }

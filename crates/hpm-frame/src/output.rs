@@ -1,8 +1,10 @@
 //! Records for downstream tools: CSV, JSON Lines and InfluxDB line protocol.
 //!
 //! Every record carries the time (when known), each decoded value of the rule's
-//! columns, and the raw frame in canonical live form, so nothing the meter sent is
-//! lost even when the decoding rule turns out wrong.
+//! columns, and the raw frame: exactly the bytes received from `S` to `E`, so
+//! nothing the meter sent is lost even when the decoding rule turns out wrong.
+//! [`RecordWriter::select`] chooses other columns (the raw one is optional), and
+//! [`RecordWriter::with_suspect_column`] adds the consistency check's flag.
 //!
 //! | format | time | value that cannot be decoded / missing | raw frame |
 //! |---|---|---|---|
@@ -34,6 +36,25 @@ pub enum Format {
 impl Format {
     /// The names [`Format::from_str`] accepts, one per format.
     pub const NAMES: [&'static str; 3] = ["csv", "jsonl", "influx"];
+}
+
+/// A column name that is not one of [`RecordWriter::column_names`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown column {name:?}: expected one of {known}")]
+pub struct UnknownColumn {
+    /// The name given.
+    pub name: String,
+    /// The names known, comma-separated.
+    pub known: String,
+}
+
+/// One output column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Time,
+    Value(usize),
+    Raw,
+    Suspect,
 }
 
 /// A format name that is not one of [`Format::NAMES`].
@@ -79,6 +100,7 @@ pub struct RecordWriter<W: Write, R: DecodeRule = TableRule> {
     format: Format,
     rule: R,
     columns: Vec<Column>,
+    slots: Vec<Slot>,
     header_done: bool,
     measurement: String,
     tags: String,
@@ -99,11 +121,16 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
     /// A writer with the given decoding rule.
     pub fn with_rule(out: W, format: Format, rule: R) -> RecordWriter<W, R> {
         let columns = rule.columns();
+        let slots = std::iter::once(Slot::Time)
+            .chain((0..columns.len()).map(Slot::Value))
+            .chain(std::iter::once(Slot::Raw))
+            .collect();
         RecordWriter {
             out,
             format,
             rule,
             columns,
+            slots,
             header_done: false,
             measurement: influx_escape(Self::DEFAULT_MEASUREMENT, ", "),
             tags: String::new(),
@@ -128,6 +155,52 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         self
     }
 
+    /// The names [`select`](Self::select) accepts: `time`, the rule's columns,
+    /// `raw` and `suspect`.
+    pub fn column_names(&self) -> Vec<String> {
+        let mut v = vec!["time".to_string()];
+        v.extend(self.columns.iter().map(|c| c.name.clone()));
+        v.push("raw".into());
+        v.push("suspect".into());
+        v
+    }
+
+    /// Writes only these columns, in this order (CSV and JSON Lines; InfluxDB
+    /// takes the value fields, `raw` and `suspect` from the list and always
+    /// carries the time as the point's timestamp).
+    pub fn select<S: AsRef<str>>(mut self, names: &[S]) -> Result<Self, UnknownColumn> {
+        let mut slots = Vec::with_capacity(names.len());
+        for name in names {
+            let name = name.as_ref();
+            let slot = match name {
+                "time" => Slot::Time,
+                "raw" => Slot::Raw,
+                "suspect" => Slot::Suspect,
+                _ => match self.columns.iter().position(|c| c.name == name) {
+                    Some(k) => Slot::Value(k),
+                    None => {
+                        return Err(UnknownColumn {
+                            name: name.to_string(),
+                            known: self.column_names().join(", "),
+                        });
+                    }
+                },
+            };
+            slots.push(slot);
+        }
+        self.slots = slots;
+        Ok(self)
+    }
+
+    /// Adds the `suspect` column (`true` for a frame that failed the
+    /// [consistency check](crate::Check)) at the end, if not selected already.
+    pub fn with_suspect_column(mut self) -> Self {
+        if !self.slots.contains(&Slot::Suspect) {
+            self.slots.push(Slot::Suspect);
+        }
+        self
+    }
+
     /// The format.
     pub fn format(&self) -> Format {
         self.format
@@ -145,71 +218,146 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             return Ok(());
         }
         self.header_done = true;
-        let mut h = String::from("time");
-        for c in &self.columns {
-            h.push(',');
-            csv_field(&mut h, &c.name);
+        let mut h = String::new();
+        for (k, slot) in self.slots.iter().enumerate() {
+            if k > 0 {
+                h.push(',');
+            }
+            match *slot {
+                Slot::Time => h.push_str("time"),
+                Slot::Value(i) => csv_field(&mut h, &self.columns[i].name),
+                Slot::Raw => h.push_str("raw"),
+                Slot::Suspect => h.push_str("suspect"),
+            }
         }
-        h.push_str(",raw\n");
+        h.push('\n');
         self.out.write_all(h.as_bytes())
     }
 
     /// Writes one record: `time` is when the frame was received (`None` when not
     /// known, as for a raw capture), `frame` the frame.
     pub fn write(&mut self, time: Option<OffsetDateTime>, frame: &Frame) -> io::Result<()> {
+        self.write_flagged(time, frame, false)
+    }
+
+    /// Writes one record with its `suspect` flag (shown only if the writer has
+    /// the column: [`with_suspect_column`](Self::with_suspect_column)).
+    pub fn write_flagged(
+        &mut self,
+        time: Option<OffsetDateTime>,
+        frame: &Frame,
+        suspect: bool,
+    ) -> io::Result<()> {
         self.write_header()?;
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        let raw = frame.to_string();
+        let raw = frame.raw();
         let stamp = match time {
-            Some(t) => Some(t.format(&Rfc3339).map_err(io::Error::other)?),
-            None => None,
+            Some(t) if self.format != Format::Influx => {
+                Some(t.format(&Rfc3339).map_err(io::Error::other)?)
+            }
+            _ => None,
         };
         match self.format {
             Format::Csv => {
-                line.push_str(stamp.as_deref().unwrap_or(""));
-                for c in &self.columns {
-                    line.push(',');
-                    if let Some(v) = self.value(frame, c) {
-                        let _ = write!(line, "{v}");
+                for (k, slot) in self.slots.iter().enumerate() {
+                    if k > 0 {
+                        line.push(',');
+                    }
+                    match *slot {
+                        Slot::Time => line.push_str(stamp.as_deref().unwrap_or("")),
+                        Slot::Value(i) => {
+                            if let Some(v) = self.value(frame, &self.columns[i]) {
+                                let _ = write!(line, "{v}");
+                            }
+                        }
+                        Slot::Raw => csv_field(&mut line, &raw),
+                        Slot::Suspect => line.push_str(if suspect { "true" } else { "false" }),
                     }
                 }
-                line.push(',');
-                csv_field(&mut line, &raw);
             }
             Format::JsonLines => {
-                line.push_str("{\"time\":");
-                match &stamp {
-                    Some(s) => json_string(&mut line, s),
-                    None => line.push_str("null"),
-                }
-                for c in &self.columns {
-                    line.push(',');
-                    json_string(&mut line, &c.name);
-                    line.push(':');
-                    match self.value(frame, c) {
-                        Some(v) => {
-                            let _ = write!(line, "{v}");
+                line.push('{');
+                for (k, slot) in self.slots.iter().enumerate() {
+                    if k > 0 {
+                        line.push(',');
+                    }
+                    match *slot {
+                        Slot::Time => {
+                            line.push_str("\"time\":");
+                            match &stamp {
+                                Some(s) => json_string(&mut line, s),
+                                None => line.push_str("null"),
+                            }
                         }
-                        None => line.push_str("null"),
+                        Slot::Value(i) => {
+                            let c = &self.columns[i];
+                            json_string(&mut line, &c.name);
+                            line.push(':');
+                            match self.value(frame, c) {
+                                Some(v) => {
+                                    let _ = write!(line, "{v}");
+                                }
+                                None => line.push_str("null"),
+                            }
+                        }
+                        Slot::Raw => {
+                            line.push_str("\"raw\":");
+                            json_string(&mut line, &raw);
+                        }
+                        Slot::Suspect => {
+                            line.push_str(if suspect {
+                                "\"suspect\":true"
+                            } else {
+                                "\"suspect\":false"
+                            });
+                        }
                     }
                 }
-                line.push_str(",\"raw\":");
-                json_string(&mut line, &raw);
                 line.push('}');
             }
             Format::Influx => {
                 line.push_str(&self.measurement);
                 line.push_str(&self.tags);
                 line.push(' ');
-                for c in &self.columns {
-                    if let Some(v) = self.value(frame, c) {
-                        let _ = write!(line, "{}={v},", influx_escape(&c.name, ",= "));
+                let mut first = true;
+                let mut sep = |line: &mut String| {
+                    if !std::mem::take(&mut first) {
+                        line.push(',');
+                    }
+                };
+                for slot in &self.slots {
+                    match *slot {
+                        Slot::Time => {}
+                        Slot::Value(i) => {
+                            let c = &self.columns[i];
+                            if let Some(v) = self.value(frame, c) {
+                                sep(&mut line);
+                                let _ = write!(line, "{}={v}", influx_escape(&c.name, ",= "));
+                            }
+                        }
+                        Slot::Raw => {
+                            sep(&mut line);
+                            line.push_str("raw=\"");
+                            line.push_str(&influx_escape(&raw, "\""));
+                            line.push('"');
+                        }
+                        Slot::Suspect => {
+                            sep(&mut line);
+                            line.push_str(if suspect {
+                                "suspect=true"
+                            } else {
+                                "suspect=false"
+                            });
+                        }
                     }
                 }
-                line.push_str("raw=\"");
-                line.push_str(&influx_escape(&raw, "\""));
-                line.push('"');
+                if first {
+                    // A point needs a field: keep the raw frame.
+                    line.push_str("raw=\"");
+                    line.push_str(&influx_escape(&raw, "\""));
+                    line.push('"');
+                }
                 if let Some(t) = time {
                     let _ = write!(line, " {}", t.unix_timestamp_nanos());
                 }

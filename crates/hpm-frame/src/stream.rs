@@ -95,6 +95,8 @@ pub struct StreamDecoder {
     max: usize,
     stats: Stats,
     last_rejection: Option<Rejection>,
+    /// Every rejection since the last `take_rejections`, when asked for.
+    rejections: Option<Vec<Rejection>>,
 }
 
 /// The outcome of offering a chunk to the pending candidate.
@@ -146,7 +148,25 @@ impl StreamDecoder {
             max: max.max(4),
             stats: Stats::default(),
             last_rejection: None,
+            rejections: None,
         }
+    }
+
+    /// Keeps every rejection (not only the last) until
+    /// [`take_rejections`](Self::take_rejections), for a caller that reports
+    /// each damaged frame. Take them after each chunk: they are not bounded.
+    pub fn keep_rejections(mut self) -> StreamDecoder {
+        self.rejections = Some(Vec::new());
+        self
+    }
+
+    /// The rejections kept since the last call (empty unless
+    /// [`keep_rejections`](Self::keep_rejections)).
+    pub fn take_rejections(&mut self) -> Vec<Rejection> {
+        self.rejections
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// The maximum frame length in bytes.
@@ -328,7 +348,11 @@ impl StreamDecoder {
     #[inline]
     fn reject(&mut self, at: u64, reason: RejectReason) {
         self.stats.rejected += 1;
-        self.last_rejection = Some(Rejection { at, reason });
+        let r = Rejection { at, reason };
+        if let Some(v) = self.rejections.as_mut() {
+            v.push(r.clone());
+        }
+        self.last_rejection = Some(r);
     }
 
     /// Counts bytes passed over between frames.
@@ -381,6 +405,11 @@ impl<R: Read> FrameReader<R> {
     /// The decoder (for its counters and last rejection).
     pub fn decoder(&self) -> &StreamDecoder {
         &self.dec
+    }
+
+    /// The decoder, mutably (to take its kept rejections).
+    pub fn decoder_mut(&mut self) -> &mut StreamDecoder {
+        &mut self.dec
     }
 }
 

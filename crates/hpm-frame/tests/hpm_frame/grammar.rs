@@ -74,11 +74,52 @@ fn every_known_label_in_both_forms() {
 }
 
 #[test]
-fn padding_is_not_part_of_the_frame() {
-    let tight = Frame::parse(b"S:21693Vo:42412AmE").unwrap();
-    let loose = Frame::parse(b"S:   \t 21693Vo:42412Am \t E").unwrap();
-    assert_eq!(tight, loose);
-    assert_eq!(tight.to_string(), "S:  21693Vo:  42412Am  E");
+fn only_the_meters_exact_shape_is_a_frame() {
+    // Live form: each value exactly 7 characters, the trailer exactly "  E".
+    assert!(Frame::parse(b"S:  21693Vo:  42412Am  E").is_ok());
+    assert!(Frame::parse(b"S:     21Wh:0000001Kg  E").is_ok());
+    for bad in [
+        &b"S:21693Vo:42412AmE"[..],
+        b"S:   \t 21693Vo:42412Am \t E",
+        b"S:  21693Vo: 42412Am  E",
+        b"S:  21693Vo:   42412Am  E",
+        b"S:  21693Vo:  42412Am E",
+        b"S:  21693Vo:  42412Am   E",
+        b"S:  21693Vo:  42412AmE",
+        b"S:\t 21693Vo  E",
+        b"S:  21693Vo:  42412Am:  42412Am  E",
+    ] {
+        assert!(
+            Frame::parse(bad).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    // Annotated form: one separator, the same throughout.
+    for good in [
+        &b"S 22003Vo 10003Am E"[..],
+        b"S\r22003Vo\r10003Am\rE",
+        b"S\n22003Vo\n10003Am\nE",
+        b"S\r\n22003Vo\r\n10003Am\r\nE",
+    ] {
+        let f = Frame::parse(good).unwrap();
+        assert_eq!(f.raw().as_bytes(), good, "raw is what arrived");
+    }
+    for bad in [
+        &b"S  22003Vo 10003Am E"[..],
+        b"S 22003Vo  10003Am E",
+        b"S 22003Vo 10003Am  E",
+        b"S\t22003Vo\t10003Am\tE",
+        b"S 22003Vo\n10003Am E",
+        b"S \r\n22003Vo 10003Am E",
+        b"S 22003Vo 10003Am E ",
+    ] {
+        assert!(
+            Frame::parse(bad).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
+    }
 }
 
 #[test]
@@ -96,8 +137,8 @@ fn unknown_two_letter_labels_are_kept() {
 }
 
 #[test]
-fn every_pair_of_letters_is_a_label_and_known_ones_never_other() {
-    let letters = (b'A'..=b'Z').chain(b'a'..=b'z');
+fn every_pair_of_letters_but_s_is_a_label_and_known_ones_never_other() {
+    let letters = (b'A'..=b'Z').chain(b'a'..=b'z').filter(|&b| b != b'S');
     for a in letters.clone() {
         for b in letters.clone() {
             let label = Label::from_bytes([a, b]).unwrap();
@@ -110,7 +151,8 @@ fn every_pair_of_letters_is_a_label_and_known_ones_never_other() {
     // the known labels' hash table: found by the hpm_stream fuzz target).
     for a in 0..=255u8 {
         for b in 0..=255u8 {
-            let letters = a.is_ascii_alphabetic() && b.is_ascii_alphabetic();
+            let letters =
+                a.is_ascii_alphabetic() && b.is_ascii_alphabetic() && a != b'S' && b != b'S';
             assert_eq!(Label::from_bytes([a, b]).is_some(), letters, "{:?}", [a, b]);
         }
     }
@@ -130,11 +172,11 @@ fn errors_say_where_and_what() {
         ),
         (
             b"S-21693Vo  E",
-            "at byte 1: expected ':' or whitespace after 'S', found '-'",
+            "at byte 1: expected ':', a space or a line end after 'S', found '-'",
         ),
         (
             b"S:  2169\x003Vo  E",
-            "at byte 8: expected a two-letter label, found byte 0x00",
+            "at byte 8: expected a value of exactly 7 characters (spaces, then digits), found byte 0x00",
         ),
         (
             b"S:  21693V",
@@ -150,15 +192,15 @@ fn errors_say_where_and_what() {
         ),
         (
             b"S:  \xff1693Vo  E",
-            "at byte 4: expected a run of digits, found byte 0xff",
+            "at byte 4: expected a value of exactly 7 characters (spaces, then digits), found byte 0xff",
         ),
         (
             b"S:  Vo  E",
-            "at byte 4: expected a run of digits, found 'V'",
+            "at byte 4: expected a value of exactly 7 characters (spaces, then digits), found 'V'",
         ),
         (
             b"S:12345678Vo  E",
-            "at byte 2: a run of 8 digits is longer than the 7 digits a field may hold",
+            "at byte 9: expected a two-letter label, found '8'",
         ),
         (
             b"S:  21693Vo  E ",
@@ -166,11 +208,47 @@ fn errors_say_where_and_what() {
         ),
         (
             b"S 22003Vo10003Am E",
-            "at byte 9: expected another field or 'E' (end of frame), found '1'",
+            "at byte 9: expected the separator used after 'S', found '1'",
         ),
         (
             b"S:  21693Vo\r\n:  42412Am  E",
             "at byte 11: expected another field or 'E' (end of frame), found byte 0x0d",
+        ),
+        (
+            b"S:  2169Vo:  42412Am  E",
+            "at byte 8: expected a value of exactly 7 characters (spaces, then digits), found 'V'",
+        ),
+        (
+            b"S: 21693Vo  E",
+            "at byte 8: expected a value of exactly 7 characters (spaces, then digits), found 'V'",
+        ),
+        (
+            b"S:       Vo  E",
+            "at byte 8: expected a value of exactly 7 characters (spaces, then digits), found ' '",
+        ),
+        (
+            b"S:  21693Vo E",
+            "at byte 12: expected '  E' (two spaces and the end of frame), found 'E'",
+        ),
+        (
+            b"S:  21693Vo   E",
+            "at byte 13: expected '  E' (two spaces and the end of frame), found ' '",
+        ),
+        (
+            b"S:  21693Vo:  21693Vo  E",
+            "at byte 19: label Vo a second time",
+        ),
+        (
+            b"S:  21693VS:  42412Am  E",
+            "at byte 10: expected a two-letter label, found 'S'",
+        ),
+        (
+            b"S 22003Vo\r\n10003Am E",
+            "at byte 9: expected the separator used after 'S', found byte 0x0d",
+        ),
+        (
+            b"S\r\n22003Vo\r10003Am\r\nE",
+            "at byte 11: expected the separator used after 'S', found '1'",
         ),
     ];
     for (input, message) in cases {
@@ -182,22 +260,22 @@ fn errors_say_where_and_what() {
             String::from_utf8_lossy(input)
         );
     }
-    let many = format!("S{}  E", ":     1Vo".repeat(Frame::MAX_FIELDS + 1));
+    let many = format!("S{}  E", ":      1Xy".repeat(Frame::MAX_FIELDS + 1));
     let err = Frame::parse(many.as_bytes()).unwrap_err();
     assert_eq!(
         err,
         FrameError::TooManyFields {
-            offset: 2 + 9 * Frame::MAX_FIELDS,
+            offset: 2 + 10 * Frame::MAX_FIELDS,
             max: Frame::MAX_FIELDS
         }
     );
-    assert_eq!(err.offset(), 146);
+    assert_eq!(err.offset(), 162);
 }
 
 #[test]
 fn model_constructors_check_their_input() {
     assert_eq!(Frame::new([]).unwrap_err(), FieldError::FieldCount(0));
-    let f = Field::parse("Vo", "1").unwrap();
+    let f = Field::parse("Xy", "1").unwrap();
     assert_eq!(
         Frame::new(std::iter::repeat_n(f, 17))
             .unwrap_err()
@@ -211,6 +289,14 @@ fn model_constructors_check_their_input() {
             .len(),
         16
     );
+    let vo = Field::parse("Vo", "1").unwrap();
+    assert_eq!(
+        Frame::new([vo, f, vo]).unwrap_err().to_string(),
+        "label Vo more than once in one frame"
+    );
+    assert!("Sx".parse::<Label>().is_err());
+    assert!("xS".parse::<Label>().is_err());
+    assert!("sx".parse::<Label>().is_ok());
     assert_eq!(
         Digits::new(b"12a").unwrap_err().to_string(),
         "digits \"12a\": expected 1 to 7 ASCII digits"
@@ -220,7 +306,7 @@ fn model_constructors_check_their_input() {
     assert_eq!(Digits::new(b"0001234").unwrap().as_str(), "0001234");
     assert_eq!(
         "V".parse::<Label>().unwrap_err().to_string(),
-        "label \"V\": expected exactly two ASCII letters"
+        "label \"V\": expected exactly two ASCII letters other than 'S'"
     );
     assert_eq!("Hz".parse::<Label>().unwrap(), Label::Hz);
     assert_eq!(Field::parse("Xy", "01").unwrap().to_string(), "01Xy");

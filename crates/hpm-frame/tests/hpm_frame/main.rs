@@ -10,6 +10,7 @@ mod log;
 mod output;
 mod props;
 mod stream;
+mod strict;
 
 use std::path::PathBuf;
 

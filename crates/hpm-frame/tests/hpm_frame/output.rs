@@ -136,3 +136,44 @@ fn format_names() {
         "unknown output format \"xml\": expected csv, jsonl or influx"
     );
 }
+
+#[test]
+fn columns_can_be_chosen_and_suspect_frames_flagged() {
+    let frame = &seed_frames()[0];
+    let t = Some(datetime!(2011-01-05 07:57:32 +09:00));
+    let w = RecordWriter::new(Vec::new(), Format::Csv);
+    let err = w.select(&["time", "volts"]).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("unknown column \"volts\": expected one of time, voltage_V,"),
+        "{err}"
+    );
+    let mut w = RecordWriter::new(Vec::new(), Format::Csv)
+        .select(&["voltage_V", "time"])
+        .unwrap()
+        .with_suspect_column();
+    w.write_flagged(t, frame, true).unwrap();
+    assert_eq!(
+        String::from_utf8(w.finish().unwrap()).unwrap(),
+        "voltage_V,time,suspect\n216.9,2011-01-05T07:57:32+09:00,true\n"
+    );
+    let mut w = RecordWriter::new(Vec::new(), Format::JsonLines)
+        .select(&["time", "power_kW", "raw"])
+        .unwrap();
+    w.write(t, frame).unwrap();
+    assert_eq!(
+        String::from_utf8(w.finish().unwrap()).unwrap(),
+        format!(
+            "{{\"time\":\"2011-01-05T07:57:32+09:00\",\"power_kW\":4.646,\"raw\":\"{frame}\"}}\n"
+        )
+    );
+    let mut w = RecordWriter::new(Vec::new(), Format::Influx)
+        .select(&["power_kW"])
+        .unwrap()
+        .with_suspect_column();
+    w.write_flagged(t, frame, false).unwrap();
+    assert_eq!(
+        String::from_utf8(w.finish().unwrap()).unwrap(),
+        "hpm power_kW=4.646,suspect=false 1294181852000000000\n"
+    );
+}

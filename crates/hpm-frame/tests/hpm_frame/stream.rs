@@ -108,9 +108,10 @@ fn annotated_frame_over_several_lines() {
 fn overlong_candidates_are_dropped_and_memory_stays_bounded() {
     let mut dec = StreamDecoder::with_max_frame_len(100);
     let mut frames = Vec::new();
-    // A start with no end, 10 kB of padding, then a good frame.
-    let mut input = b"S:".to_vec();
-    input.extend(std::iter::repeat_n(b' ', 10_000));
+    // A start with no end (fields of the right shape, far too many), 10 kB of
+    // them, then a good frame.
+    let mut input = b"S".to_vec();
+    input.extend(b":      1Xy".repeat(1000));
     input.extend_from_slice(b"\r\nS:  21693Vo  E\r\n");
     for chunk in input.chunks(7) {
         dec.feed(chunk, |f| frames.push(f));
@@ -123,12 +124,13 @@ fn overlong_candidates_are_dropped_and_memory_stays_bounded() {
         RejectReason::TooLong { max: 100 }
     );
     assert_eq!(dec.last_rejection().unwrap().at, 0);
-    // A frame of exactly the maximum length is accepted.
-    let exact = format!("S:{}1Vo  E", " ".repeat(100 - 8));
-    assert_eq!(exact.len(), 100);
+    // A frame of exactly the maximum length is accepted, one byte more is not.
+    let exact = format!("S{}  E", ":      1Xy".repeat(9));
+    assert_eq!(exact.len(), 94);
+    let mut dec = StreamDecoder::with_max_frame_len(94);
     assert_eq!(dec.feed_to_vec(exact.as_bytes()).len(), 1);
-    let one_more = format!("S:{}1Vo  E", " ".repeat(100 - 7));
-    assert!(dec.feed_to_vec(one_more.as_bytes()).is_empty());
+    let mut dec = StreamDecoder::with_max_frame_len(93);
+    assert!(dec.feed_to_vec(exact.as_bytes()).is_empty());
 }
 
 #[test]
@@ -154,7 +156,7 @@ fn rejection_says_where_and_what() {
     dec.feed(b"xxS:  2169\x003Vo  E", |_| {});
     assert_eq!(
         dec.last_rejection().unwrap().to_string(),
-        "frame starting at stream byte 2 rejected: damaged frame: at byte 8: expected a two-letter label, found byte 0x00"
+        "frame starting at stream byte 2 rejected: damaged frame: at byte 8: expected a value of exactly 7 characters (spaces, then digits), found byte 0x00"
     );
 }
 
@@ -222,7 +224,7 @@ fn a_carried_frame_is_rejected_at_a_byte_no_frame_holds() {
     dec.feed(b"::", |_| {});
     assert_eq!(dec.stats().rejected, 1);
     assert_eq!(dec.pending(), b"S:  21693Vo::");
-    assert_eq!(dec.feed_to_vec(b"  E S:  1Vo  E").len(), 1);
+    assert_eq!(dec.feed_to_vec(b"  E S:      1Vo  E").len(), 1);
     assert_eq!(dec.stats().rejected, 2);
 }
 

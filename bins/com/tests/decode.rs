@@ -1,0 +1,272 @@
+//! `com decode` end to end: logs and captures in, records out, and the command
+//! line's refusals.
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const WATT: &[u8] = include_bytes!("data/watt-seed.txt");
+
+const SEED: [&str; 4] = [
+    "S:  21693Vo:  42412Am:  46461Wa:     21Wh:   5051Pf:  59981Hz:     01Kg:     01Eu  E",
+    "S:  21693Vo:  42422Am:  46481Wa:     31Wh:   5051Pf:  59981Hz:     01Kg:     01Eu  E",
+    "S:  21693Vo:  42422Am:  46481Wa:     31Wh:   5051Pf:  59971Hz:     01Kg:     01Eu  E",
+    "S:  21693Vo:  42432Am:  46461Wa:     41Wh:   5041Pf:  59971Hz:     01Kg:     01Eu  E",
+];
+
+fn com() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_com"));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// `com decode ARGS` with `input` on stdin.
+fn decode_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = com()
+        .arg("decode")
+        .args(args)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn a_lost_byte_is_damage_never_a_record_and_the_summary_counts_it() {
+    // The issue's example: one digit of the voltage lost.
+    let out = decode_stdin(
+        &["--format", "csv"],
+        b"S:  2169Vo:  42412Am:  46461Wa:     21Wh:   5051Pf:  59981Hz:     01Kg:     01Eu  E\r\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1, "header only");
+    let err = text(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].contains("at byte 8: expected a value of exactly 7 characters"),
+        "{err}"
+    );
+    assert_eq!(
+        lines[1],
+        "com decode: stdin: 0 records, 1 damaged, 0 suspect, 55 bytes skipped"
+    );
+    // --quiet leaves the summary alone (bytes skipped: whitespace not counted;
+    // a frame without W and PF cannot be checked: suspect).
+    let out = decode_stdin(
+        &["--format", "csv", "--quiet"],
+        b"S:  2169Vo:  42412Am  E\r\nS:  21693Vo:  42412Am  E\r\n",
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "com decode: stdin: 0 records, 1 damaged, 1 suspect, 17 bytes skipped\n"
+    );
+}
+
+#[test]
+fn suspect_frames_are_counted_and_kept_only_when_asked() {
+    // The current 42.41 A became 48.41 A on the line: the power disagrees.
+    let bad =
+        "S:  21693Vo:  48412Am:  46461Wa:     21Wh:   5051Pf:  59981Hz:     01Kg:     01Eu  E";
+    let input = format!("{}\r\n{bad}\r\n{}\r\n", SEED[0], SEED[1]);
+    let out = decode_stdin(&["--format", "csv"], input.as_bytes());
+    let csv = text(&out.stdout);
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(!csv.contains("48412"));
+    let err = text(&out.stderr);
+    assert!(err.contains("suspect frame S:  21693Vo:  48412Am"), "{err}");
+    assert!(err.contains("(skipped)"), "{err}");
+    assert!(
+        err.ends_with("2 records, 0 damaged, 1 suspect, 0 bytes skipped\n"),
+        "{err}"
+    );
+
+    let out = decode_stdin(&["--format", "csv", "--keep-suspect"], input.as_bytes());
+    let csv = text(&out.stdout);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    assert!(rows[0].ends_with(",raw,suspect"), "{}", rows[0]);
+    assert!(rows[1].ends_with(",false"));
+    assert!(
+        rows[2].contains("48412") && rows[2].ends_with(",true"),
+        "{}",
+        rows[2]
+    );
+    assert!(text(&out.stderr).ends_with("3 records, 0 damaged, 1 suspect, 0 bytes skipped\n"));
+}
+
+#[test]
+fn raw_is_the_bytes_received_and_columns_can_be_chosen() {
+    let out = decode_stdin(
+        &["--format", "jsonl", "--columns", "voltage_V,raw"],
+        b"S 22003Vo 10003Am 22002Wa 10001Pf 60001Hz E\r\n",
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "{\"voltage_V\":220.0,\"raw\":\"S 22003Vo 10003Am 22002Wa 10001Pf 60001Hz E\"}\n"
+    );
+    let out = decode_stdin(&["--format", "csv", "--columns", "time,volts"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown column \"volts\""));
+}
+
+#[test]
+fn decoding_onto_its_own_input_is_refused_before_anything_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("watt.txt");
+    fs::write(&log, WATT).unwrap();
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink(&log, &link).unwrap();
+    let hard = dir.path().join("hard.txt");
+    fs::hard_link(&log, &hard).unwrap();
+    let dotted = dir.path().join(".").join("watt.txt");
+    for out in [&log, &link, &hard, &dotted] {
+        let o = com()
+            .args(["decode", "--format", "csv"])
+            .arg(&log)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", out.display());
+        let err = text(&o.stderr);
+        assert!(err.contains("it is the input"), "{err}");
+        assert_eq!(fs::read(&log).unwrap(), WATT, "the log is untouched");
+    }
+    // Through stdin too.
+    let o = com()
+        .args(["decode", "--format", "csv", "-o"])
+        .arg(&link)
+        .stdin(fs::File::open(&log).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(fs::read(&log).unwrap(), WATT);
+    // Another file is fine.
+    let csv = dir.path().join("out.csv");
+    let o = com()
+        .args(["decode", "--format", "csv", "--quiet"])
+        .arg(&log)
+        .arg("-o")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(fs::read_to_string(&csv).unwrap().lines().count(), 5);
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_success() {
+    // `com decode big.txt | head -1`.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("watt.txt");
+    let mut big = Vec::new();
+    for _ in 0..20_000 {
+        big.extend_from_slice(WATT);
+    }
+    fs::write(&log, &big).unwrap();
+    let mut child = com()
+        .args(["decode", "--format", "csv"])
+        .arg(&log)
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone now.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with("time,"));
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn a_cr_only_log_decodes_completely() {
+    // A meter that ends frames with CR alone: the old logger never wrote LF.
+    let mut log = String::new();
+    let mut n = 0;
+    while log.len() < 2_000_000 {
+        log.push_str(SEED[n % 4]);
+        log.push_str(&format!(
+            "[2011-01-05 07:{:02}:{:02}] ",
+            (n / 60) % 60,
+            n % 60
+        ));
+        n += 1;
+    }
+    let out = decode_stdin(
+        &["--format", "csv", "--utc-offset", "+09:00"],
+        log.as_bytes(),
+    );
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).lines().count(), n + 1);
+    assert_eq!(
+        text(&out.stderr),
+        format!("com decode: stdin: {n} records, 0 damaged, 0 suspect, 0 bytes skipped\n")
+    );
+}
+
+#[test]
+fn rfc3339_logs_decode_with_their_own_timestamps() {
+    let log = format!(
+        "2026-11-24T23:32:00.123+09:00 {}\r2026-11-24T23:32:01.124+09:00 {}\r",
+        SEED[0], SEED[1]
+    );
+    let out = decode_stdin(
+        &["--format", "csv", "--utc-offset", "-05:00"],
+        log.as_bytes(),
+    );
+    let csv = text(&out.stdout);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv} {}", text(&out.stderr));
+    assert!(
+        rows[1].starts_with("2026-11-24T23:32:00.123+09:00,216.9,"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[2].starts_with("2026-11-24T23:32:01.124+09:00,216.9,"),
+        "{}",
+        rows[2]
+    );
+}
+
+#[test]
+fn offsets_are_checked_when_the_command_line_is_read() {
+    for bad in ["+25:00", "+14:30", "-12:30", "9"] {
+        let o = com()
+            .args(["decode", "--format", "csv", "--utc-offset", bad])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(
+            text(&o.stderr).contains("invalid UTC offset"),
+            "{bad}: {}",
+            text(&o.stderr)
+        );
+    }
+    let o = decode_stdin(&["--format", "csv", "--utc-offset", "-05:00"], WATT);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("2011-01-05T07:57:32-05:00,")
+    );
+    let _ = Path::new("");
+}
