@@ -162,6 +162,64 @@ pub fn listing(info: Option<&Info>, mut entries: Vec<Entry>, format: u32) -> Str
     })
 }
 
+/// One frame of `-L --watch --json`: the `-L --json` document (one
+/// service's with `-t/-u/-f`) on one line, with the frame's `time` (RFC 3339)
+/// and where its `*_rate` fields come from (`rates`: `"counters"` or
+/// `"kernel"`).
+pub fn listing_line(
+    info: Option<&Info>,
+    mut entries: Vec<Entry>,
+    format: u32,
+    time: &str,
+    rates: &str,
+) -> String {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        time: &'a str,
+        rates: &'a str,
+        #[serde(flatten)]
+        listing: ListingJson,
+    }
+    if format & fmt::NOSORT == 0 {
+        sort::msort_by(&mut entries, &|a: &Entry, b: &Entry| {
+            sort::cmp_services(&a.service, &b.service)
+        });
+    }
+    let line = Line {
+        time,
+        rates,
+        listing: ListingJson {
+            schema: SCHEMA,
+            version: info.map(|i| i.version),
+            connection_table_size: info.map(|i| i.connection_table_size),
+            services: entries.into_iter().map(|e| service(e, format)).collect(),
+        },
+    };
+    one_line(&line)
+}
+
+/// One frame of `-L -c --watch --json`: the `-L -c --json` document on one
+/// line, with its `time`.
+pub fn connections_line(table: &[Connection], time: &str) -> String {
+    #[derive(Serialize)]
+    struct C<'a> {
+        time: &'a str,
+        schema: u32,
+        connections: &'a [Connection],
+    }
+    one_line(&C {
+        time,
+        schema: SCHEMA,
+        connections: table,
+    })
+}
+
+fn one_line(value: &impl Serialize) -> String {
+    let mut text = serde_json::to_string(value).unwrap_or_else(|e| format!("\"{e}\""));
+    text.push('\n');
+    text
+}
+
 /// `-L --timeout --json`.
 pub fn timeouts(t: &Timeouts) -> String {
     #[derive(Serialize)]

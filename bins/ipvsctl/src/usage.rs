@@ -69,7 +69,9 @@ Listing options:
   -n --numeric  -c --connection  --timeout  --daemon  --stats  --rate  --exact
   --thresholds  --persistent-conn  --tun-info  --nosort  --sort
   --json        machine-readable output (schema: docs/ipvsctl-json.md)
-  --watch [S]   redraw every S seconds (default 1) with rates from the counters
+  --watch [S]   redraw every S seconds (default 1, at most 86400), rates from the
+                counters' changes between the kernel's 2 s updates (with --rate:
+                the kernel's estimates); with --json one document per line
 
 Daemon options:
   --syncid ID  --sync-maxlen BYTES  --mcast-interface IF  --mcast-group ADDR

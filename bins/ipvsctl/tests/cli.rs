@@ -187,6 +187,34 @@ fn json_listing_carries_the_table() {
     assert_eq!(services[7]["family"], "inet6");
 }
 
+/// A `--watch --json` frame is the `-L --json` document on one line, plus
+/// `time` and `rates`.
+#[test]
+fn json_watch_lines_are_the_listing_plus_time() {
+    let capture = load("20-list-numeric.txt");
+    let k = kernel_of(&capture);
+    let time = "2026-12-04T07:49:40.123Z";
+    let line =
+        ipvsctl::json::listing_line(k.info.as_ref(), entries(&k), fmt::NUMERIC, time, "counters");
+    assert!(line.ends_with('\n'));
+    assert_eq!(line.matches('\n').count(), 1, "one line: {line}");
+    assert!(
+        line.starts_with(&format!("{{\"time\":\"{time}\",\"rates\":\"counters\",")),
+        "{line}"
+    );
+    let mut doc: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let object = doc.as_object_mut().unwrap();
+    object.remove("time");
+    object.remove("rates");
+    let listing: serde_json::Value = serde_json::from_str(&ipvsctl::json::listing(
+        k.info.as_ref(),
+        entries(&k),
+        fmt::NUMERIC,
+    ))
+    .unwrap();
+    assert_eq!(doc, listing);
+}
+
 /// Every kind of `--json` document, byte for byte as recorded in
 /// `tests/data/json/` (the schema of `docs/ipvsctl-json.md`): a whole listing
 /// and one service from the captures, timeouts, daemons, and the values a

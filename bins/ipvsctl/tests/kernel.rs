@@ -807,6 +807,151 @@ fn watch_redraws_and_stops_on_ctrl_c() {
     });
 }
 
+/// The watch on a terminal of 8 rows: frames clipped to 7 lines with a
+/// note, the weight-0 destination in reverse video; resized to 40 rows
+/// (SIGWINCH) the whole table at once; Ctrl-C ends it with the cursor back.
+/// Intervals out of range are refused before the screen is touched; a
+/// closed pipe ends it with status 0 and no message; `-t` shows one service.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn watch_fits_the_terminal_and_ends_quietly() {
+    use std::io::Read as _;
+    use std::sync::{Arc, Mutex};
+    in_fresh_netns(|| {
+        let mut lines: Vec<String> = (1..=12)
+            .map(|i| format!("-A -t 10.6.0.{i}:80 -s rr"))
+            .collect();
+        lines.push("-a -t 10.6.0.1:80 -r 10.6.1.1:80 -m -w 0".into());
+        lines.push("-a -t 10.6.0.1:80 -r 10.6.1.2:80 -m -w 1".into());
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        build(&lines);
+        for huge in ["1e19", "1e20"] {
+            let out = Tool::Ipvsctl.run(&format!("-Ln --watch {huge}"));
+            assert_eq!(
+                (out.status, out.stdout.as_str(), out.stderr),
+                (
+                    Some(2),
+                    "",
+                    format!("invalid watch interval `{huge}' specified\n")
+                )
+            );
+        }
+        // A terminal of 8 rows.
+        let master =
+            rustix::pty::openpt(rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY)
+                .unwrap();
+        rustix::pty::grantpt(&master).unwrap();
+        rustix::pty::unlockpt(&master).unwrap();
+        let name = rustix::pty::ptsname(&master, Vec::new()).unwrap();
+        let size = |rows: u16| rustix::termios::Winsize {
+            ws_row: rows,
+            ws_col: 120,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        rustix::termios::tcsetwinsize(&master, size(8)).unwrap();
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(name.to_str().unwrap())
+            .unwrap();
+        let child = Command::new(BIN)
+            .args(["-Ln", "--watch", "0.3"])
+            .stdout(Stdio::from(slave))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let seen = Arc::clone(&seen);
+            let mut file = std::fs::File::from(master.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = file.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    seen.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            })
+        };
+        let frames = |seen: &Arc<Mutex<Vec<u8>>>| -> Vec<String> {
+            let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+            text.split("\x1b[H").skip(1).map(String::from).collect()
+        };
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let small = frames(&seen);
+        assert!(small.len() >= 2, "{small:?}");
+        let last = small[small.len() - 2].clone();
+        assert_eq!(last.matches("\x1b[K").count(), 7, "{last:?}");
+        assert!(last.contains("... 13 more lines"), "{last:?}");
+        assert!(
+            last.contains("rates: counter changes between the kernel's 2 s updates"),
+            "{last:?}"
+        );
+        let before = small.len();
+        rustix::termios::tcsetwinsize(&master, size(40)).unwrap();
+        let kill = |signal: &str| {
+            let status = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+            assert!(status.is_ok_and(|s| s.success()));
+        };
+        kill("-WINCH");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let big = frames(&seen);
+        assert!(big.len() > before, "redrawn at once after the resize");
+        let whole = &big[before];
+        assert!(!whole.contains("more lines"), "{whole:?}");
+        assert!(whole.contains("TCP  10.6.0.12:80"), "{whole:?}");
+        assert!(
+            whole.contains("\x1b[7m  -> 10.6.1.1:80"),
+            "weight 0 highlighted: {whole:?}"
+        );
+        assert!(!whole.contains("\x1b[7m  -> 10.6.1.2:80"), "{whole:?}");
+        kill("-INT");
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(out.stderr.is_empty(), "{out:?}");
+        drop(master);
+        reader.join().unwrap();
+        let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+        assert!(
+            text.ends_with("\x1b[?25h\r\n"),
+            "cursor restored: {:?}",
+            &text[text.len().saturating_sub(40)..]
+        );
+        // A reader that goes away ends the watch quietly.
+        let mut child = Command::new(BIN)
+            .args(["-Ln", "--watch", "0.2", "-t", "10.6.0.2:80"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while got.windows(3).filter(|w| w == b"\x1b[J").count() < 2 {
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "watch ended early");
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.contains("TCP  10.6.0.2:80") && !text.contains("10.6.0.3:80"),
+            "-t shows one service: {text:?}"
+        );
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
 /// Without CAP_NET_ADMIN (as user nobody) every command that reaches the
 /// kernel fails with one clear line and ipvsadm's status 2.
 #[test]

@@ -463,3 +463,81 @@ fn cluster_drain_waits_for_the_open_connection() {
     assert!(!save(&c).contains(&busy));
     drop(held.tx);
 }
+
+/// `-Ln --watch 1 --json -t VIP:80` while a client sends a steady 5
+/// requests a second: one service per line, and from the second kernel
+/// update on every sampled connection rate within ±50 % of the client's
+/// real rate (the kernel publishes counters every 2 s; the watch divides by
+/// the time between its updates, not by its own interval).
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn cluster_watch_rates_follow_the_client() {
+    let c = Cluster::new("wat");
+    nat_service(&c);
+    c.exec(
+        "dir",
+        "ipvsadm",
+        &["-A", "-t", &format!("{VIP}:81"), "-s", "rr"],
+    );
+    let client = c.client(5.0);
+    let watch = Command::new(cluster::IP)
+        .args([
+            "netns",
+            "exec",
+            &c.ns("dir"),
+            BIN,
+            "-Ln",
+            "--watch",
+            "1",
+            "--json",
+            "-t",
+            &svc(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(13));
+    let kill = Command::new("kill")
+        .args(["-INT", &watch.id().to_string()])
+        .status();
+    assert!(kill.is_ok_and(|s| s.success()));
+    let tally = client.stop();
+    let out = watch.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(tally.failed, 0, "{tally:?}");
+    let real = tally.ok as f64 / tally.seconds;
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut last = None;
+    let (mut updates, mut checked) = (0, Vec::new());
+    for line in text.lines() {
+        let doc: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let time = doc["time"].as_str().unwrap();
+        assert!(
+            time.len() == 24 && time.ends_with('Z') && time.as_bytes()[10] == b'T',
+            "{time}"
+        );
+        assert_eq!(doc["rates"], "counters");
+        let services = doc["services"].as_array().unwrap();
+        assert_eq!(services.len(), 1, "-t shows one service: {line}");
+        assert_eq!(services[0]["port"], 80);
+        let stats = &services[0]["stats"];
+        let conns = stats["connections"].as_u64().unwrap();
+        if last.is_some_and(|l| l != conns) {
+            updates += 1;
+        }
+        last = Some(conns);
+        if updates >= 2 {
+            checked.push(stats["connection_rate"].as_u64().unwrap());
+        }
+    }
+    assert!(checked.len() >= 5, "{checked:?} of\n{text}");
+    for rate in &checked {
+        assert!(
+            (*rate as f64 - real).abs() <= 0.5 * real,
+            "rates {checked:?}, client {real:.2}/s"
+        );
+    }
+    eprintln!("watch rates {checked:?}, client {real:.2} requests/s");
+}

@@ -889,8 +889,14 @@ fn extension(ce: &mut Invocation, tag: Tag, arg: Option<&str>) -> Result<(), Cli
         Tag::Watch => {
             let seconds = match arg {
                 None => 1.0,
+                // Capped here, so that no interval overflows a `Duration`.
                 Some(text) => match text.parse::<f64>() {
-                    Ok(s) if s.is_finite() && s >= 0.1 => s,
+                    Ok(s)
+                        if (crate::watch::MIN_INTERVAL..=crate::watch::MAX_INTERVAL)
+                            .contains(&s) =>
+                    {
+                        s
+                    }
                     _ => return Err(fail(format!("invalid watch interval `{text}' specified"))),
                 },
             };
@@ -974,10 +980,18 @@ fn check_extensions(ce: &Invocation) -> Result<(), CliError> {
     if ce.ext.json && ce.cmd != Command::List {
         return Err(illegal("json"));
     }
-    if ce.ext.watch.is_some()
-        && (ce.cmd != Command::List || ce.has(opt::TIMEOUT) || ce.has(opt::DAEMON) || ce.ext.json)
-    {
-        return Err(illegal("watch"));
+    if ce.ext.watch.is_some() {
+        if ce.cmd != Command::List {
+            return Err(illegal("watch"));
+        }
+        // The listings that do not change name themselves.
+        for (optc, name) in [(opt::TIMEOUT, "timeout"), (opt::DAEMON, "daemon")] {
+            if ce.has(optc) {
+                return Err(fail(format!(
+                    "Illegal 'watch' option with the '{name}' option of the 'list' command"
+                )));
+            }
+        }
     }
     if ce.ext.dry_run && ce.cmd != Command::Restore {
         return Err(illegal("dry-run"));
@@ -1285,6 +1299,33 @@ mod tests {
         );
         assert_eq!(run("-L --watch 0.05").unwrap_err().status, 2);
         assert_eq!(run("-L --watch 2").unwrap().ext.watch, Some(2.0));
+    }
+
+    #[test]
+    fn watch_intervals_are_capped_and_conflicts_named() {
+        for huge in ["1e19", "1e20", "86401", "inf", "NaN"] {
+            let err = run(&format!("-L --watch {huge}")).unwrap_err();
+            assert_eq!(
+                (err.status, err.message),
+                (2, format!("invalid watch interval `{huge}' specified\n"))
+            );
+        }
+        assert_eq!(run("-L --watch 86400").unwrap().ext.watch, Some(86400.0));
+        let inv = run("-Ln --json --watch 1 -t 10.0.0.1:80").unwrap();
+        assert!(inv.ext.json && inv.ext.watch == Some(1.0));
+        assert!(run("--json --watch -Lnc").is_ok());
+        assert_eq!(
+            run("-L --timeout --watch").unwrap_err().message,
+            "Illegal 'watch' option with the 'timeout' option of the 'list' command\n"
+        );
+        assert_eq!(
+            run("-L --daemon --json --watch 2").unwrap_err().message,
+            "Illegal 'watch' option with the 'daemon' option of the 'list' command\n"
+        );
+        assert_eq!(
+            run("-Z --watch").unwrap_err().message,
+            "Illegal 'watch' option with the 'zero' command\n"
+        );
     }
 
     #[test]
