@@ -145,6 +145,7 @@ fn run(
         },
         mode: tty::OpenMode {
             exclusive: !cli.shared,
+            ..tty::OpenMode::default()
         },
         keys: keys::KeyMap {
             exit: cli.exit_key,

@@ -35,7 +35,10 @@ impl Loopback {
         let port = SerialPort::open_with(
             uart_path(),
             &Settings::default(),
-            OpenMode { exclusive: false },
+            OpenMode {
+                exclusive: false,
+                ..OpenMode::default()
+            },
         )
         .unwrap();
         port.set_output(ModemOutput::Loopback, true).unwrap();

@@ -170,6 +170,12 @@ impl<'a> Bridge<'a> {
         };
         let mut poll = Poll::new().map_err(poll_err)?;
         let mut events = Events::with_capacity(16);
+        // The loop needs a non-blocking port whatever mode it was opened in;
+        // the port's own flags come back when the session ends.
+        let _port_mode = NonBlocking::set(self.port.as_fd()).map_err(|source| Error::Bridge {
+            side: "making the port non-blocking",
+            source,
+        })?;
         let port_fd = self.port.as_raw_fd();
         // Writable too, once and for all: edge-triggered, it only wakes the loop
         // when the port's output queue drains, and saves re-registering for every
@@ -342,7 +348,8 @@ impl<'a> Bridge<'a> {
 /// The local input, non-blocking for the session.
 struct LocalInput<'a> {
     fd: BorrowedFd<'a>,
-    flags: Option<OFlag>,
+    /// Non-blocking while the session lasts, when pollable.
+    _mode: Option<NonBlocking<'a>>,
     /// False for regular files and `/dev/null`, which epoll refuses (`EPERM`):
     /// those are always ready.
     pollable: bool,
@@ -365,8 +372,8 @@ impl<'a> LocalInput<'a> {
                     });
                 }
             };
-        let flags = if pollable {
-            Some(fdio::set_nonblocking(fd).map_err(|source| Error::Bridge {
+        let mode = if pollable {
+            Some(NonBlocking::set(fd).map_err(|source| Error::Bridge {
                 side: "making the input non-blocking",
                 source,
             })?)
@@ -375,17 +382,29 @@ impl<'a> LocalInput<'a> {
         };
         Ok(LocalInput {
             fd,
-            flags,
+            _mode: mode,
             pollable,
         })
     }
 }
 
-impl Drop for LocalInput<'_> {
+/// `O_NONBLOCK` on a descriptor for as long as this lives; the previous flags
+/// after.
+struct NonBlocking<'a> {
+    fd: BorrowedFd<'a>,
+    flags: OFlag,
+}
+
+impl<'a> NonBlocking<'a> {
+    fn set(fd: BorrowedFd<'a>) -> io::Result<Self> {
+        let flags = fdio::set_nonblocking(fd)?;
+        Ok(NonBlocking { fd, flags })
+    }
+}
+
+impl Drop for NonBlocking<'_> {
     fn drop(&mut self) {
-        if let Some(flags) = self.flags {
-            let _ = fdio::restore_flags(self.fd, flags);
-        }
+        let _ = fdio::restore_flags(self.fd, self.flags);
     }
 }
 

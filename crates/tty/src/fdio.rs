@@ -62,6 +62,37 @@ pub fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<OFlag> {
     Ok(flags)
 }
 
+/// Clears `O_NONBLOCK` on `fd`.
+pub fn clear_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+    if flags.contains(OFlag::O_NONBLOCK) {
+        fcntl(fd, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK))?;
+    }
+    Ok(())
+}
+
+/// Waits up to `timeout` for `fd` to be readable (or in error or hung up,
+/// which the next read reports); `false` when the time passed first. A signal
+/// restarts the wait with the time left.
+pub fn wait_readable(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Result<bool> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        // Round up so that a wait of less than a millisecond still waits.
+        let millis = left.as_micros().div_ceil(1000);
+        let poll_timeout =
+            PollTimeout::try_from(millis.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        match poll(&mut fds, poll_timeout) {
+            Ok(0) if left.is_zero() => return Ok(false),
+            Ok(0) => continue,
+            Ok(_) => return Ok(true),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+}
+
 /// Puts back the flags [`set_nonblocking`] returned.
 pub fn restore_flags(fd: BorrowedFd<'_>, flags: OFlag) -> io::Result<()> {
     fcntl(fd, FcntlArg::F_SETFL(flags))?;

@@ -1,14 +1,18 @@
 //! Raw serial ports and a terminal-to-port bridge for Linux.
 //!
-//! - [`SerialPort`]: opens a device `O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC`,
-//!   exclusively by default (`TIOCEXCL` plus `flock`), in raw mode at any speed
+//! - [`SerialPort`]: opens a device `O_RDWR | O_NOCTTY | O_CLOEXEC`, blocking with
+//!   an optional read timeout (or non-blocking, [`OpenMode::nonblocking`], for an
+//!   event loop of your own), so that `Read`/`Write`/`BufReader` and frame
+//!   decoders work on it as on a file; exclusively by default (`TIOCEXCL` plus
+//!   `flock`), in raw mode at any speed
 //!   (standard rates up to 4000000 through `termios`, any other rate through
 //!   `termios2`/`BOTHER`), with data bits 5–8, parity, stop bits and flow control.
 //!   Dropping it restores the settings it found. Modem lines (DTR, RTS, CTS, DSR,
 //!   DCD, RI, and the 16550's OUT1, OUT2 and loopback mode) and break are there too.
 //! - [`RawTerminal`]: raw mode on stdin that always comes back: on drop, on panic,
 //!   on SIGINT/SIGTERM/SIGHUP.
-//! - [`Bridge`]: a mio loop between a local side (terminal or pipes) and the port,
+//! - [`Bridge`]: a mio loop between a local side (terminal or pipes) and the port
+//!   (non-blocking for the session, whatever its mode),
 //!   with [`Hooks`] for what happens to the bytes (escape keys, logging). It never
 //!   busy-loops and reports a hung-up port ([`Ending::Hangup`]).
 //!

@@ -12,6 +12,7 @@ use termios::Termios;
 use termios::os::linux::{CMSPAR, CRTSCTS};
 
 use crate::error::{Error, Result};
+use crate::fdio;
 use crate::ioctl;
 use crate::modem::ModemLines;
 use crate::settings::{DataBits, FlowControl, Parity, Settings, StopBits, standard_rate};
@@ -22,11 +23,20 @@ pub struct OpenMode {
     /// Take the port for ourselves: `TIOCEXCL` plus an exclusive `flock`. On by
     /// default.
     pub exclusive: bool,
+    /// Leave the descriptor `O_NONBLOCK`: reads and writes that cannot proceed
+    /// at once fail with [`io::ErrorKind::WouldBlock`], for an event loop that
+    /// polls the port itself. Off by default: reads wait for data (up to the
+    /// [timeout](SerialPort::set_timeout)), writes for room. [`Bridge`](crate::Bridge)
+    /// makes the port non-blocking for its session whatever the mode.
+    pub nonblocking: bool,
 }
 
 impl Default for OpenMode {
     fn default() -> Self {
-        OpenMode { exclusive: true }
+        OpenMode {
+            exclusive: true,
+            nonblocking: false,
+        }
     }
 }
 
@@ -45,8 +55,14 @@ impl std::fmt::Debug for Termios2 {
 
 /// An open serial port in raw mode.
 ///
-/// The descriptor is opened `O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC`. Dropping
-/// the port restores the line settings it found and releases the exclusive hold.
+/// The descriptor is opened `O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC` (so that
+/// opening never waits for carrier) and, unless [`OpenMode::nonblocking`] asks
+/// otherwise, made blocking once configured: `Read` waits for at least one byte,
+/// or until the [timeout](SerialPort::set_timeout) passes
+/// ([`io::ErrorKind::TimedOut`]); `Write` waits for room; `flush` waits until
+/// everything written has been transmitted (`tcdrain`). So a port can be handed
+/// to any reader (`BufReader`, a frame decoder) as a file would be. Dropping the
+/// port restores the line settings it found and releases the exclusive hold.
 #[derive(Debug)]
 pub struct SerialPort {
     file: File,
@@ -54,6 +70,9 @@ pub struct SerialPort {
     saved: Termios,
     saved2: Termios2,
     exclusive: bool,
+    nonblocking: bool,
+    /// How long a blocking read waits for the first byte (`None`: for ever).
+    timeout: Option<Duration>,
     // A duplicate of `file` holding the `flock` (the lock belongs to the shared
     // open file description and is released when the last descriptor closes).
     _lock: Option<Flock<File>>,
@@ -136,10 +155,33 @@ impl SerialPort {
             saved,
             saved2: Termios2(saved2),
             exclusive: mode.exclusive,
+            nonblocking: mode.nonblocking,
+            timeout: None,
             _lock: lock,
         };
         port.configure(settings)?;
+        if !mode.nonblocking {
+            fdio::clear_nonblocking(port.file.as_fd())
+                .map_err(|source| port.io("making the descriptor blocking", source))?;
+        }
         Ok(port)
+    }
+
+    /// How long a blocking read waits for data before it fails with
+    /// [`io::ErrorKind::TimedOut`]; `None` (the default) waits for ever. A
+    /// non-blocking port ignores it.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// The read timeout ([`SerialPort::set_timeout`]).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Whether the port was opened non-blocking ([`OpenMode::nonblocking`]).
+    pub fn is_nonblocking(&self) -> bool {
+        self.nonblocking
     }
 
     /// The path the port was opened with.
@@ -301,17 +343,35 @@ impl Drop for SerialPort {
 }
 
 impl Read for &SerialPort {
+    /// A blocking port with a timeout waits for data with `poll` first; a
+    /// signal that interrupts the wait or the read is retried.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.file).read(buf)
+        if !self.nonblocking
+            && let Some(timeout) = self.timeout
+            && !buf.is_empty()
+            && !fdio::wait_readable(self.file.as_fd(), timeout)?
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "{}: no data within {} ms",
+                    self.path.display(),
+                    timeout.as_millis()
+                ),
+            ));
+        }
+        fdio::read(self.file.as_fd(), buf)
     }
 }
 
 impl Write for &SerialPort {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&self.file).write(buf)
+        fdio::write(self.file.as_fd(), buf)
     }
+
+    /// Waits until everything written has left the port (`tcdrain`).
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.drain().map_err(io::Error::other)
     }
 }
 
@@ -326,7 +386,7 @@ impl Write for SerialPort {
         (&*self).write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        (&*self).flush()
     }
 }
 

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use support::assert_stop_bits_and_flow;
 use tty::{
-    DataBits, FlowControl, Framing, ModemLines, ModemOutput, Parity, STANDARD_RATES, SerialPort,
-    Settings, StopBits,
+    DataBits, FlowControl, Framing, ModemLines, ModemOutput, OpenMode, Parity, STANDARD_RATES,
+    SerialPort, Settings, StopBits,
 };
 
 /// The spare UART the lab gives every VM.
@@ -80,7 +80,13 @@ impl Uart {
             "{} is not a 16550A: {line}",
             path.display()
         );
-        let port = SerialPort::open(&path, settings).unwrap();
+        // Non-blocking: the reads below poll with a deadline, then read until
+        // the driver has nothing more.
+        let mode = OpenMode {
+            nonblocking: true,
+            ..OpenMode::default()
+        };
+        let port = SerialPort::open_with(&path, settings, mode).unwrap();
         port.set_output(ModemOutput::Loopback, true).unwrap();
         let uart = Uart { port };
         assert!(uart.lines().loopback(), "{:?}", uart.lines());

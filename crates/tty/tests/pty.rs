@@ -147,7 +147,10 @@ fn a_second_opener_is_told_the_port_is_in_use() {
     assert!(again.is_ok(), "{again:?}");
     drop(again);
     // Shared mode takes no lock: two shared openers coexist.
-    let shared = OpenMode { exclusive: false };
+    let shared = OpenMode {
+        exclusive: false,
+        ..OpenMode::default()
+    };
     let a = SerialPort::open_with(&pty.path, &Settings::default(), shared).unwrap();
     let b = SerialPort::open_with(&pty.path, &Settings::default(), shared);
     assert!(b.is_ok(), "{b:?}");
