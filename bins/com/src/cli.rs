@@ -5,12 +5,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::keys::Key;
 use crate::log::LogFormat;
+use crate::zone::Zone;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0    the session ended normally (exit key, end of input, --list, decode done)
   1    an error during the session (log or output write failed, port error)
-  2    bad command line (unknown option, bad speed, framing or key)
+  2    bad command line (unknown option; bad speed, framing, key, zone or
+       offset; colliding keys; --log = --out; decode -o onto its input)
   3    the device could not be opened (missing, not a tty, permission, in use)
   4    the device hung up (adapter unplugged) and --reconnect was not given
   129, 130, 143
@@ -18,7 +20,8 @@ Exit codes:
        everything received was logged, the terminal and port were restored
 
 Keys (interactive mode): C-a exit, C-x modem lines, C-t ? help (C-t then b break,
-d DTR, r RTS, p pulse DTR, q exit). Pipe mode (stdin or stdout not a terminal):
+d DTR, r RTS, p pulse DTR, l modem lines, s lines and frame counts, q exit).
+Pipe mode (stdin or stdout not a terminal):
 no raw mode, no keys; end of stdin ends the session once the port is quiet.";
 
 /// A serial terminal that logs instruments without losing a byte.
@@ -58,6 +61,12 @@ pub struct Cli {
     /// Timestamps in the log.
     #[arg(long, value_enum, default_value = "watt", requires = "log")]
     pub log_format: LogFormat,
+
+    /// The time zone of local timestamps (log and records), e.g.
+    /// Europe/Berlin (default: TZ, else /etc/localtime). Offsets follow the
+    /// zone's changes during the session.
+    #[arg(long, value_name = "AREA/CITY", value_parser = parse_zone)]
+    pub tz: Option<Zone>,
 
     /// Sync the log to disk at each line end (fdatasync).
     #[arg(long, requires = "log")]
@@ -140,9 +149,14 @@ pub enum Command {
         /// Write the records here instead of stdout.
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// UTC offset of a watt.txt log's local timestamps, e.g. +09:00
-        /// (default: this machine's current offset).
-        #[arg(long, value_name = "OFFSET", value_parser = parse_offset, allow_hyphen_values = true)]
+        /// The time zone a watt.txt log was written in, e.g. America/New_York
+        /// (default: TZ, else /etc/localtime): each timestamp is read with the
+        /// zone's rules at that instant.
+        #[arg(long, value_name = "AREA/CITY", value_parser = parse_zone)]
+        tz: Option<Zone>,
+        /// A fixed UTC offset for a watt.txt log's timestamps instead of a zone,
+        /// e.g. +09:00 or -05:00.
+        #[arg(long, value_name = "OFFSET", value_parser = parse_offset, allow_hyphen_values = true, conflicts_with = "tz")]
         utc_offset: Option<time::UtcOffset>,
         /// Also write the frames whose power disagrees with volts x amperes x
         /// power factor, with a `suspect` column (default: count and skip them).
@@ -194,6 +208,10 @@ fn parse_framing(s: &str) -> Result<tty::Framing, String> {
 
 fn parse_flow(s: &str) -> Result<tty::FlowControl, String> {
     s.parse().map_err(|e: tty::Error| e.to_string())
+}
+
+fn parse_zone(s: &str) -> Result<Zone, String> {
+    Zone::named(s)
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {

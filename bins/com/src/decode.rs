@@ -12,6 +12,7 @@ use hpm_frame::{
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::cli::RecordFormat;
+use crate::zone::{Resolved, Zone};
 
 impl From<RecordFormat> for Format {
     fn from(format: RecordFormat) -> Format {
@@ -53,6 +54,7 @@ impl Tally {
             damaged: stats.rejected,
             suspect: self.suspect,
             skipped_bytes: stats.skipped_bytes,
+            ..Summary::default()
         }
     }
 }
@@ -74,7 +76,7 @@ pub struct LiveRecords {
     decoder: StreamDecoder,
     writer: RecordWriter<Vec<u8>>,
     target: Target,
-    offset: UtcOffset,
+    zone: Zone,
     /// Appending CSV to a non-empty file: drop the header row the writer makes.
     skip_header: bool,
     check: Check,
@@ -89,7 +91,7 @@ impl LiveRecords {
     pub fn new(
         format: RecordFormat,
         out: Option<&Path>,
-        offset: UtcOffset,
+        zone: Zone,
         keep_suspect: bool,
     ) -> anyhow::Result<Self> {
         let mut skip_header = false;
@@ -116,7 +118,7 @@ impl LiveRecords {
             decoder: StreamDecoder::new(),
             writer,
             target,
-            offset,
+            zone,
             skip_header: skip_header && format == RecordFormat::Csv,
             check: Check::new(),
             keep_suspect,
@@ -132,7 +134,7 @@ impl LiveRecords {
 
     /// Feeds received bytes; complete frames become records at once.
     pub fn feed(&mut self, data: &[u8], local: &mut Vec<u8>) -> io::Result<()> {
-        let now = OffsetDateTime::now_utc().to_offset(self.offset);
+        let now = self.zone.local(OffsetDateTime::now_utc());
         let writer = &mut self.writer;
         let (check, keep) = (&self.check, self.keep_suspect);
         let (records, suspect) = (&mut self.records, &mut self.suspect);
@@ -192,7 +194,8 @@ pub struct Convert<'a> {
     pub input: Option<&'a Path>,
     pub format: RecordFormat,
     pub out: Option<&'a Path>,
-    pub offset: UtcOffset,
+    /// The zone of a `watt.txt` log's wall times.
+    pub zone: Zone,
     pub keep_suspect: bool,
     pub quiet: bool,
     pub columns: Option<&'a [String]>,
@@ -206,6 +209,9 @@ pub struct Summary {
     pub damaged: u64,
     pub suspect: u64,
     pub skipped_bytes: u64,
+    /// Wall times in an hour that happened twice, or never.
+    pub repeated: u64,
+    pub skipped_times: u64,
 }
 
 impl std::fmt::Display for Summary {
@@ -214,7 +220,14 @@ impl std::fmt::Display for Summary {
             f,
             "{} records, {} damaged, {} suspect, {} bytes skipped",
             self.records, self.damaged, self.suspect, self.skipped_bytes
-        )
+        )?;
+        if self.repeated > 0 {
+            write!(f, ", {} times in a repeated hour", self.repeated)?;
+        }
+        if self.skipped_times > 0 {
+            write!(f, ", {} times in a skipped hour", self.skipped_times)?;
+        }
+        Ok(())
     }
 }
 
@@ -348,18 +361,55 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
                     LogKind::Rfc3339
                 };
                 let mut reader = LogReader::with_kind(source, kind);
+                let mut prev: Option<OffsetDateTime> = None;
+                // The offset chosen inside a repeated hour, while in one.
+                let mut in_repeated: Option<UtcOffset> = None;
                 for item in reader.by_ref() {
                     match item {
                         Ok(record) => {
                             let place = format!("line {}", record.line);
-                            emit(
-                                Some(record.time_at(job.offset)),
-                                &record.frame,
-                                &mut writer,
-                                &mut summary,
-                                &place,
-                            )
-                            .map_err(write_err)?;
+                            let time = match record.offset {
+                                Some(o) => record.time.assume_offset(o),
+                                None => {
+                                    let resolved = job.zone.resolve(record.time, prev);
+                                    let t = resolved.time();
+                                    // Said once per hour of doubt, and when the
+                                    // choice changes inside it.
+                                    match resolved {
+                                        Resolved::Repeated { earlier, later, .. } => {
+                                            summary.repeated += 1;
+                                            if in_repeated != Some(t.offset()) {
+                                                say(format_args!(
+                                                    "{place}: {} happened twice in {} ({} and {}): read as {} (the log runs forward)",
+                                                    wall(record.time),
+                                                    job.zone,
+                                                    hm(earlier),
+                                                    hm(later),
+                                                    hm(t.offset())
+                                                ));
+                                            }
+                                            in_repeated = Some(t.offset());
+                                        }
+                                        Resolved::Skipped { before, after, .. } => {
+                                            summary.skipped_times += 1;
+                                            in_repeated = None;
+                                            say(format_args!(
+                                                "{place}: {} never happened in {} (the clocks went from {} to {}): read as {}",
+                                                wall(record.time),
+                                                job.zone,
+                                                hm(before),
+                                                hm(after),
+                                                hm(before)
+                                            ));
+                                        }
+                                        Resolved::Unique(_) => in_repeated = None,
+                                    }
+                                    prev = Some(t);
+                                    t
+                                }
+                            };
+                            emit(Some(time), &record.frame, &mut writer, &mut summary, &place)
+                                .map_err(write_err)?;
                         }
                         Err(hpm_frame::LogError::Io { source, .. }) => {
                             return Err(anyhow::anyhow!("reading {name}: {source}"));
@@ -404,6 +454,26 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
     }
 }
 
+/// `2026-11-01 01:30:00`.
+fn wall(t: time::PrimitiveDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `-05:00`.
+fn hm(o: UtcOffset) -> String {
+    let (h, m, _) = o.as_hms();
+    let sign = if o.is_negative() { '-' } else { '+' };
+    format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+}
+
 /// A verdict of the consistency check in words.
 fn describe(verdict: &Verdict) -> String {
     match verdict {
@@ -427,8 +497,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("meter.csv");
         for _ in 0..2 {
-            let mut live =
-                LiveRecords::new(RecordFormat::Csv, Some(&path), UtcOffset::UTC, false).unwrap();
+            let mut live = LiveRecords::new(
+                RecordFormat::Csv,
+                Some(&path),
+                Zone::fixed(UtcOffset::UTC),
+                false,
+            )
+            .unwrap();
             assert!(!live.replaces_output());
             let mut local = Vec::new();
             // Fed in two uneven pieces, as reads would deliver them.
@@ -446,7 +521,13 @@ mod tests {
 
     #[test]
     fn without_a_file_records_take_the_output() {
-        let mut live = LiveRecords::new(RecordFormat::Jsonl, None, UtcOffset::UTC, false).unwrap();
+        let mut live = LiveRecords::new(
+            RecordFormat::Jsonl,
+            None,
+            Zone::fixed(UtcOffset::UTC),
+            false,
+        )
+        .unwrap();
         assert!(live.replaces_output());
         let mut local = Vec::new();
         live.feed(STREAM, &mut local).unwrap();

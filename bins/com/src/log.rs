@@ -9,13 +9,15 @@ use std::path::{Path, PathBuf};
 
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::zone::Zone;
+
 /// How timestamps go into the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     /// The original `watt.txt`: each CR replaced by `[YYYY-MM-DD HH:MM:SS] ` (local time).
     Watt,
-    /// Bytes as received; each line starts with an RFC 3339 local time with
-    /// milliseconds and a space.
+    /// Bytes as received; each line (ended by CR or LF, whichever the device
+    /// sends) starts with an RFC 3339 local time with milliseconds and a space.
     Rfc3339,
     /// As `rfc3339`, in UTC (`...Z`).
     Rfc3339Utc,
@@ -38,10 +40,13 @@ pub struct Log {
     file: File,
     path: PathBuf,
     format: LogFormat,
-    offset: UtcOffset,
+    zone: Zone,
     clock: Clock,
     fsync: bool,
     at_line_start: bool,
+    /// The last byte written was CR (an LF right after it is part of the same
+    /// line end and gets no stamp of its own).
+    after_cr: bool,
     buf: Vec<u8>,
 }
 
@@ -55,21 +60,38 @@ impl std::fmt::Debug for Log {
 }
 
 impl Log {
-    /// Opens (creates) `path` for appending.
+    /// Opens (creates) `path` for appending. If the log ends inside a line (a
+    /// session that ended mid-frame), a line end is written first, so the new
+    /// session's first frame stands alone.
     pub fn open(
         path: &Path,
         format: LogFormat,
-        offset: UtcOffset,
+        zone: Zone,
         fsync: bool,
         clock: Clock,
     ) -> anyhow::Result<Log> {
         use anyhow::Context;
-        let file = OpenOptions::new()
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(path)
             .with_context(|| format!("cannot open the log {} for appending", path.display()))?;
-        Ok(Log::from_file(file, path, format, offset, fsync, clock))
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len > 0 {
+            let mut last = [0u8];
+            let ended = file
+                .seek(SeekFrom::End(-1))
+                .and_then(|_| file.read_exact(&mut last))
+                .map(|()| matches!(last[0], b'\n' | b'\r'))
+                .unwrap_or(true);
+            if !ended {
+                file.write_all(b"\n")
+                    .with_context(|| format!("writing a line end to the log {}", path.display()))?;
+            }
+        }
+        Ok(Log::from_file(file, path, format, zone, fsync, clock))
     }
 
     /// A log over an already open file (`/dev/full` in tests, for instance).
@@ -77,7 +99,7 @@ impl Log {
         file: File,
         path: &Path,
         format: LogFormat,
-        offset: UtcOffset,
+        zone: Zone,
         fsync: bool,
         clock: Clock,
     ) -> Log {
@@ -85,10 +107,11 @@ impl Log {
             file,
             path: path.to_path_buf(),
             format,
-            offset,
+            zone,
             clock,
             fsync,
             at_line_start: true,
+            after_cr: false,
             buf: Vec::with_capacity(4096),
         }
     }
@@ -133,7 +156,7 @@ impl Log {
                 Some((b'\r', body)) => {
                     self.buf.extend_from_slice(body);
                     let stamp = stamp.get_or_insert_with(|| {
-                        let now = (self.clock)().to_offset(self.offset);
+                        let now = self.zone.local((self.clock)());
                         watt_stamp(now).into_bytes()
                     });
                     self.buf.extend_from_slice(stamp);
@@ -145,24 +168,40 @@ impl Log {
         line_end
     }
 
+    /// Bytes as received; a stamp before the first byte of each line, a line
+    /// ending at CR or LF (CR LF counts once), so a meter that ends its frames
+    /// with CR alone gets a stamp per frame too.
     fn render_lines(&mut self, data: &[u8]) -> bool {
         let mut line_end = false;
         let mut stamp: Option<Vec<u8>> = None;
-        for part in data.split_inclusive(|&b| b == b'\n') {
-            if self.at_line_start {
+        let mut rest = data;
+        while let Some(&first) = rest.first() {
+            if self.at_line_start && !(self.after_cr && first == b'\n') {
                 let stamp = stamp.get_or_insert_with(|| {
                     let now = (self.clock)();
                     let now = match self.format {
                         LogFormat::Rfc3339Utc => now.to_offset(UtcOffset::UTC),
-                        _ => now.to_offset(self.offset),
+                        _ => self.zone.local(now),
                     };
                     rfc3339_stamp(now).into_bytes()
                 });
                 self.buf.extend_from_slice(stamp);
+                self.at_line_start = false;
             }
+            // Up to and including the next line end.
+            let n = rest
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+                .map_or(rest.len(), |k| k + 1);
+            let (part, tail) = rest.split_at(n);
             self.buf.extend_from_slice(part);
-            self.at_line_start = part.last() == Some(&b'\n');
-            line_end |= self.at_line_start;
+            let last = part[part.len() - 1];
+            if last == b'\r' || last == b'\n' {
+                self.at_line_start = true;
+                line_end = true;
+            }
+            self.after_cr = last == b'\r';
+            rest = tail;
         }
         line_end
     }
@@ -230,7 +269,7 @@ mod tests {
         clock: Clock,
     ) -> (Log, tempfile::TempPath) {
         let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        let log = Log::open(&path, format, offset, false, clock).unwrap();
+        let log = Log::open(&path, format, Zone::fixed(offset), false, clock).unwrap();
         (log, path)
     }
 
@@ -318,7 +357,14 @@ mod tests {
         let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
         std::fs::write(&path, b"old\n").unwrap();
         let clock = fixed(vec![datetime!(2026-01-02 03:04:05 UTC)]);
-        let mut log = Log::open(&path, LogFormat::Watt, UtcOffset::UTC, false, clock).unwrap();
+        let mut log = Log::open(
+            &path,
+            LogFormat::Watt,
+            Zone::fixed(UtcOffset::UTC),
+            false,
+            clock,
+        )
+        .unwrap();
         log.write(b"new\r\n").unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),
@@ -356,6 +402,81 @@ mod tests {
     }
 
     #[test]
+    fn rfc3339_stamps_each_frame_of_a_cr_only_meter() {
+        let clock = fixed(vec![
+            datetime!(2026-11-24 23:32:00 UTC),
+            datetime!(2026-11-24 23:32:01 UTC),
+            datetime!(2026-11-24 23:32:02 UTC),
+        ]);
+        let (mut log, path) = log_to_temp(LogFormat::Rfc3339Utc, offset!(+9), clock);
+        log.write(b"S:  21693Vo  E\rS:  21693Vo").unwrap();
+        log.write(b"  E\r").unwrap();
+        log.write(b"S:  21693Vo  E\r\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "2026-11-24T23:32:00.000Z S:  21693Vo  E\r\
+             2026-11-24T23:32:00.000Z S:  21693Vo  E\r\
+             2026-11-24T23:32:01.000Z S:  21693Vo  E\r\n"
+        );
+    }
+
+    #[test]
+    fn a_log_that_ends_mid_frame_gets_a_line_end_before_the_new_session() {
+        for (old, expected) in [
+            (
+                &b"S:  21693Vo:  4241"[..],
+                &b"S:  21693Vo:  4241\nS:  21693Vo  E[2026-01-02 03:04:05] \n"[..],
+            ),
+            (b"old\n", b"old\nS:  21693Vo  E[2026-01-02 03:04:05] \n"),
+            (b"", b"S:  21693Vo  E[2026-01-02 03:04:05] \n"),
+        ] {
+            let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+            std::fs::write(&path, old).unwrap();
+            let clock = fixed(vec![datetime!(2026-01-02 03:04:05 UTC)]);
+            let mut log = Log::open(
+                &path,
+                LogFormat::Watt,
+                Zone::fixed(UtcOffset::UTC),
+                false,
+                clock,
+            )
+            .unwrap();
+            log.write(b"S:  21693Vo  E\r\n").unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn a_live_log_follows_the_zones_offset_changes() {
+        // New York leaves daylight saving time at 06:00 UTC on 1 November 2026.
+        let clock = fixed(vec![
+            datetime!(2026-11-01 05:59:59 UTC),
+            datetime!(2026-11-01 06:00:00 UTC),
+        ]);
+        let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        let ny = Zone::named("America/New_York").unwrap();
+        let mut log = Log::open(&path, LogFormat::Rfc3339, ny.clone(), false, clock).unwrap();
+        log.write(b"a\n").unwrap();
+        log.write(b"b\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "2026-11-01T01:59:59.000-04:00 a\n2026-11-01T01:00:00.000-05:00 b\n"
+        );
+        let clock = fixed(vec![
+            datetime!(2026-03-08 06:59:59 UTC),
+            datetime!(2026-03-08 07:00:00 UTC),
+        ]);
+        let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        let mut log = Log::open(&path, LogFormat::Watt, ny, false, clock).unwrap();
+        log.write(b"a\r").unwrap();
+        log.write(b"b\r").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "a[2026-03-08 01:59:59] b[2026-03-08 03:00:00] "
+        );
+    }
+
+    #[test]
     fn a_full_disk_is_reported_with_the_file_name() {
         let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
         let clock = fixed(vec![datetime!(2026-01-01 00:00:00 UTC)]);
@@ -363,7 +484,7 @@ mod tests {
             full,
             Path::new("/dev/full"),
             LogFormat::Watt,
-            UtcOffset::UTC,
+            Zone::fixed(UtcOffset::UTC),
             false,
             clock,
         );

@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
-use time::UtcOffset;
 
 mod cli;
 mod decode;
@@ -19,8 +18,10 @@ mod keys;
 mod list;
 mod log;
 mod session;
+mod zone;
 
 use cli::{Cli, Command};
+use zone::Zone;
 
 /// An error that carries its exit code (see `cli::EXIT_CODES`).
 #[derive(Debug)]
@@ -60,13 +61,10 @@ fn report(err: &anyhow::Error) -> String {
 impl std::error::Error for Coded {}
 
 fn main() -> ExitCode {
-    // The local UTC offset, read once while the process has a single thread (the
-    // `time` crate refuses it later, and the demo starts a thread).
-    let offset = UtcOffset::current_local_offset();
     let matches = Cli::command().get_matches();
     let speed_given = matches.value_source("speed") == Some(ValueSource::CommandLine);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
-    match run(cli, speed_given, offset) {
+    match run(cli, speed_given) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             let code = err.downcast_ref::<Coded>().map_or(1, |c| c.code);
@@ -76,21 +74,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(
-    cli: Cli,
-    speed_given: bool,
-    offset: Result<UtcOffset, time::error::IndeterminateOffset>,
-) -> anyhow::Result<u8> {
-    let offset = offset.unwrap_or_else(|_| {
-        eprintln!("com: warning: the local UTC offset is unknown; timestamps are in UTC");
-        UtcOffset::UTC
-    });
+/// The zone given, else the system's (warning when it is unknown).
+fn zone_or_system(given: Option<&Zone>) -> Zone {
+    if let Some(zone) = given {
+        return zone.clone();
+    }
+    let (zone, known) = Zone::system();
+    if !known {
+        eprintln!("com: warning: the system's time zone is unknown; local times are in UTC");
+    }
+    zone
+}
+
+fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
     if let Some(command) = &cli.command {
         return match command {
             Command::Decode {
                 file,
                 format,
                 out,
+                tz,
                 utc_offset,
                 keep_suspect,
                 suspect_margin,
@@ -101,7 +104,10 @@ fn run(
                     input: file.as_deref(),
                     format: *format,
                     out: out.as_deref(),
-                    offset: utc_offset.unwrap_or(offset),
+                    zone: match utc_offset {
+                        Some(o) => Zone::fixed(*o),
+                        None => zone_or_system(tz.as_ref()),
+                    },
                     keep_suspect: *keep_suspect,
                     quiet: *quiet,
                     columns: columns.as_deref(),
@@ -122,6 +128,33 @@ fn run(
     if cli.list {
         print!("{}", list::render(&list::devices()));
         return Ok(0);
+    }
+
+    check_keys(&cli)?;
+    if let (Some(log), Some(out)) = (&cli.log, &cli.out)
+        && same_path(log, out)
+    {
+        return Err(Coded::new(
+            2,
+            anyhow::anyhow!(
+                "--log {} and --out {} are one file: raw bytes and records would be mixed",
+                log.display(),
+                out.display()
+            ),
+        )
+        .into());
+    }
+    let interactive = !cli.no_input
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    if cli.decode.is_some() && interactive && cli.out.is_none() {
+        return Err(Coded::new(
+            2,
+            anyhow::anyhow!(
+                "--decode in interactive mode needs --out FILE (the terminal shows the raw stream)"
+            ),
+        )
+        .into());
     }
 
     let mut demo = None;
@@ -158,58 +191,86 @@ fn run(
         quiet: cli.quiet,
         speed_given,
     };
-    let log = match &cli.log {
-        Some(path) => Some(log::Log::open(
-            path,
-            cli.log_format,
-            offset,
-            cli.fsync,
-            log::system_clock(),
-        )?),
-        None => None,
-    };
-    let records = match cli.decode {
-        Some(format) => {
-            let interactive = !cli.no_input
-                && std::io::IsTerminal::is_terminal(&std::io::stdin())
-                && std::io::IsTerminal::is_terminal(&std::io::stdout());
-            if interactive && cli.out.is_none() {
-                return Err(Coded::new(
-                    2,
-                    anyhow::anyhow!(
-                        "--decode in interactive mode needs --out FILE (the terminal shows the raw stream)"
-                    ),
-                )
-                .into());
-            }
-            Some(decode::LiveRecords::new(
+    let zone = zone_or_system(cli.tz.as_ref());
+    // The log and the records file are created only once the device is open.
+    let make_hooks = || -> anyhow::Result<session::ComHooks> {
+        let log = match &cli.log {
+            Some(path) => Some(log::Log::open(
+                path,
+                cli.log_format,
+                zone.clone(),
+                cli.fsync,
+                log::system_clock(),
+            )?),
+            None => None,
+        };
+        let records = match cli.decode {
+            Some(format) => Some(decode::LiveRecords::new(
                 format,
                 cli.out.as_deref(),
-                offset,
+                zone.clone(),
                 cli.keep_suspect,
-            )?)
-        }
-        None => None,
+            )?),
+            None => None,
+        };
+        let show_raw = records.as_ref().is_none_or(|r| !r.replaces_output());
+        Ok(session::ComHooks {
+            log,
+            records,
+            tally: decode::Tally::default(),
+            shows_on_terminal: false,
+            show_raw,
+            keys: None,
+            say: session::Say {
+                raw: false,
+                quiet: cli.quiet,
+            },
+        })
     };
-    let show_raw = records.as_ref().is_none_or(|r| !r.replaces_output());
-    let hooks = session::ComHooks {
-        log,
-        records,
-        tally: decode::Tally::default(),
-        shows_on_terminal: false,
-        show_raw,
-        keys: None,
-        say: session::Say {
-            raw: false,
-            quiet: cli.quiet,
-        },
-    };
-    let result = session::run(&config, hooks);
+    let result = session::run(&config, make_hooks);
     if let Some((stop, handle)) = demo {
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = handle.join();
     }
     result
+}
+
+/// Two keys that are one byte would make one of them unreachable.
+fn check_keys(cli: &Cli) -> anyhow::Result<()> {
+    let keys = [
+        ("--exit-key", cli.exit_key),
+        ("--status-key", cli.status_key),
+        ("--menu-key", cli.menu_key),
+    ];
+    for (i, (a, ka)) in keys.iter().enumerate() {
+        for (b, kb) in &keys[i + 1..] {
+            if ka.0.is_some() && ka.0 == kb.0 {
+                return Err(Coded::new(
+                    2,
+                    anyhow::anyhow!("{a} and {b} are both {ka}: give them different keys"),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name one file: the same file if both exist (through any
+/// link), else the same place once made absolute.
+fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+    }
+    let place = |p: &std::path::Path| -> Option<PathBuf> {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
+    };
+    matches!((place(a), place(b)), (Some(x), Some(y)) if x == y)
 }
 
 fn seconds(value: f64) -> anyhow::Result<Duration> {

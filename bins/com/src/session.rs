@@ -208,8 +208,12 @@ impl Hooks for ComHooks {
     }
 }
 
-/// Runs a session to its end; returns the exit code.
-pub fn run(config: &Config, mut hooks: ComHooks) -> anyhow::Result<u8> {
+/// Runs a session to its end; returns the exit code. `make_hooks` (which
+/// creates the log and records files) runs only once the device is open.
+pub fn run(
+    config: &Config,
+    make_hooks: impl FnOnce() -> anyhow::Result<ComHooks>,
+) -> anyhow::Result<u8> {
     let stdin = io::stdin();
     let stdout = io::stdout();
     let interactive = !config.no_input && stdin.is_terminal() && stdout.is_terminal();
@@ -217,14 +221,34 @@ pub fn run(config: &Config, mut hooks: ComHooks) -> anyhow::Result<u8> {
         raw: interactive,
         quiet: config.quiet,
     };
+
+    let mut port = match SerialPort::open_with(&config.device, &config.settings, config.mode) {
+        Ok(port) => port,
+        Err(err) if config.reconnect && absent(&err) => {
+            say.always(&format!(
+                "{}: not there ({err}); waiting for it (--reconnect)",
+                config.device.display()
+            ));
+            match wait_for_device(config, interactive)? {
+                Waited::Port(port) => {
+                    say.info(&format!(
+                        "{}: connected ({})",
+                        config.device.display(),
+                        config.settings
+                    ));
+                    port
+                }
+                Waited::Exit(code) => return Ok(code),
+            }
+        }
+        Err(err) => return Err(Coded::new(EXIT_OPEN, err.into()).into()),
+    };
+    let mut hooks = make_hooks()?;
     hooks.say = say;
     hooks.shows_on_terminal = stdout.is_terminal();
     if interactive {
         hooks.keys = Some(KeyReader::new(config.keys));
     }
-
-    let mut port = SerialPort::open_with(&config.device, &config.settings, config.mode)
-        .map_err(|err| Coded::new(EXIT_OPEN, err.into()))?;
     warn_if_speed_differs(&port, config, say);
 
     // Raw mode only now that the port is open: an open error leaves the terminal alone.
@@ -409,6 +433,11 @@ fn wait_for_device(config: &Config, interactive: bool) -> anyhow::Result<Waited>
         let _ = tty::fdio::restore_flags(stdin_fd, flags);
     }
     result
+}
+
+/// The device is not there (yet): worth waiting for at start.
+fn absent(err: &tty::Error) -> bool {
+    err.is_gone() || matches!(err, tty::Error::NotFound { .. })
 }
 
 fn still_gone(err: &tty::Error) -> bool {

@@ -372,6 +372,102 @@ fn reconnect_reopens_the_device_and_continues_the_same_log() {
 }
 
 #[test]
+fn reconnect_waits_for_a_device_absent_at_start_and_creates_files_only_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("ttyMETER");
+    let log = dir.path().join("watt.txt");
+    let mut child = logging(&link, &log, &["--reconnect"]);
+    let stderr = collect(child.stderr.take().unwrap());
+    let stdout = read_all(child.stdout.take().unwrap());
+    wait_for("the waiting message", Duration::from_secs(10), || {
+        contains(&stderr.lock().unwrap(), b"waiting for it (--reconnect)")
+    });
+    assert!(!log.exists(), "no log before the device opens");
+    // The adapter is plugged in.
+    let meter = pty();
+    std::os::unix::fs::symlink(&meter.path, &link).unwrap();
+    wait_for("the connection", Duration::from_secs(10), || {
+        contains(&stderr.lock().unwrap(), b": connected (")
+    });
+    wait_raw(&meter);
+    (&meter.master).write_all(b"hello\r\n").unwrap();
+    wait_for("the line", Duration::from_secs(5), || {
+        fs::read(&log)
+            .map(|l| contains(&l, b"hello["))
+            .unwrap_or(false)
+    });
+    signal(&child, Signal::SIGTERM);
+    assert_eq!(
+        wait_with_timeout(&mut child, Duration::from_secs(10)).code(),
+        Some(143)
+    );
+    assert_eq!(stdout.join().unwrap(), b"hello\r\n");
+}
+
+#[test]
+fn nothing_is_created_when_the_device_cannot_be_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("watt.txt");
+    let out = dir.path().join("meter.csv");
+    let o = com()
+        .arg("/dev/no-such-tty")
+        .args(["--no-input", "--decode", "csv", "--log"])
+        .arg(&log)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(!log.exists() && !out.exists());
+}
+
+#[test]
+fn the_command_line_refuses_one_file_for_log_and_records_and_colliding_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("watt.txt");
+    let dotted = dir.path().join(".").join("watt.txt");
+    let meter = pty();
+    let o = com()
+        .arg(&meter.path)
+        .args(["--no-input", "--decode", "csv", "--log"])
+        .arg(&log)
+        .arg("--out")
+        .arg(&dotted)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("are one file"), "{err}");
+    assert!(!log.exists());
+    for (args, message) in [
+        (
+            &["--exit-key", "C-x"][..],
+            "--exit-key and --status-key are both C-x",
+        ),
+        (
+            &["--menu-key", "^A"][..],
+            "--exit-key and --menu-key are both C-a",
+        ),
+        (
+            &["--status-key", "0x14"][..],
+            "--status-key and --menu-key are both C-t",
+        ),
+    ] {
+        let o = com().arg(&meter.path).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    // `none` twice is no collision.
+    let o = com()
+        .arg("/dev/no-such-tty")
+        .args(["--exit-key", "none", "--status-key", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+}
+
+#[test]
 fn a_log_write_error_is_reported_and_the_exit_code_is_1() {
     let pty = pty();
     let mut child = com()

@@ -270,3 +270,123 @@ fn offsets_are_checked_when_the_command_line_is_read() {
     );
     let _ = Path::new("");
 }
+
+/// A watt log of the first seed frame at these local wall times.
+fn watt_log_at(times: &[&str]) -> String {
+    times
+        .iter()
+        .map(|t| format!("{}[{t}] \n", SEED[0]))
+        .collect()
+}
+
+/// The time column of `com decode --format csv` of `log`, with `TZ` set.
+fn decoded_times(tz: &str, args: &[&str], log: &str) -> (Vec<String>, String) {
+    let mut child = com()
+        .env("TZ", tz)
+        .args(["decode", "--format", "csv", "--columns", "time"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(log.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let times = text(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(str::to_owned)
+        .collect();
+    (times, text(&out.stderr))
+}
+
+#[test]
+fn new_york_wall_times_take_the_offset_of_their_instant_across_both_changes() {
+    let log = watt_log_at(&[
+        "2026-01-15 12:00:00",
+        "2026-03-08 01:59:59",
+        "2026-03-08 02:30:00", // never happened: the clocks went 02:00 -> 03:00
+        "2026-03-08 03:00:00",
+        "2026-07-04 12:00:00",
+        "2026-11-01 00:59:59",
+        "2026-11-01 01:00:00", // 01:00 to 01:59 happened twice
+        "2026-11-01 01:59:59",
+        "2026-11-01 01:00:00",
+        "2026-11-01 01:59:59",
+        "2026-11-01 02:00:00",
+    ]);
+    let expected = [
+        "2026-01-15T12:00:00-05:00",
+        "2026-03-08T01:59:59-05:00",
+        "2026-03-08T02:30:00-05:00",
+        "2026-03-08T03:00:00-04:00",
+        "2026-07-04T12:00:00-04:00",
+        "2026-11-01T00:59:59-04:00",
+        "2026-11-01T01:00:00-04:00",
+        "2026-11-01T01:59:59-04:00",
+        "2026-11-01T01:00:00-05:00",
+        "2026-11-01T01:59:59-05:00",
+        "2026-11-01T02:00:00-05:00",
+    ];
+    // From TZ, and named on the command line (TZ then does not matter).
+    for (tz, args) in [
+        ("America/New_York", &[][..]),
+        ("Europe/Berlin", &["--tz", "America/New_York"][..]),
+    ] {
+        let (times, err) = decoded_times(tz, args, &log);
+        assert_eq!(times, expected, "{err}");
+        assert!(
+            err.contains("line 3: 2026-03-08 02:30:00 never happened in America/New_York (the clocks went from -05:00 to -04:00): read as -05:00"),
+            "{err}"
+        );
+        assert!(
+            err.contains("line 7: 2026-11-01 01:00:00 happened twice in America/New_York (-04:00 and -05:00): read as -04:00"),
+            "{err}"
+        );
+        assert!(err.contains("line 9: 2026-11-01 01:00:00 happened twice in America/New_York (-04:00 and -05:00): read as -05:00"), "{err}");
+        assert_eq!(err.lines().count(), 4, "{err}");
+        assert!(
+            err.ends_with("11 records, 0 damaged, 0 suspect, 0 bytes skipped, 4 times in a repeated hour, 1 times in a skipped hour\n"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn berlin_wall_times_take_the_offset_of_their_instant_across_both_changes() {
+    let log = watt_log_at(&[
+        "2026-03-29 01:59:59",
+        "2026-03-29 03:00:00",
+        "2026-08-01 12:00:00",
+        "2026-10-25 02:30:00",
+        "2026-10-25 02:10:00",
+        "2026-10-25 03:00:00",
+        "2026-12-24 18:00:00",
+    ]);
+    let (times, err) = decoded_times("Europe/Berlin", &[], &log);
+    assert_eq!(
+        times,
+        [
+            "2026-03-29T01:59:59+01:00",
+            "2026-03-29T03:00:00+02:00",
+            "2026-08-01T12:00:00+02:00",
+            "2026-10-25T02:30:00+02:00",
+            "2026-10-25T02:10:00+01:00",
+            "2026-10-25T03:00:00+01:00",
+            "2026-12-24T18:00:00+01:00",
+        ],
+        "{err}"
+    );
+    assert!(err.contains("2 times in a repeated hour"), "{err}");
+    // A zone that does not exist is refused at argument parsing.
+    let o = com()
+        .args(["decode", "--format", "csv", "--tz", "Europe/Atlantis"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("unknown time zone `Europe/Atlantis`"));
+}
