@@ -30,6 +30,7 @@ pub mod model;
 pub mod netdb;
 pub mod request;
 pub mod restore;
+pub mod service;
 pub mod sort;
 pub mod sub;
 pub mod timing;

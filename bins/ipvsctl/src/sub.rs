@@ -10,6 +10,8 @@
 //!   delete|keep]`: weight 0 at once, progress while the active connections
 //!   fall, then delete (or keep) at 0 or at the timeout.
 //!
+//! - `ipvsctl service start|save|stop` (see [`crate::service`]).
+//!
 //! SERVICE is `-t|-u|--sctp-service ADDR:PORT` or `-f MARK [-6]`, read
 //! with ipvsadm's grammar (names, brackets, default ports). `--netns NAME`
 //! may come before the command or among its options. FILE `-` is stdin.
@@ -28,7 +30,7 @@ use crate::model;
 use crate::restore;
 
 /// The commands of this module.
-pub const COMMANDS: [&str; 4] = ["apply", "diff", "set-weight", "drain"];
+pub const COMMANDS: [&str; 5] = ["apply", "diff", "set-weight", "drain", "service"];
 
 /// Exit status of `diff` when the table differs from the file.
 pub const DIFFERS: u8 = 1;
@@ -83,6 +85,7 @@ pub fn run(argv: &[String]) -> anyhow::Result<Option<ExitCode>> {
         "apply" => apply_or_diff(&args, false)?,
         "diff" => apply_or_diff(&args, true)?,
         "set-weight" => set_weight(&args)?,
+        "service" => crate::service::run(&args)?,
         _ => drain(&args)?,
     };
     Ok(Some(code))

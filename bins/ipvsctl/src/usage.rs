@@ -33,6 +33,7 @@ Usage:
   {p} diff [--prune] FILE                 print what apply would do (exit 1 if anything)
   {p} set-weight virtual-service -r server-address WEIGHT
   {p} drain virtual-service -r server-address [--timeout DURATION] [--then delete|keep]
+  {p} service start|save|stop [--config-style redhat|debian] [--root DIR]
 
 Every command also takes --netns NAME (a namespace under /run/netns).
 

@@ -513,3 +513,86 @@ fn help_and_version() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("ipvsadm v1.31 compatible"));
 }
+
+/// The systemd unit only calls `ipvsctl service start|save|stop`; a missing
+/// or bad file is one line naming it, status 2, before IPVS is asked.
+#[test]
+fn the_unit_calls_the_service_commands_and_bad_files_are_one_line() {
+    let unit = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/ipvsctl.service"),
+    )
+    .unwrap();
+    let exec = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{key} missing"))
+            .to_string()
+    };
+    assert_eq!(exec("ExecStart"), "/usr/sbin/ipvsctl service start");
+    assert_eq!(exec("ExecReload"), "/usr/sbin/ipvsctl service save");
+    assert_eq!(exec("ExecStop"), "/usr/sbin/ipvsctl service stop");
+    assert_eq!(exec("Type"), "oneshot");
+    assert_eq!(exec("RemainAfterExit"), "yes");
+
+    let root = std::env::temp_dir().join(format!("ipvsctl-unit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("etc/default")).unwrap();
+    let root_arg = root.to_str().unwrap();
+    let service = |args: &[&str]| {
+        let mut all = vec!["service"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--root", root_arg]);
+        support::spawn(BIN, &all, None)
+    };
+    // No rules yet: start fails naming the file.
+    let (status, stdout, stderr) = service(&["start"]);
+    assert_eq!(status, Some(2));
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("ipvsctl service: {root_arg}/etc/ipvsadm.rules: ")),
+        "{stderr}"
+    );
+    // A bad rules file: its first bad line, named.
+    std::fs::write(
+        root.join("etc/ipvsadm.rules"),
+        "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w x\n-a -t 10.0.0.1:80 -r 10.0.0.3 -w y\n",
+    )
+    .unwrap();
+    let (status, _, stderr) = service(&["start"]);
+    assert_eq!(status, Some(2));
+    assert_eq!(
+        stderr,
+        format!(
+            "ipvsctl service: {root_arg}/etc/ipvsadm.rules: line 2: illegal weight specified (and 1 more bad lines); the table is left as it was\n"
+        )
+    );
+    // A bad settings file: named with its line.
+    std::fs::write(
+        root.join("etc/default/ipvsadm"),
+        "AUTO=true\nDAEMON=primary\n",
+    )
+    .unwrap();
+    let (status, _, stderr) = service(&["stop"]);
+    assert_eq!(status, Some(2));
+    assert_eq!(
+        stderr,
+        format!(
+            "ipvsctl service: {root_arg}/etc/default/ipvsadm: DAEMON=\"primary\": expected master, backup or none\n"
+        )
+    );
+    // Nothing to do at stop without save-on-stop or a daemon.
+    std::fs::write(root.join("etc/default/ipvsadm"), "AUTO=false\n").unwrap();
+    assert_eq!(service(&["stop"]), (Some(0), String::new(), String::new()));
+    // AUTO=false: start restores nothing, so even a bad file is not read.
+    assert_eq!(service(&["start"]), (Some(0), String::new(), String::new()));
+    let (status, _, stderr) = service(&["restart"]);
+    assert_eq!(status, Some(2), "{stderr}");
+    let (status, _, stderr) = service(&["start", "--config-style", "suse"]);
+    assert_eq!(status, Some(2));
+    assert!(
+        stderr.contains("--config-style takes redhat or debian"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -952,6 +952,136 @@ fn watch_fits_the_terminal_and_ends_quietly() {
     });
 }
 
+/// `ipvsctl service` without systemd, in a root of its own: save → flush →
+/// start restores the same `-S` output (Red Hat and Debian files) and a
+/// second start sends nothing; bad rules leave the table as it was, in one
+/// line; a save killed between writing and renaming leaves the old file
+/// intact; save-on-stop; Debian's DAEMON started at start, stopped at stop.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn service_save_flush_start_restores_the_table() {
+    in_fresh_netns(|| {
+        build(&RICH_TABLE[..8]);
+        let reference = ipvsadm_save();
+        let root = std::env::temp_dir().join("ipvsctl-service-root");
+        let root_arg = root.to_str().unwrap().to_string();
+        let service = |args: &str| {
+            let mut argv = words(&format!("service {args}"));
+            argv.extend(["--root".to_string(), root_arg.clone()]);
+            Tool::Ipvsctl.run_input(&argv, None)
+        };
+        for (style, rules) in [
+            ("redhat", "etc/sysconfig/ipvsadm"),
+            ("debian", "etc/ipvsadm.rules"),
+        ] {
+            let _ = std::fs::remove_dir_all(&root);
+            std::fs::create_dir_all(root.join("etc")).unwrap();
+            let out = service(&format!("save --config-style {style}"));
+            assert_eq!(out.status, Some(0), "{out:?}");
+            let saved = std::fs::read_to_string(root.join(rules)).unwrap();
+            assert_eq!(saved, Tool::Ipvsctl.run("-S -n").stdout, "{style}");
+            assert_eq!(Tool::Ipvsadm.run("-C").status, Some(0));
+            let out = service("start");
+            assert_eq!(out.status, Some(0), "{style}: {out:?}");
+            assert_eq!(ipvsadm_save(), reference, "{style}");
+            let counters = Tool::Ipvsadm.run("-Ln --stats --exact").stdout;
+            assert_eq!(service("start").status, Some(0));
+            assert_eq!(ipvsadm_save(), reference);
+            assert_eq!(Tool::Ipvsadm.run("-Ln --stats --exact").stdout, counters);
+        }
+        // Debian's files from here on. Bad rules: one line, table kept.
+        let rules = root.join("etc/ipvsadm.rules");
+        let good = std::fs::read_to_string(&rules).unwrap();
+        for bad in [
+            "-A -t 10.7.0.1:80 -s rr\n-a -t 10.7.0.1:80 -r 10.7.0.2:80 -m\n-a -t 10.7.0.1:80 -r 10.7.0.2:80 -m\n",
+            "-A -t 10.7.0.1:80 -s nosuch\n-a -t 10.7.0.1:80 -r 10.7.0.2:80 -m\n",
+            "-A -t 10.7.0.1:80 -s rr\n-a -t 10.7.0.1:80 -r 224.0.0.9:80 -m\n",
+        ] {
+            std::fs::write(&rules, bad).unwrap();
+            let out = service("start");
+            assert_ne!(out.status, Some(0), "{bad}");
+            assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+            assert!(
+                out.stderr
+                    .starts_with(&format!("ipvsctl service: {}: line ", rules.display())),
+                "{}",
+                out.stderr
+            );
+            assert_eq!(ipvsadm_save(), reference, "{bad}");
+        }
+        std::fs::write(&rules, &good).unwrap();
+        // A save killed between writing the new file and renaming it.
+        build(&["-A -t 10.7.0.9:80 -s rr"]);
+        let child = Command::new(BIN)
+            .args(["service", "save", "--root", &root_arg])
+            .env("IPVSCTL_SAVE_PAUSE_MS", "10000")
+            .spawn()
+            .unwrap();
+        let tmp = root.join("etc/.ipvsadm.rules.tmp");
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        while !tmp.exists() {
+            assert!(Instant::now() < deadline, "no temporary file");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let kill = Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status();
+        assert!(kill.is_ok_and(|s| s.success()));
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), None, "killed");
+        assert_eq!(
+            std::fs::read_to_string(&rules).unwrap(),
+            good,
+            "old rules intact"
+        );
+        assert_eq!(service("save").status, Some(0));
+        let now = Tool::Ipvsctl.run("-S -n").stdout;
+        assert!(now.contains("10.7.0.9:80"));
+        assert_eq!(std::fs::read_to_string(&rules).unwrap(), now);
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/ipvsadm.rules.bak")).unwrap(),
+            good
+        );
+        assert!(!tmp.exists());
+        // Debian's daemon settings: started at start, stopped at stop; the
+        // table stays at stop.
+        std::fs::create_dir_all(root.join("etc/default")).unwrap();
+        std::fs::write(
+            root.join("etc/default/ipvsadm"),
+            "AUTO=\"true\"\nDAEMON=\"backup\"\nIFACE=\"lo\"\nSYNCID=\"9\"\n",
+        )
+        .unwrap();
+        assert_eq!(service("start").status, Some(0));
+        let daemons = Tool::Ipvsadm.run("-L --daemon").stdout;
+        assert!(
+            daemons.contains("backup sync daemon (mcast=lo, syncid=9"),
+            "{daemons}"
+        );
+        assert_eq!(service("stop").status, Some(0));
+        assert_eq!(Tool::Ipvsadm.run("-L --daemon").stdout, "");
+        assert_eq!(
+            Tool::Ipvsctl.run("-S -n").stdout,
+            now,
+            "stop keeps the table"
+        );
+        // Red Hat's save on stop.
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("etc/sysconfig")).unwrap();
+        std::fs::write(
+            root.join("etc/sysconfig/ipvsadm-config"),
+            "IPVS_SAVE_ON_STOP=\"yes\"\n",
+        )
+        .unwrap();
+        assert_eq!(service("stop").status, Some(0));
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/sysconfig/ipvsadm")).unwrap(),
+            now
+        );
+        let _ = std::fs::remove_dir_all(&root);
+    });
+}
+
 /// Without CAP_NET_ADMIN (as user nobody) every command that reaches the
 /// kernel fails with one clear line and ipvsadm's status 2.
 #[test]
