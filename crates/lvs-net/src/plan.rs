@@ -332,9 +332,11 @@ fn settings(params: &Params, state: &SystemState) -> Result<Vec<Setting>> {
                 out.push(Setting::Module { name: IPIP.into() });
                 out.push(Setting::LinkUp { dev: TUNL0.into() });
             }
+            // The ARP settings before the VIP: the host never answers ARP for
+            // it, not even for a moment (undo goes the other way).
+            sysctls(&mut out);
             out.push(Setting::LinkUp { dev: "lo".into() });
             push_addresses(&mut out, "lo", &params.vips, state);
-            sysctls(&mut out);
         }
     }
     Ok(out)

@@ -17,6 +17,11 @@ pub struct Suite {
     pub target: String,
     /// The package's directory (the test's working directory, as under `cargo test`).
     pub manifest_dir: PathBuf,
+    /// Other workspace packages whose binaries the suite runs, from the
+    /// package's `[package.metadata.kernel-lab] bins = [...]`: built with the
+    /// suites and put into the guest beside the package's own, in the same
+    /// directory as `CARGO_BIN_EXE_<name>`.
+    pub bin_packages: Vec<String>,
     /// Set by [`build`]: the test executable.
     pub executable: Option<PathBuf>,
 }
@@ -60,6 +65,12 @@ pub fn discover() -> anyhow::Result<Workspace> {
     for package in meta["packages"].as_array().into_iter().flatten() {
         let name = package["name"].as_str().unwrap_or_default();
         let manifest = PathBuf::from(package["manifest_path"].as_str().unwrap_or_default());
+        let bin_packages: Vec<String> = package["metadata"]["kernel-lab"]["bins"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b.as_str().map(str::to_owned))
+            .collect();
         for target in package["targets"].as_array().into_iter().flatten() {
             let is_test = target["kind"]
                 .as_array()
@@ -70,6 +81,7 @@ pub fn discover() -> anyhow::Result<Workspace> {
                     package: name.to_owned(),
                     target: target_name.to_owned(),
                     manifest_dir: manifest.parent().map(PathBuf::from).unwrap_or_default(),
+                    bin_packages: bin_packages.clone(),
                     executable: None,
                 });
             }
@@ -176,6 +188,15 @@ pub fn build(suites: &[Suite]) -> anyhow::Result<Built> {
     if !status.success() {
         bail!("step `build guest suites` failed ({status})");
     }
+    let mut extra: Vec<&str> = suites
+        .iter()
+        .flat_map(|s| s.bin_packages.iter().map(String::as_str))
+        .collect();
+    extra.sort_unstable();
+    extra.dedup();
+    if !extra.is_empty() {
+        bins.extend(build_bins(&extra)?);
+    }
     let mut built = Vec::new();
     for suite in suites {
         let key = (suite.package.clone(), suite.target.clone());
@@ -194,6 +215,51 @@ pub fn build(suites: &[Suite]) -> anyhow::Result<Built> {
         suites: built,
         bins,
     })
+}
+
+/// `cargo build --bins` of `packages` with the guest profile: the binaries
+/// suites declare they run besides their own package's.
+fn build_bins(packages: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "--release",
+        "--bins",
+        "--message-format=json-render-diagnostics",
+    ]);
+    for setting in GUEST_PROFILE {
+        cmd.args(["--config", setting]);
+    }
+    for package in packages {
+        cmd.args(["-p", package]);
+    }
+    eprintln!("xtask: [build guest suites] {cmd:?}");
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .context("step `build guest suites`: could not start cargo")?;
+    if !out.status.success() {
+        bail!(
+            "step `build guest suites`: building the binaries of {packages:?} failed ({})",
+            out.status
+        );
+    }
+    let mut bins = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let is_bin = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|ks| ks.iter().any(|k| k == "bin"));
+        if msg["reason"] == "compiler-artifact"
+            && is_bin
+            && let Some(exe) = msg["executable"].as_str()
+        {
+            bins.push(PathBuf::from(exe));
+        }
+    }
+    Ok(bins)
 }
 
 /// The package name inside a cargo package id, in either of its formats:
