@@ -4,7 +4,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod daemon;
+mod reload;
+mod run;
 mod setup;
+mod status;
 
 /// A declarative IPVS director.
 #[derive(Debug, Parser)]
@@ -21,6 +25,12 @@ enum Command {
     /// Give this host the director's network settings for NAT, DR or TUN
     /// (VIPs, ip_forward): exit 0, 1 when --check finds differences, 2 on errors.
     Setup(setup::Args),
+    /// Run the director in the foreground: adopt the kernel's table, apply the file, keep it true.
+    Run(run::Args),
+    /// Show the running daemon's services and real servers.
+    Status(status::Args),
+    /// Make the running daemon read its file again (as SIGHUP does).
+    Reload(reload::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +48,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Setup(args) => Ok(setup::run(&args)),
+        Command::Run(args) => run::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Reload(args) => reload::run(args),
     }
 }

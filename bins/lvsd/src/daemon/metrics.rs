@@ -1,0 +1,257 @@
+//! `/metrics`: the snapshot in Prometheus' text format through
+//! prometheus-client (a collector reads the snapshot at each scrape, so real
+//! servers removed by a reload disappear from the output). The HTTP side is
+//! deliberately small: one bounded `GET` per connection.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ipvs_proto::Stats;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::status::Snapshot;
+
+/// The longest request head read.
+const MAX_REQUEST: usize = 8 * 1024;
+
+#[derive(Debug)]
+struct SnapshotCollector(Arc<Mutex<Snapshot>>);
+
+type Labels = [(&'static str, String); 2];
+
+fn gauge<V: prometheus_client::encoding::EncodeGaugeValue + Copy>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    samples: &[(Labels, V)],
+) -> fmt::Result {
+    if samples.is_empty() {
+        return Ok(());
+    }
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (labels, value) in samples {
+        ConstGauge::new(*value).encode(metric.encode_family(labels)?)?;
+    }
+    Ok(())
+}
+
+fn counter(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    samples: &[(Labels, u64)],
+) -> fmt::Result {
+    if samples.is_empty() {
+        return Ok(());
+    }
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, value) in samples {
+        ConstCounter::new(*value).encode(metric.encode_family(labels)?)?;
+    }
+    Ok(())
+}
+
+/// A counter's name, help and value.
+type CounterDef = (&'static str, &'static str, fn(&Stats) -> u64);
+
+const COUNTERS: [CounterDef; 5] = [
+    ("connections", "Connections scheduled", |s| s.connections),
+    ("in_packets", "Packets in", |s| s.packets_in),
+    ("out_packets", "Packets out", |s| s.packets_out),
+    ("in_bytes", "Bytes in", |s| s.bytes_in),
+    ("out_bytes", "Bytes out", |s| s.bytes_out),
+];
+
+impl Collector for SnapshotCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
+        let Ok(snapshot) = self.0.lock().map(|s| s.clone()) else {
+            return Ok(());
+        };
+        let mut up = Vec::new();
+        let mut weight = Vec::new();
+        let mut configured = Vec::new();
+        let mut latency = Vec::new();
+        let mut active = Vec::new();
+        let mut real_counters: Vec<Vec<(Labels, u64)>> = vec![Vec::new(); COUNTERS.len()];
+        let mut service_counters: Vec<Vec<(Labels, u64)>> = vec![Vec::new(); COUNTERS.len()];
+        let mut draining = Vec::new();
+        for service in &snapshot.services {
+            let service_labels: Labels = [
+                ("service", service.service.clone()),
+                ("real", String::new()),
+            ];
+            if let Some(stats) = &service.stats {
+                for (i, (_, _, get)) in COUNTERS.iter().enumerate() {
+                    service_counters[i].push((service_labels.clone(), get(stats)));
+                }
+            }
+            draining.push((service_labels, service.draining.len() as u64));
+            for real in &service.reals {
+                let labels: Labels = [
+                    ("service", service.service.clone()),
+                    ("real", real.address.clone()),
+                ];
+                up.push((labels.clone(), u64::from(real.health == "up")));
+                configured.push((labels.clone(), u64::from(real.configured_weight)));
+                if let Some(w) = real.weight {
+                    weight.push((labels.clone(), u64::from(w)));
+                }
+                if let Some(check) = &real.last_check {
+                    latency.push((labels.clone(), check.latency_seconds));
+                }
+                if let Some(c) = &real.connections {
+                    active.push((labels.clone(), u64::from(c.active)));
+                }
+                if let Some(stats) = &real.stats {
+                    for (i, (_, _, get)) in COUNTERS.iter().enumerate() {
+                        real_counters[i].push((labels.clone(), get(stats)));
+                    }
+                }
+            }
+        }
+        if !up.is_empty() {
+            gauge(
+                &mut encoder,
+                "lvsd_real_server_up",
+                "1 while the real server passes its checks",
+                &up,
+            )?;
+            gauge(
+                &mut encoder,
+                "lvsd_real_server_configured_weight",
+                "Weight in the configuration file",
+                &configured,
+            )?;
+        }
+        if !weight.is_empty() {
+            gauge(
+                &mut encoder,
+                "lvsd_real_server_weight",
+                "Weight in the kernel's table",
+                &weight,
+            )?;
+        }
+        if !latency.is_empty() {
+            gauge(
+                &mut encoder,
+                "lvsd_check_latency_seconds",
+                "Duration of the last health check",
+                &latency,
+            )?;
+        }
+        if !active.is_empty() {
+            gauge(
+                &mut encoder,
+                "lvsd_real_server_active_connections",
+                "Active connections in the kernel's table",
+                &active,
+            )?;
+        }
+        if !draining.is_empty() {
+            gauge(
+                &mut encoder,
+                "lvsd_service_draining_real_servers",
+                "Real servers being drained",
+                &draining,
+            )?;
+        }
+        for (i, (name, help, _)) in COUNTERS.iter().enumerate() {
+            counter(
+                &mut encoder,
+                &format!("lvsd_real_server_{name}"),
+                &format!("{help} (IPVS counter)"),
+                &real_counters[i],
+            )?;
+            counter(
+                &mut encoder,
+                &format!("lvsd_service_{name}"),
+                &format!("{help} (IPVS counter)"),
+                &service_counters[i],
+            )?;
+        }
+        gauge(
+            &mut encoder,
+            "lvsd_foreign_services",
+            "Services in the kernel that the file does not name",
+            &[(
+                [("service", String::new()), ("real", String::new())],
+                snapshot.foreign.len() as u64,
+            )],
+        )?;
+        Ok(())
+    }
+}
+
+/// The text `/metrics` answers for `snapshot`.
+pub fn render(snapshot: Arc<Mutex<Snapshot>>) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(SnapshotCollector(snapshot)));
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+    text
+}
+
+/// Serves `/metrics` forever.
+pub async fn serve(listener: TcpListener, snapshot: Arc<Mutex<Snapshot>>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        tokio::spawn(answer(stream, snapshot.clone()));
+    }
+}
+
+async fn answer(mut stream: TcpStream, snapshot: Arc<Mutex<Snapshot>>) {
+    let mut head = Vec::with_capacity(1024);
+    let read = async {
+        let mut chunk = [0u8; 1024];
+        while head.len() < MAX_REQUEST && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+            }
+        }
+        true
+    };
+    if !matches!(
+        tokio::time::timeout(Duration::from_secs(5), read).await,
+        Ok(true)
+    ) {
+        return;
+    }
+    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
+    let (status, content_type, body) = match line.split(|&b| b == b' ').collect::<Vec<_>>()[..] {
+        [b"GET", path, version]
+            if path.split(|&b| b == b'?').next() == Some(b"/metrics")
+                && version.starts_with(b"HTTP/1.") =>
+        {
+            (
+                "200 OK",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                render(snapshot),
+            )
+        }
+        [b"GET", _, _] => (
+            "404 Not Found",
+            "text/plain",
+            "only /metrics is here\n".to_string(),
+        ),
+        _ => ("400 Bad Request", "text/plain", "bad request\n".to_string()),
+    };
+    let reply = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(reply.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}

@@ -1,0 +1,460 @@
+//! The health checks themselves: tcp connect, http/https GET (bounded,
+//! parsed as untrusted input), exec (no shell, killed with its whole process
+//! group at the timeout).
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use lvs_director::config::{CheckKind, ExecCheck, HttpCheck};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// The most of an HTTP reply that is read; the rest is ignored.
+pub const MAX_REPLY: usize = 64 * 1024;
+
+/// What one check runs against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSpec {
+    /// The check.
+    pub kind: CheckKind,
+    /// Where to connect (the real server, or its `port` override).
+    pub target: SocketAddr,
+    /// The check's time limit.
+    pub timeout: Duration,
+    /// Time between check starts.
+    pub interval: Duration,
+    /// Spread the first check over one interval.
+    pub spread: bool,
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Passed; `weight` is set by a dynamic exec check.
+    Up {
+        /// The weight asked for.
+        weight: Option<u32>,
+        /// What was seen.
+        detail: String,
+    },
+    /// Failed, with the reason.
+    Down(String),
+}
+
+/// Runs one check, never longer than its timeout (an exec check is killed
+/// then, with everything it started).
+pub async fn run(spec: &ProbeSpec) -> Outcome {
+    let limit = spec.timeout;
+    let result = match &spec.kind {
+        CheckKind::None => Ok(Outcome::Up {
+            weight: None,
+            detail: "no check".into(),
+        }),
+        CheckKind::Exec(exec) => return run_exec(exec, spec).await,
+        CheckKind::Tcp => timeout(limit, tcp(spec.target)).await,
+        CheckKind::Http(http) => timeout(limit, http_check(spec.target, http, false)).await,
+        CheckKind::Https(http) => timeout(limit, http_check(spec.target, http, true)).await,
+    };
+    result.unwrap_or_else(|_| {
+        Outcome::Down(format!(
+            "{}: no answer within {}",
+            spec.kind.name(),
+            lvs_director::duration::format_duration(limit)
+        ))
+    })
+}
+
+async fn tcp(target: SocketAddr) -> Outcome {
+    match TcpStream::connect(target).await {
+        Ok(_) => Outcome::Up {
+            weight: None,
+            detail: "tcp: connected".into(),
+        },
+        Err(e) => Outcome::Down(format!("tcp: {}", plain_io_error(&e))),
+    }
+}
+
+async fn http_check(target: SocketAddr, check: &HttpCheck, tls: bool) -> Outcome {
+    let name = if tls { "https" } else { "http" };
+    let stream = match TcpStream::connect(target).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::Down(format!("{name}: {}", plain_io_error(&e))),
+    };
+    let host = check.host.clone().unwrap_or_else(|| match target {
+        SocketAddr::V4(a) => a.to_string(),
+        SocketAddr::V6(a) => a.to_string(),
+    });
+    let reply = if tls {
+        let server_name = match check.host.as_deref() {
+            Some(h) => match rustls::pki_types::ServerName::try_from(h.to_string()) {
+                Ok(n) => n,
+                Err(_) => rustls::pki_types::ServerName::IpAddress(target.ip().into()),
+            },
+            None => rustls::pki_types::ServerName::IpAddress(target.ip().into()),
+        };
+        let connector = tokio_rustls::TlsConnector::from(tls_config());
+        match connector.connect(server_name, stream).await {
+            Ok(s) => exchange(s, &host, check).await,
+            Err(e) => Err(format!("TLS handshake: {e}")),
+        }
+    } else {
+        exchange(stream, &host, check).await
+    };
+    match reply {
+        Ok(reply) => judge(name, &reply, check),
+        Err(e) => Outcome::Down(format!("{name}: {e}")),
+    }
+}
+
+/// Sends the GET and reads at most [`MAX_REPLY`] bytes of the answer: up to
+/// the end of the headers when no body is checked, else up to the end of the
+/// body (`Content-Length`, or the connection's end).
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    host: &str,
+    check: &HttpCheck,
+) -> Result<Vec<u8>, String> {
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: lvsd\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        check.path
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| plain_io_error(&e))?;
+    stream.flush().await.map_err(|e| plain_io_error(&e))?;
+    let mut reply = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    loop {
+        if reply.len() >= MAX_REPLY {
+            reply.truncate(MAX_REPLY);
+            break;
+        }
+        if let Some(end) = header_end(&reply) {
+            if check.body.is_none() {
+                break;
+            }
+            if let Some(length) = content_length(&reply[..end])
+                && reply.len() - end >= length
+            {
+                break;
+            }
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) => break,
+            Ok(n) => reply.extend_from_slice(&chunk[..n]),
+            // A TLS peer closing without close_notify: what came is the answer.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !reply.is_empty() => break,
+            Err(e) => return Err(plain_io_error(&e)),
+        }
+    }
+    Ok(reply)
+}
+
+/// The index just past the blank line that ends the headers.
+fn header_end(reply: &[u8]) -> Option<usize> {
+    reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| reply.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
+}
+
+fn content_length(headers: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(headers).ok()?;
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        if name.trim().eq_ignore_ascii_case("content-length") {
+            value.trim().parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// The status code of a reply's first line (`HTTP/1.x NNN ...`), or why it
+/// is not one.
+pub fn status_of(reply: &[u8]) -> Result<u16, String> {
+    let line_end = reply
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or("no complete status line")?;
+    let line = reply[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&reply[..line_end]);
+    let rest = line
+        .strip_prefix(b"HTTP/1.")
+        .ok_or("not an HTTP/1.x reply")?;
+    match rest {
+        [v, b' ', a, b, c, ..]
+            if v.is_ascii_digit()
+                && a.is_ascii_digit()
+                && b.is_ascii_digit()
+                && c.is_ascii_digit()
+                && rest.get(5).is_none_or(|&x| x == b' ') =>
+        {
+            Ok(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+        }
+        _ => Err("malformed status line".into()),
+    }
+}
+
+/// Judges a reply against the check: status in range, body matching.
+pub fn judge(name: &str, reply: &[u8], check: &HttpCheck) -> Outcome {
+    let status = match status_of(reply) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Down(format!("{name}: {e}")),
+    };
+    if !check.status.contains(status) {
+        return Outcome::Down(format!("{name}: status {status} not in {}", check.status));
+    }
+    if let Some(body_re) = &check.body {
+        let body = header_end(reply).map_or(&[][..], |end| &reply[end..]);
+        let body = String::from_utf8_lossy(body);
+        if !body_re.0.is_match(&body) {
+            return Outcome::Down(format!(
+                "{name}: status {status}, body does not match /{}/",
+                body_re.0.as_str()
+            ));
+        }
+    }
+    Outcome::Up {
+        weight: None,
+        detail: format!("{name}: status {status}"),
+    }
+}
+
+/// One TLS client configuration for all checks. Certificates are not
+/// verified (as keepalived's SSL_GET without a CA): a check asks whether the
+/// real server answers, not whom it is; signatures are still checked.
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .expect("ring supports the default protocol versions")
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+                .with_no_client_auth();
+            Arc::new(config)
+        })
+        .clone()
+}
+
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Kills a process group when dropped (an exec check's program and
+/// everything it started), so that nothing outlives its check.
+struct ProcessGroup(i32);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // ESRCH (the group is already gone) is the usual, good case.
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.0),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+/// The arguments of an exec check for one real server.
+pub fn exec_arguments(check: &ExecCheck, target: SocketAddr) -> Vec<String> {
+    check
+        .command
+        .iter()
+        .map(|a| {
+            a.replace("{address}", &target.ip().to_string())
+                .replace("{port}", &target.port().to_string())
+        })
+        .collect()
+}
+
+async fn run_exec(check: &ExecCheck, spec: &ProbeSpec) -> Outcome {
+    let args = exec_arguments(check, spec.target);
+    let Some((program, rest)) = args.split_first() else {
+        return Outcome::Down("exec: empty command".into());
+    };
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(rest)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::Down(format!(
+                "exec: cannot run {program}: {}",
+                plain_io_error(&e)
+            ));
+        }
+    };
+    // The child leads its own group: killing the group kills what it started.
+    let group = child.id().map(|pid| ProcessGroup(pid as i32));
+    let status = match timeout(spec.timeout, child.wait()).await {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => return Outcome::Down(format!("exec: {}", plain_io_error(&e))),
+        Err(_) => {
+            drop(group);
+            let _ = child.wait().await;
+            return Outcome::Down(format!(
+                "exec: killed at its timeout of {}",
+                lvs_director::duration::format_duration(spec.timeout)
+            ));
+        }
+    };
+    drop(group);
+    misc_check(status.code(), check.dynamic)
+}
+
+/// keepalived's MISC_CHECK contract: 0 up, 1 down; with `dynamic`, 2–255
+/// up with weight status − 2; anything else (or a signal) down.
+pub fn misc_check(code: Option<i32>, dynamic: bool) -> Outcome {
+    match code {
+        Some(0) => Outcome::Up {
+            weight: None,
+            detail: "exec: exit status 0".into(),
+        },
+        Some(c @ 2..=255) if dynamic => Outcome::Up {
+            weight: Some(c as u32 - 2),
+            detail: format!("exec: exit status {c}, weight {}", c - 2),
+        },
+        Some(c) => Outcome::Down(format!("exec: exit status {c}")),
+        None => Outcome::Down("exec: killed by a signal".into()),
+    }
+}
+
+/// An I/O error without the standard library's "(os error N)".
+pub fn plain_io_error(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_lowercase(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lvs_director::config::StatusRanges;
+
+    fn check(body: Option<&str>) -> HttpCheck {
+        HttpCheck {
+            path: "/".into(),
+            host: None,
+            status: StatusRanges(vec![(200, 399)]),
+            body: body.map(|b| lvs_director::config::BodyRegex(regex::Regex::new(b).unwrap())),
+        }
+    }
+
+    #[test]
+    fn status_lines_are_parsed_strictly() {
+        assert_eq!(status_of(b"HTTP/1.1 200 OK\r\n"), Ok(200));
+        assert_eq!(status_of(b"HTTP/1.0 503\r\n"), Ok(503));
+        assert!(status_of(b"HTTP/1.1 200 OK").is_err(), "no line end");
+        assert!(status_of(b"HTTP/2 200\r\n").is_err());
+        assert!(status_of(b"HTTP/1.1 20x OK\r\n").is_err());
+        assert!(status_of(b"HTTP/1.1 2000 OK\r\n").is_err());
+        assert!(status_of(b"\xff\xfe\r\n").is_err());
+        assert!(status_of(b"").is_err());
+    }
+
+    #[test]
+    fn replies_are_judged() {
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nhealthy";
+        assert!(matches!(
+            judge("http", ok, &check(None)),
+            Outcome::Up { .. }
+        ));
+        assert!(matches!(
+            judge("http", ok, &check(Some("^heal"))),
+            Outcome::Up { .. }
+        ));
+        assert_eq!(
+            judge("http", ok, &check(Some("sick"))),
+            Outcome::Down("http: status 200, body does not match /sick/".into())
+        );
+        assert_eq!(
+            judge("http", b"HTTP/1.1 503 Busy\r\n\r\n", &check(None)),
+            Outcome::Down("http: status 503 not in 200-399".into())
+        );
+        assert_eq!(
+            content_length(b"HTTP/1.1 200 OK\r\ncontent-length:  12 \r\n\r\n"),
+            Some(12)
+        );
+    }
+
+    #[test]
+    fn misc_check_contract() {
+        assert!(matches!(
+            misc_check(Some(0), false),
+            Outcome::Up { weight: None, .. }
+        ));
+        assert_eq!(
+            misc_check(Some(1), true),
+            Outcome::Down("exec: exit status 1".into())
+        );
+        assert!(matches!(
+            misc_check(Some(7), true),
+            Outcome::Up {
+                weight: Some(5),
+                ..
+            }
+        ));
+        assert!(matches!(misc_check(Some(7), false), Outcome::Down(_)));
+        assert!(matches!(misc_check(None, true), Outcome::Down(_)));
+    }
+}
