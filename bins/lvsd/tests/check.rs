@@ -71,3 +71,34 @@ fn the_shipped_example_is_valid() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+#[test]
+fn the_systemd_unit_runs_subcommands_that_exist() {
+    let unit =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/lvsd.service"))
+            .unwrap();
+    let mut seen = 0;
+    for line in unit.lines() {
+        let Some((key, command)) = line.split_once('=') else {
+            continue;
+        };
+        if !key.starts_with("Exec") {
+            continue;
+        }
+        let words: Vec<&str> = command.split_whitespace().collect();
+        assert_eq!(words[0], "/usr/sbin/lvsd", "{line}");
+        // The same arguments with --help: clap accepts them only if they exist.
+        let out = Command::new(BIN)
+            .args(&words[1..2])
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{line}: {out:?}");
+        let help = String::from_utf8(out.stdout).unwrap();
+        for option in words[2..].iter().filter(|w| w.starts_with("--")) {
+            assert!(help.contains(option), "{line}: {option} not in\n{help}");
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 3, "ExecStartPre, ExecStart, ExecReload");
+}

@@ -123,12 +123,16 @@ pub fn desired(
 /// means it was inhibited (down); missing from a service that exists while
 /// failures remove means it was removed (down); anything else starts up
 /// (keepalived's default), or with its weight as the dynamic weight when an
-/// `exec` check sets weights.
+/// `exec` check sets weights. Without a check a real server is always up.
 pub fn adopted(
     service: &ServiceConfig,
     real: &RealConfig,
     kernel: Option<&TableService>,
 ) -> Health {
+    // Without a check nothing could bring a real server back: always up.
+    if service.check.kind == CheckKind::None {
+        return Health::new(true);
+    }
     let Some(kernel) = kernel else {
         return Health::new(true);
     };
@@ -175,5 +179,76 @@ mod tests {
         assert_eq!(h.record(true, 2, 3), None);
         assert_eq!(h.record(true, 2, 3), Some(true));
         assert!(h.up);
+    }
+
+    fn service(check: &str) -> ServiceConfig {
+        let text = format!(
+            "[[service]]\naddress = \"10.0.0.1:80\"\nsorry = \"10.0.9.9:80\"\n{check}\n[[service.real]]\naddress = \"10.0.1.2:80\"\nweight = 3\n[[service.real]]\naddress = \"10.0.1.3:80\"\nweight = 2\n"
+        );
+        crate::config::parse(&text, "t").unwrap().services.remove(0)
+    }
+
+    fn kernel(weights: &[(&str, u32)]) -> TableService {
+        TableService {
+            service: ipvs_proto::Service::new(
+                ServiceKey::tcp("10.0.0.1:80".parse().unwrap()),
+                "wlc",
+            ),
+            destinations: weights
+                .iter()
+                .map(|(a, w)| {
+                    Destination::new(a.parse().unwrap(), ipvs_proto::Forwarding::Masq, *w)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn health_is_adopted_from_the_kernel() {
+        let inhibit = service("[service.check]\ntype = \"tcp\"");
+        let remove = service("[service.check]\ntype = \"tcp\"\non_failure = \"remove\"");
+        let none = service("");
+        let k = kernel(&[("10.0.1.2:80", 0)]);
+        assert!(
+            !adopted(&inhibit, &inhibit.reals[0], Some(&k)).up,
+            "weight 0: inhibited"
+        );
+        assert!(
+            adopted(&inhibit, &inhibit.reals[1], Some(&k)).up,
+            "missing, inhibit: new"
+        );
+        assert!(
+            !adopted(&remove, &remove.reals[1], Some(&k)).up,
+            "missing, remove: removed"
+        );
+        assert!(
+            adopted(&remove, &remove.reals[1], None).up,
+            "no service yet: up"
+        );
+        assert!(
+            adopted(&none, &none.reals[0], Some(&k)).up,
+            "no check: always up"
+        );
+    }
+
+    #[test]
+    fn desired_applies_health_and_the_sorry_server() {
+        let s = service("[service.check]\ntype = \"tcp\"\non_failure = \"remove\"");
+        let config = Config { services: vec![s] };
+        let all_down = desired(&config, &|_, _| Health::new(false), &[]);
+        let d = &all_down.services[0].destinations;
+        assert_eq!(d.len(), 1, "removed, and the sorry server in");
+        assert_eq!(d[0].socket_addr(), "10.0.9.9:80".parse().unwrap());
+        let one_up = desired(
+            &config,
+            &|_, a| Health::new(a.port() == 80 && a.ip().to_string() == "10.0.1.3"),
+            &[],
+        );
+        let d = &one_up.services[0].destinations;
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (d[0].socket_addr().to_string(), d[0].weight),
+            ("10.0.1.3:80".into(), 2)
+        );
     }
 }

@@ -457,4 +457,169 @@ mod tests {
         assert!(matches!(misc_check(Some(7), false), Outcome::Down(_)));
         assert!(matches!(misc_check(None, true), Outcome::Down(_)));
     }
+
+    /// A one-shot server on loopback answering every connection with `reply`
+    /// after reading the request head; returns its address.
+    async fn server(reply: &'static [u8]) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n")
+                    && stream.read(&mut byte).await.is_ok_and(|n| n == 1)
+                {
+                    head.push(byte[0]);
+                }
+                let _ = stream.write_all(reply).await;
+            }
+        });
+        address
+    }
+
+    fn spec(kind: CheckKind, target: SocketAddr) -> ProbeSpec {
+        ProbeSpec {
+            kind,
+            target,
+            timeout: Duration::from_millis(500),
+            interval: Duration::from_secs(1),
+            spread: false,
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn http_checks_over_loopback() {
+        runtime().block_on(async {
+            let ok = server(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nhealthy").await;
+            assert!(matches!(
+                run(&spec(CheckKind::Http(check(Some("heal"))), ok)).await,
+                Outcome::Up { .. }
+            ));
+            let busy = server(b"HTTP/1.1 503 Busy\r\n\r\n").await;
+            assert_eq!(
+                run(&spec(CheckKind::Http(check(None)), busy)).await,
+                Outcome::Down("http: status 503 not in 200-399".into())
+            );
+            // A server that says nothing: failed at the timeout.
+            let mute = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mute_addr = mute.local_addr().unwrap();
+            assert_eq!(
+                run(&spec(CheckKind::Http(check(None)), mute_addr)).await,
+                Outcome::Down("http: no answer within 500ms".into())
+            );
+            // An endless reply is cut at MAX_REPLY and judged on what came.
+            static HUGE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+            let huge = HUGE.get_or_init(|| {
+                let mut v = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
+                v.resize(4 * MAX_REPLY, b'x');
+                v
+            });
+            let big = server(huge).await;
+            assert_eq!(
+                run(&spec(CheckKind::Http(check(Some("healthy"))), big)).await,
+                Outcome::Down("http: status 200, body does not match /healthy/".into())
+            );
+            let garbage = server(b"\x00\xffnot http at all\r\n\r\n").await;
+            assert_eq!(
+                run(&spec(CheckKind::Http(check(None)), garbage)).await,
+                Outcome::Down("http: not an HTTP/1.x reply".into())
+            );
+            drop(mute);
+            // Nothing listening: refused at once.
+            let closed = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap()
+            };
+            assert_eq!(
+                run(&spec(CheckKind::Tcp, closed)).await,
+                Outcome::Down("tcp: connection refused".into())
+            );
+            assert!(matches!(
+                run(&spec(CheckKind::Tcp, ok)).await,
+                Outcome::Up { .. }
+            ));
+        });
+    }
+
+    #[test]
+    fn exec_checks_follow_misc_check_and_are_killed_at_their_timeout() {
+        runtime().block_on(async {
+            let exec = |command: &[&str], dynamic| {
+                CheckKind::Exec(ExecCheck {
+                    command: command.iter().map(|s| s.to_string()).collect(),
+                    dynamic,
+                })
+            };
+            let target: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+            assert!(matches!(
+                run(&spec(exec(&["/bin/true"], false), target)).await,
+                Outcome::Up { .. }
+            ));
+            assert_eq!(
+                run(&spec(exec(&["/bin/false"], false), target)).await,
+                Outcome::Down("exec: exit status 1".into())
+            );
+            // Arguments substituted, no shell: the port arrives as one word.
+            assert!(matches!(
+                run(&spec(
+                    exec(
+                        &["/bin/sh", "-c", "exit $(( $1 - 8070 ))", "sh", "{port}"],
+                        true
+                    ),
+                    target
+                ))
+                .await,
+                Outcome::Up {
+                    weight: Some(8),
+                    ..
+                }
+            ));
+            assert_eq!(
+                run(&spec(exec(&["/nonexistent/check"], false), target)).await,
+                Outcome::Down(
+                    "exec: cannot run /nonexistent/check: no such file or directory".into()
+                )
+            );
+            // A hanging check and what it started in the background: all gone.
+            let dir = std::env::temp_dir().join(format!("lvsd-probe-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let pids = dir.join("pids");
+            let script = format!(
+                "sleep 30 & echo $! > {0}; echo $$ >> {0}; sleep 30",
+                pids.display()
+            );
+            let started = std::time::Instant::now();
+            let outcome = run(&spec(exec(&["/bin/sh", "-c", &script], false), target)).await;
+            assert_eq!(
+                outcome,
+                Outcome::Down("exec: killed at its timeout of 500ms".into())
+            );
+            assert!(started.elapsed() < Duration::from_secs(2));
+            let text = std::fs::read_to_string(&pids).unwrap();
+            for pid in text.split_whitespace() {
+                // SIGKILL was sent: within a moment the process is gone, or a
+                // zombie waiting for its new parent to reap it.
+                let path = format!("/proc/{pid}/stat");
+                let dead = || {
+                    let stat = std::fs::read_to_string(&path).unwrap_or_default();
+                    stat.is_empty() || stat.contains(") Z ")
+                };
+                let deadline = std::time::Instant::now() + Duration::from_secs(1);
+                while !dead() && std::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let stat = std::fs::read_to_string(&path).unwrap_or_default();
+                assert!(dead(), "process {pid} left: {stat}");
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+    }
 }

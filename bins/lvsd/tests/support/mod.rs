@@ -399,3 +399,15 @@ impl Drop for Lvsd {
         self.kill9();
     }
 }
+
+/// A GET of `path`; the whole reply as text (empty on any error).
+pub fn http_get_raw(address: SocketAddr, path: &str) -> String {
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(2)) else {
+        return String::new();
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok();
+    let _ = stream.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes());
+    let mut reply = String::new();
+    let _ = stream.take(1 << 20).read_to_string(&mut reply);
+    reply
+}
