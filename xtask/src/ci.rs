@@ -6,8 +6,9 @@ use crate::util::{cargo, ensure_debian_packages, run_step, workspace_root};
 /// Debian packages the host-side tests use (pseudo-terminal bridging is compared
 /// with socat; the interactive terminal tests drive `com` inside tmux; the
 /// agent-check interop test runs HAProxy against `lvs-agent serve`; com's time
-/// zone tests read the tz database).
-const HOST_TEST_PACKAGES: &[&str] = &["tmux", "socat", "haproxy", "tzdata"];
+/// zone tests read the tz database; lvs-agent's systemd unit is checked with
+/// systemd-analyze).
+const HOST_TEST_PACKAGES: &[&str] = &["tmux", "socat", "haproxy", "tzdata", "systemd"];
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some(arg) = args.first() {
