@@ -3,10 +3,10 @@
 //!
 //! - `ipvsctl apply [--prune] [--dry-run] FILE` and `ipvsctl diff [--prune]
 //!   FILE` (see [`crate::apply`]);
-//! - `ipvsctl set-weight SERVICE -r SERVER [-w] WEIGHT`: only the weight
+//! - `ipvsctl set-weight SERVICE [-r] SERVER [-w] WEIGHT`: only the weight
 //!   changes; forwarding, thresholds and tunnel settings stay as the kernel
 //!   has them (ipvsadm's `-e` replaces the whole entry);
-//! - `ipvsctl drain SERVICE -r SERVER [--timeout DURATION] [--then
+//! - `ipvsctl drain SERVICE [-r] SERVER [--timeout DURATION] [--then
 //!   delete|keep]`: weight 0 at once, progress while the active connections
 //!   fall, then delete (or keep) at 0 or at the timeout.
 //!
@@ -191,6 +191,11 @@ pub fn target<'a>(command: &str, args: &[&'a str]) -> anyhow::Result<(Target, Ve
             "-6" | "--ipv6" => ipvsadm.push(word),
             _ => rest.push(word),
         }
+    }
+    // SERVER may also be the first word after SERVICE, without `-r`.
+    let named = ipvsadm.iter().any(|w| *w == "-r" || *w == "--real-server");
+    if !named && rest.first().is_some_and(|w| !w.starts_with('-')) {
+        ipvsadm.extend(["-r", rest.remove(0)]);
     }
     let inv = match cli::parse(&ipvsadm, false) {
         Ok(Parsed::Run(inv)) => inv,
@@ -431,6 +436,13 @@ mod tests {
             ServiceKey::fwmark(ipvs_proto::AddressFamily::Inet6, 7)
         );
         assert_eq!(t.server, "[2001:db8::2]:8080".parse().unwrap());
+        let (t, rest) = target("set-weight", &["-t", "10.0.0.1:80", "10.0.0.2:8080", "3"]).unwrap();
+        assert_eq!(
+            t.server,
+            "10.0.0.2:8080".parse().unwrap(),
+            "SERVER without -r"
+        );
+        assert_eq!(rest, vec!["3"]);
         let err = target("drain", &["-t", "10.0.0.1:80"]).unwrap_err();
         assert!(err.to_string().contains("-r SERVER"), "{err}");
         let err = target("drain", &["-t", "10.0.0.1:x", "-r", "10.0.0.2"]).unwrap_err();
