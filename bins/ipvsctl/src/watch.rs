@@ -347,8 +347,13 @@ impl View<'_> {
                 KERNEL_PERIOD.as_secs()
             )
         };
+        let legend = if self.inv.has(opt::CONNECTION) {
+            ""
+        } else {
+            "; reverse: weight 0 or overloaded"
+        };
         format!(
-            "Every {:.1}s: ipvsctl -L{what}; reverse: weight 0 or overloaded (Ctrl-C quits)\n\n",
+            "Every {:.1}s: ipvsctl -L{what}{legend} (Ctrl-C quits)\n\n",
             self.interval.as_secs_f64()
         )
     }

@@ -427,6 +427,50 @@ fn save_clear_restore_round_trips() {
     });
 }
 
+/// `diff` and `apply` of the table's own `-S -n` change nothing for every
+/// kind of entry (persistence, netmasks, engines, scheduler flags, tunnels,
+/// thresholds, IPv6, firewall marks); ipvsadm's `-S`, which drops
+/// thresholds, differs exactly by them.
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn apply_of_the_own_save_changes_nothing_on_every_kind_of_entry() {
+    in_fresh_netns(|| {
+        build(RICH_TABLE);
+        let reference = ipvsadm_save();
+        let own = Tool::Ipvsctl.run("-S -n").stdout;
+        let path = std::env::temp_dir().join("ipvsctl-own-save");
+        std::fs::write(&path, &own).unwrap();
+        let file = path.to_str().unwrap();
+        let out = Tool::Ipvsctl.run(&format!("diff --prune {file}"));
+        assert_eq!((out.status, out.stdout.as_str()), (Some(0), ""), "{out:?}");
+        let out = Tool::Ipvsctl.run(&format!("apply --prune {file}"));
+        assert_eq!(
+            out,
+            Out {
+                status: Some(0),
+                stdout: String::new(),
+                stderr: String::new()
+            }
+        );
+        assert_eq!(ipvsadm_save(), reference);
+        // ipvsadm's save lost the thresholds: restoring it means editing
+        // exactly the destinations that had them.
+        std::fs::write(&path, &reference).unwrap();
+        let out = Tool::Ipvsctl.run(&format!("diff {file}"));
+        assert_eq!(out.status, Some(1), "{out:?}");
+        let mut edits: Vec<&str> = out.stdout.lines().collect();
+        edits.sort();
+        assert_eq!(
+            edits,
+            vec![
+                "-e -t 10.2.0.1:80 -r 10.2.0.3:80 -g -w 1",
+                "-e -t [2001:db8::1]:443 -r [2001:db8::2]:443 -m -w 2",
+            ]
+        );
+        let _ = std::fs::remove_file(&path);
+    });
+}
+
 /// A kernel refusal in the middle of a restore leaves the table exactly as it
 /// was, and names the refused line.
 #[test]
