@@ -175,6 +175,10 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// What logs say about a stretch of time: min, mean and max per quantity,
+    /// energy (meter's counter and integral of power), gaps, damaged and
+    /// suspect frames.
+    Stats(crate::stats::StatsArgs),
     /// Run only the simulated HPM-100A: print its pty path and send frames until
     /// killed.
     Simulate {

@@ -17,7 +17,9 @@ mod demo;
 mod keys;
 mod list;
 mod log;
+mod readings;
 mod session;
+mod stats;
 mod zone;
 
 use cli::{Cli, Command};
@@ -123,6 +125,10 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
                 Ok(0)
             }
             Command::Simulate { interval, count } => simulate(*interval, *count),
+            Command::Stats(args) => {
+                let zone = zone_or_system(args.tz.as_ref());
+                stats::run(args, &|local, after| zone.resolve(local, after).time())
+            }
         };
     }
     if cli.list {
