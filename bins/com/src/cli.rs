@@ -86,6 +86,9 @@ pub struct Cli {
     #[arg(long, requires = "decode")]
     pub keep_suspect: bool,
 
+    #[command(flatten)]
+    pub influx: InfluxArgs,
+
     /// When the device disappears, wait for it to come back and go on (same
     /// settings, same log).
     #[arg(long)]
@@ -174,6 +177,15 @@ pub enum Command {
         /// No message per damaged or suspect record; only the summary line.
         #[arg(short, long)]
         quiet: bool,
+        #[command(flatten)]
+        influx: InfluxArgs,
+        /// A raw capture has no times: the first frame's time (RFC 3339, e.g.
+        /// 2026-11-24T23:32:00+09:00), with --interval.
+        #[arg(long, value_name = "TIME", value_parser = parse_rfc3339, requires = "interval")]
+        start: Option<time::OffsetDateTime>,
+        /// Seconds between the frames of a raw capture, with --start.
+        #[arg(long, value_name = "SECONDS", requires = "start")]
+        interval: Option<f64>,
     },
     /// What logs say about a stretch of time: min, mean and max per quantity,
     /// energy (meter's counter and integral of power), gaps, damaged and
@@ -189,6 +201,17 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         count: Option<u64>,
     },
+}
+
+/// InfluxDB options of `--decode` and `com decode`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct InfluxArgs {
+    /// The InfluxDB measurement name (default hpm).
+    #[arg(long, value_name = "NAME")]
+    pub measurement: Option<String>,
+    /// An InfluxDB tag on every point, e.g. --tag site=lab (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tags: Vec<(String, String)>,
 }
 
 /// Record formats of `--decode` and `com decode`.
@@ -212,6 +235,19 @@ fn parse_framing(s: &str) -> Result<tty::Framing, String> {
 
 fn parse_flow(s: &str) -> Result<tty::FlowControl, String> {
     s.parse().map_err(|e: tty::Error| e.to_string())
+}
+
+fn parse_tag(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("invalid tag `{s}`: expected KEY=VALUE")),
+    }
+}
+
+fn parse_rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|e| {
+        format!("invalid time `{s}`: {e} (expected RFC 3339, e.g. 2026-11-24T23:32:00Z)")
+    })
 }
 
 fn parse_zone(s: &str) -> Result<Zone, String> {

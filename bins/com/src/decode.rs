@@ -11,7 +11,7 @@ use hpm_frame::{
 };
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::cli::RecordFormat;
+use crate::cli::{InfluxArgs, RecordFormat};
 use crate::zone::{Resolved, Zone};
 
 impl From<RecordFormat> for Format {
@@ -24,14 +24,36 @@ impl From<RecordFormat> for Format {
     }
 }
 
+/// `--measurement` and `--tag` on a writer.
+fn influx_options<W: Write>(mut w: RecordWriter<W>, influx: &InfluxArgs) -> RecordWriter<W> {
+    if let Some(m) = &influx.measurement {
+        w = w.measurement(m);
+    }
+    for (k, v) in &influx.tags {
+        w = w.tag(k, v);
+    }
+    w
+}
+
 /// Live counts of what the port sent (Ctrl-T s): frames decoded and checked,
 /// whatever `--decode` says.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tally {
     decoder: StreamDecoder,
     check: Check,
     records: u64,
     suspect: u64,
+}
+
+impl Default for Tally {
+    fn default() -> Tally {
+        Tally {
+            decoder: StreamDecoder::new().require_line_end(),
+            check: Check::new(),
+            records: 0,
+            suspect: 0,
+        }
+    }
 }
 
 impl Tally {
@@ -93,6 +115,7 @@ impl LiveRecords {
         out: Option<&Path>,
         zone: Zone,
         keep_suspect: bool,
+        influx: &InfluxArgs,
     ) -> anyhow::Result<Self> {
         let mut skip_header = false;
         let target = match out {
@@ -110,12 +133,12 @@ impl LiveRecords {
             }
             None => Target::Local,
         };
-        let mut writer = RecordWriter::new(Vec::new(), format.into());
+        let mut writer = influx_options(RecordWriter::new(Vec::new(), format.into()), influx);
         if keep_suspect {
             writer = writer.with_suspect_column();
         }
         Ok(LiveRecords {
-            decoder: StreamDecoder::new(),
+            decoder: StreamDecoder::new().require_line_end(),
             writer,
             target,
             zone,
@@ -200,6 +223,9 @@ pub struct Convert<'a> {
     pub quiet: bool,
     pub columns: Option<&'a [String]>,
     pub margin: f64,
+    pub influx: InfluxArgs,
+    /// Times for a raw capture's frames: the first, and the step.
+    pub start: Option<(OffsetDateTime, time::Duration)>,
 }
 
 /// The counts `com decode` ends with.
@@ -292,7 +318,7 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
         refuse_output_onto_input(&input_file, &name, out)?;
     }
     let make_writer = |sink: Sink| -> anyhow::Result<RecordWriter<Sink>> {
-        let mut writer = RecordWriter::new(sink, job.format.into());
+        let mut writer = influx_options(RecordWriter::new(sink, job.format.into()), &job.influx);
         if let Some(columns) = job.columns {
             writer = writer
                 .select(columns)
@@ -310,6 +336,16 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
         .fill_buf()
         .with_context(|| format!("reading {name}"))?
         .to_vec();
+    let kind = InputKind::sniff(&head);
+    if kind == InputKind::RawStream && job.format == RecordFormat::Influx && job.start.is_none() {
+        return Err(crate::Coded::new(
+            2,
+            anyhow::anyhow!(
+                "{name} is a raw capture, with no times: InfluxDB would give every point the time it arrives and keep only the last; give --start TIME --interval SECONDS"
+            ),
+        )
+        .into());
+    }
     let sink: Box<dyn Write> = match job.out {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
@@ -353,7 +389,7 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
     };
     let written = (|| -> anyhow::Result<()> {
         let write_err = |err: io::Error| anyhow::Error::new(err);
-        match InputKind::sniff(&head) {
+        match kind {
             kind @ (InputKind::WattLog | InputKind::Rfc3339Log) => {
                 let kind = if kind == InputKind::WattLog {
                     LogKind::Watt
@@ -422,15 +458,19 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
                 summary.skipped_bytes = stats.skipped_bytes;
             }
             InputKind::RawStream => {
-                let dec = StreamDecoder::new().keep_rejections();
+                // As the meter sends it: each frame followed by its line end.
+                let dec = StreamDecoder::new().require_line_end().keep_rejections();
                 let mut frames = FrameReader::with_decoder(source, dec);
+                let mut index = 0u32;
                 while let Some(frame) = frames.next() {
                     let frame = frame.with_context(|| format!("reading {name}"))?;
                     for r in frames.decoder_mut().take_rejections() {
                         say(format_args!("{r} (skipped)"));
                     }
-                    let place = format!("frame {}", summary.records + summary.suspect + 1);
-                    emit(None, &frame, &mut writer, &mut summary, &place).map_err(write_err)?;
+                    let time = job.start.map(|(t0, step)| t0 + step * index);
+                    index += 1;
+                    let place = format!("frame {index}");
+                    emit(time, &frame, &mut writer, &mut summary, &place).map_err(write_err)?;
                 }
                 for r in frames.decoder_mut().take_rejections() {
                     say(format_args!("{r} (skipped)"));
@@ -502,6 +542,7 @@ mod tests {
                 Some(&path),
                 Zone::fixed(UtcOffset::UTC),
                 false,
+                &InfluxArgs::default(),
             )
             .unwrap();
             assert!(!live.replaces_output());
@@ -526,6 +567,7 @@ mod tests {
             None,
             Zone::fixed(UtcOffset::UTC),
             false,
+            &InfluxArgs::default(),
         )
         .unwrap();
         assert!(live.replaces_output());

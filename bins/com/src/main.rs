@@ -101,7 +101,17 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
                 suspect_margin,
                 columns,
                 quiet,
+                influx,
+                start,
+                interval,
             } => {
+                let start = match (start, interval) {
+                    (Some(t), Some(step)) => Some((
+                        *t,
+                        time::Duration::seconds_f64(seconds(*step)?.as_secs_f64()),
+                    )),
+                    _ => None,
+                };
                 let job = decode::Convert {
                     input: file.as_deref(),
                     format: *format,
@@ -114,6 +124,8 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
                     quiet: *quiet,
                     columns: columns.as_deref(),
                     margin: suspect_margin / 100.0,
+                    influx: influx.clone(),
+                    start,
                 };
                 let name = match file.as_deref() {
                     Some(p) if p != std::path::Path::new("-") => p.display().to_string(),
@@ -216,6 +228,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
                 cli.out.as_deref(),
                 zone.clone(),
                 cli.keep_suspect,
+                &cli.influx,
             )?),
             None => None,
         };

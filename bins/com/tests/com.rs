@@ -799,9 +799,18 @@ fn decode_converts_old_logs_and_raw_captures() {
         rows[4]
     );
 
-    // A raw capture on stdin: no times.
+    // A raw capture on stdin: no times of its own, so InfluxDB points need a
+    // start time and an interval.
     let mut child = com()
-        .args(["decode", "--format", "influx"])
+        .args([
+            "decode",
+            "--format",
+            "influx",
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--interval",
+            "1",
+        ])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
@@ -811,6 +820,23 @@ fn decode_converts_old_logs_and_raw_captures() {
     let lines = String::from_utf8(out.stdout).unwrap();
     assert_eq!(lines.lines().count(), 4, "{lines}");
     assert!(lines.lines().all(|l| l.starts_with("hpm ")), "{lines}");
+    assert!(
+        lines
+            .lines()
+            .last()
+            .unwrap()
+            .ends_with(" 1767225603000000000"),
+        "{lines}"
+    );
+    let mut child = com()
+        .args(["decode", "--format", "influx"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(STREAM);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--start TIME --interval SECONDS"));
 }
 
 #[test]

@@ -390,3 +390,41 @@ fn berlin_wall_times_take_the_offset_of_their_instant_across_both_changes() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("unknown time zone `Europe/Atlantis`"));
 }
+
+#[test]
+fn influx_points_have_distinct_times_a_measurement_and_tags() {
+    // Two frames in one second of a watt log.
+    let log = format!(
+        "{}[2011-01-05 07:57:33] \n{}[2011-01-05 07:57:33] \n",
+        SEED[0], SEED[1]
+    );
+    let out = decode_stdin(
+        &[
+            "--format",
+            "influx",
+            "--utc-offset",
+            "+09:00",
+            "--measurement",
+            "power meter",
+            "--tag",
+            "site=lab 2",
+            "--tag",
+            "meter=hpm-100a",
+            "--columns",
+            "power_kW",
+        ],
+        log.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "power\\ meter,site=lab\\ 2,meter=hpm-100a power_kW=4.646 1294181853000000000\n\
+         power\\ meter,site=lab\\ 2,meter=hpm-100a power_kW=4.648 1294181853000000001\n"
+    );
+    let o = com()
+        .args(["decode", "--format", "influx", "--tag", "site"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("expected KEY=VALUE"));
+}

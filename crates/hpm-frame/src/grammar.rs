@@ -8,7 +8,7 @@
 //! sep        = SP / CR LF / CR / LF
 //! digits     = 1*7DIGIT
 //! label      = 2( ALPHA except "S" )                        ; known labels once each
-//! record     = frame *SP "[" YYYY "-" MM "-" DD " " hh ":" mm ":" ss "]" [" "]
+//! record     = frame "[" YYYY "-" MM "-" DD " " hh ":" mm ":" ss "]" [" "]
 //! ```
 //!
 //! Every parser here is generic over `C` (complete input): with `C = false` a
@@ -110,22 +110,6 @@ fn byte<const C: bool>(b: u8, what: Expected) -> impl Fn(&[u8]) -> PResult<'_, (
         None => ended::<C, _>(i, what),
         Some(&x) if x == b => Ok((&i[1..], ())),
         Some(_) => expected(i, what),
-    }
-}
-
-/// Zero or more bytes matching `pred`. In streaming mode the run must be followed
-/// by some other byte before it counts as complete.
-#[inline]
-fn skip0<const C: bool>(
-    pred: fn(u8) -> bool,
-    what: Expected,
-) -> impl Fn(&[u8]) -> PResult<'_, usize> {
-    move |i: &[u8]| {
-        let n = i.iter().position(|&b| !pred(b)).unwrap_or(i.len());
-        if n == i.len() {
-            return ended::<C, _>(&i[n..], what);
-        }
-        Ok((&i[n..], n))
     }
 }
 
@@ -481,10 +465,8 @@ pub(crate) fn record<'a>(
             },
         ),
     };
-    // Spaces or tabs only: a line end between a frame and its timestamp means the
-    // frame's own line end was lost.
-    let (rest, _) = skip0::<true>(|b| b == b' ' || b == b'\t', Expected::TimestampOpen)(rest)
-        .map_err(syntax)?;
+    // The timestamp right after `E`: the logger wrote it in place of the CR
+    // that ends every frame.
     let (rest, ()) = byte::<true>(b'[', Expected::TimestampOpen)(rest).map_err(syntax)?;
     let ts_start = rest;
     let (rest, parts) = date_time(rest).map_err(syntax)?;

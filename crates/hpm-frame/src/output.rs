@@ -11,6 +11,17 @@
 //! | CSV | RFC 3339 with offset, first column | empty cell | last column, `raw` |
 //! | JSON Lines | `"time"`: RFC 3339 string or `null` | `null` | `"raw"` |
 //! | InfluxDB | nanoseconds since the Unix epoch (the protocol's form), omitted when unknown | field left out | string field `raw` |
+//!
+//! **InfluxDB points never share a timestamp.** A point with the same
+//! measurement, tags and time as an earlier one replaces it, and a `watt.txt`
+//! log has whole seconds (two frames can fall in one second), while live frames
+//! read in one chunk share their reception time. So a point whose time is not
+//! after the previous point's, but within one second of it, is written 1 ns
+//! after the previous point: the k-th extra frame of a second gets +k ns. (A
+//! clock set back by more than a second is left as it is.) A point without a
+//! time is written without one, and InfluxDB would give all of them the time of
+//! arrival: `com decode` refuses that for captures unless given a start time and
+//! an interval.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -105,6 +116,8 @@ pub struct RecordWriter<W: Write, R: DecodeRule = TableRule> {
     measurement: String,
     tags: String,
     line: String,
+    /// The previous InfluxDB point's time (ns since the epoch).
+    last_ns: Option<i128>,
 }
 
 impl<W: Write> RecordWriter<W> {
@@ -135,6 +148,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             measurement: influx_escape(Self::DEFAULT_MEASUREMENT, ", "),
             tags: String::new(),
             line: String::new(),
+            last_ns: None,
         }
     }
 
@@ -359,7 +373,15 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
                     line.push('"');
                 }
                 if let Some(t) = time {
-                    let _ = write!(line, " {}", t.unix_timestamp_nanos());
+                    let mut ns = t.unix_timestamp_nanos();
+                    if let Some(last) = self.last_ns
+                        && ns <= last
+                        && last - ns < 1_000_000_000
+                    {
+                        ns = last + 1;
+                    }
+                    self.last_ns = Some(ns);
+                    let _ = write!(line, " {ns}");
                 }
             }
         }

@@ -52,6 +52,10 @@ pub enum RejectReason {
     /// The stream ended before the frame's `E` ([`StreamDecoder::finish`]).
     #[error("the stream ended inside a frame")]
     Truncated,
+    /// The frame's `E` was not followed by CR or LF
+    /// ([`StreamDecoder::require_line_end`]).
+    #[error("no line end (CR or LF) right after the frame's 'E', found {0}")]
+    NoLineEnd(crate::error::Found),
 }
 
 /// A rejected candidate frame.
@@ -97,6 +101,8 @@ pub struct StreamDecoder {
     last_rejection: Option<Rejection>,
     /// Every rejection since the last `take_rejections`, when asked for.
     rejections: Option<Vec<Rejection>>,
+    /// A frame counts only once CR or LF follows its `E`.
+    line_end: bool,
 }
 
 /// The outcome of offering a chunk to the pending candidate.
@@ -149,7 +155,17 @@ impl StreamDecoder {
             stats: Stats::default(),
             last_rejection: None,
             rejections: None,
+            line_end: false,
         }
+    }
+
+    /// A frame counts only when CR or LF follows its `E` at once, as the meter
+    /// sends it: then it is handed out when that byte arrives. This is the rule
+    /// a `watt.txt` log applies (the CR became the timestamp right after `E`),
+    /// so live records and the records of the log agree.
+    pub fn require_line_end(mut self) -> StreamDecoder {
+        self.line_end = true;
+        self
     }
 
     /// Keeps every rejection (not only the last) until
@@ -245,11 +261,23 @@ impl StreamDecoder {
             let at = base + (pos + s) as u64;
             let mut frame = Frame::empty();
             match grammar::frame_into::<false>(window, &mut frame) {
-                Ok((r, ())) => {
+                Ok((r, ())) if !self.line_end || matches!(r.first(), Some(b'\r' | b'\n')) => {
                     let n = window.len() - r.len();
                     self.accept(n);
                     pos += s + n;
                     on_frame(frame)?;
+                }
+                Ok(([], ())) if cand.len() < self.max => {
+                    // The line end is still to come.
+                    self.buf.extend_from_slice(cand);
+                    self.buf_at = at;
+                    return Ok(());
+                }
+                Ok((r, ())) => {
+                    let found = crate::error::Found(r.first().copied());
+                    self.reject(at, RejectReason::NoLineEnd(found));
+                    self.gap(&cand[..1]);
+                    pos += s + 1;
                 }
                 Err(Err::Incomplete(_)) if cand.len() < self.max => {
                     self.buf.extend_from_slice(cand);
@@ -285,6 +313,7 @@ impl StreamDecoder {
     /// Offers `chunk` to the pending candidate.
     fn offer(&mut self, chunk: &[u8]) -> Carry {
         let old = self.buf.len();
+        let waiting_for_line_end = self.buf.last() == Some(&b'E');
         let take = chunk.len().min(self.max - old);
         let new = &chunk[..take];
         self.buf.extend_from_slice(new);
@@ -292,10 +321,17 @@ impl StreamDecoder {
         // byte no frame holds; until one of those arrives (or the buffer is full),
         // parsing again would mostly repeat "incomplete". A candidate that breaks
         // the grammar with frame bytes is rejected at the next `E` instead.
-        if self.buf.len() < self.max && !new.iter().any(|&b| b == b'E' || !in_frame_alphabet(b)) {
+        if self.buf.len() < self.max
+            && !waiting_for_line_end
+            && !new.iter().any(|&b| b == b'E' || !in_frame_alphabet(b))
+        {
             return Carry::NeedMore;
         }
         let reason = match grammar::frame::<false>(&self.buf) {
+            Ok(([], _)) if self.line_end && self.buf.len() < self.max => return Carry::NeedMore,
+            Ok((r, _)) if self.line_end && !matches!(r.first(), Some(b'\r' | b'\n')) => {
+                RejectReason::NoLineEnd(crate::error::Found(r.first().copied()))
+            }
             Ok((r, frame)) => {
                 let n = self.buf.len() - r.len();
                 self.accept(n);

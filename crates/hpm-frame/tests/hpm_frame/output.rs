@@ -177,3 +177,36 @@ fn columns_can_be_chosen_and_suspect_frames_flagged() {
         "hpm power_kW=4.646,suspect=false 1294181852000000000\n"
     );
 }
+
+#[test]
+fn influx_points_of_one_second_get_distinct_times() {
+    let frames = seed_frames();
+    let mut w = RecordWriter::new(Vec::new(), Format::Influx)
+        .select(&["voltage_V"])
+        .unwrap();
+    let t = datetime!(2011-01-05 07:57:33 UTC);
+    for (f, t) in frames
+        .iter()
+        .zip([t, t, t, t + hpm_frame::time::Duration::seconds(1)])
+    {
+        w.write(Some(t), f).unwrap();
+    }
+    // A clock set back by an hour is not squeezed after the previous point.
+    w.write(Some(t - hpm_frame::time::Duration::hours(1)), &frames[0])
+        .unwrap();
+    let text = String::from_utf8(w.finish().unwrap()).unwrap();
+    let times: Vec<&str> = text
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        times,
+        [
+            "1294214253000000000",
+            "1294214253000000001",
+            "1294214253000000002",
+            "1294214254000000000",
+            "1294210653000000000"
+        ]
+    );
+}

@@ -152,6 +152,35 @@ proptest! {
     }
 
     #[test]
+    fn requiring_line_ends_keeps_chunking_irrelevant_and_only_drops_frames(
+        pieces in proptest::collection::vec(arb_piece(), 0..16),
+        chunks in proptest::collection::vec(1usize..200, 1..6),
+    ) {
+        let input = pieces.concat();
+        let feed = |sizes: &[usize]| {
+            let mut dec = StreamDecoder::new().require_line_end();
+            let mut frames = Vec::new();
+            let mut rest = &input[..];
+            let mut i = 0;
+            while !rest.is_empty() {
+                let n = sizes[i % sizes.len()].min(rest.len());
+                i += 1;
+                dec.feed(&rest[..n], |f| frames.push(f));
+                rest = &rest[n..];
+            }
+            frames
+        };
+        let strict = feed(&chunks);
+        prop_assert_eq!(&strict, &feed(&[input.len().max(1)]));
+        // Every frame it gives, the plain decoder gives too, in order.
+        let (plain, _) = decode(&input, 512, &chunks);
+        let mut it = plain.iter();
+        for f in &strict {
+            prop_assert!(it.any(|p| p == f));
+        }
+    }
+
+    #[test]
     fn the_decoder_agrees_with_the_reference_model(
         pieces in proptest::collection::vec(arb_piece(), 0..16),
         chunks in proptest::collection::vec(1usize..200, 1..6),

@@ -243,3 +243,32 @@ fn fuzz_regression_nul_nul_is_no_label() {
         assert_eq!(dec.stats().rejected, 1);
     }
 }
+
+#[test]
+fn with_a_line_end_required_a_frame_counts_when_its_cr_arrives() {
+    let frame = Frame::parse(b"S:  21693Vo  E").unwrap();
+    let mut dec = StreamDecoder::new().require_line_end();
+    assert!(dec.feed_to_vec(b"S:  21693Vo  E").is_empty());
+    assert_eq!(dec.pending(), b"S:  21693Vo  E");
+    assert_eq!(dec.feed_to_vec(b"\r"), [frame]);
+    // Something else after `E`: not the meter's frame end.
+    assert!(dec.feed_to_vec(b"S:  21693Vo  Ex\r\n").is_empty());
+    assert_eq!(
+        dec.last_rejection().unwrap().to_string(),
+        "frame starting at stream byte 15 rejected: no line end (CR or LF) right after the frame's 'E', found 'x'"
+    );
+    assert!(dec.feed_to_vec(b"S:  21693Vo  ES:  21693Vo  E\n").len() == 1);
+    // Any chunking gives the same frames.
+    let input = b"S:  21693Vo  E\r\nS:  21693Vo  E S:  21693Vo  E\nS:  21693Vo  E";
+    let whole = StreamDecoder::new().require_line_end().feed_to_vec(input);
+    assert_eq!(whole.len(), 2);
+    for size in 1..input.len() {
+        let mut dec = StreamDecoder::new().require_line_end();
+        let mut frames = Vec::new();
+        for chunk in input.chunks(size) {
+            dec.feed(chunk, |f| frames.push(f));
+        }
+        assert_eq!(frames, whole, "chunks of {size}");
+        assert_eq!(dec.finish().unwrap().reason, RejectReason::Truncated);
+    }
+}
