@@ -136,6 +136,9 @@ pub struct Cli {
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0, hide = true)]
     pub demo_interval: f64,
 
+    #[command(flatten)]
+    pub sim: SimArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -200,7 +203,35 @@ pub enum Command {
         /// Stop after this many frames (default: run until killed).
         #[arg(long, value_name = "N")]
         count: Option<u64>,
+        #[command(flatten)]
+        sim: SimArgs,
     },
+}
+
+/// How the simulated meter sends (`--demo` and `com simulate`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct SimArgs {
+    /// What ends each simulated frame: cr (as a CR-only meter) or crlf.
+    #[arg(long, value_enum, value_name = "END", default_value = "crlf")]
+    pub line_ending: LineEnding,
+    /// Damage this fraction of the simulated bytes (0 to 1): each damaged byte
+    /// is dropped, has a random byte inserted before it, or is replaced by a
+    /// random byte, in equal shares.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub noise: f64,
+    /// Seed of the simulated values and noise (the same seed sends the same
+    /// bytes).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+/// The end of a simulated frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LineEnding {
+    /// CR alone.
+    Cr,
+    /// CR LF.
+    Crlf,
 }
 
 /// InfluxDB options of `--decode` and `com decode`.
@@ -235,6 +266,15 @@ fn parse_framing(s: &str) -> Result<tty::Framing, String> {
 
 fn parse_flow(s: &str) -> Result<tty::FlowControl, String> {
     s.parse().map_err(|e: tty::Error| e.to_string())
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "invalid rate `{s}`: expected a number from 0 to 1, e.g. 0.001"
+        )),
+    }
 }
 
 fn parse_tag(s: &str) -> Result<(String, String), String> {

@@ -24,6 +24,17 @@ impl From<RecordFormat> for Format {
     }
 }
 
+/// The live decoder: a frame counts with its line end right after `E`, as
+/// `com decode` reads the session's log; with a `watt` log that is CR alone
+/// (the log's timestamps replace CRs), else CR or LF.
+pub fn live_decoder(watt_log: bool) -> StreamDecoder {
+    if watt_log {
+        StreamDecoder::new().require_cr()
+    } else {
+        StreamDecoder::new().require_line_end()
+    }
+}
+
 /// `--measurement` and `--tag` on a writer.
 fn influx_options<W: Write>(mut w: RecordWriter<W>, influx: &InfluxArgs) -> RecordWriter<W> {
     if let Some(m) = &influx.measurement {
@@ -45,18 +56,16 @@ pub struct Tally {
     suspect: u64,
 }
 
-impl Default for Tally {
-    fn default() -> Tally {
+impl Tally {
+    pub fn new(watt_log: bool) -> Tally {
         Tally {
-            decoder: StreamDecoder::new().require_line_end(),
+            decoder: live_decoder(watt_log),
             check: Check::new(),
             records: 0,
             suspect: 0,
         }
     }
-}
 
-impl Tally {
     pub fn feed(&mut self, data: &[u8]) {
         let (check, records, suspect) = (&self.check, &mut self.records, &mut self.suspect);
         self.decoder.feed(data, |frame| {
@@ -116,6 +125,7 @@ impl LiveRecords {
         zone: Zone,
         keep_suspect: bool,
         influx: &InfluxArgs,
+        watt_log: bool,
     ) -> anyhow::Result<Self> {
         let mut skip_header = false;
         let target = match out {
@@ -138,7 +148,7 @@ impl LiveRecords {
             writer = writer.with_suspect_column();
         }
         Ok(LiveRecords {
-            decoder: StreamDecoder::new().require_line_end(),
+            decoder: live_decoder(watt_log),
             writer,
             target,
             zone,
@@ -543,6 +553,7 @@ mod tests {
                 Zone::fixed(UtcOffset::UTC),
                 false,
                 &InfluxArgs::default(),
+                false,
             )
             .unwrap();
             assert!(!live.replaces_output());
@@ -568,6 +579,7 @@ mod tests {
             Zone::fixed(UtcOffset::UTC),
             false,
             &InfluxArgs::default(),
+            false,
         )
         .unwrap();
         assert!(live.replaces_output());

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use hpm_frame::{Field, Frame};
 
+use crate::cli::{LineEnding, SimArgs};
+
 /// Bytes per second at 9600 baud, 8N1 (10 bits per byte).
 const BYTES_PER_SECOND: f64 = 960.0;
 
@@ -96,10 +98,72 @@ impl Meter {
     }
 
     /// The frame as the meter sends it: the live form, CR, LF.
+    #[cfg(test)]
     pub fn frame_bytes(&self) -> Vec<u8> {
+        self.frame_bytes_ending(LineEnding::Crlf)
+    }
+
+    /// The frame in the live form and the given line end.
+    pub fn frame_bytes_ending(&self, ending: LineEnding) -> Vec<u8> {
         let mut out = Vec::with_capacity(96);
         self.frame().write_live(&mut out);
-        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(match ending {
+            LineEnding::Cr => b"\r",
+            LineEnding::Crlf => b"\r\n",
+        });
+        out
+    }
+}
+
+/// Line noise: each byte, with probability `rate`, dropped, preceded by a
+/// random byte, or replaced by one (equal shares). Seeded: the same seed damages
+/// the same way.
+#[derive(Debug, Clone)]
+pub struct Noise {
+    rng: u64,
+    rate: f64,
+}
+
+impl Noise {
+    pub fn new(rate: f64, seed: u64) -> Noise {
+        Noise {
+            rng: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+            rate,
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A uniform number in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// `bytes` as they arrive over a noisy line.
+    pub fn apply(&mut self, bytes: &[u8]) -> Vec<u8> {
+        if self.rate <= 0.0 {
+            return bytes.to_vec();
+        }
+        let mut out = Vec::with_capacity(bytes.len() + 4);
+        for &b in bytes {
+            if self.unit() >= self.rate {
+                out.push(b);
+                continue;
+            }
+            match self.next() % 3 {
+                0 => {}
+                1 => {
+                    out.push(self.next() as u8);
+                    out.push(b);
+                }
+                _ => out.push(self.next() as u8),
+            }
+        }
         out
     }
 }
@@ -157,18 +221,27 @@ impl Simulator {
     /// Sends frames every `interval` until `stop` is set or `count` frames went.
     /// Input from the other side is read and ignored, as the meter does. A frame
     /// that does not fit (nobody reading) is dropped, as a UART would.
-    pub fn run(&self, interval: Duration, count: Option<u64>, stop: &AtomicBool) -> io::Result<()> {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1);
+    pub fn run(
+        &self,
+        interval: Duration,
+        count: Option<u64>,
+        stop: &AtomicBool,
+        sim: SimArgs,
+    ) -> io::Result<()> {
+        let seed = sim.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
         let mut meter = Meter::new(seed);
+        let mut noise = Noise::new(sim.noise, seed);
         let mut sent = 0u64;
         let mut next = Instant::now();
         let chunk = 8usize;
         let per_chunk = Duration::from_secs_f64(chunk as f64 / BYTES_PER_SECOND);
         while !stop.load(Ordering::SeqCst) && count.is_none_or(|n| sent < n) {
-            let frame = meter.frame_bytes();
+            let frame = noise.apply(&meter.frame_bytes_ending(sim.line_ending));
             'frame: for piece in frame.chunks(chunk) {
                 let mut piece = piece;
                 while !piece.is_empty() {
@@ -229,6 +302,7 @@ fn termios_of(fd: &OwnedFd) -> anyhow::Result<nix::sys::termios::Termios> {
 /// Starts a simulator on a thread; returns its device path and a stop flag.
 pub fn spawn(
     interval: Duration,
+    sim: SimArgs,
 ) -> anyhow::Result<(
     PathBuf,
     Arc<AtomicBool>,
@@ -240,7 +314,7 @@ pub fn spawn(
     let flag = Arc::clone(&stop);
     let handle = std::thread::Builder::new()
         .name("hpm-100a".into())
-        .spawn(move || simulator.run(interval, None, &flag))
+        .spawn(move || simulator.run(interval, None, &flag, sim))
         .context("starting the simulated meter")?;
     Ok((path, stop, handle))
 }
@@ -269,6 +343,23 @@ mod tests {
             frame,
             "S:  21693Vo:  42412Am:  46461Wa:     21Wh:   5051Pf:  59981Hz:     01Kg:     01Eu  E\r\n"
         );
+    }
+
+    #[test]
+    fn noise_damages_at_its_rate_and_the_same_seed_the_same_way() {
+        let meter = Meter::new(7);
+        let cr = meter.frame_bytes_ending(LineEnding::Cr);
+        assert!(cr.ends_with(b"  E\r"));
+        assert_eq!(Noise::new(0.0, 1).apply(&cr), cr);
+        let clean: Vec<u8> = (0..100).flat_map(|_| cr.clone()).collect();
+        let a = Noise::new(0.01, 5).apply(&clean);
+        assert_eq!(a, Noise::new(0.01, 5).apply(&clean));
+        assert_ne!(a, Noise::new(0.01, 6).apply(&clean));
+        let changed = a.iter().zip(&clean).take_while(|(x, y)| x == y).count();
+        assert!(changed < clean.len(), "some damage");
+        // About 1 % of 8,500 bytes: drops and insertions move the length a little.
+        let diff = (a.len() as i64 - clean.len() as i64).abs();
+        assert!(diff < 60, "{diff}");
     }
 
     #[test]

@@ -136,7 +136,11 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
                 }
                 Ok(0)
             }
-            Command::Simulate { interval, count } => simulate(*interval, *count),
+            Command::Simulate {
+                interval,
+                count,
+                sim,
+            } => simulate(*interval, *count, *sim),
             Command::Stats(args) => {
                 let zone = zone_or_system(args.tz.as_ref());
                 stats::run(args, &|local, after| zone.resolve(local, after).time())
@@ -177,7 +181,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
 
     let mut demo = None;
     let device = if cli.demo {
-        let (path, stop, handle) = demo::spawn(seconds(cli.demo_interval)?)?;
+        let (path, stop, handle) = demo::spawn(seconds(cli.demo_interval)?, cli.sim)?;
         eprintln!(
             "com: demo: a simulated HPM-100A is sending on {} (9600 8N1)",
             path.display()
@@ -211,6 +215,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
     };
     let zone = zone_or_system(cli.tz.as_ref());
     // The log and the records file are created only once the device is open.
+    let watt_log = cli.log.is_some() && cli.log_format == log::LogFormat::Watt;
     let make_hooks = || -> anyhow::Result<session::ComHooks> {
         let log = match &cli.log {
             Some(path) => Some(log::Log::open(
@@ -229,6 +234,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
                 zone.clone(),
                 cli.keep_suspect,
                 &cli.influx,
+                watt_log,
             )?),
             None => None,
         };
@@ -236,7 +242,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
         Ok(session::ComHooks {
             log,
             records,
-            tally: decode::Tally::default(),
+            tally: decode::Tally::new(watt_log),
             shows_on_terminal: false,
             show_raw,
             keys: None,
@@ -306,7 +312,7 @@ fn seconds(value: f64) -> anyhow::Result<Duration> {
 }
 
 /// `com simulate`: print the pty path, then send frames until killed.
-fn simulate(interval: f64, count: Option<u64>) -> anyhow::Result<u8> {
+fn simulate(interval: f64, count: Option<u64>, sim: cli::SimArgs) -> anyhow::Result<u8> {
     use std::io::Write;
     let interval = seconds(interval)?;
     let simulator = demo::Simulator::new()?;
@@ -317,7 +323,7 @@ fn simulate(interval: f64, count: Option<u64>) -> anyhow::Result<u8> {
     drop(stdout);
     let stop = std::sync::atomic::AtomicBool::new(false);
     simulator
-        .run(interval, count, &stop)
+        .run(interval, count, &stop, sim)
         .context("running the simulated meter")?;
     Ok(0)
 }

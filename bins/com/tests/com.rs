@@ -900,6 +900,70 @@ fn simulate_prints_a_pty_path_that_serves_frames() {
     assert!(status.success());
 }
 
+/// CSV rows without their first column (the time: live records carry the
+/// time of reception, the log's records the time the logger wrote).
+fn rows_without_time(csv: &str) -> Vec<String> {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split_once(',').map_or("", |(_, rest)| rest).to_string())
+        .collect()
+}
+
+#[test]
+fn over_a_noisy_line_the_live_records_are_those_of_the_sessions_log() {
+    for (ending, log_format) in [("cr", "watt"), ("crlf", "watt"), ("cr", "rfc3339")] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("watt.txt");
+        let live_csv = dir.path().join("live.csv");
+        let mut sim = com()
+            .args([
+                "simulate",
+                "--interval",
+                "0.05",
+                "--count",
+                "50",
+                "--noise",
+                "0.004",
+            ])
+            .args(["--line-ending", ending, "--seed", "11"])
+            .spawn()
+            .unwrap();
+        let mut path = String::new();
+        BufReader::new(sim.stdout.take().unwrap())
+            .read_line(&mut path)
+            .unwrap();
+        let mut live = com()
+            .arg(path.trim_end())
+            .args(["--no-input", "--quiet", "--log-format", log_format, "--log"])
+            .arg(&log)
+            .args(["--decode", "csv", "--keep-suspect", "--out"])
+            .arg(&live_csv)
+            .spawn()
+            .unwrap();
+        assert!(wait_with_timeout(&mut sim, Duration::from_secs(60)).success());
+        // The simulator's end hangs the line up: com exits 4 after logging all.
+        assert_eq!(
+            wait_with_timeout(&mut live, Duration::from_secs(20)).code(),
+            Some(4)
+        );
+        let decoded = com()
+            .args(["decode", "--format", "csv", "--keep-suspect", "--quiet"])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(decoded.status.success());
+        let from_log = rows_without_time(&String::from_utf8(decoded.stdout).unwrap());
+        let from_live = rows_without_time(&fs::read_to_string(&live_csv).unwrap());
+        let summary = String::from_utf8_lossy(&decoded.stderr).into_owned();
+        assert!(from_live.len() >= 20, "{ending} {log_format}: {summary}");
+        assert!(
+            !summary.contains(" 0 damaged"),
+            "the noise damaged some: {summary}"
+        );
+        assert_eq!(from_live, from_log, "{ending} {log_format}: {summary}");
+    }
+}
+
 /// A private tmux server running one shell script in a 100x30 pane.
 struct Tmux {
     socket: String,

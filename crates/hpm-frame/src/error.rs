@@ -23,6 +23,8 @@ pub enum Expected {
     Trailer,
     /// The annotated form's separator, the same one throughout the frame.
     SameSeparator,
+    /// CR or LF right after a frame's `E` (an `rfc3339` log).
+    LineEnd,
     /// Another field, or the `E` that closes the frame.
     FieldOrEnd,
     /// Nothing more: the input should end after the frame's `E`.
@@ -45,6 +47,7 @@ impl fmt::Display for Expected {
             Expected::LiveValue => "a value of exactly 7 characters (spaces, then digits)",
             Expected::Trailer => "'  E' (two spaces and the end of frame)",
             Expected::SameSeparator => "the separator used after 'S'",
+            Expected::LineEnd => "a line end (CR or LF) right after 'E'",
             Expected::FieldOrEnd => "another field or 'E' (end of frame)",
             Expected::EndOfInput => "end of input after 'E'",
             Expected::TimestampOpen => "'[' (start of timestamp)",

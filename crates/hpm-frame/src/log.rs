@@ -375,6 +375,18 @@ impl<R: Read> LogReader<R> {
                 LogKind::Watt => grammar::record(data, &mut frame)
                     .map(|(rest, time)| (data.len() - rest.len(), time, None)),
                 LogKind::Rfc3339 => match grammar::frame_into::<true>(data, &mut frame) {
+                    // Bytes as received: the frame's own line end right after `E`.
+                    Ok((rest, ())) if !matches!(rest.first(), Some(b'\r' | b'\n')) => {
+                        let off = data.len() - rest.len();
+                        Err((
+                            off,
+                            RecordError::Frame(FrameError::Syntax {
+                                offset: off,
+                                expected: Expected::LineEnd,
+                                found: Found(rest.first().copied()),
+                            }),
+                        ))
+                    }
                     Ok((rest, ())) => match self.stamp {
                         Some((time, offset)) => Ok((data.len() - rest.len(), time, Some(offset))),
                         None => Err((0, RecordError::MissingTimestamp)),

@@ -52,9 +52,9 @@ pub enum RejectReason {
     /// The stream ended before the frame's `E` ([`StreamDecoder::finish`]).
     #[error("the stream ended inside a frame")]
     Truncated,
-    /// The frame's `E` was not followed by CR or LF
-    /// ([`StreamDecoder::require_line_end`]).
-    #[error("no line end (CR or LF) right after the frame's 'E', found {0}")]
+    /// The frame's `E` was not followed by its line end
+    /// ([`StreamDecoder::require_line_end`], [`StreamDecoder::require_cr`]).
+    #[error("no line end right after the frame's 'E', found {0}")]
     NoLineEnd(crate::error::Found),
 }
 
@@ -101,8 +101,9 @@ pub struct StreamDecoder {
     last_rejection: Option<Rejection>,
     /// Every rejection since the last `take_rejections`, when asked for.
     rejections: Option<Vec<Rejection>>,
-    /// A frame counts only once CR or LF follows its `E`.
-    line_end: bool,
+    /// A frame counts only once one of these bytes follows its `E` (empty: at
+    /// once).
+    line_end: &'static [u8],
 }
 
 /// The outcome of offering a chunk to the pending candidate.
@@ -155,7 +156,7 @@ impl StreamDecoder {
             stats: Stats::default(),
             last_rejection: None,
             rejections: None,
-            line_end: false,
+            line_end: b"",
         }
     }
 
@@ -164,8 +165,26 @@ impl StreamDecoder {
     /// a `watt.txt` log applies (the CR became the timestamp right after `E`),
     /// so live records and the records of the log agree.
     pub fn require_line_end(mut self) -> StreamDecoder {
-        self.line_end = true;
+        self.line_end = b"\r\n";
         self
+    }
+
+    /// Like [`require_line_end`](Self::require_line_end), with CR alone as the
+    /// line end: the rule of a `watt.txt` log, whose timestamps replace CRs
+    /// only (an LF after `E` leaves the frame without a time there).
+    pub fn require_cr(mut self) -> StreamDecoder {
+        self.line_end = b"\r";
+        self
+    }
+
+    /// Whether `rest`, what follows a frame's `E`, lets it count (`None`: not
+    /// known yet).
+    #[inline]
+    fn ends_well(&self, rest: &[u8]) -> Option<bool> {
+        if self.line_end.is_empty() {
+            return Some(true);
+        }
+        rest.first().map(|b| self.line_end.contains(b))
     }
 
     /// Keeps every rejection (not only the last) until
@@ -261,7 +280,7 @@ impl StreamDecoder {
             let at = base + (pos + s) as u64;
             let mut frame = Frame::empty();
             match grammar::frame_into::<false>(window, &mut frame) {
-                Ok((r, ())) if !self.line_end || matches!(r.first(), Some(b'\r' | b'\n')) => {
+                Ok((r, ())) if self.ends_well(r) == Some(true) => {
                     let n = window.len() - r.len();
                     self.accept(n);
                     pos += s + n;
@@ -328,8 +347,10 @@ impl StreamDecoder {
             return Carry::NeedMore;
         }
         let reason = match grammar::frame::<false>(&self.buf) {
-            Ok(([], _)) if self.line_end && self.buf.len() < self.max => return Carry::NeedMore,
-            Ok((r, _)) if self.line_end && !matches!(r.first(), Some(b'\r' | b'\n')) => {
+            Ok((r, _)) if self.ends_well(r).is_none() && self.buf.len() < self.max => {
+                return Carry::NeedMore;
+            }
+            Ok((r, _)) if self.ends_well(r) != Some(true) => {
                 RejectReason::NoLineEnd(crate::error::Found(r.first().copied()))
             }
             Ok((r, frame)) => {
