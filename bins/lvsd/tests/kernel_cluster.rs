@@ -397,7 +397,27 @@ fn tun_cluster_decapsulates_on_the_real_servers() {
         director: vec!["--mode", "tun", "--vip", "203.0.113.100"],
         real_server: vec!["--mode", "tun", "--vip", "203.0.113.100"],
     };
-    let before = set_up(&c, &roles);
+    let mut before = set_up(&c, &roles);
+    // Reverse-path filtering back on tunl0 would drop the unwrapped packets:
+    // --check names it, set-up repairs it.
+    c.sh("rs2", "echo 2 > /proc/sys/net/ipv4/conf/tunl0/rp_filter")
+        .ok("rp_filter on tunl0");
+    let mut check = roles.real_server.clone();
+    check.push("--check");
+    let found = setup(&c, "rs2", &check).expect_code(1, "--check with rp_filter on tunl0");
+    assert_eq!(
+        found.stdout,
+        "wrong: net.ipv4.conf.tunl0.rp_filter is 2, should be 0 (reverse-path filtering drops \
+         decapsulated packets whose client is not routed via tunl0)\n"
+    );
+    setup(&c, "rs2", &roles.real_server).ok("repair");
+    setup(&c, "rs2", &check).ok("--check after repair");
+    // The first set-up found tunl0's rp_filter at 0 and left it; the repair
+    // changed 2 to 0, so undo puts back 2: what apply changed, nothing else.
+    before
+        .get_mut("rs2")
+        .unwrap()
+        .insert("/proc/sys/net/ipv4/conf/tunl0/rp_filter".into(), "2".into());
     add_service(&c, "203.0.113.100", &LAN_RIPS, "-i");
     let answers = requests(&c, "203.0.113.100");
     assert_round_robin("tun", &answers, &list_order(&c), &LAN_RIPS);

@@ -191,7 +191,7 @@ impl Cluster {
         self.children.push(child);
         // Wait until it listens (port 80 = 0050, state 0A; busybox listens on
         // IPv6's any address, which takes IPv4 too).
-        for _ in 0..100 {
+        for _ in 0..400 {
             let tcp = self
                 .on(host, "cat", &["/proc/net/tcp", "/proc/net/tcp6"])
                 .stdout;
@@ -208,8 +208,9 @@ impl Cluster {
 
     /// One HTTP GET of `url` from `host`: the page, or `None` when it failed.
     pub fn get(&self, host: &str, url: &str) -> Option<String> {
-        // busybox wget -T crashed in the guest: bound it with timeout.
-        let out = self.on(host, "timeout", &["5", "wget", "-q", "-O", "-", url]);
+        // busybox wget -T crashed in the guest: bound it with timeout (generous:
+        // the emulated guest slows down when the host is busy).
+        let out = self.on(host, "timeout", &["10", "wget", "-q", "-O", "-", url]);
         (out.code == Some(0)).then(|| out.stdout.trim().to_owned())
     }
 
