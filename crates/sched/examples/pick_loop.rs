@@ -8,11 +8,17 @@
 //!
 //! Weights 1..=100 from the same xorshift sequence as the criterion bench.
 //! Prints the wall-clock ns per pick; divide task-clock by the picks for CPU.
+//! The schedulers that read the packet (`sh`, `dh`, `mh`, `lblc`, `lblcr`,
+//! `twos`) get a new packet per pick (client, port, destination and random
+//! draws from a second xorshift sequence; its cost is included) and
+//! destinations with addresses.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use sched::{Dest, Scheduler, Service};
+use std::net::{IpAddr, SocketAddr};
+
+use sched::{Dest, Packet, Scheduler, Service};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +42,21 @@ fn main() -> ExitCode {
         x ^= x << 17;
         Dest::new((x % 100) as i32 + 1)
     });
+    let reads_packets = matches!(
+        scheduler,
+        Scheduler::Sh
+            | Scheduler::Dh
+            | Scheduler::Mh
+            | Scheduler::Lblc
+            | Scheduler::Lblcr
+            | Scheduler::Twos
+    );
+    let weights = weights.enumerate().map(|(i, d)| {
+        d.with_addr(SocketAddr::new(
+            IpAddr::from([10, 1, (i >> 8) as u8, i as u8]),
+            80,
+        ))
+    });
     let mut svc = match Service::with_dests(scheduler, weights) {
         Ok(svc) => svc,
         Err(e) => {
@@ -45,8 +66,26 @@ fn main() -> ExitCode {
     };
     let start = Instant::now();
     let mut sum = 0usize;
+    let mut r: u64 = 0x2545_F491_4F6C_DD1D;
     for _ in 0..picks {
-        let pick = if connect {
+        let pick = if reads_packets {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            let packet = Packet::new(
+                SocketAddr::new(IpAddr::from([10, 64, (r >> 8) as u8, r as u8]), r as u16),
+                SocketAddr::new(
+                    IpAddr::from([10, 3, (r >> 40) as u8 & 15, (r >> 32) as u8]),
+                    80,
+                ),
+            )
+            .with_random([(r >> 32) as u32, r as u32]);
+            if connect {
+                svc.pick_packet_and_connect(&packet).ok().flatten()
+            } else {
+                svc.pick_packet(&packet)
+            }
+        } else if connect {
             svc.pick_and_connect().ok().flatten()
         } else {
             svc.pick()

@@ -2,6 +2,8 @@
 //! `lblcr`) or a random draw (`twos`): one state type with the hooks the
 //! service runs.
 
+use alloc::vec::Vec;
+
 use crate::dest::{Dest, Overhead};
 use crate::hashing::{Hashing, Kind};
 use crate::locality::{Locality, Which};
@@ -12,7 +14,7 @@ use crate::scheduler::Scheduler;
 pub(crate) enum Keyed {
     Hashing(Hashing),
     Locality(Locality),
-    Twos,
+    Twos(Twos),
 }
 
 /// What a pick needs besides the list and the packet.
@@ -34,7 +36,7 @@ impl Keyed {
             Scheduler::Mh => Keyed::Hashing(Hashing::new(Kind::Mh, dests)),
             Scheduler::Lblc => locality(Which::Lblc),
             Scheduler::Lblcr => locality(Which::Lblcr),
-            Scheduler::Twos => Keyed::Twos,
+            Scheduler::Twos => Keyed::Twos(Twos::new(dests)),
             _ => return None,
         })
     }
@@ -46,7 +48,7 @@ impl Keyed {
                 l.advance(ctx.now, ctx.expiration);
                 l.pick(dests, packet.destination.ip(), ctx.now, ctx.expiration)
             }
-            Keyed::Twos => twos(dests, packet.random, ctx.overhead),
+            Keyed::Twos(t) => t.pick(dests, packet.random, ctx.overhead),
         }
     }
 
@@ -55,7 +57,7 @@ impl Keyed {
         match self {
             Keyed::Hashing(h) => h.rebuild(dests),
             Keyed::Locality(l) => l.added(dests),
-            Keyed::Twos => {}
+            Keyed::Twos(t) => t.rebuild(dests),
         }
     }
 
@@ -64,7 +66,7 @@ impl Keyed {
         match self {
             Keyed::Hashing(h) => h.rebuild(dests),
             Keyed::Locality(l) => l.removed(dests, index, gone),
-            Keyed::Twos => {}
+            Keyed::Twos(t) => t.rebuild(dests),
         }
     }
 
@@ -73,14 +75,16 @@ impl Keyed {
         match self {
             Keyed::Hashing(h) => h.rebuild(dests),
             Keyed::Locality(l) => l.changed(dests, index),
-            Keyed::Twos => {}
+            Keyed::Twos(t) => t.changed(dests, index),
         }
     }
 
     /// Counters or flag changed (no kernel hook).
     pub(crate) fn changed(&mut self, dests: &[Dest], index: usize) {
-        if let Keyed::Locality(l) = self {
-            l.changed(dests, index);
+        match self {
+            Keyed::Locality(l) => l.changed(dests, index),
+            Keyed::Twos(t) => t.changed(dests, index),
+            Keyed::Hashing(_) => {}
         }
     }
 
@@ -106,50 +110,125 @@ impl Keyed {
     }
 }
 
-/// `ip_vs_twos_schedule()` (upstream since 6.7): two destinations drawn by
-/// weight with the caller's random values (each modulo the total weight
-/// plus one, as the kernel reduces `prandom_u32()`), the one with the lower
-/// overhead per weight wins, the first draw on a tie. Sums and products are
-/// computed without the kernel's 32-bit `int` wrap.
-fn twos(dests: &[Dest], random: [u32; 2], overhead: Overhead) -> Option<usize> {
-    let eligible = |d: &Dest| !d.overloaded && d.weight > 0;
-    let mut total: i64 = 0;
-    let mut any = false;
-    for d in dests.iter().filter(|d| eligible(d)) {
-        total += i64::from(d.weight);
-        any = true;
-    }
-    if !any {
-        return None;
-    }
-    total += 1;
-    let mut r1 = i64::from(random[0]) % total;
-    let mut r2 = i64::from(random[1]) % total;
-    let mut c1: Option<(usize, i64, u64)> = None;
-    let mut c2: Option<(usize, i64, u64)> = None;
-    for (i, d) in dests.iter().enumerate() {
-        if !eligible(d) {
-            continue;
-        }
-        let w = i64::from(d.weight);
-        r1 -= w;
-        r2 -= w;
-        if r1 <= 0 && c1.is_none() {
-            c1 = Some((i, w, overhead.of(d.active, d.inactive)));
-        }
-        if r2 <= 0 && c2.is_none() {
-            c2 = Some((i, w, overhead.of(d.active, d.inactive)));
-        }
-        if c1.is_some() && c2.is_some() {
-            break;
-        }
-    }
-    // Both draws are below the total, so both find a destination.
-    let (i1, w1, oh1) = c1?;
-    let (i2, w2, oh2) = c2?;
-    if i128::from(w2) * i128::from(oh1) > i128::from(w1) * i128::from(oh2) {
-        Some(i2)
+/// `twos`' index: a Fenwick tree of the eligible weights (weight > 0, not
+/// overloaded) in list order, so that "the first destination whose running
+/// weight sum reaches the draw" is found in O(log n) instead of the
+/// kernel's walk.
+#[derive(Debug, Clone)]
+pub(crate) struct Twos {
+    /// `tree[i]` (1-based) sums the eligible weights of `(i - lowbit(i), i]`.
+    tree: Vec<u64>,
+    /// Each destination's eligible weight, as entered.
+    weights: Vec<u64>,
+}
+
+fn eligible_weight(d: &Dest) -> u64 {
+    if d.overloaded {
+        0
     } else {
-        Some(i1)
+        u64::try_from(d.weight).unwrap_or(0)
+    }
+}
+
+impl Twos {
+    fn new(dests: &[Dest]) -> Self {
+        let mut t = Twos {
+            tree: Vec::new(),
+            weights: Vec::new(),
+        };
+        t.rebuild(dests);
+        t
+    }
+
+    fn rebuild(&mut self, dests: &[Dest]) {
+        self.weights = dests.iter().map(eligible_weight).collect();
+        self.tree = alloc::vec![0; dests.len() + 1];
+        for i in 1..=dests.len() {
+            self.tree[i] += self.weights[i - 1];
+            let parent = i + (i & i.wrapping_neg());
+            if parent <= dests.len() {
+                self.tree[parent] += self.tree[i];
+            }
+        }
+    }
+
+    fn changed(&mut self, dests: &[Dest], index: usize) {
+        let (Some(d), Some(old)) = (dests.get(index), self.weights.get(index).copied()) else {
+            return;
+        };
+        let new = eligible_weight(d);
+        if new == old {
+            return;
+        }
+        self.weights[index] = new;
+        let mut i = index + 1;
+        while i < self.tree.len() {
+            self.tree[i] = self.tree[i].wrapping_add(new.wrapping_sub(old));
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    fn total(&self) -> u64 {
+        let mut sum = 0;
+        let mut i = self.tree.len() - 1;
+        while i > 0 {
+            sum += self.tree[i];
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
+
+    /// The first index whose running sum of eligible weights reaches
+    /// `target` (at least 1, so always an eligible destination).
+    fn lower_bound(&self, target: u64) -> usize {
+        let n = self.tree.len() - 1;
+        let mut pos = 0;
+        let mut rest = target;
+        let mut step = if n == 0 {
+            0
+        } else {
+            1 << (usize::BITS - 1 - n.leading_zeros())
+        };
+        while step > 0 {
+            let next = pos + step;
+            if next <= n && self.tree[next] < rest {
+                pos = next;
+                rest -= self.tree[next];
+            }
+            step >>= 1;
+        }
+        pos
+    }
+
+    /// `ip_vs_twos_schedule()` (upstream since 6.7): two destinations drawn
+    /// by weight with the caller's random values (each modulo the total
+    /// weight plus one, as the kernel reduces `prandom_u32()`), the one with
+    /// the lower overhead per weight wins, the first draw on a tie. Sums and
+    /// products are computed without the kernel's 32-bit `int` wrap.
+    fn pick(&self, dests: &[Dest], random: [u32; 2], overhead: Overhead) -> Option<usize> {
+        let total = self.total();
+        if total == 0 {
+            return None;
+        }
+        // The kernel subtracts weights in list order and takes the first
+        // destination where the draw is used up (`<= 0`): the first whose
+        // running sum reaches the draw; a draw of 0 takes the first one.
+        let choose = |r: u32| {
+            let r = u64::from(r) % (total + 1);
+            let i = self.lower_bound(r.max(1));
+            let d = dests.get(i)?;
+            Some((
+                i,
+                i128::from(d.weight),
+                i128::from(overhead.of(d.active, d.inactive)),
+            ))
+        };
+        let (i1, w1, oh1) = choose(random[0])?;
+        let (i2, w2, oh2) = choose(random[1])?;
+        if w2 * oh1 > w1 * oh2 {
+            Some(i2)
+        } else {
+            Some(i1)
+        }
     }
 }

@@ -4,5 +4,6 @@
 
 mod differential;
 mod golden;
+mod keyed;
 mod observed;
 mod reference;
