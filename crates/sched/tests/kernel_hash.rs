@@ -97,7 +97,9 @@ fn ipvsadm_restore(rules: &str) {
 
 /// One connection from `from` to `to`, its socket marked `mark` (0: none),
 /// waited for until established (`Ok`, kept open) or refused (`Err`: no
-/// destination, IPVS answered with an ICMP port unreachable).
+/// destination, IPVS answered with an ICMP port unreachable). The wait is
+/// long (30 s, SYN retransmissions included): a handshake given up on
+/// would leave a connection entry that expires before it is read.
 fn connect_from(from: SocketAddrV4, to: SocketAddrV4, mark: u32) -> Result<TcpStream, Errno> {
     let fd = socket(
         AddressFamily::Inet,
@@ -115,7 +117,7 @@ fn connect_from(from: SocketAddrV4, to: SocketAddrV4, mark: u32) -> Result<TcpSt
         Err(e) => return Err(e),
     }
     let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLOUT)];
-    if poll(&mut fds, PollTimeout::from(5000u16)).expect("poll") == 0 {
+    if poll(&mut fds, PollTimeout::from(30_000u16)).expect("poll") == 0 {
         return Err(Errno::ETIMEDOUT);
     }
     match getsockopt(&fd, sockopt::SocketError).expect("SO_ERROR") {
