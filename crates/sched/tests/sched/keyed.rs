@@ -364,15 +364,15 @@ macro_rules! differential {
     };
 }
 
-differential!(sh_matches_reference, Scheduler::Sh, 4_000);
-differential!(dh_matches_reference, Scheduler::Dh, 4_000);
+differential!(sh_matches_reference, Scheduler::Sh, 2_500);
+differential!(dh_matches_reference, Scheduler::Dh, 2_500);
 differential!(mh_matches_reference, Scheduler::Mh, 600);
-differential!(lblc_matches_reference, Scheduler::Lblc, 4_000);
-differential!(lblcr_matches_reference, Scheduler::Lblcr, 4_000);
+differential!(lblc_matches_reference, Scheduler::Lblc, 2_500);
+differential!(lblcr_matches_reference, Scheduler::Lblcr, 2_500);
 differential!(
     lblcr_sets_match_reference,
     Scheduler::Lblcr,
-    3_000,
+    2_000,
     replication_case()
 );
 differential!(
@@ -381,7 +381,7 @@ differential!(
     1_000,
     replication_case()
 );
-differential!(twos_matches_reference, Scheduler::Twos, 4_000);
+differential!(twos_matches_reference, Scheduler::Twos, 2_500);
 
 /// Past 16,384 entries the timer collects entries unused for 6 minutes,
 /// bucket by bucket from its rover, until 4/3 of the excess is gone: both
