@@ -1,13 +1,13 @@
 //! Meter frames to records, through `hpm-frame`: live (`--decode`) and from files
 //! (`com decode`).
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use hpm_frame::{
-    Check, Format, Frame, FrameReader, InputKind, LogKind, LogReader, RecordWriter, StreamDecoder,
-    Verdict,
+    Check, Format, Frame, FrameReader, InputKind, LogKind, LogReader, LogRecord, RecordWriter,
+    StreamDecoder, Verdict,
 };
 use time::{OffsetDateTime, UtcOffset};
 
@@ -218,8 +218,8 @@ impl LiveRecords {
     }
 }
 
-/// Where `com decode` writes.
-type Sink = io::BufWriter<Box<dyn Write>>;
+/// Where `com decode` writes (the record writer buffers).
+type Sink = Box<dyn Write>;
 
 /// What `com decode` was asked to do.
 #[derive(Debug, Clone)]
@@ -340,12 +340,15 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
         Ok(writer)
     };
     // Bad columns are refused before the output is created.
-    make_writer(io::BufWriter::new(Box::new(io::sink())))?;
-    let mut source = BufReader::with_capacity(256 * 1024, input_file);
-    let head = source
-        .fill_buf()
-        .with_context(|| format!("reading {name}"))?
-        .to_vec();
+    make_writer(Box::new(io::sink()))?;
+    // The first bytes tell what the input is; the readers then read the file
+    // straight into their own buffers (no second copy through a BufReader).
+    let mut head = Vec::with_capacity(64 * 1024);
+    (&input_file)
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {name}"))?;
+    let source = io::Cursor::new(head.clone()).chain(input_file);
     let kind = InputKind::sniff(&head);
     if kind == InputKind::RawStream && job.format == RecordFormat::Influx && job.start.is_none() {
         return Err(crate::Coded::new(
@@ -365,7 +368,7 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
     let out_name = job
         .out
         .map_or("stdout".to_string(), |p| p.display().to_string());
-    let mut writer = make_writer(io::BufWriter::with_capacity(256 * 1024, sink))?;
+    let mut writer = make_writer(sink)?.buffered(256 * 1024);
     let check = Check::new().margin(job.margin);
     let mut summary = Summary::default();
     let say = |msg: std::fmt::Arguments<'_>| {
@@ -410,10 +413,14 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
                 let mut prev: Option<OffsetDateTime> = None;
                 // The offset chosen inside a repeated hour, while in one.
                 let mut in_repeated: Option<UtcOffset> = None;
-                for item in reader.by_ref() {
+                // One record read in place, again and again: a frame is a few
+                // hundred bytes, and this runs for every line of the log.
+                let mut rec = LogRecord::empty();
+                while let Some(item) = reader.read_into(&mut rec) {
+                    let record = &rec;
                     match item {
-                        Ok(record) => {
-                            let place = format!("line {}", record.line);
+                        Ok(()) => {
+                            let place = Place("line", record.line);
                             let time = match record.offset {
                                 Some(o) => record.time.assume_offset(o),
                                 None => {
@@ -479,7 +486,7 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
                     }
                     let time = job.start.map(|(t0, step)| t0 + step * index);
                     index += 1;
-                    let place = format!("frame {index}");
+                    let place = Place("frame", u64::from(index));
                     emit(time, &frame, &mut writer, &mut summary, &place).map_err(write_err)?;
                 }
                 for r in frames.decoder_mut().take_rejections() {
@@ -522,6 +529,15 @@ fn hm(o: UtcOffset) -> String {
     let (h, m, _) = o.as_hms();
     let sign = if o.is_negative() { '-' } else { '+' };
     format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+}
+
+/// Where a record is, said only when a message needs it.
+struct Place(&'static str, u64);
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.0, self.1)
+    }
 }
 
 /// A verdict of the consistency check in words.

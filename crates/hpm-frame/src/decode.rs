@@ -34,7 +34,7 @@ pub struct Decimal {
 impl Decimal {
     /// The nearest `f64`.
     pub fn to_f64(self) -> f64 {
-        self.units as f64 / 10f64.powi(i32::from(self.scale))
+        self.units as f64 / pow10(i32::from(self.scale))
     }
 }
 
@@ -159,17 +159,35 @@ pub enum Scheme {
     },
 }
 
+/// `10^k` for `k` in -16..=16 by table (`powi` showed in profiles).
+fn pow10(k: i32) -> f64 {
+    const T: [f64; 33] = [
+        1e-16, 1e-15, 1e-14, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3,
+        1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+        1e15, 1e16,
+    ];
+    match usize::try_from(k + 16) {
+        Ok(i) if i < T.len() => T[i],
+        _ => 10f64.powi(k),
+    }
+}
+
 impl Scheme {
     /// The value of one unit in the last digit shown, under this scheme
     /// (`21693` → 0.1; `12355` → 10: the mantissa's last digit is in tens).
     pub fn resolution(self, field: &Field) -> Result<f64, DecodeError> {
-        let amount = self.apply(field)?;
         Ok(match self {
             Scheme::PointDigit => {
+                // Checks the shape, as `apply` does.
+                self.apply(field)?;
                 let point = field.digits.as_bytes().last().map_or(0, |d| d - b'0');
-                10f64.powi(i32::from(point) - 4)
+                pow10(i32::from(point) - 4)
             }
-            _ => 10f64.powi(-i32::from(amount.scale)),
+            Scheme::DropLastDigit { decimals } if field.digits.len() >= 2 => {
+                pow10(-i32::from(decimals))
+            }
+            Scheme::Fixed { decimals } => pow10(-i32::from(decimals)),
+            _ => self.apply(field).map(|d| pow10(-i32::from(d.scale)))?,
         })
     }
 
@@ -240,7 +258,7 @@ pub trait DecodeRule {
     fn resolution(&self, field: &Field) -> Option<f64> {
         self.decode(field)
             .ok()
-            .map(|v| 10f64.powi(-i32::from(v.amount.scale)))
+            .map(|v| pow10(-i32::from(v.amount.scale)))
     }
 }
 

@@ -308,7 +308,10 @@ impl<R: Read> LogReader<R> {
         self.pos = to;
     }
 
-    fn step(&mut self) -> Option<Result<LogRecord, LogError>> {
+    /// Reads the next record into `rec` (no copy of the frame: for callers that
+    /// convert millions of records), or returns the next error; `None` at the
+    /// end. The same items as the iterator.
+    pub fn read_into(&mut self, rec: &mut LogRecord) -> Option<Result<(), LogError>> {
         loop {
             if self.done {
                 return None;
@@ -370,11 +373,11 @@ impl<R: Read> LogReader<R> {
                 }
                 continue;
             }
-            let mut frame = Frame::empty();
+            let frame = &mut rec.frame;
             let parsed = match self.kind {
-                LogKind::Watt => grammar::record(data, &mut frame)
+                LogKind::Watt => grammar::record(data, frame)
                     .map(|(rest, time)| (data.len() - rest.len(), time, None)),
-                LogKind::Rfc3339 => match grammar::frame_into::<true>(data, &mut frame) {
+                LogKind::Rfc3339 => match grammar::frame_into::<true>(data, frame) {
                     // Bytes as received: the frame's own line end right after `E`.
                     Ok((rest, ())) if !matches!(rest.first(), Some(b'\r' | b'\n')) => {
                         let off = data.len() - rest.len();
@@ -411,12 +414,10 @@ impl<R: Read> LogReader<R> {
                     let (line, _) = self.place(self.pos);
                     self.pos += n;
                     self.stats.records += 1;
-                    return Some(Ok(LogRecord {
-                        line,
-                        time,
-                        offset,
-                        frame,
-                    }));
+                    rec.line = line;
+                    rec.time = time;
+                    rec.offset = offset;
+                    return Some(Ok(()));
                 }
                 Err((off, source)) => {
                     self.in_junk = true;
@@ -429,10 +430,23 @@ impl<R: Read> LogReader<R> {
     }
 }
 
+impl LogRecord {
+    /// A record to read into ([`LogReader::read_into`]).
+    pub fn empty() -> LogRecord {
+        LogRecord {
+            line: 0,
+            time: PrimitiveDateTime::MIN,
+            offset: None,
+            frame: Frame::empty(),
+        }
+    }
+}
+
 impl<R: Read> Iterator for LogReader<R> {
     type Item = Result<LogRecord, LogError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.step()
+        let mut rec = LogRecord::empty();
+        Some(self.read_into(&mut rec)?.map(|()| rec))
     }
 }

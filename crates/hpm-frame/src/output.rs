@@ -116,6 +116,13 @@ pub struct RecordWriter<W: Write, R: DecodeRule = TableRule> {
     measurement: String,
     tags: String,
     line: String,
+    /// Reused for the raw frame and the time of each record.
+    raw: Vec<u8>,
+    stamp: Vec<u8>,
+    /// Records not yet handed to `out`, and how many bytes may wait there
+    /// (0: each record is written at once).
+    pending: Vec<u8>,
+    buffer: usize,
     /// The previous InfluxDB point's time (ns since the epoch).
     last_ns: Option<i128>,
 }
@@ -148,8 +155,22 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             measurement: influx_escape(Self::DEFAULT_MEASUREMENT, ", "),
             tags: String::new(),
             line: String::new(),
+            raw: Vec::new(),
+            stamp: Vec::new(),
+            pending: Vec::new(),
+            buffer: 0,
             last_ns: None,
         }
+    }
+
+    /// Keeps up to `bytes` of records before handing them to the output in one
+    /// write (for a file or pipe not already buffered). [`flush`](Self::flush)
+    /// and [`finish`](Self::finish) write what waits; [`into_inner`](Self::into_inner)
+    /// drops it.
+    pub fn buffered(mut self, bytes: usize) -> Self {
+        self.buffer = bytes;
+        self.pending = Vec::with_capacity(bytes + 1024);
+        self
     }
 
     /// Sets the InfluxDB measurement name (default `hpm`).
@@ -232,20 +253,20 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             return Ok(());
         }
         self.header_done = true;
-        let mut h = String::new();
+        let mut h = Vec::new();
         for (k, slot) in self.slots.iter().enumerate() {
             if k > 0 {
-                h.push(',');
+                h.push(b',');
             }
             match *slot {
-                Slot::Time => h.push_str("time"),
-                Slot::Value(i) => csv_field(&mut h, &self.columns[i].name),
-                Slot::Raw => h.push_str("raw"),
-                Slot::Suspect => h.push_str("suspect"),
+                Slot::Time => h.extend_from_slice(b"time"),
+                Slot::Value(i) => csv_field(&mut h, self.columns[i].name.as_bytes()),
+                Slot::Raw => h.extend_from_slice(b"raw"),
+                Slot::Suspect => h.extend_from_slice(b"suspect"),
             }
         }
-        h.push('\n');
-        self.out.write_all(h.as_bytes())
+        h.push(b'\n');
+        self.out.write_all(&h)
     }
 
     /// Writes one record: `time` is when the frame was received (`None` when not
@@ -265,30 +286,47 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         self.write_header()?;
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        let raw = frame.raw();
-        let stamp = match time {
+        let mut raw_buf = std::mem::take(&mut self.raw);
+        raw_buf.clear();
+        frame.write_raw(&mut raw_buf);
+        let mut stamp_buf = std::mem::take(&mut self.stamp);
+        stamp_buf.clear();
+        let stamped = match time {
             Some(t) if self.format != Format::Influx => {
-                Some(t.format(&Rfc3339).map_err(io::Error::other)?)
+                push_rfc3339(&mut stamp_buf, t)?;
+                true
             }
-            _ => None,
+            _ => false,
         };
+        // Frames and stamps are ASCII.
+        let raw = std::str::from_utf8(&raw_buf).unwrap_or_default();
+        let stamp = stamped.then(|| std::str::from_utf8(&stamp_buf).unwrap_or_default());
         match self.format {
             Format::Csv => {
+                // Straight into the output bytes: this is the hot path of
+                // converting a log.
+                let out = &mut self.pending;
                 for (k, slot) in self.slots.iter().enumerate() {
                     if k > 0 {
-                        line.push(',');
+                        out.push(b',');
                     }
                     match *slot {
-                        Slot::Time => line.push_str(stamp.as_deref().unwrap_or("")),
+                        Slot::Time => out.extend_from_slice(&stamp_buf),
                         Slot::Value(i) => {
-                            if let Some(v) = self.value(frame, &self.columns[i]) {
-                                let _ = write!(line, "{v}");
+                            let c = &self.columns[i];
+                            if let Some(field) = frame.get(c.label)
+                                && let Ok(v) = self.rule.decode(field)
+                            {
+                                push_decimal(out, v.amount);
                             }
                         }
-                        Slot::Raw => csv_field(&mut line, &raw),
-                        Slot::Suspect => line.push_str(if suspect { "true" } else { "false" }),
+                        Slot::Raw => csv_field(out, &raw_buf),
+                        Slot::Suspect => {
+                            out.extend_from_slice(if suspect { b"true" } else { b"false" })
+                        }
                     }
                 }
+                out.push(b'\n');
             }
             Format::JsonLines => {
                 line.push('{');
@@ -299,7 +337,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
                     match *slot {
                         Slot::Time => {
                             line.push_str("\"time\":");
-                            match &stamp {
+                            match stamp {
                                 Some(s) => json_string(&mut line, s),
                                 None => line.push_str("null"),
                             }
@@ -317,7 +355,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
                         }
                         Slot::Raw => {
                             line.push_str("\"raw\":");
-                            json_string(&mut line, &raw);
+                            json_string(&mut line, raw);
                         }
                         Slot::Suspect => {
                             line.push_str(if suspect {
@@ -353,7 +391,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
                         Slot::Raw => {
                             sep(&mut line);
                             line.push_str("raw=\"");
-                            line.push_str(&influx_escape(&raw, "\""));
+                            line.push_str(&influx_escape(raw, "\""));
                             line.push('"');
                         }
                         Slot::Suspect => {
@@ -369,7 +407,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
                 if first {
                     // A point needs a field: keep the raw frame.
                     line.push_str("raw=\"");
-                    line.push_str(&influx_escape(&raw, "\""));
+                    line.push_str(&influx_escape(raw, "\""));
                     line.push('"');
                 }
                 if let Some(t) = time {
@@ -385,9 +423,23 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
                 }
             }
         }
-        line.push('\n');
-        let res = self.out.write_all(line.as_bytes());
+        if self.format != Format::Csv {
+            line.push('\n');
+            self.pending.extend_from_slice(line.as_bytes());
+        }
         self.line = line;
+        self.raw = raw_buf;
+        self.stamp = stamp_buf;
+        if self.pending.len() > self.buffer {
+            return self.write_pending();
+        }
+        Ok(())
+    }
+
+    /// Hands the records waiting to the output.
+    fn write_pending(&mut self) -> io::Result<()> {
+        let res = self.out.write_all(&self.pending);
+        self.pending.clear();
         res
     }
 
@@ -398,8 +450,9 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         self.rule.decode(field).ok().map(|v| v.amount)
     }
 
-    /// Flushes the output.
+    /// Writes the records waiting and flushes the output.
     pub fn flush(&mut self) -> io::Result<()> {
+        self.write_pending()?;
         self.out.flush()
     }
 
@@ -417,7 +470,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
     /// returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
         self.write_header()?;
-        self.out.flush()?;
+        self.flush()?;
         Ok(self.out)
     }
 
@@ -427,14 +480,102 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
     }
 }
 
-/// Appends `s` as one CSV field, quoted when it holds a comma, quote, CR or LF.
-fn csv_field(out: &mut String, s: &str) {
-    if s.contains([',', '"', '\r', '\n']) {
-        out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
+/// Appends a decimal exactly as its `Display` writes it, without the
+/// formatting machinery (this runs for every value of every record).
+fn push_decimal(out: &mut Vec<u8>, d: crate::decode::Decimal) {
+    let mut digits = [b'0'; 24];
+    let mut n = d.units.unsigned_abs();
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let scale = usize::from(d.scale).min(20);
+    // At least one digit before the point.
+    let start = k.min(digits.len() - scale - 1);
+    let body = &digits[start..];
+    if d.units < 0 {
+        out.push(b'-');
+    }
+    let (int, frac) = body.split_at(body.len() - scale);
+    out.extend_from_slice(int);
+    if scale > 0 {
+        out.push(b'.');
+        out.extend_from_slice(frac);
+    }
+}
+
+/// Appends `t` in RFC 3339 exactly as the `time` crate's `Rfc3339` writes it
+/// (fraction only when non-zero, trailing zeros dropped; `Z` for UTC), without
+/// its formatting machinery.
+fn push_rfc3339(out: &mut Vec<u8>, t: OffsetDateTime) -> io::Result<()> {
+    let year = t.year();
+    let offset = t.offset();
+    if !(0..=9999).contains(&year) || offset.seconds_past_minute() != 0 {
+        // Out of RFC 3339's range: let the crate say why.
+        out.extend_from_slice(t.format(&Rfc3339).map_err(io::Error::other)?.as_bytes());
+        return Ok(());
+    }
+    let two = |out: &mut Vec<u8>, v: u8| out.extend_from_slice(&[b'0' + v / 10, b'0' + v % 10]);
+    let y = year as u16;
+    out.extend_from_slice(&[
+        b'0' + (y / 1000) as u8,
+        b'0' + (y / 100 % 10) as u8,
+        b'0' + (y / 10 % 10) as u8,
+        b'0' + (y % 10) as u8,
+        b'-',
+    ]);
+    let (_, month, day) = t.to_calendar_date();
+    two(out, u8::from(month));
+    out.push(b'-');
+    two(out, day);
+    out.push(b'T');
+    let (h, m, sec, nanos) = t.to_hms_nano();
+    two(out, h);
+    out.push(b':');
+    two(out, m);
+    out.push(b':');
+    two(out, sec);
+    if nanos != 0 {
+        out.push(b'.');
+        let mut digits = [0u8; 9];
+        let mut n = nanos;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        let len = 9 - digits.iter().rev().take_while(|&&d| d == b'0').count();
+        out.extend_from_slice(&digits[..len]);
+    }
+    if offset.is_utc() {
+        out.push(b'Z');
     } else {
-        out.push_str(s);
+        let (h, m, _) = offset.as_hms();
+        out.push(if offset.is_negative() { b'-' } else { b'+' });
+        two(out, h.unsigned_abs());
+        out.push(b':');
+        two(out, m.unsigned_abs());
+    }
+    Ok(())
+}
+
+/// Appends `s` as one CSV field, quoted when it holds a comma, quote, CR or LF.
+fn csv_field(out: &mut Vec<u8>, s: &[u8]) {
+    if s.iter().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+        out.push(b'"');
+        for &b in s {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s);
     }
 }
 
@@ -468,4 +609,40 @@ fn influx_escape(s: &str, special: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Decimal;
+
+    proptest::proptest! {
+        #[test]
+        fn fast_decimals_are_display(units in proptest::num::i64::ANY, scale in 0u8..20) {
+            let d = Decimal { units, scale };
+            let mut s = Vec::new();
+            push_decimal(&mut s, d);
+            proptest::prop_assert_eq!(String::from_utf8(s).unwrap(), d.to_string());
+        }
+
+        #[test]
+        fn fast_rfc3339_is_the_crates(
+            secs in -62_135_596_800i64..253_402_300_799,
+            nanos in proptest::prop_oneof![
+                proptest::strategy::Just(0u32),
+                0u32..1_000_000_000,
+                proptest::strategy::Just(120_000_000u32),
+            ],
+            offset_min in -1439i32..1439,
+        ) {
+            let offset = time::UtcOffset::from_whole_seconds(offset_min * 60).unwrap();
+            let t = OffsetDateTime::from_unix_timestamp(secs).unwrap()
+                .replace_nanosecond(nanos).unwrap()
+                .to_offset(offset);
+            let mut s = Vec::new();
+            let ours = push_rfc3339(&mut s, t).map(|()| String::from_utf8(s).unwrap());
+            let theirs = t.format(&Rfc3339);
+            proptest::prop_assert_eq!(ours.ok(), theirs.ok());
+        }
+    }
 }
