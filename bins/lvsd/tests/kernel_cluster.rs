@@ -144,18 +144,25 @@ fn add_service(c: &Cluster, vip: &str, rips: &[&str], method: &str) {
     }
 }
 
-/// The real servers in the kernel's list order (`/proc/net/ip_vs`), by address.
-fn list_order(c: &Cluster) -> Vec<String> {
+/// The real servers of the service of the given family in the kernel's list
+/// order (`/proc/net/ip_vs`), as the kernel prints them.
+fn list_order(c: &Cluster, ipv6: bool) -> Vec<String> {
     let table = c
         .on("director", "cat", &["/proc/net/ip_vs"])
         .ok("ip_vs")
         .stdout;
-    table
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("-> "))
-        .map(|l| l.split_whitespace().next().unwrap_or("").to_owned())
-        .filter(|a| a != "RemoteAddress:Port")
-        .collect()
+    let mut dests = Vec::new();
+    let mut in_service = false;
+    for line in table.lines() {
+        if let Some(service) = line.strip_prefix("TCP  ") {
+            in_service = service.starts_with('[') == ipv6;
+        } else if let Some(dest) = line.trim().strip_prefix("-> ")
+            && in_service
+        {
+            dests.push(dest.split_whitespace().next().unwrap_or("").to_owned());
+        }
+    }
+    dests
 }
 
 /// `REQUESTS` GETs of the VIP from the client: the names that answered.
@@ -195,10 +202,18 @@ fn destination_packets(c: &Cluster) -> BTreeMap<String, (u64, u64)> {
 /// from its head, and prints the distribution.
 fn assert_round_robin(mode: &str, answers: &[String], order: &[String], rips: &[&str]) {
     let name_of = |addr: &str| {
+        // IPv4 as 8 hex digits, IPv6 in brackets, then `:PORT` in hex.
         let ip = addr.rsplit_once(':').map_or(addr, |(a, _)| a);
+        let v6 = ip
+            .strip_prefix('[')
+            .and_then(|a| a.strip_suffix(']'))
+            .and_then(|a| a.parse::<std::net::Ipv6Addr>().ok());
         let i = rips
             .iter()
-            .position(|r| hex_ip(r) == ip || *r == ip)
+            .position(|r| match v6 {
+                Some(v6) => r.parse::<std::net::Ipv6Addr>().ok() == Some(v6),
+                None => !r.contains(':') && hex_ip(r) == ip,
+            })
             .unwrap_or_else(|| panic!("{addr} is not a real server"));
         REAL_SERVERS[i].to_owned()
     };
@@ -308,7 +323,7 @@ fn nat_cluster_carries_http_through_the_director_both_ways() {
     let rips = ["192.0.2.11", "192.0.2.12", "192.0.2.13"];
     add_service(&c, "198.51.100.100", &rips, "-m");
     let answers = requests(&c, "198.51.100.100");
-    assert_round_robin("nat", &answers, &list_order(&c), &rips);
+    assert_round_robin("nat", &answers, &list_order(&c, false), &rips);
     // The replies came back through the director: it counted them.
     let packets = destination_packets(&c);
     assert_eq!(packets.len(), 3, "{packets:?}");
@@ -349,10 +364,40 @@ fn nat_cluster_carries_http_through_the_director_both_ways() {
 #[test]
 #[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
 fn dr_cluster_answers_clients_directly_and_check_catches_arp() {
+    // Dual stack: the LAN also has 2001:db8::/64 (documentation prefix), the
+    // VIP 2001:db8::100 beside 203.0.113.100.
     let c = one_lan("dr");
+    for (host, addr) in [
+        ("client", "2001:db8::2/64"),
+        ("director", "2001:db8::1/64"),
+        ("rs1", "2001:db8::11/64"),
+        ("rs2", "2001:db8::12/64"),
+        ("rs3", "2001:db8::13/64"),
+    ] {
+        c.on(
+            host,
+            cluster::IP,
+            &["-6", "address", "add", addr, "dev", "eth0"],
+        )
+        .ok("ip -6 address add");
+    }
     let roles = Roles {
-        director: vec!["--mode", "dr", "--vip", "203.0.113.100"],
-        real_server: vec!["--mode", "dr", "--vip", "203.0.113.100"],
+        director: vec![
+            "--mode",
+            "dr",
+            "--vip",
+            "203.0.113.100",
+            "--vip",
+            "2001:db8::100",
+        ],
+        real_server: vec![
+            "--mode",
+            "dr",
+            "--vip",
+            "203.0.113.100",
+            "--vip",
+            "2001:db8::100",
+        ],
     };
     let before = set_up(&c, &roles);
     // A real server that answers ARP for the VIP is caught by --check.
@@ -371,10 +416,16 @@ fn dr_cluster_answers_clients_directly_and_check_catches_arp() {
 
     add_service(&c, "203.0.113.100", &LAN_RIPS, "-g");
     let answers = requests(&c, "203.0.113.100");
-    assert_round_robin("dr", &answers, &list_order(&c), &LAN_RIPS);
+    assert_round_robin("dr", &answers, &list_order(&c, false), &LAN_RIPS);
+    let rips6 = ["2001:db8::11", "2001:db8::12", "2001:db8::13"];
+    let bracketed: Vec<String> = rips6.iter().map(|r| format!("[{r}]")).collect();
+    let bracketed: Vec<&str> = bracketed.iter().map(String::as_str).collect();
+    add_service(&c, "[2001:db8::100]", &bracketed, "-g");
+    let answers = requests(&c, "[2001:db8::100]");
+    assert_round_robin("dr ipv6", &answers, &list_order(&c, true), &rips6);
     // Only the requests passed the director; the replies went straight to the client.
     let packets = destination_packets(&c);
-    assert_eq!(packets.len(), 3, "{packets:?}");
+    assert_eq!(packets.len(), 6, "{packets:?}");
     for (dest, (inp, outp)) in &packets {
         assert!(*inp > 0 && *outp == 0, "dr: {dest} in {inp} out {outp}");
     }
@@ -420,7 +471,7 @@ fn tun_cluster_decapsulates_on_the_real_servers() {
         .insert("/proc/sys/net/ipv4/conf/tunl0/rp_filter".into(), "2".into());
     add_service(&c, "203.0.113.100", &LAN_RIPS, "-i");
     let answers = requests(&c, "203.0.113.100");
-    assert_round_robin("tun", &answers, &list_order(&c), &LAN_RIPS);
+    assert_round_robin("tun", &answers, &list_order(&c, false), &LAN_RIPS);
     let packets = destination_packets(&c);
     assert_eq!(packets.len(), 3, "{packets:?}");
     for (dest, (inp, outp)) in &packets {
