@@ -900,6 +900,67 @@ fn simulate_prints_a_pty_path_that_serves_frames() {
     assert!(status.success());
 }
 
+#[test]
+fn over_a_cr_only_meter_messages_start_on_a_fresh_line_and_ctrl_t_s_counts() {
+    const FRAME: &[u8] =
+        b"S:  21693Vo:  42412Am:  46461Wa:     21Wh:   5051Pf:  59981Hz:     01Kg:     01Eu  E";
+    let term = pty();
+    let device = pty();
+    let mut child = spawn_interactive(&term, &[device.path.as_os_str()]);
+    wait_raw(&device);
+    let screen = collect(term.master.try_clone().unwrap());
+    wait_for("the banner", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), b"C-a exit")
+    });
+    let mut keyboard = term.master.try_clone().unwrap();
+    let mut wire = device.master.try_clone().unwrap();
+    // Two good frames, a damaged one, each ended by CR alone, then half a frame.
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(FRAME);
+    bytes.push(b'\r');
+    bytes.extend_from_slice(FRAME);
+    bytes.push(b'\r');
+    bytes.extend_from_slice(&FRAME[..20]);
+    bytes.extend_from_slice(&FRAME[21..]);
+    bytes.push(b'\r');
+    bytes.extend_from_slice(&FRAME[..30]);
+    wire.write_all(&bytes).unwrap();
+    wait_for("the stream", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), &FRAME[..30])
+    });
+    screen.lock().unwrap().clear();
+    keyboard.write_all(&[0x14, b's']).unwrap();
+    wait_for("the counts", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), b"[COUNTS]: ")
+    });
+    let shown = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    // The status line starts on a line of its own, not after the half frame.
+    assert!(shown.starts_with("\r\n[STATUS]: "), "{shown:?}");
+    assert!(
+        shown.contains("[COUNTS]: 2 records, 1 damaged, 0 suspect, "),
+        "{shown:?}"
+    );
+    // A message after more of the stream starts on its own line too.
+    wire.write_all(b"xyz").unwrap();
+    wait_for("more stream", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), b"xyz")
+    });
+    keyboard.write_all(&[0x14, b'b']).unwrap();
+    wait_for("the break", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), b"xyz\r\ncom: break sent")
+    });
+    // After the exit the shell's prompt starts on a fresh line.
+    wire.write_all(b"S:  216").unwrap();
+    wait_for("a cut frame", Duration::from_secs(5), || {
+        contains(&screen.lock().unwrap(), b"S:  216")
+    });
+    keyboard.write_all(&[0x01]).unwrap();
+    assert!(wait_with_timeout(&mut child, Duration::from_secs(10)).success());
+    wait_for("the last line end", Duration::from_secs(5), || {
+        screen.lock().unwrap().ends_with(b"S:  216\r\n")
+    });
+}
+
 /// CSV rows without their first column (the time: live records carry the
 /// time of reception, the log's records the time the logger wrote).
 fn rows_without_time(csv: &str) -> Vec<String> {

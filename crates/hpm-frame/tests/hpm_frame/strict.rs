@@ -259,3 +259,67 @@ proptest! {
         prop_assert_eq!(decoded(&joined), vec![next]);
     }
 }
+
+/// The meter's digits for a value (as inferred: up to four significant digits,
+/// then the count of integer digits).
+fn encode(value: f64) -> String {
+    let mut d = 1;
+    while d < 9 && value >= 10f64.powi(d) {
+        d += 1;
+    }
+    let mut m = (value * 10f64.powi(4 - d)).round() as u64;
+    if m >= 10_000 {
+        d += 1;
+        m = (value * 10f64.powi(4 - d)).round() as u64;
+    }
+    format!("{m}{d}")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn a_digit_changed_in_v_a_w_or_pf_of_a_random_frame_is_caught_or_small(
+        volts in 200.0f64..240.0,
+        amps in 0.5f64..99.0,
+        pf in 0.3f64..1.0,
+        which in 0usize..4,
+        pos in any::<proptest::sample::Index>(),
+        digit in 0u8..10,
+    ) {
+        let kw = volts * amps * pf / 1000.0;
+        let fields = [
+            (encode(volts), "Vo"),
+            (encode(amps), "Am"),
+            (encode(kw), "Wa"),
+            (encode(pf), "Pf"),
+        ];
+        let text = |fields: &[(String, &str)]| {
+            let mut s = String::from("S");
+            for (d, l) in fields {
+                s.push_str(&format!(":{d:>7}{l}"));
+            }
+            s.push_str("  E");
+            s
+        };
+        let frame = Frame::parse(text(&fields).as_bytes()).unwrap();
+        let check = Check::new();
+        prop_assert_eq!(check.verdict(&frame), Verdict::Consistent);
+        let mut changed = fields.clone();
+        let mut digits = changed[which].0.clone().into_bytes();
+        let k = pos.index(digits.len());
+        prop_assume!(digits[k] != b'0' + digit);
+        digits[k] = b'0' + digit;
+        changed[which].0 = String::from_utf8(digits).unwrap();
+        let damaged = Frame::parse(text(&changed).as_bytes()).unwrap();
+        if check.verdict(&damaged) == Verdict::Consistent {
+            let rule = hpm_frame::TableRule::inferred();
+            let label: hpm_frame::Label = fields[which].1.parse().unwrap();
+            let value = |f: &Frame| {
+                hpm_frame::DecodeRule::decode(&rule, f.get(label).unwrap()).unwrap().amount.to_f64()
+            };
+            let (was, now) = (value(&frame), value(&damaged));
+            prop_assert!(((now - was) / was).abs() < 0.01, "{} -> {}", was, now);
+        }
+    }
+}
