@@ -7,8 +7,16 @@ use crate::util::{cargo, ensure_debian_packages, run_step, workspace_root};
 /// with socat; the interactive terminal tests drive `com` inside tmux; the
 /// agent-check interop test runs HAProxy against `lvs-agent serve`; com's time
 /// zone tests read the tz database; lvs-agent's systemd unit is checked with
-/// systemd-analyze).
-const HOST_TEST_PACKAGES: &[&str] = &["tmux", "socat", "haproxy", "tzdata", "systemd"];
+/// systemd-analyze; lvsd's `/metrics` text is read back by promtool, from
+/// `prometheus`).
+const HOST_TEST_PACKAGES: &[&str] = &[
+    "tmux",
+    "socat",
+    "haproxy",
+    "tzdata",
+    "systemd",
+    "prometheus",
+];
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some(arg) = args.first() {

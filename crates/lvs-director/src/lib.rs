@@ -32,6 +32,7 @@ pub mod config;
 pub mod diff;
 pub mod duration;
 pub mod health;
+pub mod http;
 
 pub use config::{Config, ConfigErrors, parse};
 pub use diff::{Change, Desired, Plan, TableService, diff};

@@ -25,7 +25,7 @@ const MAX_REQUEST: usize = 8 * 1024;
 #[derive(Debug)]
 struct SnapshotCollector(Arc<Mutex<Snapshot>>);
 
-type Labels = [(&'static str, String); 2];
+type Labels = Vec<(&'static str, String)>;
 
 fn gauge<V: prometheus_client::encoding::EncodeGaugeValue + Copy>(
     encoder: &mut DescriptorEncoder<'_>,
@@ -84,10 +84,7 @@ impl Collector for SnapshotCollector {
         let mut service_counters: Vec<Vec<(Labels, u64)>> = vec![Vec::new(); COUNTERS.len()];
         let mut draining = Vec::new();
         for service in &snapshot.services {
-            let service_labels: Labels = [
-                ("service", service.service.clone()),
-                ("real", String::new()),
-            ];
+            let service_labels: Labels = vec![("service", service.service.clone())];
             if let Some(stats) = &service.stats {
                 for (i, (_, _, get)) in COUNTERS.iter().enumerate() {
                     service_counters[i].push((service_labels.clone(), get(stats)));
@@ -95,7 +92,7 @@ impl Collector for SnapshotCollector {
             }
             draining.push((service_labels, service.draining.len() as u64));
             for real in &service.reals {
-                let labels: Labels = [
+                let labels: Labels = vec![
                     ("service", service.service.clone()),
                     ("real", real.address.clone()),
                 ];
@@ -177,15 +174,13 @@ impl Collector for SnapshotCollector {
                 &service_counters[i],
             )?;
         }
-        gauge(
-            &mut encoder,
+        let metric = encoder.encode_descriptor(
             "lvsd_foreign_services",
             "Services in the kernel that the file does not name",
-            &[(
-                [("service", String::new()), ("real", String::new())],
-                snapshot.foreign.len() as u64,
-            )],
+            None,
+            MetricType::Gauge,
         )?;
+        ConstGauge::new(snapshot.foreign.len() as u64).encode(metric)?;
         Ok(())
     }
 }
@@ -254,4 +249,144 @@ async fn answer(mut stream: TcpStream, snapshot: Arc<Mutex<Snapshot>>) {
     );
     let _ = stream.write_all(reply.as_bytes()).await;
     let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::status::{DrainStatus, LastCheck, RealStatus, ServiceStatus};
+    use ipvs_proto::Connections;
+
+    fn snapshot() -> Snapshot {
+        let stats = Stats {
+            connections: 12,
+            packets_in: 340,
+            packets_out: 330,
+            bytes_in: 25_000,
+            bytes_out: 1_234_567,
+            ..Stats::default()
+        };
+        let real = |address: &str, up: bool, weight: Option<u32>| RealStatus {
+            address: address.into(),
+            configured_weight: 2,
+            weight,
+            health: if up { "up" } else { "down" }.into(),
+            since: 1_700_000_000,
+            last_check: Some(LastCheck {
+                ok: up,
+                detail: "http: status 200".into(),
+                latency_seconds: 0.0015,
+                at: 1_700_000_100,
+            }),
+            connections: Some(Connections {
+                active: 3,
+                inactive: 1,
+                persistent: 0,
+            }),
+            stats: Some(stats),
+        };
+        Snapshot {
+            config: "/etc/lvsd/lvsd.toml".into(),
+            pid: 42,
+            services: vec![ServiceStatus {
+                service: "TCP 10.0.0.1:80".into(),
+                scheduler: "wrr".into(),
+                check: "http".into(),
+                in_kernel: true,
+                sorry: None,
+                sorry_active: false,
+                stats: Some(stats),
+                reals: vec![
+                    real("10.0.1.2:80", true, Some(2)),
+                    real("[2001:db8::2]:80", false, None),
+                ],
+                draining: vec![DrainStatus {
+                    address: "10.0.1.9:80".into(),
+                    weight: 0,
+                    active: 1,
+                    since: 1_700_000_050,
+                }],
+            }],
+            foreign: vec!["UDP 10.9.9.9:53".into()],
+        }
+    }
+
+    #[test]
+    fn metrics_are_named_in_base_units_with_their_labels() {
+        let text = render(Arc::new(Mutex::new(snapshot())));
+        let labels = r#"service="TCP 10.0.0.1:80",real="10.0.1.2:80""#;
+        for line in [
+            format!("lvsd_real_server_up{{{labels}}} 1"),
+            r#"lvsd_real_server_up{service="TCP 10.0.0.1:80",real="[2001:db8::2]:80"} 0"#
+                .to_string(),
+            format!("lvsd_real_server_weight{{{labels}}} 2"),
+            format!("lvsd_real_server_configured_weight{{{labels}}} 2"),
+            format!("lvsd_check_latency_seconds{{{labels}}} 0.0015"),
+            format!("lvsd_real_server_active_connections{{{labels}}} 3"),
+            format!("lvsd_real_server_connections_total{{{labels}}} 12"),
+            format!("lvsd_real_server_out_bytes_total{{{labels}}} 1234567"),
+            "# TYPE lvsd_real_server_in_packets counter".to_string(),
+            r#"lvsd_service_in_bytes_total{service="TCP 10.0.0.1:80"} 25000"#.to_string(),
+            r#"lvsd_service_draining_real_servers{service="TCP 10.0.0.1:80"} 1"#.to_string(),
+            "lvsd_foreign_services 1".to_string(),
+            "# EOF".to_string(),
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in\n{text}"
+            );
+        }
+        // Not in the kernel: no weight sample rather than a made-up one.
+        assert!(!text.contains(
+            r#"lvsd_real_server_weight{service="TCP 10.0.0.1:80",real="[2001:db8::2]:80"}"#
+        ));
+    }
+
+    /// Prometheus' own OpenMetrics parser (promtool's backfill, which needs a
+    /// timestamp on every sample) reads every sample back with its value.
+    #[test]
+    fn prometheus_reads_every_sample() {
+        let text = render(Arc::new(Mutex::new(snapshot())));
+        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let stamped: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with('#') {
+                    format!("{l}\n")
+                } else {
+                    format!("{l} 1700000000\n")
+                }
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("metrics.txt");
+        std::fs::write(&input, stamped).unwrap();
+        let tsdb = dir.path().join("tsdb");
+        let promtool = |args: &[&std::ffi::OsStr]| {
+            let out = std::process::Command::new("promtool")
+                .args(args)
+                .output()
+                .expect("promtool (Debian package prometheus; cargo xtask ci installs it)");
+            assert!(out.status.success(), "promtool {args:?}: {out:?}\n{text}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        promtool(&[
+            "tsdb".as_ref(),
+            "create-blocks-from".as_ref(),
+            "openmetrics".as_ref(),
+            input.as_os_str(),
+            tsdb.as_os_str(),
+        ]);
+        std::fs::create_dir_all(tsdb.join("wal")).unwrap();
+        let dump = promtool(&["tsdb".as_ref(), "dump".as_ref(), tsdb.as_os_str()]);
+        assert_eq!(dump.lines().count(), samples.len(), "{dump}\n{text}");
+        for line in [
+            r#"{__name__="lvsd_real_server_connections_total", real="10.0.1.2:80", service="TCP 10.0.0.1:80"} 12 1700000000000"#,
+            r#"{__name__="lvsd_real_server_out_bytes_total", real="10.0.1.2:80", service="TCP 10.0.0.1:80"} 1.234567e+06 1700000000000"#,
+            r#"{__name__="lvsd_check_latency_seconds", real="10.0.1.2:80", service="TCP 10.0.0.1:80"} 0.0015 1700000000000"#,
+            r#"{__name__="lvsd_real_server_up", real="[2001:db8::2]:80", service="TCP 10.0.0.1:80"} 0 1700000000000"#,
+        ] {
+            assert!(dump.lines().any(|l| l == line), "no {line} in\n{dump}");
+        }
+    }
 }

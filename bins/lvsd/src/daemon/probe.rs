@@ -8,12 +8,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use lvs_director::config::{CheckKind, ExecCheck, HttpCheck};
+use lvs_director::http::{MAX_REPLY, content_length, header_end, judge};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-
-/// The most of an HTTP reply that is read; the rest is ignored.
-pub const MAX_REPLY: usize = 64 * 1024;
 
 /// What one check runs against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +102,13 @@ async fn http_check(target: SocketAddr, check: &HttpCheck, tls: bool) -> Outcome
         exchange(stream, &host, check).await
     };
     match reply {
-        Ok(reply) => judge(name, &reply, check),
+        Ok(reply) => match judge(name, &reply, check) {
+            Ok(detail) => Outcome::Up {
+                weight: None,
+                detail,
+            },
+            Err(reason) => Outcome::Down(reason),
+        },
         Err(e) => Outcome::Down(format!("{name}: {e}")),
     }
 }
@@ -152,79 +156,6 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     Ok(reply)
-}
-
-/// The index just past the blank line that ends the headers.
-fn header_end(reply: &[u8]) -> Option<usize> {
-    reply
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
-        .or_else(|| reply.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
-}
-
-fn content_length(headers: &[u8]) -> Option<usize> {
-    let text = std::str::from_utf8(headers).ok()?;
-    text.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        if name.trim().eq_ignore_ascii_case("content-length") {
-            value.trim().parse().ok()
-        } else {
-            None
-        }
-    })
-}
-
-/// The status code of a reply's first line (`HTTP/1.x NNN ...`), or why it
-/// is not one.
-pub fn status_of(reply: &[u8]) -> Result<u16, String> {
-    let line_end = reply
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or("no complete status line")?;
-    let line = reply[..line_end]
-        .strip_suffix(b"\r")
-        .unwrap_or(&reply[..line_end]);
-    let rest = line
-        .strip_prefix(b"HTTP/1.")
-        .ok_or("not an HTTP/1.x reply")?;
-    match rest {
-        [v, b' ', a, b, c, ..]
-            if v.is_ascii_digit()
-                && a.is_ascii_digit()
-                && b.is_ascii_digit()
-                && c.is_ascii_digit()
-                && rest.get(5).is_none_or(|&x| x == b' ') =>
-        {
-            Ok(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
-        }
-        _ => Err("malformed status line".into()),
-    }
-}
-
-/// Judges a reply against the check: status in range, body matching.
-pub fn judge(name: &str, reply: &[u8], check: &HttpCheck) -> Outcome {
-    let status = match status_of(reply) {
-        Ok(s) => s,
-        Err(e) => return Outcome::Down(format!("{name}: {e}")),
-    };
-    if !check.status.contains(status) {
-        return Outcome::Down(format!("{name}: status {status} not in {}", check.status));
-    }
-    if let Some(body_re) = &check.body {
-        let body = header_end(reply).map_or(&[][..], |end| &reply[end..]);
-        let body = String::from_utf8_lossy(body);
-        if !body_re.0.is_match(&body) {
-            return Outcome::Down(format!(
-                "{name}: status {status}, body does not match /{}/",
-                body_re.0.as_str()
-            ));
-        }
-    }
-    Outcome::Up {
-        weight: None,
-        detail: format!("{name}: status {status}"),
-    }
 }
 
 /// One TLS client configuration for all checks. Certificates are not
@@ -398,43 +329,6 @@ mod tests {
             status: StatusRanges(vec![(200, 399)]),
             body: body.map(|b| lvs_director::config::BodyRegex(regex::Regex::new(b).unwrap())),
         }
-    }
-
-    #[test]
-    fn status_lines_are_parsed_strictly() {
-        assert_eq!(status_of(b"HTTP/1.1 200 OK\r\n"), Ok(200));
-        assert_eq!(status_of(b"HTTP/1.0 503\r\n"), Ok(503));
-        assert!(status_of(b"HTTP/1.1 200 OK").is_err(), "no line end");
-        assert!(status_of(b"HTTP/2 200\r\n").is_err());
-        assert!(status_of(b"HTTP/1.1 20x OK\r\n").is_err());
-        assert!(status_of(b"HTTP/1.1 2000 OK\r\n").is_err());
-        assert!(status_of(b"\xff\xfe\r\n").is_err());
-        assert!(status_of(b"").is_err());
-    }
-
-    #[test]
-    fn replies_are_judged() {
-        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nhealthy";
-        assert!(matches!(
-            judge("http", ok, &check(None)),
-            Outcome::Up { .. }
-        ));
-        assert!(matches!(
-            judge("http", ok, &check(Some("^heal"))),
-            Outcome::Up { .. }
-        ));
-        assert_eq!(
-            judge("http", ok, &check(Some("sick"))),
-            Outcome::Down("http: status 200, body does not match /sick/".into())
-        );
-        assert_eq!(
-            judge("http", b"HTTP/1.1 503 Busy\r\n\r\n", &check(None)),
-            Outcome::Down("http: status 503 not in 200-399".into())
-        );
-        assert_eq!(
-            content_length(b"HTTP/1.1 200 OK\r\ncontent-length:  12 \r\n\r\n"),
-            Some(12)
-        );
     }
 
     #[test]
