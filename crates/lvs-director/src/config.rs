@@ -322,10 +322,7 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
 
 /// Parses configuration text; `file` names it in the errors.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
-    let mut walker = Walker {
-        source: text,
-        errors: Vec::new(),
-    };
+    let mut walker = Walker::new(text);
     let (root, syntax) = DeTable::parse_recoverable(text);
     for error in syntax {
         let offset = error.span().map_or(0, |s| s.start);
@@ -354,6 +351,8 @@ type Value<'i> = Spanned<DeValue<'i>>;
 
 struct Walker<'s> {
     source: &'s str,
+    /// The byte offset of each line's start, for positions in O(log n).
+    line_starts: Vec<usize>,
     errors: Vec<ConfigError>,
 }
 
@@ -379,10 +378,34 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 }
 
-impl Walker<'_> {
+impl<'s> Walker<'s> {
+    fn new(source: &'s str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self {
+            source,
+            line_starts,
+            errors: Vec::new(),
+        }
+    }
+
+    /// [`Position::of`] without scanning the text before `offset`.
+    fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.source.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let start = self.line_starts[line - 1];
+        let column = self
+            .source
+            .get(start..offset)
+            .map_or(offset - start, |text| text.chars().count())
+            + 1;
+        Position { line, column }
+    }
+
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.errors.push(ConfigError {
-            position: Position::of(self.source, span.start),
+            position: self.position(span.start),
             message: message.into(),
         });
     }
@@ -515,7 +538,7 @@ impl Walker<'_> {
                 continue;
             };
             if let Some((service, key_span)) = self.service(table, item.span()) {
-                let here = Position::of(self.source, key_span.start);
+                let here = self.position(key_span.start);
                 if let Some(first) = seen.get(&service.key) {
                     self.error(
                         key_span,
@@ -711,7 +734,7 @@ impl Walker<'_> {
                             );
                             continue;
                         }
-                        seen.insert(real.address, Position::of(self.source, span.start).line);
+                        seen.insert(real.address, self.position(span.start).line);
                         if let Some(k) = key
                             && k.family() != AddressFamily::of(real.address.ip())
                             && real.forwarding != Forwarding::Tunnel
@@ -1116,4 +1139,24 @@ pub fn forwarding_name(forwarding: Forwarding) -> &'static str {
         .iter()
         .find(|(_, f)| *f == forwarding)
         .map_or("other", |(n, _)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_by_index_equal_positions_by_scan() {
+        let text = "a = 1\n\n  é = \"ü\" # ß\r\n[[x]]\nlast";
+        let walker = Walker::new(text);
+        for offset in 0..=text.len() + 2 {
+            if text.is_char_boundary(offset.min(text.len())) {
+                assert_eq!(
+                    walker.position(offset),
+                    Position::of(text, offset),
+                    "{offset}"
+                );
+            }
+        }
+    }
 }

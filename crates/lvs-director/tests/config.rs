@@ -259,3 +259,34 @@ fn types_checks_and_syntax() {
         ]
     );
 }
+
+mod arbitrary {
+    use lvs_director::config::parse;
+    use proptest::prelude::*;
+
+    const VALID: &str = "[[service]]\naddress = \"10.0.0.1:80\"\nscheduler = \"rr\"\npersistence = \"30s\"\nsorry = \"10.0.9.9:80\"\n[service.check]\ntype = \"http\"\nbody = \"ok\"\ninterval = \"1s\"\n[[service.real]]\naddress = \"10.0.1.2:80\"\nweight = 3\n";
+
+    proptest! {
+        /// Any text gives a configuration or errors with positions inside
+        /// the text, never a panic.
+        #[test]
+        fn any_text_is_parsed_or_refused_with_positions(text in "\\PC{0,300}") {
+            if let Err(errors) = parse(&text, "t") {
+                prop_assert!(!errors.errors.is_empty());
+                for e in &errors.errors {
+                    prop_assert!(e.position.line >= 1 && e.position.line <= text.lines().count().max(1) + 1);
+                }
+            }
+        }
+
+        /// A valid file with one byte changed: parsed or refused, never a panic.
+        #[test]
+        fn damaged_files_never_panic(at in 0..VALID.len(), byte in any::<u8>()) {
+            let mut bytes = VALID.as_bytes().to_vec();
+            bytes[at] = byte;
+            if let Ok(text) = String::from_utf8(bytes) {
+                let _ = parse(&text, "t");
+            }
+        }
+    }
+}

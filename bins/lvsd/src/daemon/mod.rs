@@ -95,6 +95,8 @@ struct Director {
     draining: HashMap<RealKey, (Instant, SystemTime)>,
     table: Vec<TableService>,
     foreign: Vec<ServiceKey>,
+    /// Changes the kernel refused at the last reconcile, with the error.
+    failing: HashMap<String, String>,
     results: mpsc::Sender<ProbeResult>,
     snapshot: Arc<Mutex<Snapshot>>,
 }
@@ -151,6 +153,7 @@ async fn main_loop(options: Options, config: Config) -> anyhow::Result<()> {
         draining: HashMap::new(),
         table: Vec::new(),
         foreign: Vec::new(),
+        failing: HashMap::new(),
         results: results_tx,
         snapshot,
     };
@@ -177,10 +180,9 @@ async fn main_loop(options: Options, config: Config) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             Some(result) = results_rx.recv() => {
+                // A result that changes nothing is published with the next tick.
                 if director.record(result) {
                     director.reconcile();
-                } else {
-                    director.publish();
                 }
             }
             _ = tick.tick() => {
@@ -335,10 +337,11 @@ impl Director {
                 return 0;
             }
         };
+        let configured: HashSet<ServiceKey> = self.config.services.iter().map(|s| s.key).collect();
         let retired: Vec<ServiceKey> = self
             .owned
             .keys()
-            .filter(|k| !self.config.services.iter().any(|s| s.key == **k))
+            .filter(|k| !configured.contains(k))
             .copied()
             .collect();
         let reals = &self.reals;
@@ -388,15 +391,28 @@ impl Director {
         let count = plan.changes.len();
         match kernel::apply(&mut self.client, &plan.changes) {
             Ok(results) => {
+                let mut failing = HashMap::new();
                 for (change, error) in results {
                     match error {
-                        None => log::line(Level::Notice, &change.to_string()),
-                        Some(e) => log::line(Level::Error, &format!("{change}: {e}")),
-                    }
-                    if let Change::DeleteService(key) = change {
-                        self.owned.remove(&key);
+                        None => {
+                            log::line(Level::Notice, &change.to_string());
+                            if let Change::DeleteService(key) = change {
+                                self.owned.remove(&key);
+                            }
+                        }
+                        Some(e) => {
+                            // A change the kernel keeps refusing (a scheduler
+                            // module it lacks, say) is retried every second but
+                            // logged once, and again only when its error changes.
+                            let text = change.to_string();
+                            if self.failing.get(&text) != Some(&e) {
+                                log::line(Level::Error, &format!("{text}: {e}"));
+                            }
+                            failing.insert(text, e);
+                        }
                     }
                 }
+                self.failing = failing;
             }
             Err(e) => log::line(Level::Error, &format!("{e:#}")),
         }
@@ -412,10 +428,14 @@ impl Director {
 
     /// Writes the state for `status` and `/metrics`.
     fn publish(&self) {
-        let mut services = Vec::new();
-        for service in &self.config.services {
-            services.push(self.service_status(service));
-        }
+        let kernel: HashMap<ServiceKey, &TableService> =
+            self.table.iter().map(|t| (t.service.key, t)).collect();
+        let services = self
+            .config
+            .services
+            .iter()
+            .map(|service| self.service_status(service, kernel.get(&service.key).copied()))
+            .collect();
         let snapshot = Snapshot {
             config: self.path.display().to_string(),
             pid: std::process::id(),
@@ -427,8 +447,11 @@ impl Director {
         }
     }
 
-    fn service_status(&self, service: &ServiceConfig) -> ServiceStatus {
-        let kernel = self.table.iter().find(|t| t.service.key == service.key);
+    fn service_status(
+        &self,
+        service: &ServiceConfig,
+        kernel: Option<&TableService>,
+    ) -> ServiceStatus {
         let in_kernel = |a: SocketAddr| {
             kernel.and_then(|k| k.destinations.iter().find(|d| d.socket_addr() == a))
         };

@@ -516,4 +516,80 @@ mod tests {
             let _ = std::fs::remove_dir_all(&dir);
         });
     }
+
+    /// A TLS server on loopback (a fresh self-signed certificate) answering
+    /// every connection with `reply`.
+    async fn tls_server(reply: &'static [u8]) -> SocketAddr {
+        let certified = rcgen::generate_simple_self_signed(vec!["real.example".into()]).unwrap();
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    continue;
+                };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n")
+                    && tls.read(&mut byte).await.is_ok_and(|n| n == 1)
+                {
+                    head.push(byte[0]);
+                }
+                let _ = tls.write_all(reply).await;
+                let _ = tls.shutdown().await;
+            }
+        });
+        address
+    }
+
+    #[test]
+    fn https_checks_over_loopback() {
+        runtime().block_on(async {
+            let ok = tls_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+            let mut with_name = check(Some("^ok$"));
+            with_name.host = Some("real.example".into());
+            assert_eq!(
+                run(&spec(CheckKind::Https(with_name), ok)).await,
+                Outcome::Up {
+                    weight: None,
+                    detail: "https: status 200".into()
+                }
+            );
+            // By address (no host): the certificate's name is not checked.
+            assert!(matches!(
+                run(&spec(CheckKind::Https(check(None)), ok)).await,
+                Outcome::Up { .. }
+            ));
+            let failing = tls_server(b"HTTP/1.1 500 Oops\r\n\r\n").await;
+            assert_eq!(
+                run(&spec(CheckKind::Https(check(None)), failing)).await,
+                Outcome::Down("https: status 500 not in 200-399".into())
+            );
+            // A plain HTTP server behind an https check: the handshake fails.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let plain = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await;
+                }
+            });
+            match run(&spec(CheckKind::Https(check(None)), plain)).await {
+                Outcome::Down(reason) => {
+                    assert!(reason.starts_with("https: TLS handshake:"), "{reason}")
+                }
+                up => panic!("{up:?}"),
+            }
+        });
+    }
 }
