@@ -59,7 +59,7 @@ impl Setting {
             }
             Setting::LinkUp { .. } => "addresses on a down device are not used",
             Setting::Address { dev, .. } if dev == "lo" => {
-                "the real server accepts packets sent to the VIP"
+                "this host accepts the packets sent to the VIP"
             }
             Setting::Address { .. } => "the director receives the clients' packets for the VIP",
             Setting::DefaultRoute { .. } => {
