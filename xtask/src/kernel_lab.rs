@@ -16,13 +16,15 @@ use crate::util::ensure_debian_packages;
 
 mod initramfs;
 mod kernel;
+mod kmod;
 mod plan;
 mod suites;
 mod vm;
 
 /// What the lab needs on the host: the emulator, the guest's userland, the
-/// reference tool, the archiver, depmod/modprobe, and `/etc/services` and
-/// `/etc/protocols` for name lookups in the guest (`netbase`).
+/// reference tool, the archiver, depmod/modprobe, `/etc/services` and
+/// `/etc/protocols` for name lookups in the guest (`netbase`), and make with
+/// the 6.1 kernel's compiler for the out-of-tree modules (`kmod.rs`).
 pub const PACKAGES: &[&str] = &[
     "qemu-system-x86",
     "busybox-static",
@@ -31,6 +33,8 @@ pub const PACKAGES: &[&str] = &[
     "kmod",
     "netbase",
     "iproute2",
+    "make",
+    "gcc-12",
 ];
 
 pub const HELP: &str = "\
@@ -335,6 +339,11 @@ fn run_on(opts: &Options, choice: &kernel::KernelChoice) -> anyhow::Result<LabRu
     } else {
         suites::build(&chosen)?
     };
+    let kmods = if kmod::wanted(&chosen) {
+        kmod::build(&cache, &kernel).context("step `kmod`")?
+    } else {
+        Vec::new()
+    };
     let test_args = plan::TestArgs::parse(&opts.test_args);
     let tests = plan::list_tests(&built.suites, &test_args)?;
     if tests.is_empty() && !opts.shell {
@@ -360,6 +369,7 @@ fn run_on(opts: &Options, choice: &kernel::KernelChoice) -> anyhow::Result<LabRu
             shards: &shards,
             test_args: &test_args,
             env: &opts.env,
+            kmods: &kmods,
         },
         &cache.join("initramfs"),
         &image,

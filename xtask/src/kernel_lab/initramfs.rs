@@ -43,6 +43,9 @@ pub struct Contents<'a> {
     pub test_args: &'a TestArgs,
     /// Environment variables for the test binaries.
     pub env: &'a [(String, String)],
+    /// Out-of-tree modules built for this kernel (`kmod.rs`), put under
+    /// `/lab/kmod/` for the tests to load.
+    pub kmods: &'a [PathBuf],
 }
 
 /// Builds the staging tree under `staging` and packs it into `archive`.
@@ -97,6 +100,10 @@ pub fn build(contents: &Contents<'_>, staging: &Path, archive: &Path) -> anyhow:
     }
     for bin in contents.bins {
         tree.copy_elf(bin, bin, Copy::StripDebug)?;
+    }
+    for ko in contents.kmods {
+        let name = ko.file_name().context("a module file name")?;
+        tree.copy_file(ko, &Path::new("/lab/kmod").join(name), Copy::Plain)?;
     }
     let mut guest_suites = Vec::new();
     for suite in contents.suites {
@@ -207,6 +214,10 @@ fn run_tests_script(suites: &[(PathBuf, PathBuf)], contents: &Contents<'_>) -> S
     );
     // The 16550 the VM has for serial tests (see `vm.rs`).
     let _ = writeln!(script, "export KERNEL_LAB_UART={}", quote(GUEST_UART));
+    // Out-of-tree modules for the `kernel_kmod*` suites.
+    if !contents.kmods.is_empty() {
+        let _ = writeln!(script, "export KERNEL_LAB_KMODS=/lab/kmod");
+    }
     for (name, value) in contents.env {
         let _ = writeln!(script, "export {name}={}", quote(value));
     }
