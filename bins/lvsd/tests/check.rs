@@ -102,3 +102,25 @@ fn the_systemd_unit_runs_subcommands_that_exist() {
     }
     assert_eq!(seen, 3, "ExecStartPre, ExecStart, ExecReload");
 }
+
+#[test]
+fn systemd_analyze_accepts_the_unit() {
+    let unit =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/lvsd.service"))
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("lvsd.service");
+    std::fs::write(&copy, unit.replace("/usr/sbin/lvsd", BIN)).unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .expect(
+            "systemd-analyze is not installed: Debian's systemd package has it (CI installs it)",
+        );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "systemd-analyze verify: {stderr}"
+    );
+}

@@ -598,3 +598,65 @@ fn a_hanging_exec_check_is_killed_at_its_timeout_with_all_it_started() {
             .unwrap()
     });
 }
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn a_dynamic_exec_check_sets_the_weight() {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+                support::run(support::IP, &["link", "set", "lo", "up"]);
+                let dir = tempfile::tempdir().unwrap();
+                // The check exits with the status written in a file.
+                let status = dir.path().join("status");
+                std::fs::write(&status, "7").unwrap();
+                let config = dir.path().join("lvsd.toml");
+                std::fs::write(
+                    &config,
+                    format!(
+                        "[[service]]\naddress = \"10.0.0.1:80\"\n[service.check]\ntype = \"exec\"\ndynamic = true\n\
+                         command = [\"/bin/sh\", \"-c\", \"exit $(cat {})\"]\ninterval = \"500ms\"\ntimeout = \"400ms\"\nfall = 1\nrise = 1\n\
+                         [[service.real]]\naddress = \"10.0.1.2:80\"\nweight = 3\n",
+                        status.display()
+                    ),
+                )
+                .unwrap();
+                let log = dir.path().join("lvsd.log");
+                let mut child = std::process::Command::new(support::BIN)
+                    .arg("run")
+                    .arg("--config")
+                    .arg(&config)
+                    .arg("--socket")
+                    .arg(dir.path().join("sock"))
+                    .args(["--metrics", "off"])
+                    .stderr(std::fs::File::create(&log).unwrap())
+                    .spawn()
+                    .unwrap();
+                let mut ipvs = ipvs_proto::Client::connect().unwrap();
+                let key = ipvs_proto::ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
+                let mut weight = || {
+                    ipvs.destinations(&key)
+                        .ok()
+                        .and_then(|d| d.first().map(|d| d.weight))
+                };
+                let text = || std::fs::read_to_string(&log).unwrap_or_default();
+                // exit 7: up with weight 5; exit 12: weight 10; exit 1: down (0);
+                // exit 0: up with the configured weight (3); exit 2: up, weight 0.
+                for (exit, want) in [(7, 5), (12, 10), (1, 0), (0, 3), (2, 0)] {
+                    std::fs::write(&status, exit.to_string()).unwrap();
+                    let seen = wait_for(Duration::from_secs(3), || (weight() == Some(want)).then_some(()));
+                    assert!(seen.is_some(), "exit {exit}: weight {:?}, not {want}\n{}", weight(), text());
+                }
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(child.id() as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                )
+                .unwrap();
+                child.wait().unwrap();
+                ipvs.flush().unwrap();
+            })
+            .join()
+            .unwrap()
+    });
+}

@@ -290,7 +290,8 @@ impl Director {
             at: unix_seconds(now),
         });
         let mut changed = false;
-        if ok && weight != state.health.dynamic_weight && weight.is_some() {
+        // A dynamic exec check's weight (exit 0 gives the configured one back).
+        if ok && weight != state.health.dynamic_weight {
             state.health.dynamic_weight = weight;
             changed = state.health.up;
         }
