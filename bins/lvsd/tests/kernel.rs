@@ -660,3 +660,62 @@ fn a_dynamic_exec_check_sets_the_weight() {
             .unwrap()
     });
 }
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn a_drain_deadline_deletes_a_real_server_with_connections_left() {
+    let mut cluster = Cluster::nat("dd", 2);
+    cluster.start_web(1);
+    cluster.start_web(2);
+    let path = cluster.write_config("lvsd.toml", &config(&[1, 2], "drain = \"2s\""));
+    let mut ipvs = cluster.ipvs();
+    let lvsd = Lvsd::start(&cluster, &path);
+    assert!(
+        wait_for(Duration::from_secs(1), || (weights(&mut ipvs)
+            == expect(&[(1, 1), (2, 1)]))
+        .then_some(()))
+        .is_some()
+    );
+    // Two idle connections, one on each real server (rr): both stay open.
+    let _open = in_netns(&cluster.client(), || {
+        (0..2)
+            .map(|_| {
+                std::net::TcpStream::connect_timeout(
+                    &support::VIP.parse().unwrap(),
+                    Duration::from_secs(2),
+                )
+                .unwrap()
+            })
+            .collect::<Vec<_>>()
+    });
+    let busy = wait_for(Duration::from_secs(3), || {
+        support::destinations(&mut ipvs)
+            .iter()
+            .all(|d| d.connections.is_some_and(|c| c.active > 0))
+            .then_some(())
+    });
+    assert!(busy.is_some(), "{:?}", support::destinations(&mut ipvs));
+    std::fs::write(&path, config(&[2], "drain = \"2s\"")).unwrap();
+    let reloaded = Instant::now();
+    assert!(lvsd.ctl(&["reload"]).status.success());
+    assert!(
+        wait_for(Duration::from_secs(1), || (weights(&mut ipvs)
+            == expect(&[(1, 0), (2, 1)]))
+        .then_some(()))
+        .is_some()
+    );
+    // Deleted once the drain time is over, its connection still open.
+    let gone = wait_for(Duration::from_secs(5), || {
+        (weights(&mut ipvs) == expect(&[(2, 1)])).then_some(())
+    });
+    let (_, _) = gone.unwrap_or_else(|| panic!("{:?}\n{}", weights(&mut ipvs), lvsd.log()));
+    let took = reloaded.elapsed();
+    assert!(
+        took >= Duration::from_secs(2),
+        "deleted after {took:?}, before the drain time"
+    );
+    assert!(lvsd.log().contains(&format!(
+        "delete real server {} of TCP",
+        Cluster::real_addr(1)
+    )));
+}
