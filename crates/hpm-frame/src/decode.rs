@@ -177,9 +177,7 @@ impl Scheme {
     /// (`21693` → 0.1; `12355` → 10: the mantissa's last digit is in tens).
     pub fn resolution(self, field: &Field) -> Result<f64, DecodeError> {
         Ok(match self {
-            Scheme::PointDigit => {
-                // Checks the shape, as `apply` does.
-                self.apply(field)?;
+            Scheme::PointDigit if (2..=5).contains(&field.digits.len()) => {
                 let point = field.digits.as_bytes().last().map_or(0, |d| d - b'0');
                 pow10(i32::from(point) - 4)
             }

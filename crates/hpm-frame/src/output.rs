@@ -116,8 +116,10 @@ pub struct RecordWriter<W: Write, R: DecodeRule = TableRule> {
     measurement: String,
     tags: String,
     line: String,
-    /// Reused for the raw frame and the time of each record.
+    /// Reused for the raw frame, the values and the time of each record.
     raw: Vec<u8>,
+    /// Per column: `None` until the frame's field is seen, then its value.
+    values: Vec<Option<Option<crate::decode::Decimal>>>,
     stamp: Vec<u8>,
     /// Records not yet handed to `out`, and how many bytes may wait there
     /// (0: each record is written at once).
@@ -156,6 +158,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             tags: String::new(),
             line: String::new(),
             raw: Vec::new(),
+            values: Vec::new(),
             stamp: Vec::new(),
             pending: Vec::new(),
             buffer: 0,
@@ -304,7 +307,20 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         match self.format {
             Format::Csv => {
                 // Straight into the output bytes: this is the hot path of
-                // converting a log.
+                // converting a log. Each field is decoded once, in frame order.
+                let mut values = std::mem::take(&mut self.values);
+                values.clear();
+                values.resize(self.columns.len(), None);
+                let wanted = self.slots.iter().any(|s| matches!(s, Slot::Value(_)));
+                for f in frame.fields().iter().filter(|_| wanted) {
+                    // The first field of a label counts, as `Frame::get` has it.
+                    if let Some(i) = self.columns.iter().position(|c| c.label == f.label)
+                        && let Some(slot) = values.get_mut(i)
+                        && slot.is_none()
+                    {
+                        *slot = Some(self.rule.decode(f).ok().map(|v| v.amount));
+                    }
+                }
                 let out = &mut self.pending;
                 for (k, slot) in self.slots.iter().enumerate() {
                     if k > 0 {
@@ -313,12 +329,13 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
                     match *slot {
                         Slot::Time => out.extend_from_slice(&stamp_buf),
                         Slot::Value(i) => {
-                            let c = &self.columns[i];
-                            if let Some(field) = frame.get(c.label)
-                                && let Ok(v) = self.rule.decode(field)
-                            {
-                                push_decimal(out, v.amount);
+                            if let Some(Some(Some(v))) = values.get(i) {
+                                push_decimal(out, *v);
                             }
+                        }
+                        // The live form holds nothing CSV must quote.
+                        Slot::Raw if frame.form() == crate::frame::Form::Live => {
+                            out.extend_from_slice(&raw_buf)
                         }
                         Slot::Raw => csv_field(out, &raw_buf),
                         Slot::Suspect => {
@@ -327,6 +344,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
                     }
                 }
                 out.push(b'\n');
+                self.values = values;
             }
             Format::JsonLines => {
                 line.push('{');
