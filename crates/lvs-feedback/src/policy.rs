@@ -16,8 +16,9 @@
 //!    `expiry` old): configured × smoothed percentage, where the percentage
 //!    is an EWMA of the reported ones (capped at 100) and the result is at
 //!    least 1: load alone never takes a real server out.
-//! 3. An agent that never reported, is in its blackout, or fell silent for
-//!    longer than `expiry`: the configured weight.
+//! 3. An agent that fell silent for longer than `expiry`: the configured
+//!    weight. An agent that never reported or is in its blackout: the weight
+//!    it has (see [`Pool::adopt`]), or the configured one if that is 0.
 //! 4. A real server without an agent: configured × the mean of the usable
 //!    smoothed percentages of the others (the configured weight when there
 //!    are none).
@@ -105,12 +106,13 @@ pub enum Reason {
     Drain,
     /// The agent said `down`, `fail` or `stopped`.
     Down,
-    /// The agent's reports are not used yet (new or returning agent).
+    /// The agent's reports are not used yet (new or returning agent): the
+    /// weight is held.
     Blackout,
     /// The agent has been silent for longer than the expiry.
     Expired,
-    /// No usable report (an agent that never answered, or nothing to take a
-    /// mean of).
+    /// No usable report: an agent that never answered (weight held), or no
+    /// agent and nothing to take a mean of (configured weight).
     NoReport,
 }
 
@@ -121,9 +123,9 @@ impl fmt::Display for Reason {
             Reason::Mean(p) => write!(f, "no agent: mean of the others, {p:.1}%"),
             Reason::Drain => f.write_str("agent says drain"),
             Reason::Down => f.write_str("agent says down"),
-            Reason::Blackout => f.write_str("agent in blackout: configured weight"),
+            Reason::Blackout => f.write_str("agent in blackout: weight held"),
             Reason::Expired => f.write_str("agent silent past expiry: configured weight"),
-            Reason::NoReport => f.write_str("no usable report: configured weight"),
+            Reason::NoReport => f.write_str("no usable report: weight held"),
         }
     }
 }
@@ -255,6 +257,19 @@ impl Pool {
         self.servers.get(i)?.agent.as_ref()?.smoothed
     }
 
+    /// Takes `weight` (at most the configured one) as real server `i`'s
+    /// current weight, e.g. the kernel's at a director's restart, so that
+    /// nothing moves until reports say so. `false`: no such index.
+    pub fn adopt(&mut self, i: usize, weight: u32) -> bool {
+        match self.servers.get_mut(i) {
+            Some(s) => {
+                s.weight = weight.min(s.configured);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Changes real server `i`'s configured weight (a reload); the current
     /// weight follows on the next ticks. `false`: no such index.
     pub fn set_configured(&mut self, i: usize, configured: u32) -> bool {
@@ -320,14 +335,23 @@ impl Pool {
         if let Some(p) = agent.usable(now, &self.cfg) {
             return (weight_for(s.configured, p), Reason::Load(p));
         }
-        let reason = if agent.expired(now, &self.cfg) {
-            Reason::Expired
-        } else if agent.run_start.is_some() && agent.smoothed.is_some() {
+        if agent.expired(now, &self.cfg) {
+            return (s.configured, Reason::Expired);
+        }
+        let reason = if agent.run_start.is_some() && agent.smoothed.is_some() {
             Reason::Blackout
         } else {
             Reason::NoReport
         };
-        (s.configured, reason)
+        // Nothing usable yet: keep the weight it has (a restart or a reload
+        // that adopted the kernel's weight changes nothing), unless the agent
+        // had taken it out: then back to the configured weight.
+        let hold = if s.weight == 0 {
+            s.configured
+        } else {
+            s.weight
+        };
+        (hold, reason)
     }
 
     /// Moves every weight one step towards its target at time `now`; call
@@ -452,6 +476,22 @@ mod tests {
         pool.report(a, secs(101), &Report::parse(b"up ready 100%\n").unwrap());
         pool.tick(secs(101));
         assert_eq!(pool.weight(a), Some(3));
+    }
+
+    #[test]
+    fn an_adopted_weight_is_held_through_the_blackout() {
+        let mut pool = Pool::new(Config::default()).unwrap();
+        let a = pool.add(100, true);
+        assert!(pool.adopt(a, 40));
+        assert!(!pool.adopt(7, 40));
+        for t in (0..10).step_by(2) {
+            pool.report(a, secs(t), &Report::up(40));
+            assert!(pool.tick(secs(t)).is_empty());
+            assert_eq!(pool.weight(a), Some(40));
+        }
+        // Past the blackout the reports agree: still nothing to do.
+        pool.report(a, secs(10), &Report::up(40));
+        assert!(pool.tick(secs(10)).is_empty());
     }
 
     #[test]
