@@ -8,7 +8,7 @@ use crate::util::{cargo, ensure_debian_packages, run_step, workspace_root};
 /// agent-check interop test runs HAProxy against `lvs-agent serve`; com's time
 /// zone tests read the tz database; lvs-agent's systemd unit is checked with
 /// systemd-analyze; lvsd's `/metrics` text is read back by promtool, from
-/// `prometheus`).
+/// `prometheus`; `com plot` draws its text with DejaVu Sans).
 const HOST_TEST_PACKAGES: &[&str] = &[
     "tmux",
     "socat",
@@ -16,6 +16,7 @@ const HOST_TEST_PACKAGES: &[&str] = &[
     "tzdata",
     "systemd",
     "prometheus",
+    "fonts-dejavu-core",
 ];
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {

@@ -194,6 +194,17 @@ pub enum Command {
     /// energy (meter's counter and integral of power), gaps, damaged and
     /// suspect frames.
     Stats(crate::stats::StatsArgs),
+    /// Charts of logs over time (SVG, PNG, or Braille on the terminal): one
+    /// panel per quantity, local time, gaps left open.
+    Plot {
+        #[command(flatten)]
+        args: com::plot::PlotArgs,
+        /// The time zone the watt.txt logs were written in, e.g.
+        /// Europe/Berlin (default: TZ, else /etc/localtime); the time axis is
+        /// in this zone.
+        #[arg(long, value_name = "AREA/CITY", value_parser = parse_zone)]
+        tz: Option<Zone>,
+    },
     /// Run only the simulated HPM-100A: print its pty path and send frames until
     /// killed.
     Simulate {

@@ -17,7 +17,7 @@ mod demo;
 mod keys;
 mod list;
 mod log;
-mod readings;
+mod plot_cmd;
 mod session;
 mod stats;
 mod zone;
@@ -145,6 +145,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
                 let zone = zone_or_system(args.tz.as_ref());
                 stats::run(args, &|local, after| zone.resolve(local, after).time())
             }
+            Command::Plot { args, tz } => plot_cmd::run(args, &zone_or_system(tz.as_ref())),
         };
     }
     if cli.list {

@@ -12,6 +12,19 @@ use hpm_frame::{
 };
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+/// A mistake in what was asked for (a file without times, an empty window):
+/// `com` exits with code 2 for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage(pub String);
+
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
 /// The quantities a reading holds, in the order they are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Quantity {
@@ -77,6 +90,20 @@ impl Quantity {
             Quantity::Energy => (Label::Wh, 3),
         }
     }
+
+    /// A name on the command line: `power` or `power_W`.
+    pub fn parse(s: &str) -> Result<Quantity, String> {
+        Quantity::ALL
+            .into_iter()
+            .find(|q| q.name() == s || q.key() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Quantity::ALL.iter().map(|q| q.name()).collect();
+                format!(
+                    "unknown quantity `{s}`: expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
 }
 
 impl fmt::Display for Quantity {
@@ -131,6 +158,16 @@ pub type Resolve<'a> = &'a dyn Fn(PrimitiveDateTime, Option<OffsetDateTime>) -> 
 pub fn read_logs(
     files: &[impl AsRef<Path>],
     resolve: Resolve<'_>,
+    each: impl FnMut(Item),
+) -> anyhow::Result<()> {
+    read_quantities(files, resolve, &Quantity::ALL, each)
+}
+
+/// As [`read_logs`], decoding only `wanted` (the other values are `None`).
+pub fn read_quantities(
+    files: &[impl AsRef<Path>],
+    resolve: Resolve<'_>,
+    wanted: &[Quantity],
     mut each: impl FnMut(Item),
 ) -> anyhow::Result<()> {
     let rule = TableRule::inferred();
@@ -149,13 +186,10 @@ pub fn read_logs(
             InputKind::Rfc3339Log => LogKind::Rfc3339,
             InputKind::RawStream if head.is_empty() => continue,
             InputKind::RawStream => {
-                return Err(crate::Coded::new(
-                    2,
-                    anyhow::anyhow!(
-                        "{name} has no timestamps (a raw capture, not a watt.txt or rfc3339 log): \
-                         nothing to place the frames in time"
-                    ),
-                )
+                return Err(Usage(format!(
+                    "{name} has no timestamps (a raw capture, not a watt.txt or rfc3339 log): \
+                     nothing to place the frames in time"
+                ))
                 .into());
             }
         };
@@ -171,7 +205,7 @@ pub fn read_logs(
                         each(Item::Suspect(time));
                         continue;
                     }
-                    each(Item::Reading(reading(&rule, time, &record.frame)));
+                    each(Item::Reading(reading(&rule, time, &record.frame, wanted)));
                 }
                 Err(LogError::Io { source, .. }) => {
                     return Err(anyhow::anyhow!("reading {name}: {source}"));
@@ -183,9 +217,9 @@ pub fn read_logs(
     Ok(())
 }
 
-fn reading(rule: &TableRule, time: OffsetDateTime, frame: &Frame) -> Reading {
+fn reading(rule: &TableRule, time: OffsetDateTime, frame: &Frame, wanted: &[Quantity]) -> Reading {
     let mut values = [None; 6];
-    for q in Quantity::ALL {
+    for &q in wanted {
         let (label, pow) = q.source();
         values[q as usize] = frame
             .get(label)
@@ -259,10 +293,11 @@ impl Window {
         if let (Some(a), Some(b)) = (window.from, window.to)
             && a >= b
         {
-            return Err(crate::Coded::new(
-                2,
-                anyhow::anyhow!("--from {} is not before --to {}", rfc3339(a), rfc3339(b)),
-            )
+            return Err(Usage(format!(
+                "--from {} is not before --to {}",
+                rfc3339(a),
+                rfc3339(b)
+            ))
             .into());
         }
         Ok(window)
@@ -326,5 +361,8 @@ mod tests {
         );
         assert!(TimeArg::parse("yesterday").is_err());
         assert!(TimeArg::parse("2026-13-01").is_err());
+        assert_eq!(Quantity::parse("power"), Ok(Quantity::Power));
+        assert_eq!(Quantity::parse("voltage_V"), Ok(Quantity::Voltage));
+        assert!(Quantity::parse("watts").is_err());
     }
 }

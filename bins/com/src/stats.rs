@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
-use crate::readings::{self, Item, Quantity, Reading, Resolve, TimeArg, Window, rfc3339};
+use com::readings::{self, Item, Quantity, Reading, Resolve, TimeArg, Window, rfc3339};
 
 /// `com stats FILE… [--from T] [--to T] [--json]`.
 #[derive(Debug, Clone, clap::Args)]
@@ -442,11 +442,20 @@ pub fn human_duration(seconds: f64) -> String {
     }
 }
 
+/// A [`readings::Usage`] error gets exit code 2.
+pub fn usage(err: anyhow::Error) -> anyhow::Error {
+    if err.is::<readings::Usage>() {
+        crate::Coded::new(2, err).into()
+    } else {
+        err
+    }
+}
+
 /// `com stats`: the table (or JSON) on stdout.
 pub fn run(args: &StatsArgs, resolve: Resolve<'_>) -> anyhow::Result<u8> {
     use std::io::Write;
-    let window = Window::new(args.from, args.to, resolve)?;
-    let stats = compute(&args.files, window, args.gap, resolve)?;
+    let window = Window::new(args.from, args.to, resolve).map_err(usage)?;
+    let stats = compute(&args.files, window, args.gap, resolve).map_err(usage)?;
     let text = if args.json {
         format!("{}\n", stats.to_json())
     } else {
