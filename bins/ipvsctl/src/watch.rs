@@ -615,6 +615,28 @@ mod tests {
     }
 
     #[test]
+    fn quiesced_and_overloaded_destinations_are_highlighted() {
+        let mut d = Destination::new(
+            "10.0.0.2:80".parse().unwrap(),
+            ipvs_proto::Forwarding::Masq,
+            1,
+        );
+        d.connections = Some(ipvs_proto::Connections {
+            active: 3,
+            inactive: 2,
+            persistent: 0,
+        });
+        assert!(!highlighted(&d));
+        d.upper_threshold = 6;
+        assert!(!highlighted(&d), "5 of 6");
+        d.upper_threshold = 5;
+        assert!(highlighted(&d), "active + inactive at the upper threshold");
+        d.upper_threshold = 0;
+        d.weight = 0;
+        assert!(highlighted(&d), "weight 0");
+    }
+
+    #[test]
     fn screens_clip_to_the_terminal_and_mark_lines() {
         let frame = Frame {
             text: "a\nb\nc\nd\n".into(),

@@ -533,6 +533,24 @@ fn the_unit_calls_the_service_commands_and_bad_files_are_one_line() {
     assert_eq!(exec("ExecStop"), "/usr/sbin/ipvsctl service stop");
     assert_eq!(exec("Type"), "oneshot");
     assert_eq!(exec("RemainAfterExit"), "yes");
+    // systemd itself accepts it (with the commands pointed at this build).
+    let dir = std::env::temp_dir().join(format!("ipvsctl-systemd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("ipvsctl.service");
+    std::fs::write(&copy, unit.replace("/usr/sbin/ipvsctl", BIN)).unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .expect(
+            "systemd-analyze is not installed: Debian's systemd package has it (CI installs it)",
+        );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "systemd-analyze verify: {stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 
     let root = std::env::temp_dir().join(format!("ipvsctl-unit-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
