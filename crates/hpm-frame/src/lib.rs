@@ -10,17 +10,22 @@
 //! anywhere.
 //!
 //! - [`Frame`] is the lossless raw model: every field's [`Label`] and exact
-//!   [`Digits`]. Its `Display` writes the canonical live form, and parsing that gives
-//!   the same frame back. [`Frame::parse`] reads the live form (`:` separators,
-//!   space padding) and the annotated form (no colons, fields separated by
-//!   whitespace, also one per line). Unknown two-letter labels are kept as
-//!   [`Label::Other`].
+//!   [`Digits`], and the [`Form`] it came in ([`Frame::raw`] gives back exactly
+//!   the bytes from `S` to `E`). Its `Display` writes the canonical live form,
+//!   and parsing that gives the same frame back. [`Frame::parse`] accepts only
+//!   the meter's exact shapes: the live form (each value exactly 7 characters,
+//!   `:` separators, each known label once, trailer `  E`) and the annotated
+//!   form (one separator throughout). Unknown two-letter labels are kept as
+//!   [`Label::Other`]; no label holds `S`, which always starts a frame.
+//! - [`Check`] compares V × A × PF with W within the rounding of the shown
+//!   digits and a margin: a frame that fails is suspect.
 //! - [`StreamDecoder`] takes byte chunks of any size and hands out frames as soon
-//!   as they end, skipping and counting anything else; [`FrameReader`] does that
-//!   over a [`std::io::Read`].
-//! - [`LogReader`] reads the `watt.txt` logs of the old patched `com.c`: records
-//!   of (local timestamp, frame), with an error naming line and column for each
-//!   damaged record.
+//!   as they end (or their line end arrives, if asked), skipping and counting
+//!   anything else; [`FrameReader`] does that over a [`std::io::Read`].
+//! - [`LogReader`] reads `watt.txt` logs (of the old patched `com.c` and of
+//!   `com`) and `com`'s `rfc3339` logs frame by frame, in bounded memory:
+//!   records of (timestamp, frame), with an error naming line and column for
+//!   each damaged record or run of junk.
 //! - [`DecodeRule`] turns fields into typed [`Value`]s with units; the default
 //!   [`TableRule::inferred`] is the rule inferred from the samples (see
 //!   [`decode`] for what is fact and what is inference).
