@@ -221,6 +221,26 @@ fn cluster_apply_and_diff_change_only_the_difference() {
     assert!(own.contains(&from), "{own}");
     let changed = own.replace(&from, &format!("-a -t {} -r {}:80 -m -w 3", svc(), RS[1]));
     let changed_file = file("changed", &changed);
+    // --dry-run checks and sends nothing; a file the kernel would refuse is
+    // refused with its line.
+    assert_eq!(
+        ipvsctl(&c, &["apply", "--dry-run", &changed_file], None).0,
+        Some(0)
+    );
+    assert_eq!(ipvsctl(&c, &["-S", "-n"], None).1, own);
+    let refused_file = file("refused", &format!("{own}-A -t {VIP}:83 -s nosuch\n"));
+    for args in [&["apply", "--dry-run"][..], &["apply"][..]] {
+        let (status, _, stderr) = ipvsctl(&c, &[args, &[refused_file.as_str()][..]].concat(), None);
+        assert_eq!(status, Some(255), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!(
+                "{refused_file}: line {}: Scheduler or persistence engine not found\n",
+                own.lines().count() + 1
+            )),
+            "{stderr}"
+        );
+    }
+    assert_eq!(ipvsctl(&c, &["-S", "-n"], None).1, own);
     let (status, lines, _) = ipvsctl(&c, &["diff", &changed_file], None);
     assert_eq!(
         (status, lines.as_str()),
@@ -289,6 +309,11 @@ fn cluster_apply_and_diff_change_only_the_difference() {
         save(&c).contains(&format!("-r {rs2} -g -w 1")),
         "{}",
         save(&c)
+    );
+    let (status, _, stderr) = ipvsctl(&c, &["set-weight", "-t", &svc(), "10.77.9.9:80", "1"], None);
+    assert_eq!(
+        (status, stderr.as_str()),
+        (Some(255), "No such destination\n")
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -462,6 +487,29 @@ fn cluster_drain_waits_for_the_open_connection() {
     );
     assert!(!save(&c).contains(&busy));
     drop(held.tx);
+    // --then keep: nothing open, so at once; the server stays at weight 0.
+    c.exec(
+        "dir",
+        "ipvsadm",
+        &["-a", "-t", &svc(), "-r", &busy, "-m", "-w", "2"],
+    );
+    let (status, out, err) = ipvsctl(
+        &c,
+        &["drain", "-t", &svc(), "-r", &busy, "--then", "keep"],
+        None,
+    );
+    assert_eq!(status, Some(0), "{err}");
+    assert!(
+        out.ends_with(&format!(
+            "drain {busy}: kept at weight 0 (no active connections)\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        save(&c).contains(&format!("-r {busy} -m -w 0")),
+        "{}",
+        save(&c)
+    );
 }
 
 /// `-Ln --watch 1 --json -t VIP:80` while a client sends a steady 5
