@@ -20,7 +20,7 @@ Exit codes:
        everything received was logged, the terminal and port were restored
 
 Keys (interactive mode): C-a exit, C-x modem lines, C-t ? help (C-t then b break,
-d DTR, r RTS, p pulse DTR, l modem lines, s lines and frame counts, q exit).
+d DTR, r RTS, p pulse DTR, l modem lines, s lines and frame counts, v live values, q exit).
 Pipe mode (stdin or stdout not a terminal):
 no raw mode, no keys; end of stdin ends the session once the port is quiet.";
 
@@ -88,6 +88,12 @@ pub struct Cli {
 
     #[command(flatten)]
     pub influx: InfluxArgs,
+
+    /// Serve the meter's last values and frame counts for Prometheus at
+    /// http://ADDR/metrics, e.g. 127.0.0.1:9101 (loopback: this machine only;
+    /// listen elsewhere only where the network is trusted).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 
     /// When the device disappears, wait for it to come back and go on (same
     /// settings, same log).

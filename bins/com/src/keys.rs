@@ -92,6 +92,8 @@ pub enum Action {
     ToggleRts,
     /// Pulse DTR low for 100 ms.
     PulseDtr,
+    /// Toggle the line of live values after each frame.
+    ToggleValues,
     /// The menu key was pressed: wait for the command.
     MenuStarted,
     /// An unknown menu command.
@@ -133,6 +135,7 @@ impl KeyReader {
                 b'p' => Action::PulseDtr,
                 b's' => Action::Counts,
                 b'l' => Action::Status,
+                b'v' => Action::ToggleValues,
                 other => Action::Unknown(other),
             };
         }
@@ -166,6 +169,7 @@ impl KeyReader {
                  {m} d     toggle DTR\r\n  {m} r     toggle RTS\r\n  \
                  {m} p     pulse DTR low for 100 ms\r\n  {m} l     show modem lines\r\n  \
                  {m} s     show modem lines and counts of frames received\r\n  \
+                 {m} v     toggle the meter's live values after each frame\r\n  \
                  {m} q     exit\r\n  {m} {m}   send {m} itself (also {m} then the exit or status key)\r\n"
             ));
         }

@@ -16,7 +16,9 @@ mod decode;
 mod demo;
 mod keys;
 mod list;
+mod live;
 mod log;
+mod metrics;
 mod plot_cmd;
 mod session;
 mod stats;
@@ -214,6 +216,15 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
         quiet: cli.quiet,
         speed_given,
     };
+    let mut live_metrics = None;
+    if let Some(addr) = cli.metrics {
+        let (m, registry) = metrics::Metrics::new(&config.device.display().to_string());
+        let bound = metrics::serve(addr, registry)?;
+        if !cli.quiet {
+            eprintln!("com: metrics at http://{bound}/metrics");
+        }
+        live_metrics = Some(m);
+    }
     let zone = zone_or_system(cli.tz.as_ref());
     // The log and the records file are created only once the device is open.
     let watt_log = cli.log.is_some() && cli.log_format == log::LogFormat::Watt;
@@ -244,6 +255,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
             log,
             records,
             tally: decode::Tally::new(watt_log),
+            live: live::Live::new(live_metrics.take()),
             shows_on_terminal: false,
             show_raw,
             keys: None,

@@ -95,6 +95,8 @@ pub struct ComHooks {
     pub records: Option<LiveRecords>,
     /// Counts for Ctrl-T s.
     pub tally: Tally,
+    /// The last frame's values: `--metrics` and Ctrl-T v.
+    pub live: crate::live::Live,
     /// The raw stream goes to a terminal (messages then mind the cursor).
     pub shows_on_terminal: bool,
     /// Show the raw stream on the output (false when records replace it).
@@ -164,6 +166,18 @@ impl ComHooks {
                 "DTR pulsed low for 100 ms",
                 port.pulse_dtr(Duration::from_millis(100)),
             ),
+            Action::ToggleValues => {
+                self.live.show_values = !self.live.show_values;
+                if self.live.show_values {
+                    let last = self.live.last_line();
+                    self.say.always(&format!(
+                        "live values on: {}",
+                        last.as_deref().unwrap_or("no frame yet")
+                    ));
+                } else {
+                    self.say.always("live values off");
+                }
+            }
             Action::MenuStarted => {}
             Action::Unknown(byte) => self.say.always(&format!(
                 "unknown menu command {:?}; the menu key then ? shows the keys",
@@ -195,6 +209,7 @@ impl Hooks for ComHooks {
             log.write(data)?;
         }
         self.tally.feed(data);
+        let values = self.live.feed(data);
         if let Some(records) = self.records.as_mut() {
             records.feed(data, local)?;
         }
@@ -202,6 +217,17 @@ impl Hooks for ComHooks {
             local.extend_from_slice(data);
             if self.shows_on_terminal {
                 shown(data);
+            }
+        }
+        // The values line follows the frame on the terminal, on a line of its
+        // own (interactive mode only: Ctrl-T v).
+        if self.keys.is_some() {
+            for line in values {
+                if !local.is_empty() && !local.ends_with(b"\n") {
+                    local.extend_from_slice(b"\r\n");
+                }
+                local.extend_from_slice(format!("[VALUES]: {line}\r\n").as_bytes());
+                shown(b"\n");
             }
         }
         Ok(())

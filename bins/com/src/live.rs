@@ -1,0 +1,143 @@
+//! The live session's view of the meter: the last consistent frame's values
+//! (for `--metrics` and the Ctrl-T `v` values line), decoded from the bytes as
+//! they arrive.
+use hpm_frame::{Check, DecodeRule, Frame, Label, StreamDecoder, TableRule};
+
+use crate::metrics::{Metrics, Values};
+
+/// Decodes the port's bytes and keeps what the last frame said.
+#[derive(Debug)]
+pub struct Live {
+    decoder: StreamDecoder,
+    check: Check,
+    rule: TableRule,
+    metrics: Option<Metrics>,
+    last: Option<Values>,
+    /// Show a values line after each consistent frame (Ctrl-T v).
+    pub show_values: bool,
+    rejected: u64,
+}
+
+impl Live {
+    pub fn new(metrics: Option<Metrics>) -> Live {
+        Live {
+            decoder: StreamDecoder::new(),
+            check: Check::new(),
+            rule: TableRule::inferred(),
+            metrics,
+            last: None,
+            show_values: false,
+            rejected: 0,
+        }
+    }
+
+    /// Feeds received bytes; returns the values line of each consistent
+    /// frame when they are to be shown.
+    pub fn feed(&mut self, data: &[u8]) -> Vec<String> {
+        let mut frames = Vec::new();
+        self.decoder.feed(data, |frame| frames.push(frame));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let mut lines = Vec::new();
+        for frame in frames {
+            if !self.check.verdict(&frame).is_consistent() {
+                if let Some(m) = &self.metrics {
+                    m.suspect();
+                }
+                continue;
+            }
+            let values = self.values(&frame);
+            if let Some(m) = self.metrics.as_mut() {
+                m.frame(&values, now);
+            }
+            if self.show_values {
+                lines.push(values_line(&values));
+            }
+            self.last = Some(values);
+        }
+        let rejected = self.decoder.stats().rejected;
+        if let Some(m) = &self.metrics {
+            m.damaged(rejected - self.rejected);
+        }
+        self.rejected = rejected;
+        lines
+    }
+
+    /// The last consistent frame's values line, if any frame came.
+    pub fn last_line(&self) -> Option<String> {
+        self.last.as_ref().map(values_line)
+    }
+
+    fn values(&self, frame: &Frame) -> Values {
+        let get = |label: Label, scale: f64| {
+            frame
+                .get(label)
+                .and_then(|f| self.rule.decode(f).ok())
+                .map(|v| v.amount.to_f64() * scale)
+        };
+        Values {
+            volts: get(Label::Vo, 1.0),
+            amperes: get(Label::Am, 1.0),
+            watts: get(Label::Wa, 1000.0).map(|w| (w * 1000.0).round() / 1000.0),
+            watt_hours: get(Label::Wh, 1000.0).map(|w| (w * 1000.0).round() / 1000.0),
+            power_factor: get(Label::Pf, 1.0),
+            hertz: get(Label::Hz, 1.0),
+        }
+    }
+}
+
+/// `216.9 V  42.41 A  4.646 kW  PF 0.505  59.98 Hz  2 Wh`.
+pub fn values_line(v: &Values) -> String {
+    let mut parts = Vec::new();
+    if let Some(x) = v.volts {
+        parts.push(format!("{x} V"));
+    }
+    if let Some(x) = v.amperes {
+        parts.push(format!("{x} A"));
+    }
+    if let Some(x) = v.watts {
+        if x >= 1000.0 {
+            parts.push(format!("{} kW", x / 1000.0));
+        } else {
+            parts.push(format!("{x} W"));
+        }
+    }
+    if let Some(x) = v.power_factor {
+        parts.push(format!("PF {x}"));
+    }
+    if let Some(x) = v.hertz {
+        parts.push(format!("{x} Hz"));
+    }
+    if let Some(x) = v.watt_hours {
+        if x >= 1000.0 {
+            parts.push(format!("{} kWh", x / 1000.0));
+        } else {
+            parts.push(format!("{x} Wh"));
+        }
+    }
+    parts.join("  ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STREAM: &[u8] = include_bytes!("../tests/data/stream-seed.bin");
+
+    #[test]
+    fn the_values_line_shows_the_last_frame() {
+        let mut live = Live::new(None);
+        live.show_values = true;
+        let lines = live.feed(&STREAM[..90]);
+        assert_eq!(
+            lines,
+            ["216.9 V  42.41 A  4.646 kW  PF 0.505  59.98 Hz  2 Wh"]
+        );
+        live.feed(&STREAM[90..]);
+        assert_eq!(
+            live.last_line().unwrap(),
+            "216.9 V  42.43 A  4.646 kW  PF 0.504  59.97 Hz  4 Wh"
+        );
+    }
+}
