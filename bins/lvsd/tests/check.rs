@@ -43,7 +43,7 @@ fn a_bad_file_lists_every_error_and_exits_2() {
     assert_eq!(
         stderr,
         "FILE:3:13: unknown scheduler \"fastest\" (known: rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos)\n\
-         FILE:6:1: unknown key `wieght` in [[service.real]] (known: address, weight, forwarding, upper_threshold, lower_threshold)\n\
+         FILE:6:1: unknown key `wieght` in [[service.real]] (known: address, weight, forwarding, upper_threshold, lower_threshold, agent)\n\
          FILE:8:11: duplicate real server 10.0.1.2:80 (first at line 5)\n"
     );
 }

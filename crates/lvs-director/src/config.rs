@@ -81,6 +81,28 @@ pub struct RealConfig {
     pub upper_threshold: u32,
     /// Lower connection threshold (0: none).
     pub lower_threshold: u32,
+    /// Load feedback from an agent on the real server (`agent = { ... }`).
+    pub agent: Option<AgentConfig>,
+}
+
+/// `agent = { port = 3333, interval = "2s" }` of a real server: its
+/// `lvs-agent serve` (HAProxy's agent-check protocol) answers on `port` of
+/// the real server's address, asked every `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentConfig {
+    /// TCP port of the agent (default 3333).
+    pub port: u16,
+    /// Time between two questions (default 2 s).
+    pub interval: Duration,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            port: 3333,
+            interval: Duration::from_secs(2),
+        }
+    }
 }
 
 /// What happens to a real server whose check fails `fall` times.
@@ -858,6 +880,7 @@ impl<'s> Walker<'s> {
                 "forwarding",
                 "upper_threshold",
                 "lower_threshold",
+                "agent",
             ],
         );
         let mut address = None;
@@ -912,6 +935,22 @@ impl<'s> Walker<'s> {
                 "`lower_threshold` must not exceed `upper_threshold`",
             );
         }
+        let agent = match f.get("agent") {
+            None => None,
+            Some(v) => match v.get_ref() {
+                DeValue::Table(t) => Some(self.agent(t, v.span())),
+                other => {
+                    self.error(
+                        v.span(),
+                        format!(
+                            "`agent` must be a table like {{ port = 3333, interval = \"2s\" }}, not {}",
+                            other.type_str()
+                        ),
+                    );
+                    None
+                }
+            },
+        };
         // Returned even when other keys are wrong (the service is refused
         // then), so that duplicates are still found.
         Some((
@@ -921,9 +960,29 @@ impl<'s> Walker<'s> {
                 forwarding,
                 upper_threshold,
                 lower_threshold,
+                agent,
             },
             address_span,
         ))
+    }
+
+    fn agent(&mut self, table: &DeTable<'_>, span: Range<usize>) -> AgentConfig {
+        let f = self.fields(table, span, "`agent`", &["port", "interval"]);
+        let mut agent = AgentConfig::default();
+        if let Some(port) = f
+            .get("port")
+            .and_then(|v| self.integer(v, "port", 1..65536))
+        {
+            agent.port = port as u16;
+        }
+        if let Some((interval, at)) = self.duration(&f, "interval") {
+            if interval < Duration::from_millis(100) || interval > Duration::from_secs(3600) {
+                self.error(at, "`interval` of `agent` must be from 100ms to 1h");
+            } else {
+                agent.interval = interval;
+            }
+        }
+        agent
     }
 
     fn check(&mut self, table: &DeTable<'_>, span: Range<usize>) -> CheckConfig {

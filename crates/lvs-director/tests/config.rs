@@ -290,3 +290,50 @@ mod arbitrary {
         }
     }
 }
+
+#[test]
+fn agents_for_load_feedback() {
+    let text = r#"
+[[service]]
+address = "10.0.0.1:80"
+scheduler = "wrr"
+[[service.real]]
+address = "10.0.1.2:80"
+weight = 100
+agent = { port = 4444, interval = "500ms" }
+[[service.real]]
+address = "10.0.1.3:80"
+agent = {}
+[[service.real]]
+address = "10.0.1.4:80"
+"#;
+    let config = parse(text, "t.toml").unwrap();
+    let reals = &config.services[0].reals;
+    let agent = reals[0].agent.expect("an agent");
+    assert_eq!(
+        (agent.port, agent.interval),
+        (4444, Duration::from_millis(500))
+    );
+    let agent = reals[1].agent.expect("an agent");
+    assert_eq!((agent.port, agent.interval), (3333, Duration::from_secs(2)));
+    assert_eq!(reals[2].agent, None);
+
+    let bad = r#"[[service]]
+address = "10.0.0.1:80"
+[[service.real]]
+address = "10.0.1.2:80"
+agent = { port = 0, interval = "10ms", colour = 1 }
+[[service.real]]
+address = "10.0.1.3:80"
+agent = 3333
+"#;
+    assert_eq!(
+        errors(bad),
+        [
+            "t.toml:5:18: `port` must be an integer from 1 to 65535",
+            "t.toml:5:32: `interval` of `agent` must be from 100ms to 1h",
+            "t.toml:5:40: unknown key `colour` in `agent` (known: port, interval)",
+            "t.toml:8:9: `agent` must be a table like { port = 3333, interval = \"2s\" }, not integer",
+        ]
+    );
+}

@@ -83,6 +83,8 @@ impl Collector for SnapshotCollector {
         let mut real_counters: Vec<Vec<(Labels, u64)>> = vec![Vec::new(); COUNTERS.len()];
         let mut service_counters: Vec<Vec<(Labels, u64)>> = vec![Vec::new(); COUNTERS.len()];
         let mut draining = Vec::new();
+        let mut agent_weight = Vec::new();
+        let mut agent_spare = Vec::new();
         for service in &snapshot.services {
             let service_labels: Labels = vec![("service", service.service.clone())];
             if let Some(stats) = &service.stats {
@@ -110,6 +112,12 @@ impl Collector for SnapshotCollector {
                 if let Some(stats) = &real.stats {
                     for (i, (_, _, get)) in COUNTERS.iter().enumerate() {
                         real_counters[i].push((labels.clone(), get(stats)));
+                    }
+                }
+                if let Some(agent) = &real.agent {
+                    agent_weight.push((labels.clone(), u64::from(agent.weight)));
+                    if let Some(p) = agent.spare_percent {
+                        agent_spare.push((labels.clone(), p));
                     }
                 }
             }
@@ -150,6 +158,22 @@ impl Collector for SnapshotCollector {
                 "lvsd_real_server_active_connections",
                 "Active connections in the kernel's table",
                 &active,
+            )?;
+        }
+        if !agent_weight.is_empty() {
+            gauge(
+                &mut encoder,
+                "lvsd_real_server_feedback_weight",
+                "Weight load feedback gives the real server",
+                &agent_weight,
+            )?;
+        }
+        if !agent_spare.is_empty() {
+            gauge(
+                &mut encoder,
+                "lvsd_real_server_agent_spare_percent",
+                "Spare capacity the real server's agent reports, smoothed",
+                &agent_spare,
             )?;
         }
         if !draining.is_empty() {
@@ -284,6 +308,7 @@ mod tests {
                 persistent: 0,
             }),
             stats: Some(stats),
+            agent: None,
         };
         Snapshot {
             config: "/etc/lvsd/lvsd.toml".into(),

@@ -5,6 +5,7 @@
 //! next (so checks never pile up).
 
 pub mod control;
+pub mod feedback;
 pub mod kernel;
 pub mod log;
 pub mod metrics;
@@ -99,6 +100,7 @@ struct Director {
     failing: HashMap<String, String>,
     results: mpsc::Sender<ProbeResult>,
     snapshot: Arc<Mutex<Snapshot>>,
+    feedback: feedback::Feedback,
 }
 
 /// Runs the director until SIGTERM or SIGINT; the kernel's table is left as
@@ -143,6 +145,7 @@ async fn main_loop(options: Options, config: Config) -> anyhow::Result<()> {
     let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
 
     let (results_tx, mut results_rx) = mpsc::channel(256);
+    let (agents_tx, mut agents_rx) = mpsc::channel(256);
     let mut director = Director {
         path: options.config.clone(),
         config: Config::default(),
@@ -156,6 +159,7 @@ async fn main_loop(options: Options, config: Config) -> anyhow::Result<()> {
         failing: HashMap::new(),
         results: results_tx,
         snapshot,
+        feedback: feedback::Feedback::new(agents_tx),
     };
     director.table = kernel::read_table(&mut director.client)?;
     let adopted = director.table.len();
@@ -185,7 +189,11 @@ async fn main_loop(options: Options, config: Config) -> anyhow::Result<()> {
                     director.reconcile();
                 }
             }
+            Some(answer) = agents_rx.recv() => {
+                director.feedback.record(answer);
+            }
             _ = tick.tick() => {
+                director.feedback.tick();
                 director.reconcile();
             }
             _ = hangup.recv() => {
@@ -242,6 +250,7 @@ impl Director {
         // old probe tasks stops them.
         self.reals = reals;
         self.probes = probes;
+        self.feedback.install(&config, &self.table);
         self.config = config;
     }
 
@@ -346,9 +355,18 @@ impl Director {
             .copied()
             .collect();
         let reals = &self.reals;
+        let feedback = &self.feedback;
         let wanted = health::desired(
             &self.config,
-            &|k, a| reals.get(&(*k, a)).map_or(Health::new(true), |r| r.health),
+            &|k, a| {
+                let mut health = reals.get(&(*k, a)).map_or(Health::new(true), |r| r.health);
+                // Load feedback sets the weight of a real server that is up,
+                // unless a dynamic exec check does.
+                if health.dynamic_weight.is_none() {
+                    health.dynamic_weight = feedback.weight(k, a);
+                }
+                health
+            },
             &retired,
         );
         let now = Instant::now();
@@ -476,6 +494,7 @@ impl Director {
                     last_check: state.and_then(|s| s.last.clone()),
                     connections: d.and_then(|d| d.connections),
                     stats: d.and_then(|d| d.stats),
+                    agent: self.feedback.status(&service.key, real.address),
                 }
             })
             .collect();

@@ -60,6 +60,22 @@ pub struct RealStatus {
     pub connections: Option<Connections>,
     /// The kernel's counters.
     pub stats: Option<Stats>,
+    /// Load feedback, for real servers of services with agents.
+    pub agent: Option<AgentStatus>,
+}
+
+/// A real server's load feedback.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentStatus {
+    /// The weight feedback gives it (when up, unless a dynamic exec check
+    /// sets one).
+    pub weight: u32,
+    /// Its agent's smoothed spare capacity, in percent.
+    pub spare_percent: Option<f64>,
+    /// Why it has that weight.
+    pub reason: String,
+    /// The last failure to get an answer, while it lasts.
+    pub error: Option<String>,
 }
 
 /// One check result.
