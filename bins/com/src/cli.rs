@@ -89,6 +89,37 @@ pub struct Cli {
     #[command(flatten)]
     pub influx: InfluxArgs,
 
+    /// Show a timestamp at the start of each line the device sends (after CR
+    /// or LF, whichever it uses), as tio's --timestamp: 24hour (the default),
+    /// iso8601, epoch-usec or delta (seconds since the previous line). The log
+    /// is not changed.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "24hour", value_enum)]
+    pub timestamp: Option<crate::display::Stamp>,
+
+    /// Show the device's bytes in hex: offset, 16 bytes, ASCII (tio's
+    /// --output-mode hex).
+    #[arg(long)]
+    pub hex: bool,
+
+    /// Character maps, comma-separated, with tio's names: ICRNL, IGNCR, INLCR,
+    /// INLCRNL, ICRCRNL change what is shown of the device's bytes (a CR-only
+    /// meter shows one frame per line with ICRNL); OCRNL, ONLCRNL, OCRCRNL,
+    /// OIGNCR, ODELBS, OLTU change typed bytes before they are sent.
+    #[arg(long, value_name = "FLAGS", value_delimiter = ',', value_parser = crate::display::Flag::parse)]
+    pub map: Vec<crate::display::Flag>,
+
+    /// picocom's input maps: crlf, igncr, lfcr, lfcrlf, crcrlf.
+    #[arg(long, value_name = "MAPS", value_delimiter = ',', value_parser = crate::display::parse_imap)]
+    pub imap: Vec<crate::display::Flag>,
+
+    /// picocom's output maps: crlf, igncr, lfcrlf, crcrlf, delbs.
+    #[arg(long, value_name = "MAPS", value_delimiter = ',', value_parser = crate::display::parse_omap)]
+    pub omap: Vec<crate::display::Flag>,
+
+    /// Show typed bytes on the screen as they are sent (Ctrl-T e toggles).
+    #[arg(long)]
+    pub local_echo: bool,
+
     /// Serve the meter's last values and frame counts for Prometheus at
     /// http://ADDR/metrics, e.g. 127.0.0.1:9101 (loopback: this machine only;
     /// listen elsewhere only where the network is trusted).

@@ -94,6 +94,12 @@ pub enum Action {
     PulseDtr,
     /// Toggle the line of live values after each frame.
     ToggleValues,
+    /// Toggle local echo of typed bytes.
+    ToggleEcho,
+    /// Show the session's settings.
+    Settings,
+    /// Clear the screen.
+    Clear,
     /// The menu key was pressed: wait for the command.
     MenuStarted,
     /// An unknown menu command.
@@ -126,6 +132,12 @@ impl KeyReader {
             if key == self.keys.menu.0 || key == self.keys.exit.0 || key == self.keys.status.0 {
                 return Action::Send(byte);
             }
+            // As in tio: l clears the screen, L shows the modem lines.
+            match byte {
+                b'l' => return Action::Clear,
+                b'L' => return Action::Status,
+                _ => {}
+            }
             return match byte.to_ascii_lowercase() {
                 b'?' | b'h' => Action::Help,
                 b'q' => Action::Exit,
@@ -134,8 +146,9 @@ impl KeyReader {
                 b'r' => Action::ToggleRts,
                 b'p' => Action::PulseDtr,
                 b's' => Action::Counts,
-                b'l' => Action::Status,
                 b'v' => Action::ToggleValues,
+                b'e' => Action::ToggleEcho,
+                b'c' => Action::Settings,
                 other => Action::Unknown(other),
             };
         }
@@ -167,7 +180,9 @@ impl KeyReader {
             text.push_str(&format!(
                 "  {m} ?     this help\r\n  {m} b     send break\r\n  \
                  {m} d     toggle DTR\r\n  {m} r     toggle RTS\r\n  \
-                 {m} p     pulse DTR low for 100 ms\r\n  {m} l     show modem lines\r\n  \
+                 {m} p     pulse DTR low for 100 ms\r\n  {m} L     show modem lines\r\n  \
+                 {m} l     clear the screen\r\n  {m} e     toggle local echo\r\n  \
+                 {m} c     show the settings\r\n  \
                  {m} s     show modem lines and counts of frames received\r\n  \
                  {m} v     toggle the meter's live values after each frame\r\n  \
                  {m} q     exit\r\n  {m} {m}   send {m} itself (also {m} then the exit or status key)\r\n"

@@ -14,6 +14,7 @@ use clap::{CommandFactory, FromArgMatches};
 mod cli;
 mod decode;
 mod demo;
+mod display;
 mod keys;
 mod list;
 mod live;
@@ -256,6 +257,19 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
             records,
             tally: decode::Tally::new(watt_log),
             live: live::Live::new(live_metrics.take()),
+            display: display::Display::new(
+                cli.timestamp,
+                cli.hex,
+                cli.map.iter().chain(&cli.imap).copied().collect(),
+                {
+                    let zone = zone.clone();
+                    Box::new(move |t| zone.local(t))
+                },
+                interactive,
+            ),
+            out_flags: cli.map.iter().chain(&cli.omap).copied().collect(),
+            echo: cli.local_echo,
+            settings: settings_text(&cli, &config),
             shows_on_terminal: false,
             show_raw,
             keys: None,
@@ -271,6 +285,52 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
         let _ = handle.join();
     }
     result
+}
+
+/// What Ctrl-T c shows.
+fn settings_text(cli: &Cli, config: &session::Config) -> String {
+    let flags: Vec<&str> = cli
+        .map
+        .iter()
+        .chain(&cli.imap)
+        .chain(&cli.omap)
+        .map(|f| f.name())
+        .collect();
+    let mut text = format!(
+        "[SETTINGS]: {} {} {} flow {}\r\n",
+        config.device.display(),
+        config.settings.baud,
+        config.settings.framing,
+        config.settings.flow
+    );
+    let mut line = |k: &str, v: String| text.push_str(&format!("  {k:<10} {v}\r\n"));
+    line(
+        "log",
+        cli.log.as_ref().map_or("none".to_string(), |p| {
+            format!("{} ({:?})", p.display(), cli.log_format)
+        }),
+    );
+    line(
+        "timestamp",
+        cli.timestamp
+            .and_then(|s| clap::ValueEnum::to_possible_value(&s))
+            .map_or("off".to_string(), |v| v.get_name().to_string()),
+    );
+    line("hex", if cli.hex { "on" } else { "off" }.to_string());
+    line(
+        "maps",
+        if flags.is_empty() {
+            "none".to_string()
+        } else {
+            flags.join(",")
+        },
+    );
+    line(
+        "metrics",
+        cli.metrics
+            .map_or("off".to_string(), |a| format!("http://{a}/metrics")),
+    );
+    text
 }
 
 /// Two keys that are one byte would make one of them unreachable.

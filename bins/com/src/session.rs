@@ -97,6 +97,14 @@ pub struct ComHooks {
     pub tally: Tally,
     /// The last frame's values: `--metrics` and Ctrl-T v.
     pub live: crate::live::Live,
+    /// What the screen shows of the device's bytes (--timestamp, --hex, --map).
+    pub display: crate::display::Display,
+    /// Maps of typed bytes (--map O..., --omap).
+    pub out_flags: Vec<crate::display::Flag>,
+    /// Local echo of typed bytes (--local-echo, Ctrl-T e).
+    pub echo: bool,
+    /// The settings Ctrl-T c shows.
+    pub settings: String,
     /// The raw stream goes to a terminal (messages then mind the cursor).
     pub shows_on_terminal: bool,
     /// Show the raw stream on the output (false when records replace it).
@@ -135,7 +143,35 @@ impl ComHooks {
             Err(err) => self.say.always(&format!("{what}: {err}")),
         };
         match action {
-            Action::Send(byte) => control.send(&[byte]),
+            Action::Send(byte) => {
+                let bytes = crate::display::map_typed(&self.out_flags, byte);
+                if self.echo {
+                    let shown: Vec<u8> = bytes
+                        .iter()
+                        .flat_map(|&b| {
+                            if b == b'\r' {
+                                vec![b'\r', b'\n']
+                            } else {
+                                vec![b]
+                            }
+                        })
+                        .collect();
+                    to_stderr(&shown);
+                }
+                control.send(&bytes);
+            }
+            Action::ToggleEcho => {
+                self.echo = !self.echo;
+                self.say.always(if self.echo {
+                    "local echo on"
+                } else {
+                    "local echo off"
+                });
+            }
+            Action::Settings => {
+                to_stderr(format!("{}{}", fresh_line(), self.settings).as_bytes());
+            }
+            Action::Clear => to_stderr(b"\x1b[H\x1b[2J"),
             Action::Exit => return Flow::Stop,
             Action::Status => print_status(port),
             Action::Counts => {
@@ -191,7 +227,13 @@ impl ComHooks {
 impl Hooks for ComHooks {
     fn input(&mut self, data: &[u8], control: &mut Control<'_>) -> io::Result<Flow> {
         let Some(keys) = self.keys.as_mut() else {
-            control.send(data);
+            if self.out_flags.is_empty() {
+                control.send(data);
+            } else {
+                for &byte in data {
+                    control.send(&crate::display::map_typed(&self.out_flags, byte));
+                }
+            }
             return Ok(Flow::Continue);
         };
         let actions: Vec<Action> = data.iter().map(|&byte| keys.feed(byte)).collect();
@@ -214,9 +256,15 @@ impl Hooks for ComHooks {
             records.feed(data, local)?;
         }
         if self.show_raw {
-            local.extend_from_slice(data);
+            let start = local.len();
+            if self.display.is_plain() {
+                local.extend_from_slice(data);
+            } else {
+                self.display
+                    .show(data, time::OffsetDateTime::now_utc(), local);
+            }
             if self.shows_on_terminal {
-                shown(data);
+                shown(&local[start..]);
             }
         }
         // The values line follows the frame on the terminal, on a line of its

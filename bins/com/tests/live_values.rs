@@ -1,83 +1,9 @@
 //! Ctrl-T v in a real terminal (tmux): the demo's frames, each followed by a
 //! `[VALUES]:` line with the frame's decoded values, toggled on and off.
-use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+#[path = "support/tmux.rs"]
+mod tmux;
 
 use hpm_frame::{DecodeRule, Frame, Label, TableRule};
-
-/// A private tmux server running one shell script in a 120x40 pane.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(script: &str) -> Tmux {
-        let version = Command::new("tmux").arg("-V").output();
-        assert!(
-            version.is_ok_and(|v| v.status.success()),
-            "tmux is needed for this test (`cargo xtask ci` installs it)"
-        );
-        let tmux = Tmux {
-            socket: format!("com-values-{}", std::process::id()),
-        };
-        let status = tmux
-            .cmd()
-            .args(["new-session", "-d", "-x", "120", "-y", "40", script])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        tmux
-    }
-
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.args(["-L", &self.socket, "-f", "/dev/null"])
-            .env("TERM", "xterm")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn send(&self, keys: &[&str]) {
-        let status = self
-            .cmd()
-            .args(["send-keys", "-t", "0"])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", "0"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}:\n{screen}"
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").status();
-    }
-}
 
 #[test]
 fn ctrl_t_v_shows_each_frames_values_under_it() {
@@ -85,7 +11,7 @@ fn ctrl_t_v_shows_each_frames_values_under_it() {
         "{} --demo --demo-interval 0.3; echo EXIT=$?; sleep 30",
         env!("CARGO_BIN_EXE_com")
     );
-    let tmux = Tmux::start(&script);
+    let tmux = tmux::Tmux::start("values", &script);
     tmux.wait("a frame", |s| s.contains("Eu  E"));
     tmux.send(&["C-t", "v"]);
     let re = regex::Regex::new(
