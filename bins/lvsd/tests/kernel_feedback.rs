@@ -2,7 +2,8 @@
 //! (`cargo xtask kernel-lab -p lvsd --test kernel_feedback`). Two real
 //! servers' addresses on `lo` of a namespace of the test's own, an agent on
 //! each (the load from a file through `--command`, a drain file), `lvsd`
-//! with `agent = { ... }` on both: the kernel's weights follow the agents.
+//! with `agent = { ... }` on both: the kernel's weights follow the agents,
+//! whether they measure a site command or a cgroup's CPU quota.
 
 mod support;
 
@@ -26,6 +27,58 @@ fn lvs_agent() -> String {
         .with_file_name("lvs-agent")
         .to_string_lossy()
         .into_owned()
+}
+
+fn agent_args(args: &[&str]) -> Killed {
+    Killed(
+        Command::new(lvs_agent())
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting lvs-agent"),
+    )
+}
+
+/// The two real servers' addresses on `lo` of a fresh namespace (the
+/// calling thread's), and lvsd with agents on both; lvsd is killed on drop.
+fn namespace_and_lvsd(dir: &Path) -> (Killed, std::path::PathBuf) {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+    support::run(support::IP, &["link", "set", "lo", "up"]);
+    for a in ["10.0.1.2/32", "10.0.1.3/32"] {
+        support::run(support::IP, &["addr", "add", a, "dev", "lo"]);
+    }
+    let config = dir.join("lvsd.toml");
+    std::fs::write(
+        &config,
+        "[[service]]\naddress = \"10.0.0.1:80\"\nscheduler = \"wrr\"\n\
+         [[service.real]]\naddress = \"10.0.1.2:80\"\nweight = 100\nagent = { port = 3333, interval = \"500ms\" }\n\
+         [[service.real]]\naddress = \"10.0.1.3:80\"\nweight = 100\nagent = { port = 3333, interval = \"500ms\" }\n",
+    )
+    .unwrap();
+    let log = dir.join("lvsd.log");
+    let lvsd = Killed(
+        Command::new(support::BIN)
+            .arg("run")
+            .arg("--config")
+            .arg(&config)
+            .arg("--socket")
+            .arg(dir.join("sock"))
+            .args(["--metrics", "off"])
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    (lvsd, log)
+}
+
+/// The kernel's weights of 10.0.1.2:80 and 10.0.1.3:80.
+fn weights(ipvs: &mut ipvs_proto::Client) -> Vec<u32> {
+    let key = ipvs_proto::ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
+    let mut d = ipvs.destinations(&key).unwrap_or_default();
+    d.sort_by_key(|d| d.socket_addr());
+    d.iter().map(|d| d.weight).collect()
 }
 
 fn agent(listen: &str, load: &Path, drain: &Path) -> Killed {
@@ -57,51 +110,26 @@ fn agents_set_the_kernel_weights() {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
-                support::run(support::IP, &["link", "set", "lo", "up"]);
-                for a in ["10.0.1.2/32", "10.0.1.3/32"] {
-                    support::run(support::IP, &["addr", "add", a, "dev", "lo"]);
-                }
                 let dir = tempfile::tempdir().unwrap();
                 let file = |name: &str| dir.path().join(name);
                 std::fs::write(file("load2"), "0\n").unwrap();
                 std::fs::write(file("load3"), "0\n").unwrap();
+                let (lvsd, log) = namespace_and_lvsd(dir.path());
                 let mut agent2 = Some(agent("10.0.1.2:3333", &file("load2"), &file("drain2")));
                 let _agent3 = agent("10.0.1.3:3333", &file("load3"), &file("drain3"));
-                let config = file("lvsd.toml");
-                std::fs::write(
-                    &config,
-                    "[[service]]\naddress = \"10.0.0.1:80\"\nscheduler = \"wrr\"\n\
-                     [[service.real]]\naddress = \"10.0.1.2:80\"\nweight = 100\nagent = { port = 3333, interval = \"500ms\" }\n\
-                     [[service.real]]\naddress = \"10.0.1.3:80\"\nweight = 100\nagent = { port = 3333, interval = \"500ms\" }\n",
-                )
-                .unwrap();
-                let log = file("lvsd.log");
-                let lvsd = Killed(
-                    Command::new(support::BIN)
-                        .arg("run")
-                        .arg("--config")
-                        .arg(&config)
-                        .arg("--socket")
-                        .arg(file("sock"))
-                        .args(["--metrics", "off"])
-                        .stderr(std::fs::File::create(&log).unwrap())
-                        .spawn()
-                        .unwrap(),
-                );
                 let mut ipvs = ipvs_proto::Client::connect().unwrap();
-                let key = ipvs_proto::ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
-                let mut weights = || -> Vec<u32> {
-                    let mut d = ipvs.destinations(&key).unwrap_or_default();
-                    d.sort_by_key(|d| d.socket_addr());
-                    d.iter().map(|d| d.weight).collect()
-                };
+                let mut weights = || weights(&mut ipvs);
                 let text = || std::fs::read_to_string(&log).unwrap_or_default();
                 let mut expect = |want: [u32; 2], within: u64, what: &str| {
                     let seen = wait_for(Duration::from_secs(within), || {
                         (weights() == want).then_some(())
                     });
-                    assert!(seen.is_some(), "{what}: weights {:?}, not {want:?}\n{}", weights(), text());
+                    assert!(
+                        seen.is_some(),
+                        "{what}: weights {:?}, not {want:?}\n{}",
+                        weights(),
+                        text()
+                    );
                 };
 
                 // Both idle: the configured weights.
@@ -117,13 +145,133 @@ fn agents_set_the_kernel_weights() {
                 std::fs::remove_file(file("drain3")).unwrap();
                 expect([40, 100], 10, "ready again");
                 // A dead agent: its weight stays (until the 30 s expiry).
+                let before = text().len();
                 drop(agent2.take());
                 std::thread::sleep(Duration::from_secs(3));
                 assert_eq!(weights(), [40, 100], "{}", text());
                 let log = text();
                 assert!(log.contains("feedback weight 100 -> 75"), "{log}");
                 assert!(log.contains("agent says drain"), "{log}");
-                assert!(log.contains("agent of real server 10.0.1.2:80"), "{log}");
+                // The dead agent is logged (once), with its weight kept.
+                assert!(
+                    log[before..].contains(
+                        "agent of real server 10.0.1.2:80 of TCP 10.0.0.1:80: 10.0.1.2:3333: "
+                    ),
+                    "{log}"
+                );
+                drop(lvsd);
+                ipvs.flush().unwrap();
+            })
+            .join()
+            .unwrap()
+    });
+}
+
+/// cgroup2 mounted outside /sys (see /work/shared/cluster-lab-facts.md) with
+/// a group per real server limited to 20 % of a CPU; unmounted on drop.
+struct Groups {
+    mount: std::path::PathBuf,
+    burner: Option<Child>,
+}
+
+impl Groups {
+    fn new() -> Groups {
+        let mount = std::path::PathBuf::from(format!("/tmp/lvsd-cg-{}", std::process::id()));
+        std::fs::create_dir_all(&mount).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "cgroup2", "none"])
+            .arg(&mount)
+            .status()
+            .expect("running mount");
+        assert!(ok.success(), "mount -t cgroup2 failed");
+        std::fs::write(mount.join("cgroup.subtree_control"), "+cpu").unwrap();
+        for g in ["rs2", "rs3"] {
+            std::fs::create_dir(mount.join(g)).unwrap();
+            std::fs::write(mount.join(g).join("cpu.max"), "20000 100000").unwrap();
+        }
+        Groups {
+            mount,
+            burner: None,
+        }
+    }
+
+    fn dir(&self, g: &str) -> String {
+        self.mount.join(g).to_string_lossy().into_owned()
+    }
+
+    fn burn(&mut self, g: &str) {
+        let child = Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("starting the busy loop");
+        std::fs::write(
+            self.mount.join(g).join("cgroup.procs"),
+            child.id().to_string(),
+        )
+        .unwrap();
+        self.burner = Some(child);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.burner.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Groups {
+    fn drop(&mut self) {
+        self.stop();
+        for g in ["rs2", "rs3"] {
+            let _ = std::fs::remove_dir(self.mount.join(g));
+        }
+        let _ = Command::new("umount").arg(&self.mount).status();
+        let _ = std::fs::remove_dir(&self.mount);
+    }
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn cgroup_limited_real_servers_get_weights_from_their_quota() {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let dir = tempfile::tempdir().unwrap();
+                let mut groups = Groups::new();
+                let (lvsd, log) = namespace_and_lvsd(dir.path());
+                let common = ["--interval", "200ms", "--window", "1s", "--cgroup"];
+                let rs2 = groups.dir("rs2");
+                let rs3 = groups.dir("rs3");
+                let _a2 = agent_args(
+                    &[&common[..], &[rs2.as_str(), "--listen", "10.0.1.2:3333"]].concat(),
+                );
+                let _a3 = agent_args(
+                    &[&common[..], &[rs3.as_str(), "--listen", "10.0.1.3:3333"]].concat(),
+                );
+                let mut ipvs = ipvs_proto::Client::connect().unwrap();
+                let text = || std::fs::read_to_string(&log).unwrap_or_default();
+                let mut expect = |what: &str, within: u64, ok: &dyn Fn(&[u32]) -> bool| {
+                    let seen = wait_for(Duration::from_secs(within), || {
+                        ok(&weights(&mut ipvs)).then_some(())
+                    });
+                    assert!(
+                        seen.is_some(),
+                        "{what}: weights {:?}\n{}",
+                        weights(&mut ipvs),
+                        text()
+                    );
+                };
+                expect("idle", 5, &|w| w == [100, 100]);
+                // A busy loop in rs2's group uses all its quota: no spare
+                // capacity, its weight falls (after the blackout) below rs3's.
+                groups.burn("rs2");
+                expect("rs2 busy", 30, &|w| {
+                    w.len() == 2 && w[0] <= 25 && w[1] == 100
+                });
+                // Stopped: back to the configured weight.
+                groups.stop();
+                expect("rs2 idle again", 20, &|w| w == [100, 100]);
                 drop(lvsd);
                 ipvs.flush().unwrap();
             })
