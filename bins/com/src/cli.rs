@@ -22,7 +22,12 @@ Exit codes:
 Keys (interactive mode): C-a exit, C-x modem lines, C-t ? help (C-t then b break,
 d DTR, r RTS, p pulse DTR, l modem lines, s lines and frame counts, v live values, q exit).
 Pipe mode (stdin or stdout not a terminal):
-no raw mode, no keys; end of stdin ends the session once the port is quiet.";
+no raw mode, no keys; end of stdin ends the session once the port is quiet.
+
+Profiles: `com NAME` with a [NAME] section in $XDG_CONFIG_HOME/com/config.toml
+(else ~/.config/com/config.toml) runs with its keys as options: device, speed,
+and every long option above without its dashes (log = \"watt.txt\",
+reconnect = true, map = [\"ICRNL\"]); options given on the command line win.";
 
 /// A serial terminal that logs instruments without losing a byte.
 ///
@@ -35,7 +40,8 @@ no raw mode, no keys; end of stdin ends the session once the port is quiet.";
     version,
     after_help = EXIT_CODES,
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    args_override_self = true
 )]
 pub struct Cli {
     /// The serial device, e.g. /dev/ttyUSB0 or a /dev/serial/by-id/ name.

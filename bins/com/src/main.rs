@@ -21,6 +21,7 @@ mod live;
 mod log;
 mod metrics;
 mod plot_cmd;
+mod profile;
 mod session;
 mod stats;
 mod zone;
@@ -66,7 +67,14 @@ fn report(err: &anyhow::Error) -> String {
 impl std::error::Error for Coded {}
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let args = match profile::expand(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(err) => {
+            eprintln!("com: error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let matches = Cli::command().get_matches_from(args);
     let speed_given = matches.value_source("speed") == Some(ValueSource::CommandLine);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     match run(cli, speed_given) {
