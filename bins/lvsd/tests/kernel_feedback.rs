@@ -279,3 +279,87 @@ fn cgroup_limited_real_servers_get_weights_from_their_quota() {
             .unwrap()
     });
 }
+
+fn tally(answers: &[Result<String, String>]) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for a in answers {
+        *m.entry(a.clone().unwrap_or_else(|e| format!("error: {e}")))
+            .or_insert(0) += 1;
+    }
+    m
+}
+
+#[test]
+#[ignore = "needs an IPVS kernel: cargo xtask kernel-lab"]
+fn feedback_shifts_client_requests_in_a_nat_cluster() {
+    let mut cluster = support::Cluster::nat("fb", 2);
+    cluster.start_web(1);
+    cluster.start_web(2);
+    let file = |name: &str| cluster.dir.path().join(name);
+    std::fs::write(file("load1"), "0\n").unwrap();
+    std::fs::write(file("load2"), "0\n").unwrap();
+    // An agent in each real server's namespace, answering on its address.
+    let _agents: Vec<Killed> = (1..=2)
+        .map(|i| {
+            let (load, drain) = (file(&format!("load{i}")), file(&format!("drain{i}")));
+            support::in_netns(&cluster.real(i), || agent("0.0.0.0:3333", &load, &drain))
+        })
+        .collect();
+    let mut text = format!(
+        "[[service]]\naddress = \"{}\"\nscheduler = \"wrr\"\nforwarding = \"nat\"\n",
+        support::VIP
+    );
+    for i in 1..=2 {
+        text.push_str(&format!(
+            "[[service.real]]\naddress = \"{}\"\nweight = 100\nagent = {{ port = 3333, interval = \"500ms\" }}\n",
+            support::Cluster::real_addr(i)
+        ));
+    }
+    let path = cluster.write_config("lvsd.toml", &text);
+    let lvsd = support::Lvsd::start(&cluster, &path);
+    let mut ipvs = cluster.ipvs();
+    let mut expect = |want: [u32; 2], within: u64, what: &str| {
+        let want: Vec<_> = (1..=2)
+            .map(|i| (support::Cluster::real_addr(i), want[i - 1]))
+            .collect();
+        let seen = wait_for(Duration::from_secs(within), || {
+            (support::weights(&mut ipvs) == want).then_some(())
+        });
+        assert!(
+            seen.is_some(),
+            "{what}: weights {:?}, not {want:?}\n{}",
+            support::weights(&mut ipvs),
+            lvsd.log()
+        );
+    };
+    let count = |n: usize| {
+        let t = tally(&cluster.gets(n));
+        eprintln!("{n} requests: {t:?}");
+        (
+            t.get("r1").copied().unwrap_or(0),
+            t.get("r2").copied().unwrap_or(0),
+            t,
+        )
+    };
+
+    // Both idle: equal weights, requests split evenly.
+    expect([100, 100], 5, "idle");
+    let (r1, r2, t) = count(20);
+    assert!(r1.abs_diff(r2) <= 2 && r1 + r2 == 20, "idle: {t:?}");
+    // r1 75 % loaded: weight 25 after the blackout; a fifth of the requests.
+    std::fs::write(file("load1"), "75\n").unwrap();
+    expect([25, 100], 30, "r1 loaded");
+    let (r1, r2, t) = count(25);
+    assert!((3..=7).contains(&r1) && r1 + r2 == 25, "r1 loaded: {t:?}");
+    // r2's drain file: weight 0, every new request to r1.
+    std::fs::write(file("drain2"), "").unwrap();
+    expect([25, 0], 5, "r2 drained");
+    let (r1, _, t) = count(10);
+    assert_eq!(r1, 10, "r2 drained: {t:?}");
+    // Drain gone, load gone: back to equal weights and an even split.
+    std::fs::remove_file(file("drain2")).unwrap();
+    std::fs::write(file("load1"), "0\n").unwrap();
+    expect([100, 100], 15, "converged");
+    let (r1, r2, t) = count(20);
+    assert!(r1.abs_diff(r2) <= 2 && r1 + r2 == 20, "converged: {t:?}");
+}
