@@ -144,7 +144,7 @@ fn agents_set_the_kernel_weights() {
                 // Gone: back to the configured weight.
                 std::fs::remove_file(file("drain3")).unwrap();
                 expect([40, 100], 10, "ready again");
-                // A dead agent: its weight stays (until the 30 s expiry).
+                // A dead agent: its weight stays until the 30 s expiry.
                 let before = text().len();
                 drop(agent2.take());
                 std::thread::sleep(Duration::from_secs(3));
@@ -159,6 +159,17 @@ fn agents_set_the_kernel_weights() {
                     ),
                     "{log}"
                 );
+                // Past the 30 s expiry: back to the configured weight, in steps.
+                let back = wait_for(Duration::from_secs(45), || {
+                    (weights() == [100, 100]).then_some(())
+                });
+                assert!(
+                    back.is_some(),
+                    "expired: weights {:?}\n{}",
+                    weights(),
+                    text()
+                );
+                assert!(text().contains("agent silent past expiry"), "{}", text());
                 drop(lvsd);
                 ipvs.flush().unwrap();
             })
