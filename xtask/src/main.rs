@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod bench_pty;
 mod ci;
+mod com_docs;
 mod kernel_lab;
 mod tidy;
 mod util;
@@ -15,6 +16,8 @@ cargo xtask <TASK>
 Tasks:
   bench-pty   com against socat bridging 100 MB through a pty, both directions
               ([--mb N] [--runs R])
+  com-docs    com's man page and bash/zsh/fish completions into [DIR]
+              (default target/com-docs)
   ci          every check CI runs: host packages, fmt, clippy, tests, docs, fuzz and
               bench compilation, then the kernel lab
   kernel-lab  the guest suites against a real IPVS kernel under qemu
@@ -48,6 +51,7 @@ fn run() -> anyhow::Result<()> {
     match task {
         "bench-pty" => bench_pty::run(rest),
         "ci" => ci::run(rest),
+        "com-docs" => com_docs::run(rest),
         "kernel-lab" => kernel_lab::run(rest),
         "tidy" => tidy::run(rest),
         "help" | "-h" | "--help" => {
@@ -55,7 +59,7 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         other => anyhow::bail!(
-            "unknown task `{other}`; expected one of: bench-pty, ci, kernel-lab, tidy, help"
+            "unknown task `{other}`; expected one of: bench-pty, ci, com-docs, kernel-lab, tidy, help"
         ),
     }
 }

@@ -248,6 +248,13 @@ pub enum Command {
         #[arg(long, value_name = "AREA/CITY", value_parser = parse_zone)]
         tz: Option<Zone>,
     },
+    /// Print the man page or a shell's completions (used by `cargo xtask
+    /// com-docs`).
+    #[command(hide = true)]
+    Generate {
+        #[arg(value_enum)]
+        what: crate::generate::What,
+    },
     /// Run only the simulated HPM-100A: print its pty path and send frames until
     /// killed.
     Simulate {

@@ -15,6 +15,7 @@ mod cli;
 mod decode;
 mod demo;
 mod display;
+mod generate;
 mod keys;
 mod list;
 mod live;
@@ -156,6 +157,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
                 let zone = zone_or_system(args.tz.as_ref());
                 stats::run(args, &|local, after| zone.resolve(local, after).time())
             }
+            Command::Generate { what } => generate::run(*what),
             Command::Plot { args, tz } => plot_cmd::run(args, &zone_or_system(tz.as_ref())),
         };
     }
