@@ -12,7 +12,8 @@ pub struct Live {
     check: Check,
     rule: TableRule,
     metrics: Option<Metrics>,
-    last: Option<Values>,
+    /// The last consistent frame's values line.
+    last: Option<String>,
     /// Show a values line after each consistent frame (Ctrl-T v).
     pub show_values: bool,
     rejected: u64,
@@ -51,10 +52,11 @@ impl Live {
             if let Some(m) = self.metrics.as_mut() {
                 m.frame(&values, now);
             }
+            let line = self.line(&frame);
             if self.show_values {
-                lines.push(values_line(&values));
+                lines.push(line.clone());
             }
-            self.last = Some(values);
+            self.last = Some(line);
         }
         let rejected = self.decoder.stats().rejected;
         if let Some(m) = &self.metrics {
@@ -66,7 +68,31 @@ impl Live {
 
     /// The last consistent frame's values line, if any frame came.
     pub fn last_line(&self) -> Option<String> {
-        self.last.as_ref().map(values_line)
+        self.last.clone()
+    }
+
+    /// `216.9 V  42.41 A  4.646 kW  PF 0.505  59.98 Hz  0.002 kWh`: the
+    /// meter's own digits and units.
+    fn line(&self, frame: &Frame) -> String {
+        let mut parts = Vec::new();
+        for label in [
+            Label::Vo,
+            Label::Am,
+            Label::Wa,
+            Label::Pf,
+            Label::Hz,
+            Label::Wh,
+        ] {
+            let Some(v) = frame.get(label).and_then(|f| self.rule.decode(f).ok()) else {
+                continue;
+            };
+            parts.push(if label == Label::Pf {
+                format!("PF {}", v.amount)
+            } else {
+                v.to_string()
+            });
+        }
+        parts.join("  ")
     }
 
     fn values(&self, frame: &Frame) -> Values {
@@ -87,38 +113,6 @@ impl Live {
     }
 }
 
-/// `216.9 V  42.41 A  4.646 kW  PF 0.505  59.98 Hz  2 Wh`.
-pub fn values_line(v: &Values) -> String {
-    let mut parts = Vec::new();
-    if let Some(x) = v.volts {
-        parts.push(format!("{x} V"));
-    }
-    if let Some(x) = v.amperes {
-        parts.push(format!("{x} A"));
-    }
-    if let Some(x) = v.watts {
-        if x >= 1000.0 {
-            parts.push(format!("{} kW", x / 1000.0));
-        } else {
-            parts.push(format!("{x} W"));
-        }
-    }
-    if let Some(x) = v.power_factor {
-        parts.push(format!("PF {x}"));
-    }
-    if let Some(x) = v.hertz {
-        parts.push(format!("{x} Hz"));
-    }
-    if let Some(x) = v.watt_hours {
-        if x >= 1000.0 {
-            parts.push(format!("{} kWh", x / 1000.0));
-        } else {
-            parts.push(format!("{x} Wh"));
-        }
-    }
-    parts.join("  ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,12 +126,12 @@ mod tests {
         let lines = live.feed(&STREAM[..90]);
         assert_eq!(
             lines,
-            ["216.9 V  42.41 A  4.646 kW  PF 0.505  59.98 Hz  2 Wh"]
+            ["216.9 V  42.41 A  4.646 kW  PF 0.505  59.98 Hz  0.002 kWh"]
         );
         live.feed(&STREAM[90..]);
         assert_eq!(
             live.last_line().unwrap(),
-            "216.9 V  42.43 A  4.646 kW  PF 0.504  59.97 Hz  4 Wh"
+            "216.9 V  42.43 A  4.646 kW  PF 0.504  59.97 Hz  0.004 kWh"
         );
     }
 }

@@ -15,7 +15,7 @@ fn ctrl_t_v_shows_each_frames_values_under_it() {
     tmux.wait("a frame", |s| s.contains("Eu  E"));
     tmux.send(&["C-t", "v"]);
     let re = regex::Regex::new(
-        r"^\[VALUES\]: (\d+\.\d) V  (\d+\.\d+) A  \d+\.\d+ kW  PF 0\.\d+  \d+\.\d+ Hz  \d+ Wh$",
+        r"^\[VALUES\]: (\d+\.\d) V  (\d+\.\d+) A  \d+\.\d{3} kW  PF 0\.\d{3}  \d+\.\d\d Hz  \d+\.\d+ kWh$",
     )
     .unwrap();
     let screen = tmux.wait("two values lines", |s| {
