@@ -276,7 +276,7 @@ fn encode(value: f64) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(2048))]
 
     #[test]
     fn a_digit_changed_in_v_a_w_or_pf_of_a_random_frame_is_caught_or_small(
@@ -308,18 +308,34 @@ proptest! {
         let mut changed = fields.clone();
         let mut digits = changed[which].0.clone().into_bytes();
         let k = pos.index(digits.len());
-        prop_assume!(digits[k] != b'0' + digit);
-        digits[k] = b'0' + digit;
+        // Another digit than the one there.
+        let new = if digits[k] == b'0' + digit { b'0' + (digit + 1) % 10 } else { b'0' + digit };
+        digits[k] = new;
         changed[which].0 = String::from_utf8(digits).unwrap();
         let damaged = Frame::parse(text(&changed).as_bytes()).unwrap();
         if check.verdict(&damaged) == Verdict::Consistent {
+            // Within the tolerance: the field moved by no more than the
+            // rounding of all four shown values (in both frames) and the
+            // margin allow. (With few digits shown, say 0.068 kW, that is
+            // more than 1 %.)
+            use hpm_frame::DecodeRule;
             let rule = hpm_frame::TableRule::inferred();
-            let label: hpm_frame::Label = fields[which].1.parse().unwrap();
-            let value = |f: &Frame| {
-                hpm_frame::DecodeRule::decode(&rule, f.get(label).unwrap()).unwrap().amount.to_f64()
+            let value = |f: &Frame, l: hpm_frame::Label| {
+                rule.decode(f.get(l).unwrap()).unwrap().amount.to_f64()
             };
-            let (was, now) = (value(&frame), value(&damaged));
-            prop_assert!(((now - was) / was).abs() < 0.01, "{} -> {}", was, now);
+            let rounding = |f: &Frame| -> f64 {
+                ["Vo", "Am", "Wa", "Pf"]
+                    .iter()
+                    .map(|l| {
+                        let l: hpm_frame::Label = l.parse().unwrap();
+                        rule.resolution(f.get(l).unwrap()).unwrap() / 2.0 / value(f, l)
+                    })
+                    .sum()
+            };
+            let label: hpm_frame::Label = fields[which].1.parse().unwrap();
+            let (was, now) = (value(&frame, label), value(&damaged, label));
+            let allowed = rounding(&frame) + rounding(&damaged) + 2.0 * check.margin_in_use() + 1e-4;
+            prop_assert!(((now - was) / was).abs() <= allowed, "{} -> {} (allowed {})", was, now, allowed);
         }
     }
 }
