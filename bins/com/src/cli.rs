@@ -122,6 +122,12 @@ pub struct Cli {
     #[arg(long, value_name = "MAPS", value_delimiter = ',', value_parser = crate::display::parse_omap)]
     pub omap: Vec<crate::display::Flag>,
 
+    /// Type bytes as hex digits, two to a byte (`53 3a 0d 0a` sends "S:" CR
+    /// LF; spaces and line ends between them are ignored), as tio's
+    /// --input-mode hex.
+    #[arg(long)]
+    pub hex_input: bool,
+
     /// Show typed bytes on the screen as they are sent (Ctrl-T e toggles).
     #[arg(long)]
     pub local_echo: bool,

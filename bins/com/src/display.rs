@@ -296,6 +296,31 @@ pub fn map_typed(flags: &[Flag], byte: u8) -> Vec<u8> {
     }
 }
 
+/// `--hex-input` (tio's `--input-mode hex`): typed hex digits, two to a
+/// byte, become the bytes sent; spaces, tabs and line ends between them are
+/// ignored, anything else is refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HexInput {
+    high: Option<u8>,
+}
+
+impl HexInput {
+    /// The byte a typed key completes, or why the key is not a hex digit.
+    pub fn feed(&mut self, key: u8) -> Result<Option<u8>, u8> {
+        if matches!(key, b' ' | b'\t' | b'\r' | b'\n') {
+            return Ok(None);
+        }
+        let digit = (key as char).to_digit(16).ok_or(key)? as u8;
+        Ok(match self.high.take() {
+            Some(high) => Some(high << 4 | digit),
+            None => {
+                self.high = Some(digit);
+                None
+            }
+        })
+    }
+}
+
 /// `write!` into a byte vector.
 struct Sink<'a>(&'a mut Vec<u8>);
 
@@ -360,6 +385,17 @@ mod tests {
         assert_eq!(parse_omap("crlf"), Ok(Flag::Ocrnl));
         assert_eq!(parse_omap("delbs"), Ok(Flag::Odelbs));
         assert!(parse_omap("lfcr").is_err());
+    }
+
+    #[test]
+    fn hex_input_pairs_digits_into_bytes() {
+        let mut h = HexInput::default();
+        let sent: Vec<u8> = b"53 3a0D\r\n0a"
+            .iter()
+            .filter_map(|&k| h.feed(k).unwrap())
+            .collect();
+        assert_eq!(sent, b"S:\r\n");
+        assert_eq!(h.feed(b'g'), Err(b'g'));
     }
 
     #[test]

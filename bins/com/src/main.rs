@@ -230,7 +230,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
     let mut live_metrics = None;
     if let Some(addr) = cli.metrics {
         let (m, registry) = metrics::Metrics::new(&config.device.display().to_string());
-        let bound = metrics::serve(addr, registry)?;
+        let bound = metrics::serve(addr, registry, m.lock())?;
         if !cli.quiet {
             eprintln!("com: metrics at http://{bound}/metrics");
         }
@@ -279,6 +279,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
             ),
             out_flags: cli.map.iter().chain(&cli.omap).copied().collect(),
             echo: cli.local_echo,
+            hex_input: cli.hex_input.then(display::HexInput::default),
             settings: settings_text(&cli, &config),
             shows_on_terminal: false,
             show_raw,

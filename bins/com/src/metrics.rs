@@ -8,8 +8,8 @@
 //! (`Accept: application/openmetrics-text`), as prometheus-client writes it.
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -32,6 +32,9 @@ pub struct Metrics {
     last_frame: Gauge<f64, AtomicU64>,
     /// The meter's counter at the last frame, in Wh.
     last_counter: Option<f64>,
+    /// Held while a frame's values are set and while the text is made, so a
+    /// scrape sees one frame's values with that frame's counts.
+    lock: Arc<Mutex<()>>,
 }
 
 /// What a frame said, in base units (`None`: not in the frame).
@@ -65,6 +68,7 @@ impl Metrics {
             frames: Family::default(),
             last_frame: Gauge::default(),
             last_counter: None,
+            lock: Arc::new(Mutex::new(())),
         };
         let other = |u: &str| Unit::Other(u.to_string());
         registry.register_with_unit(
@@ -119,8 +123,15 @@ impl Metrics {
         (m, registry)
     }
 
+    /// The lock to hold while making the text ([`serve`]).
+    pub fn lock(&self) -> Arc<Mutex<()>> {
+        Arc::clone(&self.lock)
+    }
+
     /// A consistent frame received at Unix time `now`.
     pub fn frame(&mut self, values: &Values, now: f64) {
+        let lock = Arc::clone(&self.lock);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let set = |g: &Gauge<f64, AtomicU64>, v: Option<f64>| {
             if let Some(v) = v {
                 g.set(v);
@@ -145,11 +156,13 @@ impl Metrics {
     }
 
     pub fn suspect(&self) {
+        let _held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.frames.get_or_create(&labels("suspect")).inc();
     }
 
     pub fn damaged(&self, n: u64) {
         if n > 0 {
+            let _held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
             self.frames.get_or_create(&labels("damaged")).inc_by(n);
         }
     }
@@ -201,7 +214,11 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Listens on `addr` and serves the registry from a thread; returns the bound
 /// address (port 0 picks one).
-pub fn serve(addr: SocketAddr, registry: Registry) -> anyhow::Result<SocketAddr> {
+pub fn serve(
+    addr: SocketAddr,
+    registry: Registry,
+    lock: Arc<Mutex<()>>,
+) -> anyhow::Result<SocketAddr> {
     let listener =
         TcpListener::bind(addr).with_context(|| format!("--metrics: cannot listen on {addr}"))?;
     let bound = listener.local_addr().context("--metrics")?;
@@ -212,7 +229,7 @@ pub fn serve(addr: SocketAddr, registry: Registry) -> anyhow::Result<SocketAddr>
             for stream in listener.incoming() {
                 match stream {
                     Ok(stream) => {
-                        let _ = answer(stream, &registry);
+                        let _ = answer(stream, &registry, &lock);
                     }
                     // Out of descriptors, say: no busy loop while it lasts.
                     Err(_) => std::thread::sleep(Duration::from_millis(100)),
@@ -224,7 +241,7 @@ pub fn serve(addr: SocketAddr, registry: Registry) -> anyhow::Result<SocketAddr>
 }
 
 /// Reads one request head (bounded) and answers it.
-fn answer(mut stream: TcpStream, registry: &Registry) -> io::Result<()> {
+fn answer(mut stream: TcpStream, registry: &Registry, lock: &Mutex<()>) -> io::Result<()> {
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
     let mut head = Vec::with_capacity(1024);
@@ -258,6 +275,7 @@ fn answer(mut stream: TcpStream, registry: &Registry) -> io::Result<()> {
             )
         }
     } else {
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         respond(&String::from_utf8_lossy(&head), registry)
     };
     let reply = format!(

@@ -103,6 +103,8 @@ pub struct ComHooks {
     pub out_flags: Vec<crate::display::Flag>,
     /// Local echo of typed bytes (--local-echo, Ctrl-T e).
     pub echo: bool,
+    /// Typed hex digits become bytes (--hex-input).
+    pub hex_input: Option<crate::display::HexInput>,
     /// The settings Ctrl-T c shows.
     pub settings: String,
     /// The raw stream goes to a terminal (messages then mind the cursor).
@@ -143,7 +145,19 @@ impl ComHooks {
             Err(err) => self.say.always(&format!("{what}: {err}")),
         };
         match action {
-            Action::Send(byte) => {
+            Action::Send(key) => {
+                let byte = match self.hex_input.as_mut().map(|h| h.feed(key)) {
+                    None => key,
+                    Some(Ok(Some(byte))) => byte,
+                    Some(Ok(None)) => return Flow::Continue,
+                    Some(Err(bad)) => {
+                        self.say.always(&format!(
+                            "--hex-input: {:?} is not a hex digit (ignored)",
+                            bad as char
+                        ));
+                        return Flow::Continue;
+                    }
+                };
                 let bytes = crate::display::map_typed(&self.out_flags, byte);
                 if self.echo {
                     let shown: Vec<u8> = bytes
@@ -227,10 +241,22 @@ impl ComHooks {
 impl Hooks for ComHooks {
     fn input(&mut self, data: &[u8], control: &mut Control<'_>) -> io::Result<Flow> {
         let Some(keys) = self.keys.as_mut() else {
-            if self.out_flags.is_empty() {
+            if self.out_flags.is_empty() && self.hex_input.is_none() {
                 control.send(data);
             } else {
-                for &byte in data {
+                for &key in data {
+                    let byte = match self.hex_input.as_mut().map(|h| h.feed(key)) {
+                        None => key,
+                        Some(Ok(Some(byte))) => byte,
+                        Some(Ok(None)) => continue,
+                        Some(Err(bad)) => {
+                            self.say.always(&format!(
+                                "--hex-input: {:?} is not a hex digit (ignored)",
+                                bad as char
+                            ));
+                            continue;
+                        }
+                    };
                     control.send(&crate::display::map_typed(&self.out_flags, byte));
                 }
             }

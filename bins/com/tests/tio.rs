@@ -1,7 +1,12 @@
 //! tio's comforts in a real terminal (tmux): timestamps, maps (a CR-only meter
 //! shown one frame per line), hex view, local echo, Ctrl-T c and l.
+mod support;
 #[path = "support/tmux.rs"]
 mod tmux;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 fn com(args: &str) -> String {
     format!(
@@ -59,4 +64,38 @@ fn hex_view_echo_settings_and_clear() {
     });
     t.send(&["C-a"]);
     t.wait("the exit", |s| s.contains("EXIT=0"));
+}
+
+#[test]
+fn hex_input_sends_the_bytes_the_digits_spell() {
+    let meter = support::pty();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_com"))
+        .arg(&meter.path)
+        .args(["--hex-input", "--map", "OLTU"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Digits in any case and grouping; a stray letter is refused, not sent.
+    stdin.write_all(b"53 3A\n0d0a 7x1\n").unwrap();
+    drop(stdin);
+    let status = support::wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("--hex-input: 'x' is not a hex digit (ignored)"),
+        "{err}"
+    );
+    // 0x71 is q, sent as Q under OLTU: maps apply after the digits.
+    let mut got = vec![0u8; 16];
+    let n = (&meter.master).read(&mut got).unwrap();
+    assert_eq!(&got[..n], b"S:\r\nQ");
 }
