@@ -102,6 +102,11 @@ pub struct Cli {
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "24hour", value_enum)]
     pub timestamp: Option<crate::display::Stamp>,
 
+    /// tio's spelling: --timestamp-format FORMAT turns timestamps on in that
+    /// format (with or without --timestamp; 24hour-delta is delta).
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub timestamp_format: Option<crate::display::Stamp>,
+
     /// Show the device's bytes in hex: offset, 16 bytes, ASCII (tio's
     /// --output-mode hex).
     #[arg(long)]

@@ -18,6 +18,7 @@ pub enum Stamp {
     /// `[1796375761.123456]` seconds since 1970 with microseconds.
     EpochUsec,
     /// `[+1.002]` seconds since the previous line's stamp.
+    #[value(alias = "24hour-delta")]
     Delta,
 }
 

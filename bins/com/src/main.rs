@@ -268,7 +268,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
             tally: decode::Tally::new(watt_log),
             live: live::Live::new(live_metrics.take()),
             display: display::Display::new(
-                cli.timestamp,
+                cli.timestamp_format.or(cli.timestamp),
                 cli.hex,
                 cli.map.iter().chain(&cli.imap).copied().collect(),
                 {
@@ -323,7 +323,8 @@ fn settings_text(cli: &Cli, config: &session::Config) -> String {
     );
     line(
         "timestamp",
-        cli.timestamp
+        cli.timestamp_format
+            .or(cli.timestamp)
             .and_then(|s| clap::ValueEnum::to_possible_value(&s))
             .map_or("off".to_string(), |v| v.get_name().to_string()),
     );

@@ -28,7 +28,10 @@ fn a_cr_only_meter_shows_one_stamped_frame_per_line_with_icrnl() {
     t.send(&["C-a"]);
     t.wait("the exit", |s| s.contains("EXIT=0"));
     assert!(!screen.contains("Eu  ES:"), "{screen}");
-    let t = tmux::Tmux::start("cr", &com("--line-ending cr --timestamp=iso8601"));
+    let t = tmux::Tmux::start(
+        "cr",
+        &com("--line-ending cr --timestamp --timestamp-format iso8601"),
+    );
     let iso =
         regex::Regex::new(r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d\] S:").unwrap();
     let screen = t.wait("a stamped frame", |s| iso.is_match(s));
