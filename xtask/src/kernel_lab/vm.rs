@@ -137,7 +137,11 @@ fn remove_stale(result_file: &Path) -> anyhow::Result<()> {
 }
 
 fn qemu_command(boot: &Boot, result_file: &Path, extra_append: &str, shell: bool) -> Command {
-    let append = format!("console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init {extra_append}");
+    // no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer
+    // check can time out and panic the boot ("IO-APIC + timer doesn't work!").
+    let append = format!(
+        "console=ttyS0 panic=-1 quiet loglevel=3 no_timer_check rdinit=/init {extra_append}"
+    );
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(["-accel", "tcg", "-cpu", "max", "-machine", "q35"])
         .args(["-m", &boot.memory_mib.to_string()])
