@@ -226,8 +226,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if opts.all_kernels {
         return run_all_kernels(&opts);
     }
-    let lab = run_on(&opts, &opts.kernel)?;
-    println!("kernel-lab: {} passed, {} failed", lab.passed, lab.failed);
+    let lab = run_lab(&opts, &opts.kernel)?;
+    println!(
+        "kernel-lab: {} passed, {} failed on {}",
+        lab.passed, lab.failed, lab.kernel
+    );
     lab.verdict
 }
 
@@ -240,6 +243,59 @@ struct LabRun {
     failed: usize,
     /// `Err(GuestTestsFailed)` or a missing result; `Ok` when everything passed.
     verdict: anyhow::Result<()>,
+    /// The `kernel_kmod*` suites were left out because the archive no longer
+    /// serves this kernel's headers: why.
+    kmod_left_out: Option<kmod::HeadersUnavailable>,
+}
+
+/// Which of the chosen suites one boot runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Every chosen suite (the `kernel_kmod*` ones left out, and said so, when
+    /// the kernel's headers are gone from the archive).
+    Chosen,
+    /// Only the chosen `kernel_kmod*` suites.
+    ModulesOnly,
+}
+
+/// The lab on `choice`; when the archive no longer has that kernel's headers,
+/// the `kernel_kmod*` suites run on the newest other kernel the apt lists offer
+/// whose headers it has, said on the console and in the result line. The
+/// module is the workspace's own code: what its suites test does not depend
+/// on the 6.1 release, while the other suites' per-release facts do.
+fn run_lab(opts: &Options, choice: &kernel::KernelChoice) -> anyhow::Result<LabRun> {
+    let mut lab = run_on(opts, choice, Scope::Chosen)?;
+    let Some(missing) = lab.kmod_left_out.take() else {
+        return Ok(lab);
+    };
+    let current = lab.kernel.clone();
+    eprintln!("xtask: kernel-lab: {missing}; the kernel_kmod suites run on another kernel");
+    let mut tried = Vec::new();
+    for version in kernel::archive_versions()? {
+        if current.ends_with(&format!(" {version}")) {
+            continue;
+        }
+        let choice = kernel::KernelChoice::Version(version.clone());
+        match run_on(opts, &choice, Scope::ModulesOnly) {
+            Ok(modules) => {
+                lab.kernel = format!("{current} (kernel_kmod suites on {})", modules.kernel);
+                lab.passed += modules.passed;
+                lab.failed += modules.failed;
+                if lab.verdict.is_ok() {
+                    lab.verdict = modules.verdict;
+                }
+                return Ok(lab);
+            }
+            Err(e) if e.downcast_ref::<kmod::HeadersUnavailable>().is_some() => {
+                tried.push(format!("{e:#}"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    bail!(
+        "step `kmod`: {missing}, and no other kernel the apt lists offer has its headers there either{}",
+        tried.iter().map(|t| format!("; {t}")).collect::<String>()
+    )
 }
 
 /// `--all-kernels`: the lab on every version the apt lists offer, in turn; one
@@ -256,7 +312,7 @@ fn run_all_kernels(opts: &Options) -> anyhow::Result<()> {
     let (mut passed, mut failed, mut broken) = (0, 0, 0);
     for version in &versions {
         let started = Instant::now();
-        match run_on(opts, &kernel::KernelChoice::Version(version.clone())) {
+        match run_lab(opts, &kernel::KernelChoice::Version(version.clone())) {
             Ok(lab) => {
                 passed += lab.passed;
                 failed += lab.failed;
@@ -295,15 +351,16 @@ fn run_all_kernels(opts: &Options) -> anyhow::Result<()> {
 }
 
 /// The lab on one kernel: `Err` when it could not run the tests at all.
-fn run_on(opts: &Options, choice: &kernel::KernelChoice) -> anyhow::Result<LabRun> {
+fn run_on(opts: &Options, choice: &kernel::KernelChoice, scope: Scope) -> anyhow::Result<LabRun> {
     let started = Instant::now();
 
     let workspace = suites::discover()?;
-    let chosen: Vec<suites::Suite> = workspace
+    let mut chosen: Vec<suites::Suite> = workspace
         .suites
         .iter()
         .filter(|s| opts.packages.is_empty() || opts.packages.contains(&s.package))
         .filter(|s| opts.tests.is_empty() || opts.tests.contains(&s.target))
+        .filter(|s| scope == Scope::Chosen || kmod::needs_modules(s))
         .cloned()
         .collect();
     if opts.list {
@@ -331,6 +388,33 @@ fn run_on(opts: &Options, choice: &kernel::KernelChoice) -> anyhow::Result<LabRu
     );
     let modules = kernel::module_plan(&kernel)?;
 
+    let mut kmod_left_out = None;
+    let kmods = if kmod::wanted(&chosen) {
+        match kmod::build(&cache, &kernel) {
+            Ok(kmods) => kmods,
+            Err(e) if scope == Scope::Chosen => match e.downcast::<kmod::HeadersUnavailable>() {
+                Ok(missing) => {
+                    chosen.retain(|s| !kmod::needs_modules(s));
+                    kmod_left_out = Some(missing);
+                    Vec::new()
+                }
+                Err(e) => return Err(e.context("step `kmod`")),
+            },
+            // Not wrapped: `run_lab` tries the next kernel on this error.
+            Err(e) => return Err(e),
+        }
+    } else {
+        Vec::new()
+    };
+    if chosen.is_empty() && kmod_left_out.is_some() {
+        return Ok(LabRun {
+            kernel: kernel.package.to_string(),
+            passed: 0,
+            failed: 0,
+            verdict: Ok(()),
+            kmod_left_out,
+        });
+    }
     let built = if chosen.is_empty() {
         suites::Built {
             suites: Vec::new(),
@@ -338,11 +422,6 @@ fn run_on(opts: &Options, choice: &kernel::KernelChoice) -> anyhow::Result<LabRu
         }
     } else {
         suites::build(&chosen)?
-    };
-    let kmods = if kmod::wanted(&chosen) {
-        kmod::build(&cache, &kernel).context("step `kmod`")?
-    } else {
-        Vec::new()
     };
     let test_args = plan::TestArgs::parse(&opts.test_args);
     let tests = plan::list_tests(&built.suites, &test_args)?;
@@ -416,7 +495,9 @@ fn run_on(opts: &Options, choice: &kernel::KernelChoice) -> anyhow::Result<LabRu
         booted.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
-    Ok(conclude(kernel.package.to_string(), &tests, &reports))
+    let mut lab = conclude(kernel.package.to_string(), &tests, &reports);
+    lab.kmod_left_out = kmod_left_out;
+    Ok(lab)
 }
 
 /// Prints the failures and turns them into the lab's result: every planned test
@@ -441,6 +522,7 @@ fn conclude(kernel: String, tests: &[plan::TestCase], reports: &[vm::Report]) ->
         passed: results.len() - failed.len(),
         failed: failed.len(),
         verdict,
+        kmod_left_out: None,
     }
 }
 

@@ -21,9 +21,38 @@ use super::kernel::Kernel;
 use super::suites::Suite;
 use crate::util::{run_step, workspace_root};
 
+/// The archive no longer serves the headers of the booted kernel (Debian's
+/// security archive drops superseded headers while it still serves the
+/// image): the modules cannot be built for it. The lab then runs the
+/// `kernel_kmod*` suites on another kernel the lists offer
+/// (`kernel_lab::run_lab`).
+#[derive(Debug)]
+pub struct HeadersUnavailable {
+    pub release: String,
+    pub version: String,
+    cause: String,
+}
+
+impl std::fmt::Display for HeadersUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the headers of {} at {} are not in the apt archive: {}",
+            self.release, self.version, self.cause
+        )
+    }
+}
+
+impl std::error::Error for HeadersUnavailable {}
+
+/// Whether `suite` needs the modules.
+pub fn needs_modules(suite: &Suite) -> bool {
+    suite.target.starts_with("kernel_kmod")
+}
+
 /// Whether any chosen suite needs the modules.
 pub fn wanted(suites: &[Suite]) -> bool {
-    suites.iter().any(|s| s.target.starts_with("kernel_kmod"))
+    suites.iter().any(needs_modules)
 }
 
 /// `6.1.0-57-cloud-amd64` -> (`6.1.0-57`, `6.1`): the ABI name of the
@@ -75,8 +104,10 @@ fn ensure_headers(cache: &Path, kernel: &Kernel) -> anyhow::Result<PathBuf> {
             .args(packages.iter().map(|p| format!("{p}={version}")))
             .current_dir(&dir),
     )
-    .with_context(|| {
-        format!("the headers of {release} at {version} are not in the apt archive (any more?)")
+    .map_err(|e| HeadersUnavailable {
+        release: release.clone(),
+        version: version.clone(),
+        cause: format!("{e:#}"),
     })?;
     for entry in fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
         let deb = entry?.path();
