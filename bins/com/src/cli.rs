@@ -3,22 +3,17 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::exit::Exit;
 use crate::keys::Key;
 use crate::log::LogFormat;
 use crate::zone::Zone;
 
-pub const EXIT_CODES: &str = "\
-Exit codes:
-  0    the session ended normally (exit key, end of input, --list, decode done)
-  1    an error during the session (log or output write failed, port error)
-  2    bad command line (unknown option; bad speed, framing, key, zone or
-       offset; colliding keys; --log = --out; decode -o onto its input)
-  3    the device could not be opened (missing, not a tty, permission, in use)
-  4    the device hung up (adapter unplugged) and --reconnect was not given
-  129, 130, 143
-       ended by SIGHUP, SIGINT or SIGTERM (128 + signal) after a clean shutdown:
-       everything received was logged, the terminal and port were restored
+/// What `--help` shows after the options: the exit codes, then [`MODES`].
+fn after_help() -> String {
+    format!("{}\n{MODES}", Exit::help())
+}
 
+const MODES: &str = "\
 Keys (interactive mode): C-a exit, C-x modem lines, C-t ? help (C-t then b break,
 d DTR, r RTS, p pulse DTR, l modem lines, s lines and frame counts, v live values, q exit).
 Pipe mode (stdin or stdout not a terminal):
@@ -38,7 +33,7 @@ reconnect = true, map = [\"ICRNL\"]); options given on the command line win.";
 #[command(
     name = "com",
     version,
-    after_help = EXIT_CODES,
+    after_help = after_help(),
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     args_override_self = true

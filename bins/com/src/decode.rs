@@ -284,14 +284,10 @@ fn refuse_output_onto_input(input: &File, input_name: &str, out: &Path) -> anyho
         .metadata()
         .with_context(|| format!("reading {input_name}"))?;
     if same_file(&in_meta, &out_meta) && out_meta.is_file() {
-        return Err(crate::Coded::new(
-            2,
-            anyhow::anyhow!(
+        return Err(crate::exit::Exit::Usage.because(anyhow::anyhow!(
                 "refusing to write the records to {}: it is the input {input_name} (it would be destroyed)",
                 out.display()
-            ),
-        )
-        .into());
+            )));
     }
     Ok(())
 }
@@ -332,7 +328,7 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
         if let Some(columns) = job.columns {
             writer = writer
                 .select(columns)
-                .map_err(|e| crate::Coded::new(2, anyhow::anyhow!("--columns: {e}")))?;
+                .map_err(|e| crate::exit::Exit::Usage.because(anyhow::anyhow!("--columns: {e}")))?;
         }
         if job.keep_suspect {
             writer = writer.with_suspect_column();
@@ -351,13 +347,9 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
     let source = io::Cursor::new(head.clone()).chain(input_file);
     let kind = InputKind::sniff(&head);
     if kind == InputKind::RawStream && job.format == RecordFormat::Influx && job.start.is_none() {
-        return Err(crate::Coded::new(
-            2,
-            anyhow::anyhow!(
+        return Err(crate::exit::Exit::Usage.because(anyhow::anyhow!(
                 "{name} is a raw capture, with no times: InfluxDB would give every point the time it arrives and keep only the last; give --start TIME --interval SECONDS"
-            ),
-        )
-        .into());
+            )));
     }
     let sink: Box<dyn Write> = match job.out {
         Some(path) => Box::new(

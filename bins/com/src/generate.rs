@@ -17,7 +17,7 @@ pub enum What {
 }
 
 /// Writes the chosen text to stdout.
-pub fn run(what: What) -> anyhow::Result<u8> {
+pub fn run(what: What) -> anyhow::Result<crate::exit::Exit> {
     let mut out = Vec::new();
     let mut cmd = Cli::command();
     match what {
@@ -34,8 +34,8 @@ pub fn run(what: What) -> anyhow::Result<u8> {
     }
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(&out).and_then(|()| stdout.flush()) {
-        Ok(()) => Ok(0),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Ok(()) => Ok(crate::exit::Exit::Done),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(crate::exit::Exit::Done),
         Err(e) => Err(anyhow::anyhow!("writing to stdout: {e}")),
     }
 }

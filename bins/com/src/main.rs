@@ -2,7 +2,6 @@
 //!
 //! Glue: the command line (clap), then `tty` for the port and the terminal,
 //! `hpm-frame` for the meter's frames. See the README for the behaviour.
-use std::fmt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -15,6 +14,7 @@ mod cli;
 mod decode;
 mod demo;
 mod display;
+mod exit;
 mod generate;
 mod keys;
 mod list;
@@ -28,62 +28,25 @@ mod stats;
 mod zone;
 
 use cli::{Cli, Command};
+use exit::Exit;
 use zone::Zone;
-
-/// An error that carries its exit code (see `cli::EXIT_CODES`).
-#[derive(Debug)]
-pub struct Coded {
-    pub code: u8,
-    pub error: anyhow::Error,
-}
-
-impl Coded {
-    pub fn new(code: u8, error: anyhow::Error) -> Coded {
-        Coded { code, error }
-    }
-}
-
-impl fmt::Display for Coded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&report(&self.error))
-    }
-}
-
-/// An error and its causes on one line, each cause once: library errors often
-/// name their cause in their own message already.
-fn report(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
-        }
-    }
-    line
-}
-
-impl std::error::Error for Coded {}
 
 fn main() -> ExitCode {
     let args = match profile::expand(std::env::args_os().collect()) {
         Ok(args) => args,
         Err(err) => {
             eprintln!("com: error: {err}");
-            return ExitCode::from(2);
+            return ExitCode::from(Exit::Usage.code());
         }
     };
     let matches = Cli::command().get_matches_from(args);
     let speed_given = matches.value_source("speed") == Some(ValueSource::CommandLine);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     match run(cli, speed_given) {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => ExitCode::from(exit.code()),
         Err(err) => {
-            let code = err.downcast_ref::<Coded>().map_or(1, |c| c.code);
-            eprintln!("com: error: {}", report(&err));
-            ExitCode::from(code)
+            eprintln!("com: error: {}", exit::report(&err));
+            ExitCode::from(Exit::of(&err).code())
         }
     }
 }
@@ -100,7 +63,7 @@ fn zone_or_system(given: Option<&Zone>) -> Zone {
     zone
 }
 
-fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
+fn run(cli: Cli, speed_given: bool) -> anyhow::Result<Exit> {
     if let Some(command) = &cli.command {
         return match command {
             Command::Decode {
@@ -146,7 +109,7 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
                 if let Some(summary) = decode::convert(&job)? {
                     eprintln!("com decode: {name}: {summary}");
                 }
-                Ok(0)
+                Ok(Exit::Done)
             }
             Command::Simulate {
                 interval,
@@ -163,34 +126,26 @@ fn run(cli: Cli, speed_given: bool) -> anyhow::Result<u8> {
     }
     if cli.list {
         print!("{}", list::render(&list::devices()));
-        return Ok(0);
+        return Ok(Exit::Done);
     }
 
     check_keys(&cli)?;
     if let (Some(log), Some(out)) = (&cli.log, &cli.out)
         && same_path(log, out)
     {
-        return Err(Coded::new(
-            2,
-            anyhow::anyhow!(
-                "--log {} and --out {} are one file: raw bytes and records would be mixed",
-                log.display(),
-                out.display()
-            ),
-        )
-        .into());
+        return Err(Exit::Usage.because(anyhow::anyhow!(
+            "--log {} and --out {} are one file: raw bytes and records would be mixed",
+            log.display(),
+            out.display()
+        )));
     }
     let interactive = !cli.no_input
         && std::io::IsTerminal::is_terminal(&std::io::stdin())
         && std::io::IsTerminal::is_terminal(&std::io::stdout());
     if cli.decode.is_some() && interactive && cli.out.is_none() {
-        return Err(Coded::new(
-            2,
-            anyhow::anyhow!(
-                "--decode in interactive mode needs --out FILE (the terminal shows the raw stream)"
-            ),
-        )
-        .into());
+        return Err(Exit::Usage.because(anyhow::anyhow!(
+            "--decode in interactive mode needs --out FILE (the terminal shows the raw stream)"
+        )));
     }
 
     let mut demo = None;
@@ -355,11 +310,9 @@ fn check_keys(cli: &Cli) -> anyhow::Result<()> {
     for (i, (a, ka)) in keys.iter().enumerate() {
         for (b, kb) in &keys[i + 1..] {
             if ka.0.is_some() && ka.0 == kb.0 {
-                return Err(Coded::new(
-                    2,
-                    anyhow::anyhow!("{a} and {b} are both {ka}: give them different keys"),
-                )
-                .into());
+                return Err(Exit::Usage.because(anyhow::anyhow!(
+                    "{a} and {b} are both {ka}: give them different keys"
+                )));
             }
         }
     }
@@ -388,16 +341,14 @@ fn seconds(value: f64) -> anyhow::Result<Duration> {
         .ok()
         .filter(|d| !d.is_zero())
         .ok_or_else(|| {
-            Coded::new(
-                2,
-                anyhow::anyhow!("invalid interval {value}: expected a positive number of seconds"),
-            )
-            .into()
+            Exit::Usage.because(anyhow::anyhow!(
+                "invalid interval {value}: expected a positive number of seconds"
+            ))
         })
 }
 
 /// `com simulate`: print the pty path, then send frames until killed.
-fn simulate(interval: f64, count: Option<u64>, sim: cli::SimArgs) -> anyhow::Result<u8> {
+fn simulate(interval: f64, count: Option<u64>, sim: cli::SimArgs) -> anyhow::Result<Exit> {
     use std::io::Write;
     let interval = seconds(interval)?;
     let simulator = demo::Simulator::new()?;
@@ -410,5 +361,5 @@ fn simulate(interval: f64, count: Option<u64>, sim: cli::SimArgs) -> anyhow::Res
     simulator
         .run(interval, count, &stop, sim)
         .context("running the simulated meter")?;
-    Ok(0)
+    Ok(Exit::Done)
 }

@@ -6,7 +6,7 @@ use crate::stats::usage;
 use crate::zone::Zone;
 
 /// Reads the logs and draws the chart to the file or the terminal.
-pub fn run(args: &PlotArgs, zone: &Zone) -> anyhow::Result<u8> {
+pub fn run(args: &PlotArgs, zone: &Zone) -> anyhow::Result<crate::exit::Exit> {
     let resolve = |local, after| zone.resolve(local, after).time();
     let window = Window::new(args.from, args.to, &resolve).map_err(usage)?;
     let mut quantities = Vec::new();
@@ -40,8 +40,8 @@ pub fn run(args: &PlotArgs, zone: &Zone) -> anyhow::Result<u8> {
             .write_all(text.as_bytes())
             .and_then(|()| stdout.flush())
         {
-            Ok(()) => Ok(0),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+            Ok(()) => Ok(crate::exit::Exit::Done),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(crate::exit::Exit::Done),
             Err(e) => Err(anyhow::anyhow!("writing to stdout: {e}")),
         };
     }
@@ -65,7 +65,7 @@ pub fn run(args: &PlotArgs, zone: &Zone) -> anyhow::Result<u8> {
         out.display(),
         data.len()
     );
-    Ok(0)
+    Ok(crate::exit::Exit::Done)
 }
 
 fn readings_usage(msg: &str) -> com::readings::Usage {

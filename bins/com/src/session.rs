@@ -13,8 +13,8 @@ use tty::{
     Bridge, Control, Ending, ExitSignals, Flow, Hooks, OpenMode, RawTerminal, SerialPort, Settings,
 };
 
-use crate::Coded;
 use crate::decode::{LiveRecords, Tally};
+use crate::exit::Exit;
 use crate::keys::{Action, KeyMap, KeyReader};
 use crate::log::Log;
 
@@ -32,11 +32,6 @@ pub struct Config {
     /// Print "setting speed N" as com.c did when a speed was given.
     pub speed_given: bool,
 }
-
-/// Exit codes (documented in `--help` and the README).
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_OPEN: u8 = 3;
-pub const EXIT_HANGUP: u8 = 4;
 
 /// Whether the terminal's cursor may be in the middle of a line of the shown
 /// stream (the last byte shown was not LF): a message then starts with a line
@@ -313,7 +308,7 @@ impl Hooks for ComHooks {
 pub fn run(
     config: &Config,
     make_hooks: impl FnOnce() -> anyhow::Result<ComHooks>,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     let stdin = io::stdin();
     let stdout = io::stdout();
     let interactive = !config.no_input && stdin.is_terminal() && stdout.is_terminal();
@@ -341,7 +336,7 @@ pub fn run(
                 Waited::Exit(code) => return Ok(code),
             }
         }
-        Err(err) => return Err(Coded::new(EXIT_OPEN, err.into()).into()),
+        Err(err) => return Err(Exit::Open.because(err.into())),
     };
     let mut hooks = make_hooks()?;
     hooks.say = say;
@@ -381,12 +376,12 @@ pub fn run(
             bridge = bridge.input(stdin.as_fd());
         }
         let ending = bridge.run(&mut hooks);
-        let ending = ending.map_err(|err| Coded::new(1, err.into()))?;
+        let ending = ending.map_err(|err| Exit::Failed.because(err.into()))?;
         match ending {
             Ending::Stopped | Ending::InputClosed => break,
             Ending::Signal(signal) => {
                 finish(&mut hooks)?;
-                return Ok(128 + signal as u8);
+                return Ok(Exit::Signal(signal));
             }
             Ending::Hangup(how) => {
                 say.always(&format!(
@@ -396,7 +391,7 @@ pub fn run(
                 ));
                 if !config.reconnect {
                     finish(&mut hooks)?;
-                    return Ok(EXIT_HANGUP);
+                    return Ok(Exit::Hangup);
                 }
                 drop(port);
                 say.always(&format!(
@@ -422,7 +417,7 @@ pub fn run(
         }
     }
     finish(&mut hooks)?;
-    Ok(EXIT_OK)
+    Ok(Exit::Done)
 }
 
 fn finish(hooks: &mut ComHooks) -> anyhow::Result<()> {
@@ -467,7 +462,7 @@ fn warn_if_speed_differs(port: &SerialPort, config: &Config, say: Say) {
 
 enum Waited {
     Port(SerialPort),
-    Exit(u8),
+    Exit(Exit),
 }
 
 /// Tries to reopen the device every 300 ms, until it works, a signal arrives, or
@@ -508,7 +503,7 @@ fn wait_for_device(config: &Config, interactive: bool) -> anyhow::Result<Waited>
         for event in events.iter() {
             if event.token() == SIGNALS {
                 if let Some(signal) = signals.pending() {
-                    exit = Some(128 + signal as u8);
+                    exit = Some(Exit::Signal(signal));
                 }
             } else if event.token() == INPUT {
                 let mut buf = [0u8; 256];
@@ -517,7 +512,7 @@ fn wait_for_device(config: &Config, interactive: bool) -> anyhow::Result<Waited>
                         Ok(0) => break,
                         Ok(n) => {
                             if buf[..n].iter().any(|&b| keys.feed(b) == Action::Exit) {
-                                exit = Some(EXIT_OK);
+                                exit = Some(Exit::Done);
                             }
                         }
                         Err(_) => break,

@@ -445,14 +445,14 @@ pub fn human_duration(seconds: f64) -> String {
 /// A [`readings::Usage`] error gets exit code 2.
 pub fn usage(err: anyhow::Error) -> anyhow::Error {
     if err.is::<readings::Usage>() {
-        crate::Coded::new(2, err).into()
+        crate::exit::Exit::Usage.because(err)
     } else {
         err
     }
 }
 
 /// `com stats`: the table (or JSON) on stdout.
-pub fn run(args: &StatsArgs, resolve: Resolve<'_>) -> anyhow::Result<u8> {
+pub fn run(args: &StatsArgs, resolve: Resolve<'_>) -> anyhow::Result<crate::exit::Exit> {
     use std::io::Write;
     let window = Window::new(args.from, args.to, resolve).map_err(usage)?;
     let stats = compute(&args.files, window, args.gap, resolve).map_err(usage)?;
@@ -466,8 +466,8 @@ pub fn run(args: &StatsArgs, resolve: Resolve<'_>) -> anyhow::Result<u8> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
-        Ok(()) => Ok(0),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Ok(()) => Ok(crate::exit::Exit::Done),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(crate::exit::Exit::Done),
         Err(e) => Err(anyhow::anyhow!("writing to stdout: {e}")),
     }
 }
