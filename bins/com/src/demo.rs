@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use hpm_frame::{Field, Frame};
+use hpm_frame::{Frame, Label, TableRule};
 
 use crate::cli::{LineEnding, SimArgs};
 
@@ -75,25 +75,25 @@ impl Meter {
         self.volts * self.amps * self.power_factor / 1000.0
     }
 
-    /// The frame for the current state.
+    /// The frame for the current state, its digits written by the meter's
+    /// rule (`hpm-frame`'s encoder).
     pub fn frame(&self) -> Frame {
-        let fields = [
-            ("Vo", encode(self.volts)),
-            ("Am", encode(self.amps)),
-            ("Wa", encode(self.kilowatts())),
-            ("Wh", encode(self.kwh)),
-            ("Pf", encode(self.power_factor)),
-            // The samples show frequency as hundredths with a final 1
-            // (59.98 Hz -> 59981), unlike the other fields' rule.
-            ("Hz", format!("{}1", (self.hertz * 100.0).round() as u32)),
-            ("Kg", "01".to_string()),
-            ("Eu", "01".to_string()),
+        let rule = TableRule::inferred();
+        let values = [
+            (Label::Vo, self.volts),
+            (Label::Am, self.amps),
+            (Label::Wa, self.kilowatts()),
+            (Label::Wh, self.kwh),
+            (Label::Pf, self.power_factor),
+            (Label::Hz, self.hertz),
+            (Label::Kg, 0.0),
+            (Label::Eu, 0.0),
         ];
-        Frame::new(
-            fields
-                .iter()
-                .map(|(label, digits)| Field::parse(label, digits).expect("valid field")),
-        )
+        Frame::new(values.iter().map(|&(label, value)| {
+            // The state is clamped to ranges every field can show.
+            rule.encode(label, value)
+                .expect("a value in the meter's range")
+        }))
         .expect("eight fields")
     }
 
@@ -166,23 +166,6 @@ impl Noise {
         }
         out
     }
-}
-
-/// The meter's digit encoding as inferred from the samples: up to four
-/// significant digits `m`, then the count of integer digits `d` (at least 1),
-/// value = m x 10^(d-4). 216.9 -> "21693", 0.002 -> "21", 0 -> "01".
-pub fn encode(value: f64) -> String {
-    let value = value.max(0.0);
-    let mut d = 1;
-    while d < 9 && value >= 10f64.powi(d) {
-        d += 1;
-    }
-    let mut m = (value * 10f64.powi(4 - d)).round() as u64;
-    if m >= 10_000 {
-        d += 1;
-        m = (value * 10f64.powi(4 - d)).round() as u64;
-    }
-    format!("{m}{d}")
 }
 
 /// A running simulated meter.
@@ -322,18 +305,6 @@ pub fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encoding_matches_the_samples() {
-        assert_eq!(encode(216.9), "21693");
-        assert_eq!(encode(42.41), "42412");
-        assert_eq!(encode(4.646), "46461");
-        assert_eq!(encode(0.002), "21");
-        assert_eq!(encode(0.505), "5051");
-        assert_eq!(encode(0.0), "01");
-        assert_eq!(encode(9.9996), "10002");
-        assert_eq!(encode(1234.5), "12354");
-    }
 
     #[test]
     fn the_first_frame_is_the_seed_sample() {

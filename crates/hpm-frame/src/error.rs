@@ -168,6 +168,26 @@ pub enum DecodeError {
     },
 }
 
+/// A value the encoding rule cannot show as a field's digits.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The rule has no entry for this label.
+    #[error("field {label}: the encoding rule has no entry for this label")]
+    UnknownLabel {
+        /// The label.
+        label: Label,
+    },
+    /// The value is out of what the scheme's digits can show.
+    #[error("value {value}: {reason}")]
+    Value {
+        /// The value.
+        value: f64,
+        /// What the scheme can show.
+        reason: &'static str,
+    },
+}
+
 /// A damaged record of a `watt.txt` log, or a failure to read the log.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

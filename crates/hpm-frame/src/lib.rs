@@ -28,7 +28,8 @@
 //!   each damaged record or run of junk.
 //! - [`DecodeRule`] turns fields into typed [`Value`]s with units; the default
 //!   [`TableRule::inferred`] is the rule inferred from the samples (see
-//!   [`decode`] for what is fact and what is inference).
+//!   [`decode`] for what is fact and what is inference); the same table writes
+//!   values as the meter's digits ([`TableRule::encode`]), for a simulator.
 //! - [`RecordWriter`] writes records as CSV, JSON Lines or InfluxDB line protocol
 //!   to any [`std::io::Write`].
 //!
@@ -83,6 +84,7 @@
 
 mod check;
 pub mod decode;
+mod encode;
 mod error;
 mod field;
 mod frame;
@@ -93,7 +95,9 @@ mod stream;
 
 pub use check::{Check, Mismatch, Verdict};
 pub use decode::{Column, Decimal, DecodeRule, Entry, Quantity, Scheme, TableRule, Unit, Value};
-pub use error::{DecodeError, Expected, FieldError, Found, FrameError, LogError, RecordError};
+pub use error::{
+    DecodeError, EncodeError, Expected, FieldError, Found, FrameError, LogError, RecordError,
+};
 pub use field::{Digits, Field, Label, OtherLabel};
 pub use frame::{Form, Frame, Separator};
 pub use log::{InputKind, LogKind, LogReader, LogRecord, LogStats};

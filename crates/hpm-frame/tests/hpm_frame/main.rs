@@ -9,6 +9,7 @@ mod grammar;
 mod log;
 mod output;
 mod props;
+mod roundtrip;
 mod stream;
 mod strict;
 
