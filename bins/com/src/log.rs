@@ -7,6 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use hpm_frame::{LogKind, LogWriter};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::zone::Zone;
@@ -35,19 +36,15 @@ pub fn system_clock() -> Clock {
 ///
 /// Each call to [`Log::write`] turns into one `write(2)` on the file (no user-space
 /// buffer), so every complete line is in the file as soon as it arrives; with
-/// `fsync` the data is also synced to disk whenever a line ends.
+/// `fsync` the data is also synced to disk whenever a line ends. The format is
+/// `hpm-frame`'s [`LogWriter`]; this adds the file, the clock and the zone.
 pub struct Log {
-    file: File,
+    writer: LogWriter<File>,
     path: PathBuf,
     format: LogFormat,
     zone: Zone,
     clock: Clock,
     fsync: bool,
-    at_line_start: bool,
-    /// The last byte written was CR (an LF right after it is part of the same
-    /// line end and gets no stamp of its own).
-    after_cr: bool,
-    buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for Log {
@@ -103,16 +100,17 @@ impl Log {
         fsync: bool,
         clock: Clock,
     ) -> Log {
+        let kind = match format {
+            LogFormat::Watt => LogKind::Watt,
+            LogFormat::Rfc3339 | LogFormat::Rfc3339Utc => LogKind::Rfc3339,
+        };
         Log {
-            file,
+            writer: LogWriter::new(file, kind),
             path: path.to_path_buf(),
             format,
             zone,
             clock,
             fsync,
-            at_line_start: true,
-            after_cr: false,
-            buf: Vec::with_capacity(4096),
         }
     }
 
@@ -123,123 +121,35 @@ impl Log {
 
     /// Appends received bytes. Errors name the file.
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        self.buf.clear();
-        let line_end = match self.format {
-            LogFormat::Watt => self.render_watt(data),
-            LogFormat::Rfc3339 | LogFormat::Rfc3339Utc => self.render_lines(data),
-        };
         let name = |err: io::Error| {
             io::Error::new(
                 err.kind(),
                 format!("writing the log {}: {err}", self.path.display()),
             )
         };
-        (&self.file).write_all(&self.buf).map_err(name)?;
+        // One clock reading per chunk: a chunk is what one read(2) returned, a few
+        // milliseconds of data at most.
+        let (clock, zone, format) = (&mut self.clock, &self.zone, self.format);
+        let line_end = self
+            .writer
+            .write(data, || {
+                let now = clock();
+                match format {
+                    LogFormat::Rfc3339Utc => now.to_offset(UtcOffset::UTC),
+                    _ => zone.local(now),
+                }
+            })
+            .map_err(name)?;
         if self.fsync && line_end {
-            self.file.sync_data().map_err(name)?;
+            self.writer.get_ref().sync_data().map_err(name)?;
         }
         Ok(())
     }
 
     /// Syncs the log to disk.
     pub fn sync(&self) -> io::Result<()> {
-        self.file.sync_data()
+        self.writer.get_ref().sync_data()
     }
-
-    fn render_watt(&mut self, data: &[u8]) -> bool {
-        let mut line_end = false;
-        // One clock reading per chunk: a chunk is what one read(2) returned, a few
-        // milliseconds of data at most.
-        let mut stamp: Option<Vec<u8>> = None;
-        for part in data.split_inclusive(|&b| b == b'\r') {
-            match part.split_last() {
-                Some((b'\r', body)) => {
-                    self.buf.extend_from_slice(body);
-                    let stamp = stamp.get_or_insert_with(|| {
-                        let now = self.zone.local((self.clock)());
-                        watt_stamp(now).into_bytes()
-                    });
-                    self.buf.extend_from_slice(stamp);
-                    line_end = true;
-                }
-                _ => self.buf.extend_from_slice(part),
-            }
-        }
-        line_end
-    }
-
-    /// Bytes as received; a stamp before the first byte of each line, a line
-    /// ending at CR or LF (CR LF counts once), so a meter that ends its frames
-    /// with CR alone gets a stamp per frame too.
-    fn render_lines(&mut self, data: &[u8]) -> bool {
-        let mut line_end = false;
-        let mut stamp: Option<Vec<u8>> = None;
-        let mut rest = data;
-        while let Some(&first) = rest.first() {
-            if self.at_line_start && !(self.after_cr && first == b'\n') {
-                let stamp = stamp.get_or_insert_with(|| {
-                    let now = (self.clock)();
-                    let now = match self.format {
-                        LogFormat::Rfc3339Utc => now.to_offset(UtcOffset::UTC),
-                        _ => self.zone.local(now),
-                    };
-                    rfc3339_stamp(now).into_bytes()
-                });
-                self.buf.extend_from_slice(stamp);
-                self.at_line_start = false;
-            }
-            // Up to and including the next line end.
-            let n = rest
-                .iter()
-                .position(|&b| b == b'\r' || b == b'\n')
-                .map_or(rest.len(), |k| k + 1);
-            let (part, tail) = rest.split_at(n);
-            self.buf.extend_from_slice(part);
-            let last = part[part.len() - 1];
-            if last == b'\r' || last == b'\n' {
-                self.at_line_start = true;
-                line_end = true;
-            }
-            self.after_cr = last == b'\r';
-            rest = tail;
-        }
-        line_end
-    }
-}
-
-/// `[YYYY-MM-DD HH:MM:SS] `, as `com.c`'s `fprintf` wrote it.
-pub fn watt_stamp(at: OffsetDateTime) -> String {
-    format!(
-        "[{:04}-{:02}-{:02} {:02}:{:02}:{:02}] ",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
-}
-
-/// RFC 3339 with milliseconds, then a space: `2011-01-05T07:57:32.120+09:00 `.
-pub fn rfc3339_stamp(at: OffsetDateTime) -> String {
-    let offset = at.offset();
-    let zone = if offset.is_utc() {
-        "Z".to_string()
-    } else {
-        let (h, m, _) = offset.as_hms();
-        let sign = if offset.is_negative() { '-' } else { '+' };
-        format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
-    };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{zone} ",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
 }
 
 #[cfg(test)]
@@ -394,10 +304,6 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "2026-11-24T23:32:00.007Z x\n"
-        );
-        assert_eq!(
-            rfc3339_stamp(datetime!(2026-11-24 23:32:00 UTC).to_offset(offset!(-3:30))),
-            "2026-11-24T20:02:00.000-03:30 "
         );
     }
 

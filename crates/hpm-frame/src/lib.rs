@@ -25,7 +25,8 @@
 //! - [`LogReader`] reads `watt.txt` logs (of the old patched `com.c` and of
 //!   `com`) and `com`'s `rfc3339` logs frame by frame, in bounded memory:
 //!   records of (timestamp, frame), with an error naming line and column for
-//!   each damaged record or run of junk.
+//!   each damaged record or run of junk; [`LogWriter`] writes them from the
+//!   bytes received and the caller's clock.
 //! - [`DecodeRule`] turns fields into typed [`Value`]s with units; the default
 //!   [`TableRule::inferred`] is the rule inferred from the samples (see
 //!   [`decode`] for what is fact and what is inference); the same table writes
@@ -90,6 +91,7 @@ mod field;
 mod frame;
 mod grammar;
 mod log;
+mod log_writer;
 mod output;
 mod stream;
 
@@ -101,6 +103,7 @@ pub use error::{
 pub use field::{Digits, Field, Label, OtherLabel};
 pub use frame::{Form, Frame, Separator};
 pub use log::{InputKind, LogKind, LogReader, LogRecord, LogStats};
+pub use log_writer::LogWriter;
 pub use output::{Format, RecordWriter, UnknownColumn, UnknownFormat};
 pub use stream::{FrameReader, RejectReason, Rejection, Stats, StreamDecoder};
 
