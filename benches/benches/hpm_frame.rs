@@ -16,7 +16,10 @@ use std::time::Instant;
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hpm_frame::time::{Date, Month, PrimitiveDateTime, Time};
-use hpm_frame::{Digits, Field, Frame, Label, LogReader, StreamDecoder};
+use hpm_frame::{
+    Frame, LogReader, StreamDecoder,
+    field::{Digits, Field, Label},
+};
 use regex::bytes::Regex;
 
 /// About this many bytes of input per benchmark.

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use hpm_frame::{
-    Check, Format, Frame, FrameReader, InputKind, LogKind, LogReader, LogRecord, RecordWriter,
-    StreamDecoder, Verdict,
+    Frame, FrameReader, LogReader, LogRecord, RecordWriter, StreamDecoder,
+    check::{Check, Verdict},
+    log::{InputKind, LogKind},
+    output::Format,
 };
 use time::{OffsetDateTime, UtcOffset};
 

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use hpm_frame::{Frame, Label, TableRule};
+use hpm_frame::{Frame, decode::TableRule, field::Label};
 
 use crate::cli::{LineEnding, SimArgs};
 

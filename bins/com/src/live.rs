@@ -1,7 +1,12 @@
 //! The live session's view of the meter: the last consistent frame's values
 //! (for `--metrics` and the Ctrl-T `v` values line), decoded from the bytes as
 //! they arrive.
-use hpm_frame::{Check, DecodeRule, Frame, Label, StreamDecoder, TableRule};
+use hpm_frame::{
+    Frame, StreamDecoder,
+    check::Check,
+    decode::{DecodeRule, TableRule},
+    field::Label,
+};
 
 use crate::metrics::{Metrics, Values};
 

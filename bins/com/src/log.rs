@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use hpm_frame::{LogKind, LogWriter};
+use hpm_frame::{LogWriter, log::LogKind};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::zone::Zone;

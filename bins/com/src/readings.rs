@@ -8,7 +8,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use hpm_frame::{
-    Check, Decimal, DecodeRule, Frame, InputKind, Label, LogError, LogKind, LogReader, TableRule,
+    Frame, LogError, LogReader,
+    check::Check,
+    decode::{Decimal, DecodeRule, TableRule},
+    field::Label,
+    log::{InputKind, LogKind},
 };
 use time::{OffsetDateTime, PrimitiveDateTime};
 

@@ -3,7 +3,11 @@
 #[path = "support/tmux.rs"]
 mod tmux;
 
-use hpm_frame::{DecodeRule, Frame, Label, TableRule};
+use hpm_frame::{
+    Frame,
+    decode::{DecodeRule, TableRule},
+    field::Label,
+};
 
 #[test]
 fn ctrl_t_v_shows_each_frames_values_under_it() {

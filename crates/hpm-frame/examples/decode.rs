@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use hpm_frame::{Format, FrameReader, RecordWriter};
+use hpm_frame::{FrameReader, RecordWriter, output::Format};
 
 fn decode() -> io::Result<()> {
     let stdout = io::stdout().lock();

@@ -53,7 +53,7 @@ pub struct Mismatch {
 /// [`TableRule::inferred`]) and a margin.
 ///
 /// ```
-/// use hpm_frame::{Check, Frame, Verdict};
+/// use hpm_frame::{Frame, check::{Check, Verdict}};
 ///
 /// let check = Check::new();
 /// let good = Frame::parse(b"S:  21693Vo:  42412Am:  46461Wa:     21Wh:   5051Pf:  59981Hz:     01Kg:     01Eu  E")?;

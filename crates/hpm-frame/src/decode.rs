@@ -250,7 +250,7 @@ pub trait DecodeRule {
 
     /// The value of one unit in the last digit the field shows, in the unit of
     /// [`decode`](DecodeRule::decode)'s value (`21693` → 216.9 V shows tenths:
-    /// 0.1), if known. The [consistency check](crate::Check) takes the shown
+    /// 0.1), if known. The [consistency check](crate::check::Check) takes the shown
     /// value to stand for anything within half of it. By default: one unit of
     /// the decoded decimal's last place.
     fn resolution(&self, field: &Field) -> Option<f64> {

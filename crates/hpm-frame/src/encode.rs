@@ -16,7 +16,7 @@
 //! written once, in the table, for both directions.
 //!
 //! ```
-//! use hpm_frame::{DecodeRule, Label, TableRule};
+//! use hpm_frame::{decode::{DecodeRule, TableRule}, field::Label};
 //!
 //! let rule = TableRule::inferred();
 //! let field = rule.encode(Label::Hz, 59.98)?;

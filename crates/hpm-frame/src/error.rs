@@ -86,7 +86,7 @@ pub enum FrameError {
         /// The byte found there (`None`: the input ended).
         found: Found,
     },
-    /// A field's digit run is longer than [`Digits::MAX_LEN`](crate::Digits::MAX_LEN).
+    /// A field's digit run is longer than [`Digits::MAX_LEN`](crate::field::Digits::MAX_LEN).
     #[error(
         "at byte {offset}: a run of {len} digits is longer than the {max} digits a field may hold"
     )]
@@ -138,8 +138,8 @@ pub enum FieldError {
     /// A frame holds each known label at most once.
     #[error("label {0} more than once in one frame")]
     DuplicateLabel(Label),
-    /// A digit string must be 1 to [`Digits::MAX_LEN`](crate::Digits::MAX_LEN) ASCII digits.
-    #[error("digits {0:?}: expected 1 to {max} ASCII digits", max = crate::Digits::MAX_LEN)]
+    /// A digit string must be 1 to [`Digits::MAX_LEN`](crate::field::Digits::MAX_LEN) ASCII digits.
+    #[error("digits {0:?}: expected 1 to {max} ASCII digits", max = crate::field::Digits::MAX_LEN)]
     Digits(String),
     /// A frame holds 1 to [`Frame::MAX_FIELDS`](crate::Frame::MAX_FIELDS) fields.
     #[error("a frame holds 1 to {max} fields, not {0}", max = crate::Frame::MAX_FIELDS)]

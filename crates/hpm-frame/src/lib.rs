@@ -9,30 +9,46 @@
 //! followed by CR (LF). This crate knows no serial device: it works on bytes from
 //! anywhere.
 //!
-//! - [`Frame`] is the lossless raw model: every field's [`Label`] and exact
-//!   [`Digits`], and the [`Form`] it came in ([`Frame::raw`] gives back exactly
+//! At the crate root, the names most users need:
+//!
+//! - [`Frame`], the lossless raw model of one frame: every field's label and
+//!   exact digits, and the form it came in ([`Frame::raw`] gives back exactly
 //!   the bytes from `S` to `E`). Its `Display` writes the canonical live form,
 //!   and parsing that gives the same frame back. [`Frame::parse`] accepts only
 //!   the meter's exact shapes: the live form (each value exactly 7 characters,
 //!   `:` separators, each known label once, trailer `  E`) and the annotated
-//!   form (one separator throughout). Unknown two-letter labels are kept as
-//!   [`Label::Other`]; no label holds `S`, which always starts a frame.
-//! - [`Check`] compares V × A × PF with W within the rounding of the shown
-//!   digits and a margin: a frame that fails is suspect.
+//!   form (one separator throughout).
 //! - [`StreamDecoder`] takes byte chunks of any size and hands out frames as soon
 //!   as they end (or their line end arrives, if asked), skipping and counting
 //!   anything else; [`FrameReader`] does that over a [`std::io::Read`].
 //! - [`LogReader`] reads `watt.txt` logs (of the old patched `com.c` and of
 //!   `com`) and `com`'s `rfc3339` logs frame by frame, in bounded memory:
-//!   records of (timestamp, frame), with an error naming line and column for
-//!   each damaged record or run of junk; [`LogWriter`] writes them from the
+//!   [`LogRecord`]s of (timestamp, frame), with an error naming line and column
+//!   for each damaged record or run of junk; [`LogWriter`] writes them from the
 //!   bytes received and the caller's clock.
-//! - [`DecodeRule`] turns fields into typed [`Value`]s with units; the default
-//!   [`TableRule::inferred`] is the rule inferred from the samples (see
-//!   [`decode`] for what is fact and what is inference); the same table writes
-//!   values as the meter's digits ([`TableRule::encode`]), for a simulator.
 //! - [`RecordWriter`] writes records as CSV, JSON Lines or InfluxDB line protocol
 //!   to any [`std::io::Write`].
+//! - the errors these return ([`FrameError`], [`LogError`], ...).
+//!
+//! The rest, by subject:
+//!
+//! - [`field`]: a field's [`Label`](field::Label) (unknown two-letter labels are
+//!   kept as [`Label::Other`](field::Label::Other); no label holds `S`, which
+//!   always starts a frame) and exact [`Digits`](field::Digits);
+//!   [`frame`]: the [`Form`](frame::Form) a frame came in.
+//! - [`check`]: [`Check`](check::Check) compares V × A × PF with W within the
+//!   rounding of the shown digits and a margin: a frame that fails is suspect.
+//! - [`decode`]: [`DecodeRule`](decode::DecodeRule) turns fields into typed
+//!   [`Value`](decode::Value)s with units; the default
+//!   [`TableRule::inferred`](decode::TableRule::inferred) is the rule inferred
+//!   from the samples (see [`decode`] for what is fact and what is inference);
+//!   the same table writes values as the meter's digits
+//!   ([`TableRule::encode`](decode::TableRule::encode)), for a simulator.
+//! - [`stream`]: the stream decoder's [`Stats`](stream::Stats) and
+//!   [`Rejection`](stream::Rejection)s; [`log`]: [`LogKind`](log::LogKind),
+//!   [`InputKind`](log::InputKind) (a log or a raw capture?), counters;
+//!   [`output`]: the record [`Format`](output::Format)s and column selection;
+//!   [`error`]: every error type and what the grammar expected where.
 //!
 //! # Example: live bytes to CSV
 //!
@@ -40,7 +56,8 @@
 //! write a record, stamped with the time of reception, for each frame.
 //!
 //! ```
-//! use hpm_frame::{Format, RecordWriter, StreamDecoder};
+//! use hpm_frame::output::Format;
+//! use hpm_frame::{RecordWriter, StreamDecoder};
 //! use time::macros::datetime;
 //!
 //! let mut decoder = StreamDecoder::new();
@@ -66,7 +83,8 @@
 //! # Example: an old log to JSON Lines
 //!
 //! ```
-//! use hpm_frame::{Format, LogReader, RecordWriter};
+//! use hpm_frame::output::Format;
+//! use hpm_frame::{LogReader, RecordWriter};
 //! use time::UtcOffset;
 //!
 //! let log: &[u8] = b"S:  21693Vo:  42412Am  E[2011-01-05 07:57:32] \n";
@@ -83,29 +101,24 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod check;
+pub mod check;
 pub mod decode;
 mod encode;
-mod error;
-mod field;
-mod frame;
+pub mod error;
+pub mod field;
+pub mod frame;
 mod grammar;
-mod log;
+pub mod log;
 mod log_writer;
-mod output;
-mod stream;
+pub mod output;
+pub mod stream;
 
-pub use check::{Check, Mismatch, Verdict};
-pub use decode::{Column, Decimal, DecodeRule, Entry, Quantity, Scheme, TableRule, Unit, Value};
-pub use error::{
-    DecodeError, EncodeError, Expected, FieldError, Found, FrameError, LogError, RecordError,
-};
-pub use field::{Digits, Field, Label, OtherLabel};
-pub use frame::{Form, Frame, Separator};
-pub use log::{InputKind, LogKind, LogReader, LogRecord, LogStats};
-pub use log_writer::LogWriter;
-pub use output::{Format, RecordWriter, UnknownColumn, UnknownFormat};
-pub use stream::{FrameReader, RejectReason, Rejection, Stats, StreamDecoder};
+// The names most users need; everything else is in the modules above.
+pub use error::{DecodeError, EncodeError, FieldError, FrameError, LogError, RecordError};
+pub use frame::Frame;
+pub use log::{LogReader, LogRecord, LogWriter};
+pub use output::RecordWriter;
+pub use stream::{FrameReader, StreamDecoder};
 
 /// The `time` crate, whose types appear in this crate's API.
 pub use time;

@@ -22,6 +22,8 @@
 //! session, keys typed into the old logger) is reported once, with its line and
 //! column, and reading goes on at the next `S`: a good frame that shares its line
 //! with junk is still read.
+//!
+//! [`LogWriter`] writes both forms.
 
 use std::io::{self, Read};
 
@@ -31,6 +33,8 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use crate::error::{Expected, Found, FrameError, LogError, RecordError};
 use crate::frame::Frame;
 use crate::grammar;
+
+pub use crate::log_writer::LogWriter;
 
 /// One record of a `watt.txt` log.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -26,7 +26,7 @@ use crate::log::LogKind;
 /// show the chunk's time.
 ///
 /// ```
-/// use hpm_frame::{LogKind, LogReader, LogWriter};
+/// use hpm_frame::{LogReader, LogWriter, log::LogKind};
 /// use time::macros::datetime;
 ///
 /// let mut log = LogWriter::new(Vec::new(), LogKind::Watt);

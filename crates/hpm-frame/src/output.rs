@@ -91,7 +91,7 @@ impl FromStr for Format {
 /// [`DecodeRule`] (by default [`TableRule::inferred`]).
 ///
 /// ```
-/// use hpm_frame::{Format, Frame, RecordWriter};
+/// use hpm_frame::{Frame, RecordWriter, output::Format};
 /// use time::macros::datetime;
 ///
 /// let frame = Frame::parse(b"S:  21693Vo:  42412Am:  59981Hz  E")?;
@@ -231,7 +231,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
     }
 
     /// Adds the `suspect` column (`true` for a frame that failed the
-    /// [consistency check](crate::Check)) at the end, if not selected already.
+    /// [consistency check](crate::check::Check)) at the end, if not selected already.
     pub fn with_suspect_column(mut self) -> Self {
         if !self.slots.contains(&Slot::Suspect) {
             self.slots.push(Slot::Suspect);

@@ -78,7 +78,7 @@ pub struct Rejection {
 /// a candidate longer than that is rejected. It never panics.
 ///
 /// ```
-/// use hpm_frame::{Label, StreamDecoder};
+/// use hpm_frame::{StreamDecoder, field::Label};
 ///
 /// let mut dec = StreamDecoder::new();
 /// let mut frames = Vec::new();

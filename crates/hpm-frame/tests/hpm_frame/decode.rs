@@ -1,8 +1,9 @@
 //! The decoding rule.
 
 use hpm_frame::{
-    Column, Decimal, DecodeError, DecodeRule, Entry, Field, Frame, Label, Quantity, Scheme,
-    TableRule, Unit, Value,
+    DecodeError, Frame,
+    decode::{Column, Decimal, DecodeRule, Entry, Quantity, Scheme, TableRule, Unit, Value},
+    field::{Field, Label},
 };
 
 use crate::seed_frames;

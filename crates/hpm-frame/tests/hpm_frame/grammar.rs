@@ -1,6 +1,9 @@
 //! The frame grammar and the raw model.
 
-use hpm_frame::{Digits, Field, FieldError, Frame, FrameError, Label};
+use hpm_frame::{
+    FieldError, Frame, FrameError,
+    field::{Digits, Field, Label},
+};
 
 use crate::{SEED, data, seed_frames};
 

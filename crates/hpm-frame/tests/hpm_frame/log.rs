@@ -6,7 +6,10 @@ use std::io::{BufReader, Read};
 use hpm_frame::time::format_description::BorrowedFormatItem;
 use hpm_frame::time::macros::{datetime, format_description, offset};
 use hpm_frame::time::{Duration, PrimitiveDateTime, UtcOffset};
-use hpm_frame::{InputKind, LogError, LogKind, LogReader, LogRecord, RecordError};
+use hpm_frame::{
+    LogError, LogReader, LogRecord, RecordError,
+    log::{InputKind, LogKind},
+};
 
 use crate::{data, golden, seed_frames};
 

@@ -2,7 +2,10 @@
 
 use hpm_frame::time::UtcOffset;
 use hpm_frame::time::macros::{datetime, offset};
-use hpm_frame::{Format, Frame, FrameReader, LogReader, RecordWriter, UnknownFormat};
+use hpm_frame::{
+    Frame, FrameReader, LogReader, RecordWriter,
+    output::{Format, UnknownFormat},
+};
 
 use crate::{data, golden, seed_frames};
 

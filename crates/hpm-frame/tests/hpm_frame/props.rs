@@ -3,7 +3,10 @@
 
 use std::io::BufReader;
 
-use hpm_frame::{Digits, Field, Frame, Label, LogReader, StreamDecoder};
+use hpm_frame::{
+    Frame, LogReader, StreamDecoder,
+    field::{Digits, Field, Label},
+};
 use proptest::prelude::*;
 
 /// Letters a label may hold: every ASCII letter but `S`.

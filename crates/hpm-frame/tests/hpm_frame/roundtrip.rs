@@ -2,7 +2,10 @@
 //! against the decoding rule, the log writer against the log reader.
 
 use hpm_frame::{
-    DecodeRule, Digits, Field, Frame, Label, LogKind, LogReader, LogWriter, Scheme, TableRule,
+    Frame, LogReader, LogWriter,
+    decode::{DecodeRule, Scheme, TableRule},
+    field::{Digits, Field, Label},
+    log::LogKind,
 };
 use proptest::prelude::*;
 use time::{Duration, OffsetDateTime, UtcOffset};

@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-use hpm_frame::{Frame, FrameReader, RejectReason, Stats, StreamDecoder};
+use hpm_frame::{
+    Frame, FrameReader, StreamDecoder,
+    stream::{RejectReason, Stats},
+};
 
 use crate::{data, golden, seed_frames};
 

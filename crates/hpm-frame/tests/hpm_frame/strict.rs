@@ -3,7 +3,10 @@
 //! consistency check. Exhaustive over the seed frames, by property over random
 //! frames.
 
-use hpm_frame::{Check, Frame, LogReader, StreamDecoder, Verdict};
+use hpm_frame::{
+    Frame, LogReader, StreamDecoder,
+    check::{Check, Verdict},
+};
 use proptest::prelude::*;
 
 use crate::SEED;
@@ -172,7 +175,7 @@ fn digits_of(text: &str, label: &str) -> std::ops::Range<usize> {
 #[test]
 fn single_digit_substitutions_in_v_a_w_pf_are_caught_or_within_tolerance() {
     let check = Check::new();
-    let rule = hpm_frame::TableRule::inferred();
+    let rule = hpm_frame::decode::TableRule::inferred();
     let frames = SEED
         .iter()
         .map(|s| s.to_string())
@@ -198,9 +201,9 @@ fn single_digit_substitutions_in_v_a_w_pf_are_caught_or_within_tolerance() {
                             // Only the last two digits of the mantissa: the
                             // value moved by less than 1 %, twice rounding
                             // (PF shows 3 digits: 0.1 %) plus the margin.
-                            let l: hpm_frame::Label = label.parse().unwrap();
+                            let l: hpm_frame::field::Label = label.parse().unwrap();
                             let value = |f: &Frame| {
-                                hpm_frame::DecodeRule::decode(&rule, f.get(l).unwrap())
+                                hpm_frame::decode::DecodeRule::decode(&rule, f.get(l).unwrap())
                                     .unwrap()
                                     .amount
                                     .to_f64()
@@ -318,21 +321,21 @@ proptest! {
             // rounding of all four shown values (in both frames) and the
             // margin allow. (With few digits shown, say 0.068 kW, that is
             // more than 1 %.)
-            use hpm_frame::DecodeRule;
-            let rule = hpm_frame::TableRule::inferred();
-            let value = |f: &Frame, l: hpm_frame::Label| {
+            use hpm_frame::decode::DecodeRule;
+            let rule = hpm_frame::decode::TableRule::inferred();
+            let value = |f: &Frame, l: hpm_frame::field::Label| {
                 rule.decode(f.get(l).unwrap()).unwrap().amount.to_f64()
             };
             let rounding = |f: &Frame| -> f64 {
                 ["Vo", "Am", "Wa", "Pf"]
                     .iter()
                     .map(|l| {
-                        let l: hpm_frame::Label = l.parse().unwrap();
+                        let l: hpm_frame::field::Label = l.parse().unwrap();
                         rule.resolution(f.get(l).unwrap()).unwrap() / 2.0 / value(f, l)
                     })
                     .sum()
             };
-            let label: hpm_frame::Label = fields[which].1.parse().unwrap();
+            let label: hpm_frame::field::Label = fields[which].1.parse().unwrap();
             let (was, now) = (value(&frame, label), value(&damaged, label));
             let allowed = rounding(&frame) + rounding(&damaged) + 2.0 * check.margin_in_use() + 1e-4;
             prop_assert!(((now - was) / was).abs() <= allowed, "{} -> {} (allowed {})", was, now, allowed);
