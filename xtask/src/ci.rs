@@ -40,6 +40,25 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ]),
     )?;
     run_step("test", cargo().args(["test", "--workspace"]))?;
+    // The workspace build turns tty's `bridge` feature on (com asks for it);
+    // the crate must also stand without it.
+    run_step(
+        "tty without default features",
+        cargo().args([
+            "clippy",
+            "-p",
+            "tty",
+            "--no-default-features",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run_step(
+        "test tty without default features",
+        cargo().args(["test", "-p", "tty", "--no-default-features"]),
+    )?;
     // The guest suites against a real IPVS kernel. Every failure here (a package
     // that cannot be installed, a kernel that does not boot, a timeout, a failing
     // guest test) fails CI: never skipped.

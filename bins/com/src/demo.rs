@@ -188,7 +188,9 @@ impl Simulator {
             .context("setting the simulated line speed")?;
         nix::sys::termios::tcsetattr(&pair.slave, nix::sys::termios::SetArg::TCSANOW, &tio)
             .context("setting the simulated line")?;
-        tty::fdio::set_nonblocking(pair.master.as_fd()).context("pty master")?;
+        tty::NonBlocking::set(pair.master.as_fd())
+            .context("pty master")?
+            .keep();
         Ok(Simulator {
             master: File::from(pair.master),
             _slave: pair.slave,

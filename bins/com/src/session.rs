@@ -348,6 +348,11 @@ pub fn run(
 
     // Raw mode only now that the port is open: an open error leaves the terminal alone.
     let _raw = if interactive {
+        // The terminal comes back before a panic's message and on SIGINT,
+        // SIGTERM and SIGHUP too, not only when the guard drops. Failing to
+        // register a handler only loses that path.
+        RawTerminal::restore_on_panic();
+        let _ = RawTerminal::restore_on_signals();
         Some(RawTerminal::stdin().context("cannot put the terminal in raw mode")?)
     } else {
         None
@@ -478,17 +483,19 @@ fn wait_for_device(config: &Config, interactive: bool) -> anyhow::Result<Waited>
         .context("watching signals")?;
     let stdin = io::stdin();
     let stdin_fd = stdin.as_fd();
-    let mut restore = None;
+    // Non-blocking while waiting; the flags it had come back when this drops.
+    let mut _nonblocking = None;
     if interactive {
         use std::os::fd::AsRawFd;
         let raw = stdin_fd.as_raw_fd();
         poll.registry()
             .register(&mut SourceFd(&raw), INPUT, Interest::READABLE)
             .context("watching stdin")?;
-        restore = Some(tty::fdio::set_nonblocking(stdin_fd).context("stdin")?);
+        _nonblocking = Some(tty::NonBlocking::set(stdin_fd).context("stdin")?);
     }
     let mut keys = KeyReader::new(config.keys);
-    let result = loop {
+    // The loop's value is returned while `_nonblocking` still lives.
+    loop {
         match SerialPort::open_with(&config.device, &config.settings, config.mode) {
             Ok(port) => break Ok(Waited::Port(port)),
             Err(err) if still_gone(&err) => {}
@@ -523,11 +530,7 @@ fn wait_for_device(config: &Config, interactive: bool) -> anyhow::Result<Waited>
         if let Some(code) = exit {
             break Ok(Waited::Exit(code));
         }
-    };
-    if let Some(flags) = restore {
-        let _ = tty::fdio::restore_flags(stdin_fd, flags);
     }
-    result
 }
 
 /// The device is not there (yet): worth waiting for at start.

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use nix::fcntl::OFlag;
 
 use crate::error::{Error, Result};
 use crate::fdio;
+use crate::nonblocking::NonBlocking;
 use crate::port::SerialPort;
 use crate::signals::ExitSignals;
 
@@ -385,26 +385,6 @@ impl<'a> LocalInput<'a> {
             _mode: mode,
             pollable,
         })
-    }
-}
-
-/// `O_NONBLOCK` on a descriptor for as long as this lives; the previous flags
-/// after.
-struct NonBlocking<'a> {
-    fd: BorrowedFd<'a>,
-    flags: OFlag,
-}
-
-impl<'a> NonBlocking<'a> {
-    fn set(fd: BorrowedFd<'a>) -> io::Result<Self> {
-        let flags = fdio::set_nonblocking(fd)?;
-        Ok(NonBlocking { fd, flags })
-    }
-}
-
-impl Drop for NonBlocking<'_> {
-    fn drop(&mut self) {
-        let _ = fdio::restore_flags(self.fd, self.flags);
     }
 }
 

@@ -1,8 +1,25 @@
-//! Reading and writing raw descriptors, retrying on `EINTR`.
+//! Reading, writing and waiting on a descriptor of any kind (a port, a
+//! terminal, a pipe), retrying on `EINTR`: what [`SerialPort`](crate::SerialPort)
+//! and the bridge use, for a program that drives descriptors of its own.
+//!
+//! Each call works whether the descriptor is blocking or not; a non-blocking
+//! one answers `ErrorKind::WouldBlock` where a blocking one would wait
+//! ([`NonBlocking`](crate::NonBlocking) switches a descriptor for a while).
+//!
+//! ```
+//! use std::os::fd::AsFd;
+//! use std::time::Duration;
+//!
+//! let (read_end, write_end) = std::io::pipe()?;
+//! tty::fdio::write_all(write_end.as_fd(), b"ping")?;
+//! assert!(tty::fdio::wait_readable(read_end.as_fd(), Duration::from_secs(1))?);
+//! let mut buf = [0u8; 8];
+//! assert_eq!(tty::fdio::read(read_end.as_fd(), &mut buf)?, 4);
+//! # Ok::<(), std::io::Error>(())
+//! ```
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 /// One `read(2)`, retried on `EINTR`.
@@ -53,24 +70,6 @@ pub fn wait_writable(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
-/// Sets `O_NONBLOCK` on `fd`; returns the previous flags for [`restore_flags`].
-pub fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<OFlag> {
-    let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
-    if !flags.contains(OFlag::O_NONBLOCK) {
-        fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
-    }
-    Ok(flags)
-}
-
-/// Clears `O_NONBLOCK` on `fd`.
-pub fn clear_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
-    if flags.contains(OFlag::O_NONBLOCK) {
-        fcntl(fd, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK))?;
-    }
-    Ok(())
-}
-
 /// Waits up to `timeout` for `fd` to be readable (or in error or hung up,
 /// which the next read reports); `false` when the time passed first. A signal
 /// restarts the wait with the time left.
@@ -91,10 +90,4 @@ pub fn wait_readable(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Re
             Err(errno) => return Err(errno.into()),
         }
     }
-}
-
-/// Puts back the flags [`set_nonblocking`] returned.
-pub fn restore_flags(fd: BorrowedFd<'_>, flags: OFlag) -> io::Result<()> {
-    fcntl(fd, FcntlArg::F_SETFL(flags))?;
-    Ok(())
 }

@@ -19,13 +19,13 @@ pub struct ModemLines {
 }
 
 impl ModemLines {
-    /// Wraps the raw `TIOCM_*` bits.
-    pub fn from_bits(bits: libc::c_int) -> Self {
+    /// Wraps the raw `TIOCM_*` bits (a C `int`, an `i32` on Linux).
+    pub fn from_bits(bits: i32) -> Self {
         ModemLines { bits }
     }
 
     /// The raw `TIOCM_*` bits.
-    pub fn bits(self) -> libc::c_int {
+    pub fn bits(self) -> i32 {
         self.bits
     }
 
@@ -118,7 +118,7 @@ pub enum ModemOutput {
 
 impl ModemOutput {
     /// The `TIOCM_*` bit of this output.
-    pub fn bit(self) -> libc::c_int {
+    pub fn bit(self) -> i32 {
         match self {
             ModemOutput::Dtr => libc::TIOCM_DTR,
             ModemOutput::Rts => libc::TIOCM_RTS,

@@ -161,7 +161,7 @@ impl SerialPort {
         };
         port.configure(settings)?;
         if !mode.nonblocking {
-            fdio::clear_nonblocking(port.file.as_fd())
+            crate::nonblocking::clear(port.file.as_fd())
                 .map_err(|source| port.io("making the descriptor blocking", source))?;
         }
         Ok(port)

@@ -4,10 +4,11 @@ use std::str::FromStr;
 
 use crate::error::Error;
 
-/// The rates Linux names with a `Bnnn` constant, each with its constant.
+/// The rates Linux names with a `Bnnn` constant, each with its constant (the
+/// value `termios(3)` keeps in its `speed_t`, a `u32` on Linux).
 ///
 /// Any other rate is set through `termios2` with `BOTHER`.
-pub const STANDARD_RATES: &[(u32, termios::speed_t)] = {
+pub const STANDARD_RATES: &[(u32, u32)] = {
     use ::termios::os::linux::{
         B50, B75, B110, B134, B150, B200, B300, B600, B1200, B1800, B2400, B4800, B9600, B19200,
         B38400, B57600, B115200, B230400, B460800, B500000, B576000, B921600, B1000000, B1152000,
@@ -48,7 +49,7 @@ pub const STANDARD_RATES: &[(u32, termios::speed_t)] = {
 };
 
 /// The `Bnnn` constant of a standard rate, or `None` for a custom one.
-pub fn standard_rate(baud: u32) -> Option<termios::speed_t> {
+pub fn standard_rate(baud: u32) -> Option<u32> {
     STANDARD_RATES
         .iter()
         .find(|(rate, _)| *rate == baud)
@@ -56,7 +57,7 @@ pub fn standard_rate(baud: u32) -> Option<termios::speed_t> {
 }
 
 /// The rate a `Bnnn` constant stands for (`None` for `BOTHER` or an unknown one).
-pub fn rate_of_constant(constant: termios::speed_t) -> Option<u32> {
+pub fn rate_of_constant(constant: u32) -> Option<u32> {
     STANDARD_RATES
         .iter()
         .find(|(_, c)| *c == constant)
