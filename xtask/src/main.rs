@@ -7,6 +7,7 @@ mod bench_pty;
 mod ci;
 mod com_docs;
 mod kernel_lab;
+mod modgraph;
 mod tidy;
 mod util;
 

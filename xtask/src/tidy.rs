@@ -8,6 +8,8 @@
 //! - Only `ipvs-proto` speaks the IPVS generic-netlink family, and only `lvs-net`
 //!   the route family that changes addresses and routes (as normal dependencies:
 //!   tests may parse captured bytes with the generic crates).
+//! - The modules of the crates in `ACYCLIC` import no cycle (see
+//!   `modgraph`: code names the module that defines an item).
 //! - Every library has a README that its crate documentation includes (so its
 //!   example compiles as a doctest) and an `examples/` directory.
 use std::collections::BTreeMap;
@@ -70,6 +72,9 @@ const SOLE_USERS: &[(&str, &str, &str)] = &[
         "only lvs-net changes addresses, links and routes",
     ),
 ];
+
+/// Crates whose modules must not import each other in a cycle.
+const ACYCLIC: &[&str] = &["ipvs-proto"];
 
 fn half_of(name: &str) -> Option<Half> {
     if SERIAL.contains(&name) {
@@ -229,6 +234,16 @@ fn violations(ws: &Workspace) -> Vec<String> {
         }
         if ws.is_library_crate(pkg) {
             found.extend(library_files(&at, pkg));
+        }
+        if ACYCLIC.contains(&pkg.name.as_str()) {
+            match crate::modgraph::cycles(&pkg.dir.join("src")) {
+                Ok(cycles) => found.extend(
+                    cycles
+                        .into_iter()
+                        .map(|cycle| format!("{at}/src: module import cycle {cycle}")),
+                ),
+                Err(e) => found.push(format!("{at}/src: {e}")),
+            }
         }
     }
     found

@@ -5,11 +5,11 @@ use netlink_packet_core::{
     parse_u32,
 };
 
+use crate::cmd::IpvsCmd;
 use crate::constants::*;
 use crate::daemon::DaemonAttribute;
 use crate::destination::DestAttribute;
 use crate::info::InfoAttribute;
-use crate::message::IpvsCmd;
 use crate::nest::{Append, append_leaf, append_nest, emit_nested, nested_len, parse_nested};
 use crate::service::ServiceAttribute;
 

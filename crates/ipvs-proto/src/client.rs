@@ -16,12 +16,13 @@ use std::io::IoSliceMut;
 use std::os::fd::AsRawFd as _;
 
 use crate::address::AddressFamily;
+use crate::cmd::IpvsCmd;
 use crate::constants::IPVS_GENL_NAME;
 use crate::daemon::{Daemon, DaemonState};
 use crate::destination::Destination;
 use crate::error::{Error, KernelError};
 use crate::info::{Info, Timeouts};
-use crate::message::{IpvsCmd, IpvsMessage};
+use crate::message::IpvsMessage;
 use crate::netns::{NetNs, with_netns};
 use crate::request::{Reply, Request};
 use crate::service::{Service, ServiceKey};

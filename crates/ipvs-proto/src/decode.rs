@@ -15,10 +15,11 @@ use netlink_packet_core::{NLA_TYPE_MASK, ParseableParametrized};
 use netlink_packet_generic::GenlHeader;
 
 use crate::address::{AddressFamily, decode_address};
+use crate::cmd::IpvsCmd;
 use crate::constants::*;
 use crate::destination::{Connections, Destination, Forwarding, Tunnel, TunnelFlags, TunnelType};
 use crate::error::Error;
-use crate::message::{IpvsCmd, IpvsMessage};
+use crate::message::IpvsMessage;
 use crate::request::Reply;
 use crate::service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey};
 use crate::stats::Stats;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use netlink_packet_core::DecodeError;
 
-use crate::message::IpvsCmd;
+use crate::cmd::IpvsCmd;
 
 /// Everything that can go wrong while reading, writing or exchanging IPVS
 /// messages.

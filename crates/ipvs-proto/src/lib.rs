@@ -82,6 +82,7 @@ pub use netlink_sys;
 mod address;
 mod attribute;
 mod client;
+mod cmd;
 pub mod constants;
 mod daemon;
 mod decode;
@@ -101,13 +102,14 @@ pub mod wire;
 pub use self::address::{AddressFamily, RawAddress, decode_address, encode_address};
 pub use self::attribute::IpvsAttribute;
 pub use self::client::{BatchResults, Client};
+pub use self::cmd::IpvsCmd;
 pub use self::daemon::{Daemon, DaemonAttribute, DaemonState};
 pub use self::destination::{
     Connections, DestAttribute, Destination, Forwarding, Tunnel, TunnelFlags, TunnelType,
 };
 pub use self::error::{Error, KernelError};
 pub use self::info::{Info, InfoAttribute, Timeouts, Version};
-pub use self::message::{IpvsCmd, IpvsMessage};
+pub use self::message::IpvsMessage;
 pub use self::netns::{NETNS_RUN_DIR, NetNs};
 pub use self::request::{Reply, Request};
 pub use self::service::{

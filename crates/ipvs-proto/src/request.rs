@@ -7,12 +7,13 @@ use crate::address::AddressFamily;
 use netlink_packet_core::NLA_F_NESTED;
 
 use crate::attribute::IpvsAttribute;
+use crate::cmd::IpvsCmd;
 use crate::constants::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
 use crate::daemon::{Daemon, DaemonAttribute, DaemonState};
 use crate::destination::{DestAttribute, Destination, Forwarding};
 use crate::error::Error;
 use crate::info::{Info, InfoAttribute, Timeouts};
-use crate::message::{IpvsCmd, IpvsMessage};
+use crate::message::IpvsMessage;
 use crate::service::{Netmask, Service, ServiceAttribute, ServiceKey, seconds};
 
 /// A request to the kernel, typed.

@@ -12,7 +12,6 @@ use serde::{Serialize, Serializer};
 use crate::address::AddressFamily;
 use crate::daemon::DaemonState;
 use crate::destination::{Forwarding, TunnelType};
-use crate::info::Version;
 use crate::service::Protocol;
 
 /// `Serialize` as a name per known variant and `"unknown"` for `Other(_)`:
@@ -42,13 +41,6 @@ serialize_by_name!(Forwarding {
 });
 serialize_by_name!(TunnelType { Ipip => "ipip", Gue => "gue", Gre => "gre" });
 serialize_by_name!(DaemonState { Master => "master", Backup => "backup" });
-
-impl Serialize for Version {
-    /// `"1.2.1"`, as [`Version`]'s `Display`.
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
 
 /// A [`Timeouts`](crate::Timeouts) field: whole seconds, `0` for `None`
 /// (the kernel reads an absent timeout and a zero one alike, and reports
