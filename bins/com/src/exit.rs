@@ -92,14 +92,15 @@ impl Exit {
                 }
                 _ => exit.code().to_string(),
             };
-            // A code wider than its column gets a line of its own.
-            let (first, indent) = if codes.len() < 5 {
-                (format!("  {codes:<5}"), " ".repeat(7))
+            // Codes in a column of 5 after 2 spaces, the meaning after them;
+            // codes wider than the column get a line of their own.
+            const INDENT: &str = "       ";
+            if codes.len() < 5 {
+                text.push_str(&format!("  {codes:<5}"));
             } else {
-                (format!("  {codes}\n{}", " ".repeat(7)), " ".repeat(7))
-            };
-            text.push_str(&first);
-            text.push_str(&meaning.replace('\n', &format!("\n{indent}")));
+                text.push_str(&format!("  {codes}\n{INDENT}"));
+            }
+            text.push_str(&meaning.replace('\n', &format!("\n{INDENT}")));
             text.push('\n');
         }
         text

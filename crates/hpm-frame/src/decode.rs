@@ -14,6 +14,12 @@
 //!
 //! A user who learns that `Wa` is in W and `Am` in mA builds a [`TableRule`] with
 //! those entries, or implements [`DecodeRule`] for something else.
+//!
+//! The other way, [`TableRule::encode`] writes a value as the digits the meter
+//! would show for that label, by the same entry's [`Scheme::encode`]: 216.9 V →
+//! `21693`, 0.002 kWh → `21`, 59.98 Hz → `59981` (the hundredths, then the `1`
+//! every sample ends `Hz` with). A simulated meter builds its frames so, and
+//! the property tests hold the two directions together.
 
 use std::fmt;
 
