@@ -11,73 +11,29 @@
 
 use std::time::Duration;
 
-use netlink_packet_core::{NLA_TYPE_MASK, ParseableParametrized};
-use netlink_packet_generic::GenlHeader;
+use netlink_packet_core::NLA_TYPE_MASK;
 
 use crate::address::{AddressFamily, decode_address};
-use crate::cmd::IpvsCmd;
 use crate::constants::*;
 use crate::destination::{Connections, Destination, Forwarding, Tunnel, TunnelFlags, TunnelType};
-use crate::error::Error;
-use crate::message::IpvsMessage;
-use crate::request::Reply;
 use crate::service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey};
 use crate::stats::Stats;
 
-impl Reply {
-    /// Reads a reply from its command and its attribute bytes (what follows
-    /// the generic-netlink header), as [`Reply::from_message`] reads it from
-    /// the parsed message, but straight from the bytes for the services and
-    /// destinations of a listing. `family_hint` is as for
-    /// [`Reply::from_message`].
-    ///
-    /// ```
-    /// use ipvs_proto::{IpvsCmd, Reply, Service, ServiceKey};
-    ///
-    /// let service = Service::new(ServiceKey::tcp("10.0.0.1:80".parse().unwrap()), "rr");
-    /// let mut bytes = Vec::new();
-    /// Reply::Service(service.clone()).to_message().append_attributes(&mut bytes);
-    /// let reply = Reply::decode(IpvsCmd::NewService, &bytes, None).unwrap();
-    /// assert_eq!(reply, Reply::Service(service));
-    /// ```
-    pub fn decode(
-        cmd: IpvsCmd,
-        attributes: &[u8],
-        family_hint: Option<AddressFamily>,
-    ) -> Result<Self, Error> {
-        if let Some(reply) = Self::decode_listed(cmd, attributes, family_hint) {
-            return Ok(reply);
-        }
-        let header = GenlHeader {
-            cmd: cmd.into(),
-            version: IPVS_GENL_VERSION,
-        };
-        let message = IpvsMessage::parse_with_param(attributes, header)?;
-        Self::from_message(&message, family_hint)
-    }
+/// The service of a listing: the one service nest of a `NEW_SERVICE`
+/// message's attribute bytes, read in one pass. `None` for anything
+/// irregular, which the generic path then reports.
+pub(crate) fn listed_service(attributes: &[u8]) -> Option<Service> {
+    service(only_nest(attributes, IPVS_CMD_ATTR_SERVICE)?)
+}
 
-    /// The one-pass decoder alone: the service or destination of a listing
-    /// (`NEW_SERVICE` / `NEW_DEST` with one nest), read straight from the
-    /// attribute bytes. `None` when it leaves the message to the generic
-    /// path: another command, or anything irregular (which that path then
-    /// reports). When it gives a reply, [`Reply::from_message`] gives the
-    /// same one.
-    pub fn decode_listed(
-        cmd: IpvsCmd,
-        attributes: &[u8],
-        family_hint: Option<AddressFamily>,
-    ) -> Option<Self> {
-        match cmd {
-            IpvsCmd::NewService => {
-                service(only_nest(attributes, IPVS_CMD_ATTR_SERVICE)?).map(Self::Service)
-            }
-            IpvsCmd::NewDest => {
-                destination(only_nest(attributes, IPVS_CMD_ATTR_DEST)?, family_hint)
-                    .map(Self::Destination)
-            }
-            _ => None,
-        }
-    }
+/// The destination of a listing: the one destination nest of a `NEW_DEST`
+/// message's attribute bytes, read in one pass; `family_hint` as for
+/// [`Destination::from_attributes`]. `None` for anything irregular.
+pub(crate) fn listed_destination(
+    attributes: &[u8],
+    family_hint: Option<AddressFamily>,
+) -> Option<Destination> {
+    destination(only_nest(attributes, IPVS_CMD_ATTR_DEST)?, family_hint)
 }
 
 /// Calls `each` with the type (flags masked off) and value of every

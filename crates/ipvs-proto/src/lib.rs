@@ -72,16 +72,22 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
+// The one-pass codec's typed entry points (a service or destination written
+// straight from, or read straight into, the typed value) are the packet
+// layer's; their users are the client layer's `Request` and `Reply`.
+#![cfg_attr(not(feature = "client"), allow(dead_code))]
 
 /// The netlink crates this one is built on, re-exported so that users name
 /// the very same versions.
 pub use netlink_packet_core;
 pub use netlink_packet_generic;
+#[cfg(feature = "client")]
 pub use netlink_sys;
 
+// The packet layer: constants, commands, messages and one module per object
+// (its attribute enum, flags and typed model). No I/O.
 mod address;
 mod attribute;
-mod client;
 mod cmd;
 pub mod constants;
 mod daemon;
@@ -91,31 +97,34 @@ mod error;
 mod info;
 mod message;
 mod nest;
-mod netns;
-mod request;
 #[cfg(feature = "serde")]
 mod serialize;
 mod service;
 mod stats;
-pub mod wire;
+mod timeouts;
+
+// The client layer, above the packet layer (default feature `client`).
+#[cfg(feature = "client")]
+mod client;
 
 pub use self::address::{AddressFamily, RawAddress, decode_address, encode_address};
 pub use self::attribute::IpvsAttribute;
-pub use self::client::{BatchResults, Client};
 pub use self::cmd::IpvsCmd;
 pub use self::daemon::{Daemon, DaemonAttribute, DaemonState};
 pub use self::destination::{
     Connections, DestAttribute, Destination, Forwarding, Tunnel, TunnelFlags, TunnelType,
 };
 pub use self::error::{Error, KernelError};
-pub use self::info::{Info, InfoAttribute, Timeouts, Version};
+pub use self::info::{Info, InfoAttribute, Version};
 pub use self::message::IpvsMessage;
-pub use self::netns::{NETNS_RUN_DIR, NetNs};
-pub use self::request::{Reply, Request};
 pub use self::service::{
     FlagsWithMask, Netmask, Protocol, Service, ServiceAttribute, ServiceFlags, ServiceKey,
 };
 pub use self::stats::{Stats, Stats64Attribute, StatsAttribute};
+pub use self::timeouts::Timeouts;
+
+#[cfg(feature = "client")]
+pub use self::client::{BatchResults, Client, NETNS_RUN_DIR, NetNs, Reply, Request, wire};
 
 /// The README's examples compile (and those that can, run) as doctests.
 #[cfg(doctest)]

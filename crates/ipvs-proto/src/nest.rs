@@ -1,5 +1,7 @@
 //! Small helpers shared by every nested attribute.
 
+use std::time::Duration;
+
 use netlink_packet_core::{DecodeError, Emitable, Nla, NlaBuffer, NlasIterator, Parseable};
 
 /// Length of a nest's value: its attributes, each padded to 4 bytes.
@@ -101,4 +103,9 @@ pub(crate) fn end_nest(start: usize, kind: u16, out: &mut [u8]) {
     let length = (out.len() - start) as u16;
     out[start..start + 2].copy_from_slice(&length.to_ne_bytes());
     out[start + 2..start + 4].copy_from_slice(&kind.to_ne_bytes());
+}
+
+/// Whole seconds of `duration`, saturating at `u32::MAX`.
+pub(crate) fn seconds(duration: Duration) -> u32 {
+    u32::try_from(duration.as_secs()).unwrap_or(u32::MAX)
 }

@@ -1,125 +1,18 @@
-//! Virtual services: the `IPVS_CMD_ATTR_SERVICE` nest and the typed
-//! [`Service`].
+//! The typed service: its key, persistence netmask and settings, and its
+//! conversion to and from the nest's attributes.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use netlink_packet_core::{
-    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, emit_u16, emit_u16_be,
-    emit_u32, parse_u16, parse_u16_be, parse_u32,
-};
-
-use crate::address::{
-    AddressFamily, RawAddress, decode_known_address, encode_address, parse_raw_address,
-};
+use crate::address::{AddressFamily, decode_known_address, encode_address};
 use crate::constants::*;
 use crate::error::Error;
-use crate::nest::{
-    Append, append_leaf, append_nest, append_str, append_value, emit_nested, emit_string, end_nest,
-    nested_len, parse_nested, parse_string, start_nest,
-};
-use crate::stats::{Stats, Stats64Attribute, StatsAttribute};
-
-bitflags::bitflags! {
-    /// Virtual service flags (`IP_VS_SVC_F_*`). Bits this crate does not
-    /// name are kept as they are.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct ServiceFlags: u32 {
-        /// Persistent service (`-p`).
-        const PERSISTENT = IP_VS_SVC_F_PERSISTENT;
-        /// Set by the kernel on every service it has hashed (listings show it).
-        const HASHED = IP_VS_SVC_F_HASHED;
-        /// One-packet scheduling (`-o`, UDP).
-        const ONE_PACKET = IP_VS_SVC_F_ONEPACKET;
-        /// Scheduler flag 1 (`sh-fallback`, `mh-fallback`).
-        const SCHED1 = IP_VS_SVC_F_SCHED1;
-        /// Scheduler flag 2 (`sh-port`, `mh-port`).
-        const SCHED2 = IP_VS_SVC_F_SCHED2;
-        /// Scheduler flag 3.
-        const SCHED3 = IP_VS_SVC_F_SCHED3;
-        const _ = !0;
-    }
-}
-
-impl ServiceFlags {
-    /// Source hashing: fall back to another server when the hashed one is
-    /// unavailable (`-b sh-fallback`).
-    pub const SH_FALLBACK: Self = Self::SCHED1;
-    /// Source hashing: hash the source port too (`-b sh-port`).
-    pub const SH_PORT: Self = Self::SCHED2;
-    /// Maglev hashing: fall back when the chosen server is unavailable.
-    pub const MH_FALLBACK: Self = Self::SCHED1;
-    /// Maglev hashing: hash the source port too.
-    pub const MH_PORT: Self = Self::SCHED2;
-    /// Every bit set: the mask ipvsadm sends, meaning "replace all flags".
-    pub const ALL_BITS: Self = Self::from_bits_retain(u32::MAX);
-}
-
-/// The `IPVS_SVC_ATTR_FLAGS` value, `struct ip_vs_flags`: new flags and the
-/// mask of the bits to change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FlagsWithMask {
-    /// The flag values.
-    pub flags: ServiceFlags,
-    /// Which bits of `flags` apply.
-    pub mask: ServiceFlags,
-}
-
-/// Transport protocol of a virtual service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Protocol {
-    /// TCP (`-t`).
-    Tcp,
-    /// UDP (`-u`).
-    Udp,
-    /// SCTP (`--sctp-service`).
-    Sctp,
-    /// A protocol this crate does not know, with its IP protocol number;
-    /// kept so that it can be written back unchanged.
-    Other(u16),
-}
-
-impl Protocol {
-    /// The IP protocol number.
-    pub fn raw(self) -> u16 {
-        match self {
-            Self::Tcp => IPPROTO_TCP,
-            Self::Udp => IPPROTO_UDP,
-            Self::Sctp => IPPROTO_SCTP,
-            Self::Other(raw) => raw,
-        }
-    }
-
-    /// The protocol with IP protocol number `raw` ([`Protocol::Other`] for
-    /// numbers this crate does not know).
-    pub fn from_raw(raw: u16) -> Self {
-        match raw {
-            IPPROTO_TCP => Self::Tcp,
-            IPPROTO_UDP => Self::Udp,
-            IPPROTO_SCTP => Self::Sctp,
-            other => Self::Other(other),
-        }
-    }
-}
-
-impl From<u16> for Protocol {
-    fn from(raw: u16) -> Self {
-        Self::from_raw(raw)
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Tcp => f.write_str("TCP"),
-            Self::Udp => f.write_str("UDP"),
-            Self::Sctp => f.write_str("SCTP"),
-            Self::Other(raw) => write!(f, "protocol {raw}"),
-        }
-    }
-}
+use crate::nest::{append_nest, append_str, append_value, end_nest, seconds, start_nest};
+use crate::service::attribute::ServiceAttribute;
+use crate::service::flags::{FlagsWithMask, ServiceFlags};
+use crate::service::protocol::Protocol;
+use crate::stats::Stats;
 
 /// The persistence granularity of a service (`-M`): a mask for IPv4
 /// services, a prefix length for IPv6 ones.
@@ -191,152 +84,6 @@ impl fmt::Display for Netmask {
             Self::Raw(raw) => write!(f, "0x{:08x}", u32::from_be_bytes(*raw)),
         }
     }
-}
-
-/// One attribute of the `IPVS_CMD_ATTR_SERVICE` nest.
-#[derive(Debug, PartialEq, Eq, Clone)]
-#[non_exhaustive]
-pub enum ServiceAttribute {
-    /// `IPVS_SVC_ATTR_AF`
-    AddressFamily(AddressFamily),
-    /// `IPVS_SVC_ATTR_PROTOCOL`
-    Protocol(Protocol),
-    /// `IPVS_SVC_ATTR_ADDR`: 16 bytes, IPv4 in the first four.
-    Address(RawAddress),
-    /// `IPVS_SVC_ATTR_PORT` (network order on the wire).
-    Port(u16),
-    /// `IPVS_SVC_ATTR_FWMARK`
-    Fwmark(u32),
-    /// `IPVS_SVC_ATTR_SCHED_NAME`
-    Scheduler(String),
-    /// `IPVS_SVC_ATTR_FLAGS`
-    Flags(FlagsWithMask),
-    /// `IPVS_SVC_ATTR_TIMEOUT`: persistence timeout in seconds.
-    Timeout(u32),
-    /// `IPVS_SVC_ATTR_NETMASK`: raw bytes, read with the service's family
-    /// (see [`Netmask`]).
-    Netmask([u8; 4]),
-    /// `IPVS_SVC_ATTR_STATS`
-    Stats(Vec<StatsAttribute>),
-    /// `IPVS_SVC_ATTR_PE_NAME`: persistence engine.
-    PersistenceEngine(String),
-    /// `IPVS_SVC_ATTR_STATS64`
-    Stats64(Vec<Stats64Attribute>),
-    /// Any other attribute, kept as it came.
-    Other(DefaultNla),
-}
-
-impl Nla for ServiceAttribute {
-    fn value_len(&self) -> usize {
-        match self {
-            Self::AddressFamily(_) | Self::Protocol(_) | Self::Port(_) => 2,
-            Self::Address(_) => 16,
-            Self::Fwmark(_) | Self::Timeout(_) | Self::Netmask(_) => 4,
-            Self::Flags(_) => 8,
-            Self::Scheduler(text) | Self::PersistenceEngine(text) => text.len() + 1,
-            Self::Stats(nest) => nested_len(nest),
-            Self::Stats64(nest) => nested_len(nest),
-            Self::Other(nla) => nla.value_len(),
-        }
-    }
-
-    fn kind(&self) -> u16 {
-        match self {
-            Self::AddressFamily(_) => IPVS_SVC_ATTR_AF,
-            Self::Protocol(_) => IPVS_SVC_ATTR_PROTOCOL,
-            Self::Address(_) => IPVS_SVC_ATTR_ADDR,
-            Self::Port(_) => IPVS_SVC_ATTR_PORT,
-            Self::Fwmark(_) => IPVS_SVC_ATTR_FWMARK,
-            Self::Scheduler(_) => IPVS_SVC_ATTR_SCHED_NAME,
-            Self::Flags(_) => IPVS_SVC_ATTR_FLAGS,
-            Self::Timeout(_) => IPVS_SVC_ATTR_TIMEOUT,
-            Self::Netmask(_) => IPVS_SVC_ATTR_NETMASK,
-            Self::Stats(_) => IPVS_SVC_ATTR_STATS,
-            Self::PersistenceEngine(_) => IPVS_SVC_ATTR_PE_NAME,
-            Self::Stats64(_) => IPVS_SVC_ATTR_STATS64,
-            Self::Other(nla) => nla.kind(),
-        }
-    }
-
-    fn emit_value(&self, buffer: &mut [u8]) {
-        const SIZED: &str = "buffer sized by value_len";
-        match self {
-            Self::AddressFamily(family) => emit_u16(buffer, family.raw()).expect(SIZED),
-            Self::Protocol(protocol) => emit_u16(buffer, protocol.raw()).expect(SIZED),
-            Self::Address(raw) => buffer.copy_from_slice(raw),
-            Self::Port(port) => emit_u16_be(buffer, *port).expect(SIZED),
-            Self::Fwmark(value) | Self::Timeout(value) => emit_u32(buffer, *value).expect(SIZED),
-            Self::Netmask(raw) => buffer.copy_from_slice(raw),
-            Self::Flags(flags) => {
-                emit_u32(&mut buffer[..4], flags.flags.bits()).expect(SIZED);
-                emit_u32(&mut buffer[4..], flags.mask.bits()).expect(SIZED);
-            }
-            Self::Scheduler(text) | Self::PersistenceEngine(text) => emit_string(text, buffer),
-            Self::Stats(nest) => emit_nested(nest, buffer),
-            Self::Stats64(nest) => emit_nested(nest, buffer),
-            Self::Other(nla) => nla.emit_value(buffer),
-        }
-    }
-}
-
-impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttribute {
-    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
-        let payload = buf.value();
-        Ok(match buf.kind() {
-            IPVS_SVC_ATTR_AF => Self::AddressFamily(
-                AddressFamily::parse(payload).context("invalid IPVS_SVC_ATTR_AF")?,
-            ),
-            IPVS_SVC_ATTR_PROTOCOL => Self::Protocol(
-                parse_u16(payload)
-                    .map(Protocol::from_raw)
-                    .context("invalid IPVS_SVC_ATTR_PROTOCOL")?,
-            ),
-            IPVS_SVC_ATTR_ADDR => {
-                Self::Address(parse_raw_address(payload).context("invalid IPVS_SVC_ATTR_ADDR")?)
-            }
-            IPVS_SVC_ATTR_PORT => {
-                Self::Port(parse_u16_be(payload).context("invalid IPVS_SVC_ATTR_PORT")?)
-            }
-            IPVS_SVC_ATTR_FWMARK => {
-                Self::Fwmark(parse_u32(payload).context("invalid IPVS_SVC_ATTR_FWMARK")?)
-            }
-            IPVS_SVC_ATTR_SCHED_NAME => {
-                Self::Scheduler(parse_string(payload).context("invalid IPVS_SVC_ATTR_SCHED_NAME")?)
-            }
-            IPVS_SVC_ATTR_FLAGS => {
-                Self::Flags(parse_flags(payload).context("invalid IPVS_SVC_ATTR_FLAGS")?)
-            }
-            IPVS_SVC_ATTR_TIMEOUT => {
-                Self::Timeout(parse_u32(payload).context("invalid IPVS_SVC_ATTR_TIMEOUT")?)
-            }
-            IPVS_SVC_ATTR_NETMASK => Self::Netmask(
-                payload
-                    .try_into()
-                    .map_err(|_| DecodeError::invalid_number(4, payload.len()))
-                    .context("invalid IPVS_SVC_ATTR_NETMASK")?,
-            ),
-            IPVS_SVC_ATTR_STATS => {
-                Self::Stats(parse_nested(payload).context("invalid IPVS_SVC_ATTR_STATS")?)
-            }
-            IPVS_SVC_ATTR_PE_NAME => Self::PersistenceEngine(
-                parse_string(payload).context("invalid IPVS_SVC_ATTR_PE_NAME")?,
-            ),
-            IPVS_SVC_ATTR_STATS64 => {
-                Self::Stats64(parse_nested(payload).context("invalid IPVS_SVC_ATTR_STATS64")?)
-            }
-            _ => Self::Other(DefaultNla::parse(buf).context("invalid service attribute")?),
-        })
-    }
-}
-
-fn parse_flags(payload: &[u8]) -> Result<FlagsWithMask, DecodeError> {
-    if payload.len() != 8 {
-        return Err(DecodeError::invalid_number(8, payload.len()));
-    }
-    Ok(FlagsWithMask {
-        flags: ServiceFlags::from_bits_retain(parse_u32(&payload[..4])?),
-        mask: ServiceFlags::from_bits_retain(parse_u32(&payload[4..])?),
-    })
 }
 
 /// What identifies a virtual service: protocol, address and port, or a
@@ -662,20 +409,5 @@ impl Service {
             persistence_engine,
             stats: Stats::pick(stats, stats64),
         })
-    }
-}
-
-/// Whole seconds of `duration`, saturating at `u32::MAX`.
-pub(crate) fn seconds(duration: Duration) -> u32 {
-    u32::try_from(duration.as_secs()).unwrap_or(u32::MAX)
-}
-
-impl Append for ServiceAttribute {
-    fn append(&self, out: &mut Vec<u8>) {
-        match self {
-            Self::Stats(nest) => append_nest(self.kind(), nest, out),
-            Self::Stats64(nest) => append_nest(self.kind(), nest, out),
-            _ => append_leaf(self, out),
-        }
     }
 }

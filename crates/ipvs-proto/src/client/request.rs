@@ -1,20 +1,19 @@
 //! Typed requests and replies: what a message means, above its attributes.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use crate::address::AddressFamily;
 use netlink_packet_core::NLA_F_NESTED;
 
 use crate::attribute::IpvsAttribute;
+use crate::client::parts::Parts;
 use crate::cmd::IpvsCmd;
 use crate::constants::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
-use crate::daemon::{Daemon, DaemonAttribute, DaemonState};
-use crate::destination::{DestAttribute, Destination, Forwarding};
+use crate::daemon::{Daemon, DaemonState};
+use crate::destination::{Destination, Forwarding};
 use crate::error::Error;
-use crate::info::{Info, InfoAttribute, Timeouts};
 use crate::message::IpvsMessage;
-use crate::service::{Netmask, Service, ServiceAttribute, ServiceKey, seconds};
+use crate::service::{Netmask, Service, ServiceKey};
+use crate::timeouts::Timeouts;
 
 /// A request to the kernel, typed.
 ///
@@ -161,7 +160,7 @@ impl Request {
             Self::NewDaemon(daemon) | Self::DelDaemon(daemon) => {
                 vec![IpvsAttribute::Daemon(daemon.to_attributes())]
             }
-            Self::SetTimeouts(timeouts) => timeout_attributes(timeouts),
+            Self::SetTimeouts(timeouts) => timeouts.to_attributes(),
             Self::GetServices
             | Self::GetDaemons
             | Self::GetTimeouts
@@ -262,192 +261,5 @@ impl Request {
                 });
             }
         })
-    }
-}
-
-/// A message the kernel answers with, typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Reply {
-    /// One service of a listing (`IPVS_CMD_NEW_SERVICE`).
-    Service(Service),
-    /// One destination of a listing (`IPVS_CMD_NEW_DEST`).
-    Destination(Destination),
-    /// One running daemon (`IPVS_CMD_NEW_DAEMON`).
-    Daemon(Daemon),
-    /// The timeouts (`IPVS_CMD_SET_CONFIG`).
-    Timeouts(Timeouts),
-    /// Version and table size (`IPVS_CMD_SET_INFO`).
-    Info(Info),
-}
-
-impl Reply {
-    /// The service, if this is one.
-    pub fn into_service(self) -> Option<Service> {
-        match self {
-            Self::Service(service) => Some(service),
-            _ => None,
-        }
-    }
-
-    /// The destination, if this is one.
-    pub fn into_destination(self) -> Option<Destination> {
-        match self {
-            Self::Destination(destination) => Some(destination),
-            _ => None,
-        }
-    }
-
-    /// The daemon, if this is one.
-    pub fn into_daemon(self) -> Option<Daemon> {
-        match self {
-            Self::Daemon(daemon) => Some(daemon),
-            _ => None,
-        }
-    }
-
-    /// The timeouts, if this is them.
-    pub fn into_timeouts(self) -> Option<Timeouts> {
-        match self {
-            Self::Timeouts(timeouts) => Some(timeouts),
-            _ => None,
-        }
-    }
-
-    /// The information, if this is it.
-    pub fn into_info(self) -> Option<Info> {
-        match self {
-            Self::Info(info) => Some(info),
-            _ => None,
-        }
-    }
-
-    /// The message for this reply, as the kernel writes it (apart from the
-    /// kernel leaving `NLA_F_NESTED` off its top-level nests).
-    pub fn to_message(&self) -> IpvsMessage {
-        match self {
-            Self::Service(s) => IpvsMessage::new(
-                IpvsCmd::NewService,
-                vec![IpvsAttribute::Service(s.to_attributes())],
-            ),
-            Self::Destination(d) => IpvsMessage::new(
-                IpvsCmd::NewDest,
-                vec![IpvsAttribute::Destination(d.to_attributes())],
-            ),
-            Self::Daemon(daemon) => IpvsMessage::new(
-                IpvsCmd::NewDaemon,
-                vec![IpvsAttribute::Daemon(daemon.to_attributes())],
-            ),
-            Self::Timeouts(timeouts) => {
-                IpvsMessage::new(IpvsCmd::SetConfig, timeout_attributes(timeouts))
-            }
-            Self::Info(info) => IpvsMessage::new(
-                IpvsCmd::SetInfo,
-                info.to_attributes()
-                    .into_iter()
-                    .map(IpvsAttribute::Info)
-                    .collect(),
-            ),
-        }
-    }
-
-    /// Reads a reply message. `family_hint` is the family of the service
-    /// whose destinations are listed, for kernels that do not send the
-    /// destination's address family.
-    pub fn from_message(
-        message: &IpvsMessage,
-        family_hint: Option<AddressFamily>,
-    ) -> Result<Self, Error> {
-        let parts = Parts::of(message);
-        Ok(match message.cmd {
-            IpvsCmd::NewService => Self::Service(parts.service()?),
-            IpvsCmd::NewDest => Self::Destination(Destination::from_attributes(
-                parts
-                    .destination
-                    .ok_or_else(|| Error::missing("reply", "IPVS_CMD_ATTR_DEST"))?,
-                family_hint,
-            )?),
-            IpvsCmd::NewDaemon => Self::Daemon(parts.daemon()?),
-            IpvsCmd::SetConfig => Self::Timeouts(parts.timeouts),
-            IpvsCmd::SetInfo => Self::Info(Info::from_attributes(&parts.info)?),
-            command => {
-                return Err(Error::UnexpectedCommand {
-                    command,
-                    expected: "a reply command (NEW_SERVICE, NEW_DEST, NEW_DAEMON, SET_CONFIG or SET_INFO)",
-                });
-            }
-        })
-    }
-}
-
-fn timeout_attributes(timeouts: &Timeouts) -> Vec<IpvsAttribute> {
-    let mut attributes = Vec::with_capacity(3);
-    attributes.extend(timeouts.tcp.map(|t| IpvsAttribute::TimeoutTcp(seconds(t))));
-    attributes.extend(
-        timeouts
-            .tcp_fin
-            .map(|t| IpvsAttribute::TimeoutTcpFin(seconds(t))),
-    );
-    attributes.extend(timeouts.udp.map(|t| IpvsAttribute::TimeoutUdp(seconds(t))));
-    attributes
-}
-
-/// The top-level attributes of a message, sorted by kind (the last of a
-/// kind wins, as in the kernel).
-struct Parts<'a> {
-    service: Option<&'a [ServiceAttribute]>,
-    destination: Option<&'a [DestAttribute]>,
-    daemon: Option<&'a [DaemonAttribute]>,
-    timeouts: Timeouts,
-    info: Vec<InfoAttribute>,
-}
-
-impl<'a> Parts<'a> {
-    fn of(message: &'a IpvsMessage) -> Self {
-        let mut parts = Parts {
-            service: None,
-            destination: None,
-            daemon: None,
-            timeouts: Timeouts::default(),
-            info: Vec::new(),
-        };
-        let secs = |v: &u32| Some(Duration::from_secs(u64::from(*v)));
-        for attribute in &message.attributes {
-            match attribute {
-                IpvsAttribute::Service(nest) => parts.service = Some(nest),
-                IpvsAttribute::Destination(nest) => parts.destination = Some(nest),
-                IpvsAttribute::Daemon(nest) => parts.daemon = Some(nest),
-                IpvsAttribute::TimeoutTcp(v) => parts.timeouts.tcp = secs(v),
-                IpvsAttribute::TimeoutTcpFin(v) => parts.timeouts.tcp_fin = secs(v),
-                IpvsAttribute::TimeoutUdp(v) => parts.timeouts.udp = secs(v),
-                IpvsAttribute::Info(info) => parts.info.push(info.clone()),
-                IpvsAttribute::Other(_) => {}
-            }
-        }
-        parts
-    }
-
-    fn service(&self) -> Result<Service, Error> {
-        Service::from_attributes(
-            self.service
-                .ok_or_else(|| Error::missing("message", "IPVS_CMD_ATTR_SERVICE"))?,
-        )
-    }
-
-    fn service_and_destination(&self) -> Result<(Service, Destination), Error> {
-        let service = self.service()?;
-        let destination = Destination::from_attributes(
-            self.destination
-                .ok_or_else(|| Error::missing("message", "IPVS_CMD_ATTR_DEST"))?,
-            Some(service.key.family()),
-        )?;
-        Ok((service, destination))
-    }
-
-    fn daemon(&self) -> Result<Daemon, Error> {
-        Daemon::from_attributes(
-            self.daemon
-                .ok_or_else(|| Error::missing("message", "IPVS_CMD_ATTR_DAEMON"))?,
-        )
     }
 }

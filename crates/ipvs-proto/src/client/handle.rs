@@ -16,17 +16,19 @@ use std::io::IoSliceMut;
 use std::os::fd::AsRawFd as _;
 
 use crate::address::AddressFamily;
+use crate::client::netns::{NetNs, with_netns};
+use crate::client::reply::Reply;
+use crate::client::request::Request;
+use crate::client::wire::{self, DO_FLAGS};
 use crate::cmd::IpvsCmd;
 use crate::constants::IPVS_GENL_NAME;
 use crate::daemon::{Daemon, DaemonState};
 use crate::destination::Destination;
 use crate::error::{Error, KernelError};
-use crate::info::{Info, Timeouts};
+use crate::info::Info;
 use crate::message::IpvsMessage;
-use crate::netns::{NetNs, with_netns};
-use crate::request::{Reply, Request};
 use crate::service::{Service, ServiceKey};
-use crate::wire::{self, DO_FLAGS};
+use crate::timeouts::Timeouts;
 
 /// The kernel sizes each dump part it queues to the largest buffer this
 /// socket has read with (at most 32 KiB) and to at least `NLMSG_GOODSIZE`
@@ -807,13 +809,13 @@ mod tests {
         // A real success ACK (capture 03) and real errors (38: EEXIST on
         // NEW_SERVICE, 41: ENOENT on DEL_DEST), renumbered as replies to a
         // window of three pipelined requests starting at sequence 1000.
-        let ack = received(include_str!("../tests/data/03-add-svc-tcp-wrr.txt"))
+        let ack = received(include_str!("../../tests/data/03-add-svc-tcp-wrr.txt"))
             .pop()
             .unwrap();
-        let exists = received(include_str!("../tests/data/38-err-add-dup-svc.txt"))
+        let exists = received(include_str!("../../tests/data/38-err-add-dup-svc.txt"))
             .pop()
             .unwrap();
-        let no_dest = received(include_str!("../tests/data/41-err-del-missing-dst.txt"))
+        let no_dest = received(include_str!("../../tests/data/41-err-del-missing-dst.txt"))
             .pop()
             .unwrap();
         let commands = [IpvsCmd::NewService, IpvsCmd::NewService, IpvsCmd::DelDest];
@@ -842,7 +844,7 @@ mod tests {
 
     #[test]
     fn sequence_numbers_wrap_around_inside_a_window() {
-        let ack = received(include_str!("../tests/data/03-add-svc-tcp-wrr.txt"))
+        let ack = received(include_str!("../../tests/data/03-add-svc-tcp-wrr.txt"))
             .pop()
             .unwrap();
         let commands = [IpvsCmd::Flush, IpvsCmd::Zero];
@@ -900,7 +902,7 @@ mod tests {
 
     #[test]
     fn a_multi_part_dump_is_collected_until_done() {
-        let capture = include_str!("../tests/data/20-list-numeric.txt");
+        let capture = include_str!("../../tests/data/20-list-numeric.txt");
         let key = ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
         let (replies, interrupted) =
             collect(capture, &Request::GetDestinations(key), |_| {}).unwrap();
@@ -928,7 +930,7 @@ mod tests {
 
     #[test]
     fn a_dump_part_flagged_interrupted_is_noticed() {
-        let capture = include_str!("../tests/data/20-list-numeric.txt");
+        let capture = include_str!("../../tests/data/20-list-numeric.txt");
         // Set NLM_F_DUMP_INTR on the first message of every datagram that
         // is a multi-part message.
         let flag = |datagram: &mut Vec<u8>| {
@@ -943,7 +945,7 @@ mod tests {
 
     #[test]
     fn an_error_answer_becomes_the_kernel_error_of_the_request() {
-        let capture = include_str!("../tests/data/39-err-del-missing-svc.txt");
+        let capture = include_str!("../../tests/data/39-err-del-missing-svc.txt");
         let key = ServiceKey::tcp("10.9.9.9:80".parse().unwrap());
         let error = collect(capture, &Request::delete_service(&key), |_| {}).unwrap_err();
         assert_eq!(error.to_string(), "No such service");

@@ -6,10 +6,10 @@ use netlink_packet_core::{
 };
 use netlink_packet_generic::{GenlFamily, GenlMessage};
 
+use crate::client::request::Request;
 use crate::constants::IPVS_GENL_VERSION;
 use crate::error::Error;
 use crate::message::IpvsMessage;
-use crate::request::Request;
 
 /// Header flags of a request answered by an ACK: `NLM_F_REQUEST | NLM_F_ACK`
 /// (0x0005, as ipvsadm).

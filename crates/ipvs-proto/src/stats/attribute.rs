@@ -1,14 +1,14 @@
-//! Counters and rates of services and destinations: the `IPVS_*_ATTR_STATS`
-//! nest (32-bit counters, 64-bit byte counts) and the `IPVS_*_ATTR_STATS64`
-//! nest (64-bit everything).
+//! The attributes of the `STATS` and `STATS64` nests, and the conversions
+//! between them and [`Stats`].
 
 use netlink_packet_core::{
     DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, emit_u32, emit_u64,
     parse_u32, parse_u64,
 };
 
-use crate::constants::*;
 use crate::nest::{Append, append_leaf};
+use crate::stats::counter::{COUNTERS, Counter};
+use crate::stats::model::Stats;
 
 /// One attribute of an `IPVS_SVC_ATTR_STATS` / `IPVS_DEST_ATTR_STATS` nest
 /// (`struct ip_vs_stats_user` layout: 32-bit counters and rates, 64-bit byte
@@ -45,96 +45,6 @@ pub enum Stats64Attribute {
     ByteRateIn(u64),
     ByteRateOut(u64),
     Other(DefaultNla),
-}
-
-/// The ten counters both nests carry, in attribute-number order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Counter {
-    Connections,
-    PacketsIn,
-    PacketsOut,
-    BytesIn,
-    BytesOut,
-    ConnectionRate,
-    PacketRateIn,
-    PacketRateOut,
-    ByteRateIn,
-    ByteRateOut,
-}
-
-const COUNTERS: [Counter; 10] = [
-    Counter::Connections,
-    Counter::PacketsIn,
-    Counter::PacketsOut,
-    Counter::BytesIn,
-    Counter::BytesOut,
-    Counter::ConnectionRate,
-    Counter::PacketRateIn,
-    Counter::PacketRateOut,
-    Counter::ByteRateIn,
-    Counter::ByteRateOut,
-];
-
-impl Counter {
-    /// `IPVS_STATS_ATTR_*`: the counters are numbered 1 to 10 in order.
-    fn kind(self) -> u16 {
-        IPVS_STATS_ATTR_CONNS + self as u16
-    }
-
-    fn from_kind(kind: u16) -> Option<Self> {
-        let index = kind.checked_sub(IPVS_STATS_ATTR_CONNS)?;
-        COUNTERS.get(usize::from(index)).copied()
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Connections => "IPVS_STATS_ATTR_CONNS",
-            Self::PacketsIn => "IPVS_STATS_ATTR_INPKTS",
-            Self::PacketsOut => "IPVS_STATS_ATTR_OUTPKTS",
-            Self::BytesIn => "IPVS_STATS_ATTR_INBYTES",
-            Self::BytesOut => "IPVS_STATS_ATTR_OUTBYTES",
-            Self::ConnectionRate => "IPVS_STATS_ATTR_CPS",
-            Self::PacketRateIn => "IPVS_STATS_ATTR_INPPS",
-            Self::PacketRateOut => "IPVS_STATS_ATTR_OUTPPS",
-            Self::ByteRateIn => "IPVS_STATS_ATTR_INBPS",
-            Self::ByteRateOut => "IPVS_STATS_ATTR_OUTBPS",
-        }
-    }
-
-    /// Whether the counter is 64 bits wide in the legacy 32-bit nest.
-    fn wide_in_legacy_nest(self) -> bool {
-        matches!(self, Self::BytesIn | Self::BytesOut)
-    }
-
-    fn get(self, stats: &Stats) -> u64 {
-        match self {
-            Self::Connections => stats.connections,
-            Self::PacketsIn => stats.packets_in,
-            Self::PacketsOut => stats.packets_out,
-            Self::BytesIn => stats.bytes_in,
-            Self::BytesOut => stats.bytes_out,
-            Self::ConnectionRate => stats.connection_rate,
-            Self::PacketRateIn => stats.packet_rate_in,
-            Self::PacketRateOut => stats.packet_rate_out,
-            Self::ByteRateIn => stats.byte_rate_in,
-            Self::ByteRateOut => stats.byte_rate_out,
-        }
-    }
-
-    fn set(self, stats: &mut Stats, value: u64) {
-        *match self {
-            Self::Connections => &mut stats.connections,
-            Self::PacketsIn => &mut stats.packets_in,
-            Self::PacketsOut => &mut stats.packets_out,
-            Self::BytesIn => &mut stats.bytes_in,
-            Self::BytesOut => &mut stats.bytes_out,
-            Self::ConnectionRate => &mut stats.connection_rate,
-            Self::PacketRateIn => &mut stats.packet_rate_in,
-            Self::PacketRateOut => &mut stats.packet_rate_out,
-            Self::ByteRateIn => &mut stats.byte_rate_in,
-            Self::ByteRateOut => &mut stats.byte_rate_out,
-        } = value;
-    }
 }
 
 impl StatsAttribute {
@@ -295,35 +205,6 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Stats64Attribu
             None => Self::Other(DefaultNla::parse(buf).context("invalid stats64 attribute")?),
         })
     }
-}
-
-/// Counters and rates of a service or a destination, all 64 bits wide.
-///
-/// Built from the `STATS64` nest when the kernel sends one (it does since
-/// Linux 4.1), else from the 32-bit `STATS` nest.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Stats {
-    /// Connections scheduled.
-    pub connections: u64,
-    /// Incoming packets.
-    pub packets_in: u64,
-    /// Outgoing packets.
-    pub packets_out: u64,
-    /// Incoming bytes.
-    pub bytes_in: u64,
-    /// Outgoing bytes.
-    pub bytes_out: u64,
-    /// Current connection rate (per second).
-    pub connection_rate: u64,
-    /// Current incoming packet rate (per second).
-    pub packet_rate_in: u64,
-    /// Current outgoing packet rate (per second).
-    pub packet_rate_out: u64,
-    /// Current incoming byte rate (per second).
-    pub byte_rate_in: u64,
-    /// Current outgoing byte rate (per second).
-    pub byte_rate_out: u64,
 }
 
 impl Stats {

@@ -1,0 +1,124 @@
+//! The attributes of the `IPVS_CMD_ATTR_DAEMON` nest.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use netlink_packet_core::{
+    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, emit_u16, emit_u32, parse_u8,
+    parse_u16, parse_u32,
+};
+
+use crate::constants::*;
+use crate::daemon::state::DaemonState;
+use crate::nest::{Append, append_leaf, emit_string, parse_string};
+
+/// One attribute of the `IPVS_CMD_ATTR_DAEMON` nest.
+#[derive(Debug, PartialEq, Eq, Clone)]
+#[non_exhaustive]
+pub enum DaemonAttribute {
+    /// `IPVS_DAEMON_ATTR_STATE`
+    State(DaemonState),
+    /// `IPVS_DAEMON_ATTR_MCAST_IFN`
+    Interface(String),
+    /// `IPVS_DAEMON_ATTR_SYNC_ID`
+    SyncId(u32),
+    /// `IPVS_DAEMON_ATTR_SYNC_MAXLEN`: UDP payload size.
+    MaxLength(u16),
+    /// `IPVS_DAEMON_ATTR_MCAST_GROUP`
+    Group(Ipv4Addr),
+    /// `IPVS_DAEMON_ATTR_MCAST_GROUP6`
+    Group6(Ipv6Addr),
+    /// `IPVS_DAEMON_ATTR_MCAST_PORT` (host order on the wire).
+    Port(u16),
+    /// `IPVS_DAEMON_ATTR_MCAST_TTL`
+    Ttl(u8),
+    /// Any other attribute, kept as it came.
+    Other(DefaultNla),
+}
+
+impl Nla for DaemonAttribute {
+    fn value_len(&self) -> usize {
+        match self {
+            Self::State(_) | Self::SyncId(_) | Self::Group(_) => 4,
+            Self::Interface(text) => text.len() + 1,
+            Self::MaxLength(_) | Self::Port(_) => 2,
+            Self::Group6(_) => 16,
+            Self::Ttl(_) => 1,
+            Self::Other(nla) => nla.value_len(),
+        }
+    }
+
+    fn kind(&self) -> u16 {
+        match self {
+            Self::State(_) => IPVS_DAEMON_ATTR_STATE,
+            Self::Interface(_) => IPVS_DAEMON_ATTR_MCAST_IFN,
+            Self::SyncId(_) => IPVS_DAEMON_ATTR_SYNC_ID,
+            Self::MaxLength(_) => IPVS_DAEMON_ATTR_SYNC_MAXLEN,
+            Self::Group(_) => IPVS_DAEMON_ATTR_MCAST_GROUP,
+            Self::Group6(_) => IPVS_DAEMON_ATTR_MCAST_GROUP6,
+            Self::Port(_) => IPVS_DAEMON_ATTR_MCAST_PORT,
+            Self::Ttl(_) => IPVS_DAEMON_ATTR_MCAST_TTL,
+            Self::Other(nla) => nla.kind(),
+        }
+    }
+
+    fn emit_value(&self, buffer: &mut [u8]) {
+        const SIZED: &str = "buffer sized by value_len";
+        match self {
+            Self::State(state) => emit_u32(buffer, state.raw()).expect(SIZED),
+            Self::Interface(text) => emit_string(text, buffer),
+            Self::SyncId(id) => emit_u32(buffer, *id).expect(SIZED),
+            Self::MaxLength(v) | Self::Port(v) => emit_u16(buffer, *v).expect(SIZED),
+            Self::Group(group) => buffer.copy_from_slice(&group.octets()),
+            Self::Group6(group) => buffer.copy_from_slice(&group.octets()),
+            Self::Ttl(ttl) => buffer[0] = *ttl,
+            Self::Other(nla) => nla.emit_value(buffer),
+        }
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DaemonAttribute {
+    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
+        let payload = buf.value();
+        Ok(match buf.kind() {
+            IPVS_DAEMON_ATTR_STATE => Self::State(
+                parse_u32(payload)
+                    .map(DaemonState::from_raw)
+                    .context("invalid IPVS_DAEMON_ATTR_STATE")?,
+            ),
+            IPVS_DAEMON_ATTR_MCAST_IFN => Self::Interface(
+                parse_string(payload).context("invalid IPVS_DAEMON_ATTR_MCAST_IFN")?,
+            ),
+            IPVS_DAEMON_ATTR_SYNC_ID => {
+                Self::SyncId(parse_u32(payload).context("invalid IPVS_DAEMON_ATTR_SYNC_ID")?)
+            }
+            IPVS_DAEMON_ATTR_SYNC_MAXLEN => {
+                Self::MaxLength(parse_u16(payload).context("invalid IPVS_DAEMON_ATTR_SYNC_MAXLEN")?)
+            }
+            IPVS_DAEMON_ATTR_MCAST_GROUP => Self::Group(
+                <[u8; 4]>::try_from(payload)
+                    .map(Ipv4Addr::from)
+                    .map_err(|_| DecodeError::invalid_ip_address(payload.len()))
+                    .context("invalid IPVS_DAEMON_ATTR_MCAST_GROUP")?,
+            ),
+            IPVS_DAEMON_ATTR_MCAST_GROUP6 => Self::Group6(
+                <[u8; 16]>::try_from(payload)
+                    .map(Ipv6Addr::from)
+                    .map_err(|_| DecodeError::invalid_ip_address(payload.len()))
+                    .context("invalid IPVS_DAEMON_ATTR_MCAST_GROUP6")?,
+            ),
+            IPVS_DAEMON_ATTR_MCAST_PORT => {
+                Self::Port(parse_u16(payload).context("invalid IPVS_DAEMON_ATTR_MCAST_PORT")?)
+            }
+            IPVS_DAEMON_ATTR_MCAST_TTL => {
+                Self::Ttl(parse_u8(payload).context("invalid IPVS_DAEMON_ATTR_MCAST_TTL")?)
+            }
+            _ => Self::Other(DefaultNla::parse(buf).context("invalid daemon attribute")?),
+        })
+    }
+}
+
+impl Append for DaemonAttribute {
+    fn append(&self, out: &mut Vec<u8>) {
+        append_leaf(self, out)
+    }
+}

@@ -1,0 +1,183 @@
+//! The attributes of the `IPVS_CMD_ATTR_DEST` nest.
+
+use netlink_packet_core::{
+    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, emit_u16, emit_u16_be,
+    emit_u32, parse_u8, parse_u16, parse_u16_be, parse_u32,
+};
+
+use crate::address::{AddressFamily, RawAddress, parse_raw_address};
+use crate::constants::*;
+use crate::destination::forwarding::Forwarding;
+use crate::destination::tunnel::{TunnelFlags, TunnelType};
+use crate::nest::{Append, append_leaf, append_nest, emit_nested, nested_len, parse_nested};
+use crate::stats::{Stats64Attribute, StatsAttribute};
+
+/// One attribute of the `IPVS_CMD_ATTR_DEST` nest.
+#[derive(Debug, PartialEq, Eq, Clone)]
+#[non_exhaustive]
+pub enum DestAttribute {
+    /// `IPVS_DEST_ATTR_ADDR`: 16 bytes, IPv4 in the first four.
+    Address(RawAddress),
+    /// `IPVS_DEST_ATTR_PORT` (network order on the wire).
+    Port(u16),
+    /// `IPVS_DEST_ATTR_FWD_METHOD`
+    Forwarding(Forwarding),
+    /// `IPVS_DEST_ATTR_WEIGHT`
+    Weight(u32),
+    /// `IPVS_DEST_ATTR_U_THRESH`
+    UpperThreshold(u32),
+    /// `IPVS_DEST_ATTR_L_THRESH`
+    LowerThreshold(u32),
+    /// `IPVS_DEST_ATTR_ACTIVE_CONNS`
+    ActiveConnections(u32),
+    /// `IPVS_DEST_ATTR_INACT_CONNS`
+    InactiveConnections(u32),
+    /// `IPVS_DEST_ATTR_PERSIST_CONNS`
+    PersistentConnections(u32),
+    /// `IPVS_DEST_ATTR_STATS`
+    Stats(Vec<StatsAttribute>),
+    /// `IPVS_DEST_ATTR_ADDR_FAMILY`
+    AddressFamily(AddressFamily),
+    /// `IPVS_DEST_ATTR_STATS64`
+    Stats64(Vec<Stats64Attribute>),
+    /// `IPVS_DEST_ATTR_TUN_TYPE`
+    TunnelType(TunnelType),
+    /// `IPVS_DEST_ATTR_TUN_PORT` (network order on the wire).
+    TunnelPort(u16),
+    /// `IPVS_DEST_ATTR_TUN_FLAGS`
+    TunnelFlags(TunnelFlags),
+    /// Any other attribute, kept as it came.
+    Other(DefaultNla),
+}
+
+impl Nla for DestAttribute {
+    fn value_len(&self) -> usize {
+        match self {
+            Self::Address(_) => 16,
+            Self::Port(_) | Self::AddressFamily(_) | Self::TunnelPort(_) | Self::TunnelFlags(_) => {
+                2
+            }
+            Self::TunnelType(_) => 1,
+            Self::Forwarding(_)
+            | Self::Weight(_)
+            | Self::UpperThreshold(_)
+            | Self::LowerThreshold(_)
+            | Self::ActiveConnections(_)
+            | Self::InactiveConnections(_)
+            | Self::PersistentConnections(_) => 4,
+            Self::Stats(nest) => nested_len(nest),
+            Self::Stats64(nest) => nested_len(nest),
+            Self::Other(nla) => nla.value_len(),
+        }
+    }
+
+    fn kind(&self) -> u16 {
+        match self {
+            Self::Address(_) => IPVS_DEST_ATTR_ADDR,
+            Self::Port(_) => IPVS_DEST_ATTR_PORT,
+            Self::Forwarding(_) => IPVS_DEST_ATTR_FWD_METHOD,
+            Self::Weight(_) => IPVS_DEST_ATTR_WEIGHT,
+            Self::UpperThreshold(_) => IPVS_DEST_ATTR_U_THRESH,
+            Self::LowerThreshold(_) => IPVS_DEST_ATTR_L_THRESH,
+            Self::ActiveConnections(_) => IPVS_DEST_ATTR_ACTIVE_CONNS,
+            Self::InactiveConnections(_) => IPVS_DEST_ATTR_INACT_CONNS,
+            Self::PersistentConnections(_) => IPVS_DEST_ATTR_PERSIST_CONNS,
+            Self::Stats(_) => IPVS_DEST_ATTR_STATS,
+            Self::AddressFamily(_) => IPVS_DEST_ATTR_ADDR_FAMILY,
+            Self::Stats64(_) => IPVS_DEST_ATTR_STATS64,
+            Self::TunnelType(_) => IPVS_DEST_ATTR_TUN_TYPE,
+            Self::TunnelPort(_) => IPVS_DEST_ATTR_TUN_PORT,
+            Self::TunnelFlags(_) => IPVS_DEST_ATTR_TUN_FLAGS,
+            Self::Other(nla) => nla.kind(),
+        }
+    }
+
+    fn emit_value(&self, buffer: &mut [u8]) {
+        const SIZED: &str = "buffer sized by value_len";
+        match self {
+            Self::Address(raw) => buffer.copy_from_slice(raw),
+            Self::Port(port) | Self::TunnelPort(port) => emit_u16_be(buffer, *port).expect(SIZED),
+            Self::Forwarding(method) => emit_u32(buffer, method.raw()).expect(SIZED),
+            Self::Weight(v)
+            | Self::UpperThreshold(v)
+            | Self::LowerThreshold(v)
+            | Self::ActiveConnections(v)
+            | Self::InactiveConnections(v)
+            | Self::PersistentConnections(v) => emit_u32(buffer, *v).expect(SIZED),
+            Self::AddressFamily(family) => emit_u16(buffer, family.raw()).expect(SIZED),
+            Self::TunnelType(kind) => buffer[0] = kind.raw(),
+            Self::TunnelFlags(flags) => emit_u16(buffer, flags.bits()).expect(SIZED),
+            Self::Stats(nest) => emit_nested(nest, buffer),
+            Self::Stats64(nest) => emit_nested(nest, buffer),
+            Self::Other(nla) => nla.emit_value(buffer),
+        }
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestAttribute {
+    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
+        let payload = buf.value();
+        Ok(match buf.kind() {
+            IPVS_DEST_ATTR_ADDR => {
+                Self::Address(parse_raw_address(payload).context("invalid IPVS_DEST_ATTR_ADDR")?)
+            }
+            IPVS_DEST_ATTR_PORT => {
+                Self::Port(parse_u16_be(payload).context("invalid IPVS_DEST_ATTR_PORT")?)
+            }
+            IPVS_DEST_ATTR_FWD_METHOD => Self::Forwarding(
+                parse_u32(payload)
+                    .map(Forwarding::from_raw)
+                    .context("invalid IPVS_DEST_ATTR_FWD_METHOD")?,
+            ),
+            IPVS_DEST_ATTR_WEIGHT => {
+                Self::Weight(parse_u32(payload).context("invalid IPVS_DEST_ATTR_WEIGHT")?)
+            }
+            IPVS_DEST_ATTR_U_THRESH => {
+                Self::UpperThreshold(parse_u32(payload).context("invalid IPVS_DEST_ATTR_U_THRESH")?)
+            }
+            IPVS_DEST_ATTR_L_THRESH => {
+                Self::LowerThreshold(parse_u32(payload).context("invalid IPVS_DEST_ATTR_L_THRESH")?)
+            }
+            IPVS_DEST_ATTR_ACTIVE_CONNS => Self::ActiveConnections(
+                parse_u32(payload).context("invalid IPVS_DEST_ATTR_ACTIVE_CONNS")?,
+            ),
+            IPVS_DEST_ATTR_INACT_CONNS => Self::InactiveConnections(
+                parse_u32(payload).context("invalid IPVS_DEST_ATTR_INACT_CONNS")?,
+            ),
+            IPVS_DEST_ATTR_PERSIST_CONNS => Self::PersistentConnections(
+                parse_u32(payload).context("invalid IPVS_DEST_ATTR_PERSIST_CONNS")?,
+            ),
+            IPVS_DEST_ATTR_STATS => {
+                Self::Stats(parse_nested(payload).context("invalid IPVS_DEST_ATTR_STATS")?)
+            }
+            IPVS_DEST_ATTR_ADDR_FAMILY => Self::AddressFamily(
+                AddressFamily::parse(payload).context("invalid IPVS_DEST_ATTR_ADDR_FAMILY")?,
+            ),
+            IPVS_DEST_ATTR_STATS64 => {
+                Self::Stats64(parse_nested(payload).context("invalid IPVS_DEST_ATTR_STATS64")?)
+            }
+            IPVS_DEST_ATTR_TUN_TYPE => Self::TunnelType(
+                parse_u8(payload)
+                    .map(TunnelType::from_raw)
+                    .context("invalid IPVS_DEST_ATTR_TUN_TYPE")?,
+            ),
+            IPVS_DEST_ATTR_TUN_PORT => {
+                Self::TunnelPort(parse_u16_be(payload).context("invalid IPVS_DEST_ATTR_TUN_PORT")?)
+            }
+            IPVS_DEST_ATTR_TUN_FLAGS => Self::TunnelFlags(TunnelFlags::from_bits_retain(
+                parse_u16(payload).context("invalid IPVS_DEST_ATTR_TUN_FLAGS")?,
+            )),
+            _ => Self::Other(DefaultNla::parse(buf).context("invalid destination attribute")?),
+        })
+    }
+}
+
+impl Append for DestAttribute {
+    fn append(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Stats(nest) => append_nest(self.kind(), nest, out),
+            Self::Stats64(nest) => append_nest(self.kind(), nest, out),
+            _ => append_leaf(self, out),
+        }
+    }
+}
