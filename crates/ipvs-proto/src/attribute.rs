@@ -1,8 +1,7 @@
 //! Top-level attributes of IPVS messages.
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, ErrorContext, NLA_F_NESTED, Nla, NlaBuffer, Parseable, emit_u32,
-    parse_u32,
+    DecodeError, DefaultNla, ErrorContext, NLA_F_NESTED, Nla, NlaBuffer, Parseable, parse_u32,
 };
 
 use crate::cmd::IpvsCmd;
@@ -10,7 +9,7 @@ use crate::constants::*;
 use crate::daemon::DaemonAttribute;
 use crate::destination::DestAttribute;
 use crate::info::InfoAttribute;
-use crate::nest::{Append, append_leaf, append_nest, emit_nested, nested_len, parse_nested};
+use crate::nest::{Sink, WireAttribute, impl_nla, parse_nested, write_all};
 use crate::service::ServiceAttribute;
 
 /// One top-level attribute of an IPVS message (`IPVS_CMD_ATTR_*`, or an
@@ -40,19 +39,8 @@ pub enum IpvsAttribute {
     Other(DefaultNla),
 }
 
-impl Nla for IpvsAttribute {
-    fn value_len(&self) -> usize {
-        match self {
-            Self::Service(nest) => nested_len(nest),
-            Self::Destination(nest) => nested_len(nest),
-            Self::Daemon(nest) => nested_len(nest),
-            Self::TimeoutTcp(_) | Self::TimeoutTcpFin(_) | Self::TimeoutUdp(_) => 4,
-            Self::Info(nla) => nla.value_len(),
-            Self::Other(nla) => nla.value_len(),
-        }
-    }
-
-    fn kind(&self) -> u16 {
+impl WireAttribute for IpvsAttribute {
+    fn wire_kind(&self) -> u16 {
         match self {
             Self::Service(_) => IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED,
             Self::Destination(_) => IPVS_CMD_ATTR_DEST | NLA_F_NESTED,
@@ -60,24 +48,26 @@ impl Nla for IpvsAttribute {
             Self::TimeoutTcp(_) => IPVS_CMD_ATTR_TIMEOUT_TCP,
             Self::TimeoutTcpFin(_) => IPVS_CMD_ATTR_TIMEOUT_TCP_FIN,
             Self::TimeoutUdp(_) => IPVS_CMD_ATTR_TIMEOUT_UDP,
-            Self::Info(nla) => nla.kind(),
+            Self::Info(nla) => nla.wire_kind(),
             Self::Other(nla) => nla.kind(),
         }
     }
 
-    fn emit_value(&self, buffer: &mut [u8]) {
+    fn write_value<S: Sink>(&self, out: &mut S) {
         match self {
-            Self::Service(nest) => emit_nested(nest, buffer),
-            Self::Destination(nest) => emit_nested(nest, buffer),
-            Self::Daemon(nest) => emit_nested(nest, buffer),
+            Self::Service(nest) => write_all(nest, out),
+            Self::Destination(nest) => write_all(nest, out),
+            Self::Daemon(nest) => write_all(nest, out),
             Self::TimeoutTcp(v) | Self::TimeoutTcpFin(v) | Self::TimeoutUdp(v) => {
-                emit_u32(buffer, *v).expect("buffer sized by value_len")
+                out.put(&(*v).to_ne_bytes())
             }
-            Self::Info(nla) => nla.emit_value(buffer),
-            Self::Other(nla) => nla.emit_value(buffer),
+            Self::Info(nla) => nla.write_value(out),
+            Self::Other(nla) => out.put_with(nla.value_len(), |buffer| nla.emit_value(buffer)),
         }
     }
 }
+
+impl_nla!(IpvsAttribute);
 
 impl IpvsAttribute {
     /// Parses one top-level attribute of a message with command `cmd`.
@@ -109,16 +99,5 @@ impl IpvsAttribute {
             }
             _ => Self::Other(DefaultNla::parse(buf).context("invalid IPVS attribute")?),
         })
-    }
-}
-
-impl Append for IpvsAttribute {
-    fn append(&self, out: &mut Vec<u8>) {
-        match self {
-            Self::Service(nest) => append_nest(self.kind(), nest, out),
-            Self::Destination(nest) => append_nest(self.kind(), nest, out),
-            Self::Daemon(nest) => append_nest(self.kind(), nest, out),
-            _ => append_leaf(self, out),
-        }
     }
 }

@@ -8,7 +8,7 @@ use netlink_packet_generic::{GenlFamily, GenlHeader};
 use crate::attribute::IpvsAttribute;
 use crate::cmd::IpvsCmd;
 use crate::constants::*;
-use crate::nest::Append;
+use crate::nest::{Count, SliceSink, write_all};
 
 /// One IPVS message: the payload of a `GenlMessage`.
 ///
@@ -38,9 +38,7 @@ impl IpvsMessage {
     /// Appends the attributes to `out`: the same bytes as
     /// [`Emitable::emit`], written in one pass.
     pub fn append_attributes(&self, out: &mut Vec<u8>) {
-        for attribute in &self.attributes {
-            attribute.append(out);
-        }
+        write_all(&self.attributes, out);
     }
 }
 
@@ -60,11 +58,13 @@ impl GenlFamily for IpvsMessage {
 
 impl Emitable for IpvsMessage {
     fn buffer_len(&self) -> usize {
-        self.attributes.as_slice().buffer_len()
+        let mut count = Count::default();
+        write_all(&self.attributes, &mut count);
+        count.0
     }
 
     fn emit(&self, buffer: &mut [u8]) {
-        self.attributes.as_slice().emit(buffer)
+        write_all(&self.attributes, &mut SliceSink::new(buffer))
     }
 }
 

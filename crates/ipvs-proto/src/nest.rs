@@ -1,17 +1,202 @@
-//! Small helpers shared by every nested attribute.
+//! The one-pass writer: every attribute of the crate is written by one
+//! function ([`WireAttribute::write_value`]) into a [`Sink`], and everything
+//! that writes attributes sits on it:
+//!
+//! - appending to a `Vec<u8>` in one pass, nests' headers filled in once
+//!   their attributes are out (as libnl's `nla_nest_start`/`nla_nest_end`):
+//!   what the client sends (`wire::emit_request`, `wire::emit_ipvs`);
+//! - netlink-packet-core's `Nla` (and so `Emitable`), implemented by
+//!   [`impl_nla!`] on top of it: `value_len` counts what the writer would
+//!   write ([`Count`]), `emit_value` writes into the slice it is given
+//!   ([`SliceSink`]);
+//! - the typed values written straight from their fields (a service or a
+//!   destination nest without building its attribute enums first), with the
+//!   same writers: each attribute by its own `write_value`, strings by
+//!   [`append_str`], nests by [`append_nest`] / [`start_nest`] and
+//!   [`end_nest`].
+//!
+//! Reading attributes back: [`parse_nested`] and [`parse_string`] for the
+//! attribute enums, `decode` for the one-pass reader of listings.
 
 use std::time::Duration;
 
-use netlink_packet_core::{DecodeError, Emitable, Nla, NlaBuffer, NlasIterator, Parseable};
+use netlink_packet_core::{DecodeError, NlaBuffer, NlasIterator, Parseable};
 
-/// Length of a nest's value: its attributes, each padded to 4 bytes.
-pub(crate) fn nested_len<A: Nla>(attributes: &[A]) -> usize {
-    attributes.buffer_len()
+/// Where the writer puts bytes.
+pub(crate) trait Sink {
+    /// Writes `len` bytes, filled in by `fill` (which finds them zeroed).
+    fn put_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8]));
+    /// How many bytes were written so far.
+    fn position(&self) -> usize;
+    /// Overwrites bytes already written, from `at` on.
+    fn patch(&mut self, at: usize, bytes: &[u8]);
+
+    /// Writes `bytes`.
+    fn put(&mut self, bytes: &[u8]) {
+        self.put_with(bytes.len(), |buffer| buffer.copy_from_slice(bytes));
+    }
 }
 
-/// Writes a nest's attributes into `buffer` (exactly `nested_len` bytes).
-pub(crate) fn emit_nested<A: Nla>(attributes: &[A], buffer: &mut [u8]) {
-    attributes.emit(buffer)
+impl Sink for Vec<u8> {
+    fn put_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
+        let start = self.len();
+        self.resize(start + len, 0);
+        fill(&mut self[start..]);
+    }
+
+    fn position(&self) -> usize {
+        self.len()
+    }
+
+    fn patch(&mut self, at: usize, bytes: &[u8]) {
+        self[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// A slice sized beforehand (by [`Count`]), written from its start.
+pub(crate) struct SliceSink<'a> {
+    buffer: &'a mut [u8],
+    position: usize,
+}
+
+impl<'a> SliceSink<'a> {
+    pub(crate) fn new(buffer: &'a mut [u8]) -> Self {
+        Self {
+            buffer,
+            position: 0,
+        }
+    }
+}
+
+impl Sink for SliceSink<'_> {
+    fn put_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
+        let target = &mut self.buffer[self.position..self.position + len];
+        target.fill(0);
+        fill(target);
+        self.position += len;
+    }
+
+    fn position(&self) -> usize {
+        self.position
+    }
+
+    fn patch(&mut self, at: usize, bytes: &[u8]) {
+        self.buffer[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+}
+
+/// Counts the bytes the writer would write, writing none.
+#[derive(Debug, Default)]
+pub(crate) struct Count(pub(crate) usize);
+
+impl Sink for Count {
+    fn put_with(&mut self, len: usize, _: impl FnOnce(&mut [u8])) {
+        self.0 += len;
+    }
+
+    fn position(&self) -> usize {
+        self.0
+    }
+
+    fn patch(&mut self, _: usize, _: &[u8]) {}
+}
+
+/// An attribute as the writer writes it: its type (flags included) and
+/// its value. Its header and padding are the writer's.
+pub(crate) trait WireAttribute {
+    /// The attribute type, `NLA_F_NESTED` included where it is sent.
+    fn wire_kind(&self) -> u16;
+
+    /// Writes the value (for a nest: its attributes, each whole).
+    fn write_value<S: Sink>(&self, out: &mut S);
+
+    /// Writes the whole attribute: header, value, padding to 4 bytes.
+    fn append<S: Sink>(&self, out: &mut S) {
+        append_with(self.wire_kind(), out, |out| self.write_value(out));
+    }
+}
+
+/// Writes an attribute of type `kind` (flags included) whose value `value`
+/// writes: its header (length filled in afterwards), the value, padding to 4
+/// bytes. Every attribute the crate writes goes through here.
+pub(crate) fn append_with<S: Sink>(kind: u16, out: &mut S, value: impl FnOnce(&mut S)) {
+    let start = start_nest(out);
+    value(out);
+    end_nest(start, kind, out);
+    let length = out.position() - start;
+    out.put(&[0; 3][..(4 - length % 4) % 4]);
+}
+
+/// netlink-packet-core's `Nla` for a [`WireAttribute`], on top of the
+/// writer.
+macro_rules! impl_nla {
+    ($type:ty) => {
+        impl netlink_packet_core::Nla for $type {
+            fn value_len(&self) -> usize {
+                let mut count = $crate::nest::Count::default();
+                $crate::nest::WireAttribute::write_value(self, &mut count);
+                count.0
+            }
+
+            fn kind(&self) -> u16 {
+                $crate::nest::WireAttribute::wire_kind(self)
+            }
+
+            fn emit_value(&self, buffer: &mut [u8]) {
+                $crate::nest::WireAttribute::write_value(
+                    self,
+                    &mut $crate::nest::SliceSink::new(buffer),
+                )
+            }
+        }
+    };
+}
+pub(crate) use impl_nla;
+
+/// Writes every attribute of `attributes`, whole, in order.
+pub(crate) fn write_all<A: WireAttribute, S: Sink>(attributes: &[A], out: &mut S) {
+    for attribute in attributes {
+        attribute.append(out);
+    }
+}
+
+/// Appends a nest of type `kind` (flags included) holding `attributes`.
+pub(crate) fn append_nest<A: WireAttribute, S: Sink>(kind: u16, attributes: &[A], out: &mut S) {
+    append_with(kind, out, |out| write_all(attributes, out));
+}
+
+/// Appends a NUL-terminated string attribute of type `kind`.
+pub(crate) fn append_str<S: Sink>(kind: u16, text: &str, out: &mut S) {
+    append_with(kind, out, |out| write_str(text, out));
+}
+
+/// Writes `text` and its NUL terminator: a string attribute's value.
+pub(crate) fn write_str<S: Sink>(text: &str, out: &mut S) {
+    out.put(text.as_bytes());
+    out.put(&[0]);
+}
+
+/// Starts a nest (or any attribute whose length is known once its value
+/// is out): room for its header, filled in by [`end_nest`].
+pub(crate) fn start_nest<S: Sink>(out: &mut S) -> usize {
+    let start = out.position();
+    out.put(&[0; 4]);
+    start
+}
+
+/// Ends the attribute of type `kind` (flags included) started at `start`:
+/// its header gets its length (without padding) and type.
+pub(crate) fn end_nest<S: Sink>(start: usize, kind: u16, out: &mut S) {
+    // Attribute lengths are 16 bits on the wire, as in every netlink writer.
+    let length = (out.position() - start) as u16;
+    let mut header = [0; 4];
+    header[..2].copy_from_slice(&length.to_ne_bytes());
+    header[2..].copy_from_slice(&kind.to_ne_bytes());
+    out.patch(start, &header);
 }
 
 /// Parses every attribute of a nest's value, in order.
@@ -27,12 +212,6 @@ where
     Ok(attributes)
 }
 
-/// Writes `text` as a NUL-terminated string attribute value.
-pub(crate) fn emit_string(text: &str, buffer: &mut [u8]) {
-    buffer[..text.len()].copy_from_slice(text.as_bytes());
-    buffer[text.len()] = 0;
-}
-
 /// Reads a string attribute value, with or without its NUL terminator.
 /// Text after an embedded NUL is refused: it could not be sent back.
 pub(crate) fn parse_string(payload: &[u8]) -> Result<String, DecodeError> {
@@ -41,68 +220,6 @@ pub(crate) fn parse_string(payload: &[u8]) -> Result<String, DecodeError> {
         return Err(DecodeError::from("string holds a NUL byte before its end"));
     }
     String::from_utf8(text.to_vec()).map_err(DecodeError::from)
-}
-
-/// Writing attributes by appending to a buffer, nests in one pass: the
-/// nest's header is written first and its length filled in once its
-/// attributes are out (as libnl's `nla_nest_start`/`nla_nest_end`).
-///
-/// Gives the same bytes as `Emitable`, without computing the length of every
-/// nest again at every level.
-pub(crate) trait Append {
-    fn append(&self, out: &mut Vec<u8>);
-}
-
-/// Appends an attribute without nested attributes.
-pub(crate) fn append_leaf<A: Nla>(attribute: &A, out: &mut Vec<u8>) {
-    let start = out.len();
-    out.resize(start + attribute.buffer_len(), 0);
-    attribute.emit(&mut out[start..]);
-}
-
-/// Appends a nest of type `kind` (flags included) holding `attributes`.
-pub(crate) fn append_nest<A: Append>(kind: u16, attributes: &[A], out: &mut Vec<u8>) {
-    let start = start_nest(out);
-    for attribute in attributes {
-        attribute.append(out);
-    }
-    end_nest(start, kind, out);
-}
-
-/// Appends an attribute of type `kind` whose value is `value`, padded to 4
-/// bytes: the bytes `Emitable` gives for a leaf attribute, without building
-/// one.
-pub(crate) fn append_value(kind: u16, value: &[u8], out: &mut Vec<u8>) {
-    let length = 4 + value.len();
-    out.extend_from_slice(&(length as u16).to_ne_bytes());
-    out.extend_from_slice(&kind.to_ne_bytes());
-    out.extend_from_slice(value);
-    out.extend_from_slice(&[0; 3][..(4 - length % 4) % 4]);
-}
-
-/// Appends a NUL-terminated string attribute of type `kind`.
-pub(crate) fn append_str(kind: u16, text: &str, out: &mut Vec<u8>) {
-    let length = 4 + text.len() + 1;
-    out.extend_from_slice(&(length as u16).to_ne_bytes());
-    out.extend_from_slice(&kind.to_ne_bytes());
-    out.extend_from_slice(text.as_bytes());
-    // The NUL terminator, then the padding.
-    out.extend_from_slice(&[0; 4][..1 + (4 - length % 4) % 4]);
-}
-
-/// Starts a nest: room for its header, filled in by [`end_nest`].
-pub(crate) fn start_nest(out: &mut Vec<u8>) -> usize {
-    let start = out.len();
-    out.extend_from_slice(&[0; 4]);
-    start
-}
-
-/// Ends the nest of type `kind` (flags included) started at `start`.
-pub(crate) fn end_nest(start: usize, kind: u16, out: &mut [u8]) {
-    // Nest lengths are 16 bits on the wire, as in every netlink writer.
-    let length = (out.len() - start) as u16;
-    out[start..start + 2].copy_from_slice(&length.to_ne_bytes());
-    out[start + 2..start + 4].copy_from_slice(&kind.to_ne_bytes());
 }
 
 /// Whole seconds of `duration`, saturating at `u32::MAX`.

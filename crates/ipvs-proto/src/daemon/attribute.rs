@@ -3,13 +3,13 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, emit_u16, emit_u32, parse_u8,
-    parse_u16, parse_u32,
+    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, parse_u8, parse_u16,
+    parse_u32,
 };
 
 use crate::constants::*;
 use crate::daemon::state::DaemonState;
-use crate::nest::{Append, append_leaf, emit_string, parse_string};
+use crate::nest::{Sink, WireAttribute, impl_nla, parse_string, write_str};
 
 /// One attribute of the `IPVS_CMD_ATTR_DAEMON` nest.
 #[derive(Debug, PartialEq, Eq, Clone)]
@@ -35,19 +35,8 @@ pub enum DaemonAttribute {
     Other(DefaultNla),
 }
 
-impl Nla for DaemonAttribute {
-    fn value_len(&self) -> usize {
-        match self {
-            Self::State(_) | Self::SyncId(_) | Self::Group(_) => 4,
-            Self::Interface(text) => text.len() + 1,
-            Self::MaxLength(_) | Self::Port(_) => 2,
-            Self::Group6(_) => 16,
-            Self::Ttl(_) => 1,
-            Self::Other(nla) => nla.value_len(),
-        }
-    }
-
-    fn kind(&self) -> u16 {
+impl WireAttribute for DaemonAttribute {
+    fn wire_kind(&self) -> u16 {
         match self {
             Self::State(_) => IPVS_DAEMON_ATTR_STATE,
             Self::Interface(_) => IPVS_DAEMON_ATTR_MCAST_IFN,
@@ -61,20 +50,21 @@ impl Nla for DaemonAttribute {
         }
     }
 
-    fn emit_value(&self, buffer: &mut [u8]) {
-        const SIZED: &str = "buffer sized by value_len";
+    fn write_value<S: Sink>(&self, out: &mut S) {
         match self {
-            Self::State(state) => emit_u32(buffer, state.raw()).expect(SIZED),
-            Self::Interface(text) => emit_string(text, buffer),
-            Self::SyncId(id) => emit_u32(buffer, *id).expect(SIZED),
-            Self::MaxLength(v) | Self::Port(v) => emit_u16(buffer, *v).expect(SIZED),
-            Self::Group(group) => buffer.copy_from_slice(&group.octets()),
-            Self::Group6(group) => buffer.copy_from_slice(&group.octets()),
-            Self::Ttl(ttl) => buffer[0] = *ttl,
-            Self::Other(nla) => nla.emit_value(buffer),
+            Self::State(state) => out.put(&state.raw().to_ne_bytes()),
+            Self::Interface(text) => write_str(text, out),
+            Self::SyncId(id) => out.put(&(*id).to_ne_bytes()),
+            Self::MaxLength(v) | Self::Port(v) => out.put(&(*v).to_ne_bytes()),
+            Self::Group(group) => out.put(&group.octets()),
+            Self::Group6(group) => out.put(&group.octets()),
+            Self::Ttl(ttl) => out.put(&[*ttl]),
+            Self::Other(nla) => out.put_with(nla.value_len(), |buffer| nla.emit_value(buffer)),
         }
     }
 }
+
+impl_nla!(DaemonAttribute);
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DaemonAttribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
@@ -114,11 +104,5 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DaemonAttribut
             }
             _ => Self::Other(DefaultNla::parse(buf).context("invalid daemon attribute")?),
         })
-    }
-}
-
-impl Append for DaemonAttribute {
-    fn append(&self, out: &mut Vec<u8>) {
-        append_leaf(self, out)
     }
 }

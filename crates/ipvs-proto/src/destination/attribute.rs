@@ -1,15 +1,15 @@
 //! The attributes of the `IPVS_CMD_ATTR_DEST` nest.
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, emit_u16, emit_u16_be,
-    emit_u32, parse_u8, parse_u16, parse_u16_be, parse_u32,
+    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, parse_u8, parse_u16,
+    parse_u16_be, parse_u32,
 };
 
 use crate::address::{AddressFamily, RawAddress, parse_raw_address};
 use crate::constants::*;
 use crate::destination::forwarding::Forwarding;
 use crate::destination::tunnel::{TunnelFlags, TunnelType};
-use crate::nest::{Append, append_leaf, append_nest, emit_nested, nested_len, parse_nested};
+use crate::nest::{Sink, WireAttribute, impl_nla, parse_nested, write_all};
 use crate::stats::{Stats64Attribute, StatsAttribute};
 
 /// One attribute of the `IPVS_CMD_ATTR_DEST` nest.
@@ -50,28 +50,8 @@ pub enum DestAttribute {
     Other(DefaultNla),
 }
 
-impl Nla for DestAttribute {
-    fn value_len(&self) -> usize {
-        match self {
-            Self::Address(_) => 16,
-            Self::Port(_) | Self::AddressFamily(_) | Self::TunnelPort(_) | Self::TunnelFlags(_) => {
-                2
-            }
-            Self::TunnelType(_) => 1,
-            Self::Forwarding(_)
-            | Self::Weight(_)
-            | Self::UpperThreshold(_)
-            | Self::LowerThreshold(_)
-            | Self::ActiveConnections(_)
-            | Self::InactiveConnections(_)
-            | Self::PersistentConnections(_) => 4,
-            Self::Stats(nest) => nested_len(nest),
-            Self::Stats64(nest) => nested_len(nest),
-            Self::Other(nla) => nla.value_len(),
-        }
-    }
-
-    fn kind(&self) -> u16 {
+impl WireAttribute for DestAttribute {
+    fn wire_kind(&self) -> u16 {
         match self {
             Self::Address(_) => IPVS_DEST_ATTR_ADDR,
             Self::Port(_) => IPVS_DEST_ATTR_PORT,
@@ -92,27 +72,28 @@ impl Nla for DestAttribute {
         }
     }
 
-    fn emit_value(&self, buffer: &mut [u8]) {
-        const SIZED: &str = "buffer sized by value_len";
+    fn write_value<S: Sink>(&self, out: &mut S) {
         match self {
-            Self::Address(raw) => buffer.copy_from_slice(raw),
-            Self::Port(port) | Self::TunnelPort(port) => emit_u16_be(buffer, *port).expect(SIZED),
-            Self::Forwarding(method) => emit_u32(buffer, method.raw()).expect(SIZED),
+            Self::Address(raw) => out.put(raw),
+            Self::Port(port) | Self::TunnelPort(port) => out.put(&(*port).to_be_bytes()),
+            Self::Forwarding(method) => out.put(&method.raw().to_ne_bytes()),
             Self::Weight(v)
             | Self::UpperThreshold(v)
             | Self::LowerThreshold(v)
             | Self::ActiveConnections(v)
             | Self::InactiveConnections(v)
-            | Self::PersistentConnections(v) => emit_u32(buffer, *v).expect(SIZED),
-            Self::AddressFamily(family) => emit_u16(buffer, family.raw()).expect(SIZED),
-            Self::TunnelType(kind) => buffer[0] = kind.raw(),
-            Self::TunnelFlags(flags) => emit_u16(buffer, flags.bits()).expect(SIZED),
-            Self::Stats(nest) => emit_nested(nest, buffer),
-            Self::Stats64(nest) => emit_nested(nest, buffer),
-            Self::Other(nla) => nla.emit_value(buffer),
+            | Self::PersistentConnections(v) => out.put(&(*v).to_ne_bytes()),
+            Self::AddressFamily(family) => out.put(&family.raw().to_ne_bytes()),
+            Self::TunnelType(kind) => out.put(&[kind.raw()]),
+            Self::TunnelFlags(flags) => out.put(&flags.bits().to_ne_bytes()),
+            Self::Stats(nest) => write_all(nest, out),
+            Self::Stats64(nest) => write_all(nest, out),
+            Self::Other(nla) => out.put_with(nla.value_len(), |buffer| nla.emit_value(buffer)),
         }
     }
 }
+
+impl_nla!(DestAttribute);
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestAttribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
@@ -169,15 +150,5 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestAttribute 
             )),
             _ => Self::Other(DefaultNla::parse(buf).context("invalid destination attribute")?),
         })
-    }
-}
-
-impl Append for DestAttribute {
-    fn append(&self, out: &mut Vec<u8>) {
-        match self {
-            Self::Stats(nest) => append_nest(self.kind(), nest, out),
-            Self::Stats64(nest) => append_nest(self.kind(), nest, out),
-            _ => append_leaf(self, out),
-        }
     }
 }

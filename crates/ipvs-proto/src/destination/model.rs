@@ -9,7 +9,7 @@ use crate::destination::attribute::DestAttribute;
 use crate::destination::forwarding::Forwarding;
 use crate::destination::tunnel::Tunnel;
 use crate::error::Error;
-use crate::nest::{append_nest, append_value, end_nest, start_nest};
+use crate::nest::{Sink, WireAttribute, append_nest, end_nest, start_nest};
 use crate::stats::Stats;
 
 /// Connection counts of a destination, present in the kernel's listings.
@@ -98,89 +98,61 @@ impl Destination {
     /// The attributes of the destination nest (see the type's docs for the
     /// order).
     pub fn to_attributes(&self) -> Vec<DestAttribute> {
-        let family = DestAttribute::AddressFamily(self.family());
         let mut attributes = Vec::with_capacity(15);
+        self.each_part(|part| {
+            attributes.push(match part {
+                Part::Attribute(attribute) => attribute,
+                Part::Stats(stats) => DestAttribute::Stats(stats.to_attributes()),
+                Part::Stats64(stats) => DestAttribute::Stats64(stats.to_attributes64()),
+            })
+        });
+        attributes
+    }
+
+    /// Gives the parts of the destination nest, in order, to `each`: the
+    /// one list that both [`Destination::to_attributes`] and the one-pass
+    /// writer follow.
+    fn each_part<'a>(&'a self, mut each: impl FnMut(Part<'a>)) {
+        let mut attribute = |attribute| each(Part::Attribute(attribute));
+        let family = DestAttribute::AddressFamily(self.family());
         if self.connections.is_none() {
-            attributes.push(family.clone());
+            attribute(family.clone());
         }
-        attributes.extend([
-            DestAttribute::Address(encode_address(self.address)),
-            DestAttribute::Port(self.port),
-            DestAttribute::Forwarding(self.forwarding),
-            DestAttribute::Weight(self.weight),
-            DestAttribute::TunnelType(self.tunnel.kind),
-            DestAttribute::TunnelPort(self.tunnel.port),
-            DestAttribute::TunnelFlags(self.tunnel.flags),
-            DestAttribute::UpperThreshold(self.upper_threshold),
-            DestAttribute::LowerThreshold(self.lower_threshold),
-        ]);
+        attribute(DestAttribute::Address(encode_address(self.address)));
+        attribute(DestAttribute::Port(self.port));
+        attribute(DestAttribute::Forwarding(self.forwarding));
+        attribute(DestAttribute::Weight(self.weight));
+        attribute(DestAttribute::TunnelType(self.tunnel.kind));
+        attribute(DestAttribute::TunnelPort(self.tunnel.port));
+        attribute(DestAttribute::TunnelFlags(self.tunnel.flags));
+        attribute(DestAttribute::UpperThreshold(self.upper_threshold));
+        attribute(DestAttribute::LowerThreshold(self.lower_threshold));
         if let Some(connections) = self.connections {
-            attributes.extend([
-                DestAttribute::ActiveConnections(connections.active),
-                DestAttribute::InactiveConnections(connections.inactive),
-                DestAttribute::PersistentConnections(connections.persistent),
-                family,
-            ]);
+            attribute(DestAttribute::ActiveConnections(connections.active));
+            attribute(DestAttribute::InactiveConnections(connections.inactive));
+            attribute(DestAttribute::PersistentConnections(connections.persistent));
+            attribute(family);
         }
         if let Some(stats) = &self.stats {
-            attributes.push(DestAttribute::Stats(stats.to_attributes()));
-            attributes.push(DestAttribute::Stats64(stats.to_attributes64()));
+            each(Part::Stats(stats));
+            each(Part::Stats64(stats));
         }
-        attributes
     }
 
     /// Appends the nest of type `kind` (flags included) holding the
     /// attributes of [`Destination::to_attributes`], in one pass, without
     /// building them.
-    pub(crate) fn append_nest(&self, kind: u16, out: &mut Vec<u8>) {
+    pub(crate) fn append_nest<S: Sink>(&self, kind: u16, out: &mut S) {
         let start = start_nest(out);
-        let family = self.family().raw().to_ne_bytes();
-        if self.connections.is_none() {
-            append_value(IPVS_DEST_ATTR_ADDR_FAMILY, &family, out);
-        }
-        append_value(IPVS_DEST_ATTR_ADDR, &encode_address(self.address), out);
-        append_value(IPVS_DEST_ATTR_PORT, &self.port.to_be_bytes(), out);
-        append_value(
-            IPVS_DEST_ATTR_FWD_METHOD,
-            &self.forwarding.raw().to_ne_bytes(),
-            out,
-        );
-        append_value(IPVS_DEST_ATTR_WEIGHT, &self.weight.to_ne_bytes(), out);
-        append_value(IPVS_DEST_ATTR_TUN_TYPE, &[self.tunnel.kind.raw()], out);
-        append_value(
-            IPVS_DEST_ATTR_TUN_PORT,
-            &self.tunnel.port.to_be_bytes(),
-            out,
-        );
-        append_value(
-            IPVS_DEST_ATTR_TUN_FLAGS,
-            &self.tunnel.flags.bits().to_ne_bytes(),
-            out,
-        );
-        append_value(
-            IPVS_DEST_ATTR_U_THRESH,
-            &self.upper_threshold.to_ne_bytes(),
-            out,
-        );
-        append_value(
-            IPVS_DEST_ATTR_L_THRESH,
-            &self.lower_threshold.to_ne_bytes(),
-            out,
-        );
-        if let Some(connections) = self.connections {
-            for (kind, count) in [
-                (IPVS_DEST_ATTR_ACTIVE_CONNS, connections.active),
-                (IPVS_DEST_ATTR_INACT_CONNS, connections.inactive),
-                (IPVS_DEST_ATTR_PERSIST_CONNS, connections.persistent),
-            ] {
-                append_value(kind, &count.to_ne_bytes(), out);
+        self.each_part(|part| match part {
+            Part::Attribute(attribute) => attribute.append(out),
+            Part::Stats(stats) => {
+                append_nest(IPVS_DEST_ATTR_STATS, &stats.narrow_attributes(), out)
             }
-            append_value(IPVS_DEST_ATTR_ADDR_FAMILY, &family, out);
-        }
-        if let Some(stats) = &self.stats {
-            append_nest(IPVS_DEST_ATTR_STATS, &stats.to_attributes(), out);
-            append_nest(IPVS_DEST_ATTR_STATS64, &stats.to_attributes64(), out);
-        }
+            Part::Stats64(stats) => {
+                append_nest(IPVS_DEST_ATTR_STATS64, &stats.wide_attributes(), out)
+            }
+        });
         end_nest(start, kind, out);
     }
 
@@ -245,4 +217,12 @@ impl Destination {
             stats: Stats::pick(stats, stats64),
         })
     }
+}
+
+/// One part of a destination nest as [`Destination::each_part`] gives them:
+/// an attribute, or the counters it is built from.
+enum Part<'a> {
+    Attribute(DestAttribute),
+    Stats(&'a Stats),
+    Stats64(&'a Stats),
 }

@@ -1,11 +1,12 @@
 //! The attributes of the `IPVS_CMD_SET_INFO` reply.
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, emit_u32, parse_u32,
+    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, parse_u32,
 };
 
 use crate::constants::*;
 use crate::info::version::Version;
+use crate::nest::{Sink, WireAttribute, impl_nla};
 
 /// One attribute of the `IPVS_CMD_SET_INFO` reply (top level, not nested).
 #[derive(Debug, PartialEq, Eq, Clone)]
@@ -19,15 +20,8 @@ pub enum InfoAttribute {
     Other(DefaultNla),
 }
 
-impl Nla for InfoAttribute {
-    fn value_len(&self) -> usize {
-        match self {
-            Self::Version(_) | Self::ConnectionTableSize(_) => 4,
-            Self::Other(nla) => nla.value_len(),
-        }
-    }
-
-    fn kind(&self) -> u16 {
+impl WireAttribute for InfoAttribute {
+    fn wire_kind(&self) -> u16 {
         match self {
             Self::Version(_) => IPVS_INFO_ATTR_VERSION,
             Self::ConnectionTableSize(_) => IPVS_INFO_ATTR_CONN_TAB_SIZE,
@@ -35,15 +29,16 @@ impl Nla for InfoAttribute {
         }
     }
 
-    fn emit_value(&self, buffer: &mut [u8]) {
-        const SIZED: &str = "buffer sized by value_len";
+    fn write_value<S: Sink>(&self, out: &mut S) {
         match self {
-            Self::Version(version) => emit_u32(buffer, version.0).expect(SIZED),
-            Self::ConnectionTableSize(size) => emit_u32(buffer, *size).expect(SIZED),
-            Self::Other(nla) => nla.emit_value(buffer),
+            Self::Version(version) => out.put(&version.0.to_ne_bytes()),
+            Self::ConnectionTableSize(size) => out.put(&(*size).to_ne_bytes()),
+            Self::Other(nla) => out.put_with(nla.value_len(), |buffer| nla.emit_value(buffer)),
         }
     }
 }
+
+impl_nla!(InfoAttribute);
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for InfoAttribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {

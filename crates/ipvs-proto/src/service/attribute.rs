@@ -1,15 +1,14 @@
 //! The attributes of the `IPVS_CMD_ATTR_SERVICE` nest.
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, emit_u16, emit_u16_be,
-    emit_u32, parse_u16, parse_u16_be, parse_u32,
+    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, parse_u16, parse_u16_be,
+    parse_u32,
 };
 
 use crate::address::{AddressFamily, RawAddress, parse_raw_address};
 use crate::constants::*;
 use crate::nest::{
-    Append, append_leaf, append_nest, emit_nested, emit_string, nested_len, parse_nested,
-    parse_string,
+    Sink, WireAttribute, impl_nla, parse_nested, parse_string, write_all, write_str,
 };
 use crate::service::flags::{FlagsWithMask, ServiceFlags};
 use crate::service::protocol::Protocol;
@@ -48,21 +47,8 @@ pub enum ServiceAttribute {
     Other(DefaultNla),
 }
 
-impl Nla for ServiceAttribute {
-    fn value_len(&self) -> usize {
-        match self {
-            Self::AddressFamily(_) | Self::Protocol(_) | Self::Port(_) => 2,
-            Self::Address(_) => 16,
-            Self::Fwmark(_) | Self::Timeout(_) | Self::Netmask(_) => 4,
-            Self::Flags(_) => 8,
-            Self::Scheduler(text) | Self::PersistenceEngine(text) => text.len() + 1,
-            Self::Stats(nest) => nested_len(nest),
-            Self::Stats64(nest) => nested_len(nest),
-            Self::Other(nla) => nla.value_len(),
-        }
-    }
-
-    fn kind(&self) -> u16 {
+impl WireAttribute for ServiceAttribute {
+    fn wire_kind(&self) -> u16 {
         match self {
             Self::AddressFamily(_) => IPVS_SVC_ATTR_AF,
             Self::Protocol(_) => IPVS_SVC_ATTR_PROTOCOL,
@@ -80,26 +66,27 @@ impl Nla for ServiceAttribute {
         }
     }
 
-    fn emit_value(&self, buffer: &mut [u8]) {
-        const SIZED: &str = "buffer sized by value_len";
+    fn write_value<S: Sink>(&self, out: &mut S) {
         match self {
-            Self::AddressFamily(family) => emit_u16(buffer, family.raw()).expect(SIZED),
-            Self::Protocol(protocol) => emit_u16(buffer, protocol.raw()).expect(SIZED),
-            Self::Address(raw) => buffer.copy_from_slice(raw),
-            Self::Port(port) => emit_u16_be(buffer, *port).expect(SIZED),
-            Self::Fwmark(value) | Self::Timeout(value) => emit_u32(buffer, *value).expect(SIZED),
-            Self::Netmask(raw) => buffer.copy_from_slice(raw),
+            Self::AddressFamily(family) => out.put(&family.raw().to_ne_bytes()),
+            Self::Protocol(protocol) => out.put(&protocol.raw().to_ne_bytes()),
+            Self::Address(raw) => out.put(raw),
+            Self::Port(port) => out.put(&(*port).to_be_bytes()),
+            Self::Fwmark(value) | Self::Timeout(value) => out.put(&(*value).to_ne_bytes()),
+            Self::Netmask(raw) => out.put(raw),
             Self::Flags(flags) => {
-                emit_u32(&mut buffer[..4], flags.flags.bits()).expect(SIZED);
-                emit_u32(&mut buffer[4..], flags.mask.bits()).expect(SIZED);
+                out.put(&flags.flags.bits().to_ne_bytes());
+                out.put(&flags.mask.bits().to_ne_bytes());
             }
-            Self::Scheduler(text) | Self::PersistenceEngine(text) => emit_string(text, buffer),
-            Self::Stats(nest) => emit_nested(nest, buffer),
-            Self::Stats64(nest) => emit_nested(nest, buffer),
-            Self::Other(nla) => nla.emit_value(buffer),
+            Self::Scheduler(text) | Self::PersistenceEngine(text) => write_str(text, out),
+            Self::Stats(nest) => write_all(nest, out),
+            Self::Stats64(nest) => write_all(nest, out),
+            Self::Other(nla) => out.put_with(nla.value_len(), |buffer| nla.emit_value(buffer)),
         }
     }
 }
+
+impl_nla!(ServiceAttribute);
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
@@ -159,14 +146,4 @@ fn parse_flags(payload: &[u8]) -> Result<FlagsWithMask, DecodeError> {
         flags: ServiceFlags::from_bits_retain(parse_u32(&payload[..4])?),
         mask: ServiceFlags::from_bits_retain(parse_u32(&payload[4..])?),
     })
-}
-
-impl Append for ServiceAttribute {
-    fn append(&self, out: &mut Vec<u8>) {
-        match self {
-            Self::Stats(nest) => append_nest(self.kind(), nest, out),
-            Self::Stats64(nest) => append_nest(self.kind(), nest, out),
-            _ => append_leaf(self, out),
-        }
-    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::address::{AddressFamily, decode_known_address, encode_address};
 use crate::constants::*;
 use crate::error::Error;
-use crate::nest::{append_nest, append_str, append_value, end_nest, seconds, start_nest};
+use crate::nest::{Sink, WireAttribute, append_nest, append_str, end_nest, seconds, start_nest};
 use crate::service::attribute::ServiceAttribute;
 use crate::service::flags::{FlagsWithMask, ServiceFlags};
 use crate::service::protocol::Protocol;
@@ -150,51 +150,33 @@ impl ServiceKey {
     /// `AF`, then `PROTOCOL`, `ADDR`, `PORT` or `FWMARK`.
     pub fn to_attributes(&self) -> Vec<ServiceAttribute> {
         let mut attributes = Vec::with_capacity(4);
-        self.push_attributes(&mut attributes);
+        self.each_attribute(|attribute| attributes.push(attribute));
         attributes
     }
 
-    fn push_attributes(&self, attributes: &mut Vec<ServiceAttribute>) {
-        attributes.push(ServiceAttribute::AddressFamily(self.family()));
+    /// Gives the key attributes, in order, to `each`: the one list that
+    /// both [`ServiceKey::to_attributes`] and the one-pass writer follow.
+    fn each_attribute(&self, mut each: impl FnMut(ServiceAttribute)) {
+        each(ServiceAttribute::AddressFamily(self.family()));
         match *self {
             Self::Tuple {
                 protocol,
                 address,
                 port,
             } => {
-                attributes.push(ServiceAttribute::Protocol(protocol));
-                attributes.push(ServiceAttribute::Address(encode_address(address)));
-                attributes.push(ServiceAttribute::Port(port));
+                each(ServiceAttribute::Protocol(protocol));
+                each(ServiceAttribute::Address(encode_address(address)));
+                each(ServiceAttribute::Port(port));
             }
-            Self::Fwmark { mark, .. } => attributes.push(ServiceAttribute::Fwmark(mark)),
-        }
-    }
-
-    /// Appends the attributes of [`ServiceKey::to_attributes`] to `out`, in
-    /// one pass, without building them.
-    pub(crate) fn append_attributes(&self, out: &mut Vec<u8>) {
-        append_value(IPVS_SVC_ATTR_AF, &self.family().raw().to_ne_bytes(), out);
-        match *self {
-            Self::Tuple {
-                protocol,
-                address,
-                port,
-            } => {
-                append_value(IPVS_SVC_ATTR_PROTOCOL, &protocol.raw().to_ne_bytes(), out);
-                append_value(IPVS_SVC_ATTR_ADDR, &encode_address(address), out);
-                append_value(IPVS_SVC_ATTR_PORT, &port.to_be_bytes(), out);
-            }
-            Self::Fwmark { mark, .. } => {
-                append_value(IPVS_SVC_ATTR_FWMARK, &mark.to_ne_bytes(), out)
-            }
+            Self::Fwmark { mark, .. } => each(ServiceAttribute::Fwmark(mark)),
         }
     }
 
     /// Appends the nest of type `kind` (flags included) holding the key
-    /// attributes.
-    pub(crate) fn append_nest(&self, kind: u16, out: &mut Vec<u8>) {
+    /// attributes, in one pass, without collecting them.
+    pub(crate) fn append_nest<S: Sink>(&self, kind: u16, out: &mut S) {
         let start = start_nest(out);
-        self.append_attributes(out);
+        self.each_attribute(|attribute| attribute.append(out));
         end_nest(start, kind, out);
     }
 
@@ -323,48 +305,61 @@ impl Service {
     /// order.
     pub fn to_attributes(&self) -> Vec<ServiceAttribute> {
         let mut attributes = Vec::with_capacity(11);
-        self.key.push_attributes(&mut attributes);
-        attributes.push(ServiceAttribute::Scheduler(self.scheduler.clone()));
+        self.each_part(|part| {
+            attributes.push(match part {
+                Part::Attribute(attribute) => attribute,
+                Part::Scheduler(name) => ServiceAttribute::Scheduler(name.to_owned()),
+                Part::PersistenceEngine(name) => {
+                    ServiceAttribute::PersistenceEngine(name.to_owned())
+                }
+                Part::Stats(stats) => ServiceAttribute::Stats(stats.to_attributes()),
+                Part::Stats64(stats) => ServiceAttribute::Stats64(stats.to_attributes64()),
+            })
+        });
+        attributes
+    }
+
+    /// Gives the parts of the service nest, in order, to `each`: the one
+    /// list that both [`Service::to_attributes`] and the one-pass writer
+    /// follow.
+    fn each_part<'a>(&'a self, mut each: impl FnMut(Part<'a>)) {
+        self.key
+            .each_attribute(|attribute| each(Part::Attribute(attribute)));
+        each(Part::Scheduler(&self.scheduler));
         if let Some(engine) = &self.persistence_engine {
-            attributes.push(ServiceAttribute::PersistenceEngine(engine.clone()));
+            each(Part::PersistenceEngine(engine));
         }
-        attributes.push(ServiceAttribute::Flags(FlagsWithMask {
+        each(Part::Attribute(ServiceAttribute::Flags(FlagsWithMask {
             flags: self.flags,
             mask: self.flags_mask,
-        }));
-        attributes.push(ServiceAttribute::Timeout(seconds(self.timeout)));
-        attributes.push(ServiceAttribute::Netmask(self.netmask.to_raw()));
+        })));
+        each(Part::Attribute(ServiceAttribute::Timeout(seconds(
+            self.timeout,
+        ))));
+        each(Part::Attribute(ServiceAttribute::Netmask(
+            self.netmask.to_raw(),
+        )));
         if let Some(stats) = &self.stats {
-            attributes.push(ServiceAttribute::Stats(stats.to_attributes()));
-            attributes.push(ServiceAttribute::Stats64(stats.to_attributes64()));
+            each(Part::Stats(stats));
+            each(Part::Stats64(stats));
         }
-        attributes
     }
 
     /// Appends the nest of type `kind` (flags included) holding the
     /// attributes of [`Service::to_attributes`], in one pass, without
-    /// building them.
-    pub(crate) fn append_nest(&self, kind: u16, out: &mut Vec<u8>) {
+    /// building them: the strings and counters are written from where they
+    /// are, every other attribute by its own writer.
+    pub(crate) fn append_nest<S: Sink>(&self, kind: u16, out: &mut S) {
         let start = start_nest(out);
-        self.key.append_attributes(out);
-        append_str(IPVS_SVC_ATTR_SCHED_NAME, &self.scheduler, out);
-        if let Some(engine) = &self.persistence_engine {
-            append_str(IPVS_SVC_ATTR_PE_NAME, engine, out);
-        }
-        let mut flags = [0; 8];
-        flags[..4].copy_from_slice(&self.flags.bits().to_ne_bytes());
-        flags[4..].copy_from_slice(&self.flags_mask.bits().to_ne_bytes());
-        append_value(IPVS_SVC_ATTR_FLAGS, &flags, out);
-        append_value(
-            IPVS_SVC_ATTR_TIMEOUT,
-            &seconds(self.timeout).to_ne_bytes(),
-            out,
-        );
-        append_value(IPVS_SVC_ATTR_NETMASK, &self.netmask.to_raw(), out);
-        if let Some(stats) = &self.stats {
-            append_nest(IPVS_SVC_ATTR_STATS, &stats.to_attributes(), out);
-            append_nest(IPVS_SVC_ATTR_STATS64, &stats.to_attributes64(), out);
-        }
+        self.each_part(|part| match part {
+            Part::Attribute(attribute) => attribute.append(out),
+            Part::Scheduler(name) => append_str(IPVS_SVC_ATTR_SCHED_NAME, name, out),
+            Part::PersistenceEngine(name) => append_str(IPVS_SVC_ATTR_PE_NAME, name, out),
+            Part::Stats(stats) => append_nest(IPVS_SVC_ATTR_STATS, &stats.narrow_attributes(), out),
+            Part::Stats64(stats) => {
+                append_nest(IPVS_SVC_ATTR_STATS64, &stats.wide_attributes(), out)
+            }
+        });
         end_nest(start, kind, out);
     }
 
@@ -410,4 +405,14 @@ impl Service {
             stats: Stats::pick(stats, stats64),
         })
     }
+}
+
+/// One part of a service nest as [`Service::each_part`] gives them: an
+/// attribute, or what an attribute is built from without copying it.
+enum Part<'a> {
+    Attribute(ServiceAttribute),
+    Scheduler(&'a str),
+    PersistenceEngine(&'a str),
+    Stats(&'a Stats),
+    Stats64(&'a Stats),
 }

@@ -2,11 +2,10 @@
 //! between them and [`Stats`].
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, emit_u32, emit_u64,
-    parse_u32, parse_u64,
+    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, parse_u32, parse_u64,
 };
 
-use crate::nest::{Append, append_leaf};
+use crate::nest::{Sink, WireAttribute, impl_nla};
 use crate::stats::counter::{COUNTERS, Counter};
 use crate::stats::model::Stats;
 
@@ -133,32 +132,25 @@ fn parse_counter<T: AsRef<[u8]> + ?Sized>(
     value.with_context(|| format!("invalid {}", counter.name()))
 }
 
-impl Nla for StatsAttribute {
-    fn value_len(&self) -> usize {
-        match self.counter() {
-            Ok((counter, _)) if counter.wide_in_legacy_nest() => 8,
-            Ok(_) => 4,
-            Err(nla) => nla.value_len(),
-        }
-    }
-
-    fn kind(&self) -> u16 {
+impl WireAttribute for StatsAttribute {
+    fn wire_kind(&self) -> u16 {
         match self.counter() {
             Ok((counter, _)) => counter.kind(),
             Err(nla) => nla.kind(),
         }
     }
 
-    fn emit_value(&self, buffer: &mut [u8]) {
-        const SIZED: &str = "buffer sized by value_len";
+    fn write_value<S: Sink>(&self, out: &mut S) {
         match self.counter() {
-            Ok((counter, v)) if counter.wide_in_legacy_nest() => emit_u64(buffer, v).expect(SIZED),
+            Ok((counter, v)) if counter.wide_in_legacy_nest() => out.put(&v.to_ne_bytes()),
             // Narrow counters hold a u32, so this keeps every bit.
-            Ok((_, v)) => emit_u32(buffer, v as u32).expect(SIZED),
-            Err(nla) => nla.emit_value(buffer),
+            Ok((_, v)) => out.put(&(v as u32).to_ne_bytes()),
+            Err(nla) => out.put_with(nla.value_len(), |buffer| nla.emit_value(buffer)),
         }
     }
 }
+
+impl_nla!(StatsAttribute);
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for StatsAttribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
@@ -172,28 +164,23 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for StatsAttribute
     }
 }
 
-impl Nla for Stats64Attribute {
-    fn value_len(&self) -> usize {
-        match self {
-            Self::Other(nla) => nla.value_len(),
-            _ => 8,
-        }
-    }
-
-    fn kind(&self) -> u16 {
+impl WireAttribute for Stats64Attribute {
+    fn wire_kind(&self) -> u16 {
         match self.counter() {
             Ok((counter, _)) => counter.kind(),
             Err(nla) => nla.kind(),
         }
     }
 
-    fn emit_value(&self, buffer: &mut [u8]) {
+    fn write_value<S: Sink>(&self, out: &mut S) {
         match self.counter() {
-            Ok((_, v)) => emit_u64(buffer, v).expect("buffer sized by value_len"),
-            Err(nla) => nla.emit_value(buffer),
+            Ok((_, v)) => out.put(&v.to_ne_bytes()),
+            Err(nla) => out.put_with(nla.value_len(), |buffer| nla.emit_value(buffer)),
         }
     }
 }
+
+impl_nla!(Stats64Attribute);
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Stats64Attribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
@@ -235,6 +222,16 @@ impl Stats {
             .collect()
     }
 
+    /// [`Stats::to_attributes`] without allocating.
+    pub(crate) fn narrow_attributes(&self) -> [StatsAttribute; 10] {
+        COUNTERS.map(|counter| StatsAttribute::from_counter(counter, counter.get(self)))
+    }
+
+    /// [`Stats::to_attributes64`] without allocating.
+    pub(crate) fn wide_attributes(&self) -> [Stats64Attribute; 10] {
+        COUNTERS.map(|counter| Stats64Attribute::from_counter(counter, counter.get(self)))
+    }
+
     /// The `STATS64` nest, in the kernel's order.
     pub fn to_attributes64(&self) -> Vec<Stats64Attribute> {
         COUNTERS
@@ -254,17 +251,5 @@ impl Stats {
             (None, Some(narrow)) => Some(Self::from_attributes(narrow)),
             (None, None) => None,
         }
-    }
-}
-
-impl Append for StatsAttribute {
-    fn append(&self, out: &mut Vec<u8>) {
-        append_leaf(self, out)
-    }
-}
-
-impl Append for Stats64Attribute {
-    fn append(&self, out: &mut Vec<u8>) {
-        append_leaf(self, out)
     }
 }
