@@ -14,7 +14,7 @@ use regex::Regex;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::duration::parse_duration;
+use crate::duration::{format_duration, parse_duration};
 
 /// The schedulers Linux ships (`ip_vs_*.ko`); any other name is refused.
 pub const SCHEDULERS: &[&str] = &[
@@ -50,6 +50,9 @@ pub struct ServiceConfig {
     pub sorry: Option<SocketAddr>,
     /// The health check of its real servers.
     pub check: CheckConfig,
+    /// The load-feedback policy of its real servers with an agent: the
+    /// file's `[feedback]`, with the keys of `[service.feedback]` over it.
+    pub feedback: FeedbackConfig,
     /// The real servers, in file order.
     pub reals: Vec<RealConfig>,
 }
@@ -104,6 +107,50 @@ impl Default for AgentConfig {
         }
     }
 }
+
+/// `[feedback]` (every service) and `[service.feedback]` (one service, its
+/// keys over the file's): the knobs of the policy that turns agents'
+/// reports into weights (`lvs-feedback`'s `Config`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedbackConfig {
+    /// `smoothing`: the EWMA weight of a new report, in thousandths (the
+    /// file says 0.001 to 1; 1 uses the last report only). Default 0.5.
+    pub smoothing_permille: u32,
+    /// `max_step_percent`: the largest change per interval, in percent of
+    /// the configured weight (1 to 100). Default 25.
+    pub max_step_percent: u32,
+    /// `band_percent`: smaller moves than this, in percent of the configured
+    /// weight, are not made (0 to 100). Default 5.
+    pub band_percent: u32,
+    /// `blackout`: a new or returning agent's reports are used only this
+    /// long after its first one (0s to 1h). Default 10 s.
+    pub blackout: Duration,
+    /// `expiry`: an agent silent for longer than this no longer counts; its
+    /// real server returns to the configured weight (100ms to 1d, and
+    /// longer than the service's agent intervals). Default 30 s.
+    pub expiry: Duration,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        Self {
+            smoothing_permille: 500,
+            max_step_percent: 25,
+            band_percent: 5,
+            blackout: Duration::from_secs(10),
+            expiry: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The keys of `[feedback]` and `[service.feedback]`.
+const FEEDBACK_KEYS: &[&str] = &[
+    "smoothing",
+    "max_step_percent",
+    "band_percent",
+    "blackout",
+    "expiry",
+];
 
 /// What happens to a real server whose check fails `fall` times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -541,8 +588,12 @@ impl<'s> Walker<'s> {
     }
 
     fn config(&mut self, root: &DeTable<'_>, span: Range<usize>) -> Config {
-        let fields = self.fields(root, span, "the file", &["service"]);
+        let fields = self.fields(root, span, "the file", &["feedback", "service"]);
         let mut config = Config::default();
+        let feedback = match fields.get("feedback") {
+            None => FeedbackConfig::default(),
+            Some(v) => self.feedback(v, "[feedback]", FeedbackConfig::default()),
+        };
         let Some(services) = fields.get("service") else {
             return config;
         };
@@ -559,7 +610,7 @@ impl<'s> Walker<'s> {
                 self.error(item.span(), "each service must be a table ([[service]])");
                 continue;
             };
-            if let Some((service, key_span)) = self.service(table, item.span()) {
+            if let Some((service, key_span)) = self.service(table, item.span(), feedback) {
                 let here = self.position(key_span.start);
                 if let Some(first) = seen.get(&service.key) {
                     self.error(
@@ -582,6 +633,7 @@ impl<'s> Walker<'s> {
         &mut self,
         table: &DeTable<'_>,
         span: Range<usize>,
+        feedback: FeedbackConfig,
     ) -> Option<(ServiceConfig, Range<usize>)> {
         let errors_before = self.errors.len();
         let f = self.fields(
@@ -600,6 +652,8 @@ impl<'s> Walker<'s> {
                 "drain",
                 "sorry",
                 "check",
+                "feedback",
+                "agent",
                 "real",
             ],
         );
@@ -728,6 +782,26 @@ impl<'s> Walker<'s> {
                 }
             },
         };
+        let service_agent = match f.get("agent") {
+            None => None,
+            Some(v) => match v.get_ref() {
+                DeValue::Table(t) => Some(self.agent(t, v.span(), AgentConfig::default())),
+                other => {
+                    self.error(
+                        v.span(),
+                        format!(
+                            "`agent` of a service must be a table like {{ port = 3333, interval = \"2s\" }} (its real servers' default), not {}",
+                            other.type_str()
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        let feedback = match f.get("feedback") {
+            None => feedback,
+            Some(v) => self.feedback(v, "[service.feedback]", feedback),
+        };
         let is_fwmark = matches!(key, Some(ServiceKey::Fwmark { .. }));
         let mut reals = Vec::new();
         let mut seen: HashMap<SocketAddr, usize> = HashMap::new();
@@ -742,7 +816,8 @@ impl<'s> Walker<'s> {
                             );
                             continue;
                         };
-                        let Some((real, span)) = self.real(t, item.span(), forwarding, is_fwmark)
+                        let Some((real, span)) =
+                            self.real(t, item.span(), forwarding, is_fwmark, service_agent)
                         else {
                             continue;
                         };
@@ -812,6 +887,22 @@ impl<'s> Walker<'s> {
                 );
             }
         }
+        if let Some(slowest) = reals
+            .iter()
+            .filter_map(|r| r.agent.map(|a| a.interval))
+            .max()
+            && feedback.expiry <= slowest
+        {
+            let at = f.get("feedback").map_or_else(|| span.clone(), |v| v.span());
+            self.error(
+                at,
+                format!(
+                    "`expiry` of the feedback ({}) must be longer than the service's longest agent interval ({}): every report would expire before the next",
+                    format_duration(feedback.expiry),
+                    format_duration(slowest)
+                ),
+            );
+        }
         if self.errors.len() > errors_before {
             return None;
         }
@@ -825,6 +916,7 @@ impl<'s> Walker<'s> {
                 drain,
                 sorry: sorry.map(|(a, _)| a),
                 check,
+                feedback,
                 reals,
             },
             key_span,
@@ -869,6 +961,7 @@ impl<'s> Walker<'s> {
         span: Range<usize>,
         forwarding: Forwarding,
         is_fwmark: bool,
+        service_agent: Option<AgentConfig>,
     ) -> Option<(RealConfig, Range<usize>)> {
         let f = self.fields(
             table,
@@ -936,14 +1029,18 @@ impl<'s> Walker<'s> {
             );
         }
         let agent = match f.get("agent") {
-            None => None,
+            None => service_agent,
             Some(v) => match v.get_ref() {
-                DeValue::Table(t) => Some(self.agent(t, v.span())),
+                DeValue::Table(t) => {
+                    Some(self.agent(t, v.span(), service_agent.unwrap_or_default()))
+                }
+                DeValue::Boolean(false) => None,
+                DeValue::Boolean(true) => Some(service_agent.unwrap_or_default()),
                 other => {
                     self.error(
                         v.span(),
                         format!(
-                            "`agent` must be a table like {{ port = 3333, interval = \"2s\" }}, not {}",
+                            "`agent` must be a table like {{ port = 3333, interval = \"2s\" }}, or false (no agent), not {}",
                             other.type_str()
                         ),
                     );
@@ -966,9 +1063,9 @@ impl<'s> Walker<'s> {
         ))
     }
 
-    fn agent(&mut self, table: &DeTable<'_>, span: Range<usize>) -> AgentConfig {
+    fn agent(&mut self, table: &DeTable<'_>, span: Range<usize>, base: AgentConfig) -> AgentConfig {
         let f = self.fields(table, span, "`agent`", &["port", "interval"]);
-        let mut agent = AgentConfig::default();
+        let mut agent = base;
         if let Some(port) = f
             .get("port")
             .and_then(|v| self.integer(v, "port", 1..65536))
@@ -983,6 +1080,66 @@ impl<'s> Walker<'s> {
             }
         }
         agent
+    }
+
+    /// `[feedback]` or `[service.feedback]` (`what`): its keys over `base`.
+    fn feedback(&mut self, value: &Value<'_>, what: &str, base: FeedbackConfig) -> FeedbackConfig {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.error(
+                value.span(),
+                format!("{what} must be a table, not {}", value.get_ref().type_str()),
+            );
+            return base;
+        };
+        let f = self.fields(table, value.span(), what, FEEDBACK_KEYS);
+        let mut feedback = base;
+        if let Some(v) = f.get("smoothing") {
+            let number = match v.get_ref() {
+                DeValue::Float(x) => x.as_str().replace('_', "").parse::<f64>().ok(),
+                DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                    .ok()
+                    .map(|n| n as f64),
+                _ => None,
+            };
+            match number {
+                Some(x) if (0.001..=1.0).contains(&x) => {
+                    feedback.smoothing_permille = (x * 1000.0).round() as u32;
+                }
+                _ => self.error(
+                    v.span(),
+                    format!(
+                        "`smoothing` in {what} must be a number from 0.001 to 1 (the weight of a new report in the average; 1: the last report only)"
+                    ),
+                ),
+            }
+        }
+        if let Some(n) = f
+            .get("max_step_percent")
+            .and_then(|v| self.integer(v, "max_step_percent", 1..101))
+        {
+            feedback.max_step_percent = n as u32;
+        }
+        if let Some(n) = f
+            .get("band_percent")
+            .and_then(|v| self.integer(v, "band_percent", 0..101))
+        {
+            feedback.band_percent = n as u32;
+        }
+        if let Some((d, at)) = self.duration(&f, "blackout") {
+            if d > Duration::from_secs(3600) {
+                self.error(at, format!("`blackout` in {what} must be from 0s to 1h"));
+            } else {
+                feedback.blackout = d;
+            }
+        }
+        if let Some((d, at)) = self.duration(&f, "expiry") {
+            if d < Duration::from_millis(100) || d > Duration::from_secs(86_400) {
+                self.error(at, format!("`expiry` in {what} must be from 100ms to 1d"));
+            } else {
+                feedback.expiry = d;
+            }
+        }
+        feedback
     }
 
     fn check(&mut self, table: &DeTable<'_>, span: Range<usize>) -> CheckConfig {

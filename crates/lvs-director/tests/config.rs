@@ -155,7 +155,7 @@ weight = 70000
         errors(text),
         [
             "t.toml:3:13: unknown scheduler \"wlcx\" (known: rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos)",
-            "t.toml:4:1: unknown key `colour` in [[service]] (known: address, fwmark, family, protocol, scheduler, persistence, netmask, forwarding, drain, sorry, check, real)",
+            "t.toml:4:1: unknown key `colour` in [[service]] (known: address, fwmark, family, protocol, scheduler, persistence, netmask, forwarding, drain, sorry, check, feedback, agent, real)",
             "t.toml:8:11: `timeout` must not exceed `interval` (checks never overlap)",
             "t.toml:9:1: `command` has no meaning for a http check (only exec)",
             "t.toml:13:11: duplicate real server 10.0.1.2:80 (first at line 11)",
@@ -255,7 +255,7 @@ fn types_checks_and_syntax() {
     assert_eq!(
         errors("[[service]] # é\naddress = \"10.0.0.1:80\"\n\"é\" = 1\n"),
         [
-            "t.toml:3:1: unknown key `é` in [[service]] (known: address, fwmark, family, protocol, scheduler, persistence, netmask, forwarding, drain, sorry, check, real)"
+            "t.toml:3:1: unknown key `é` in [[service]] (known: address, fwmark, family, protocol, scheduler, persistence, netmask, forwarding, drain, sorry, check, feedback, agent, real)"
         ]
     );
 }
@@ -333,7 +333,148 @@ agent = 3333
             "t.toml:5:18: `port` must be an integer from 1 to 65535",
             "t.toml:5:32: `interval` of `agent` must be from 100ms to 1h",
             "t.toml:5:40: unknown key `colour` in `agent` (known: port, interval)",
-            "t.toml:8:9: `agent` must be a table like { port = 3333, interval = \"2s\" }, not integer",
+            "t.toml:8:9: `agent` must be a table like { port = 3333, interval = \"2s\" }, or false (no agent), not integer",
+        ]
+    );
+}
+
+#[test]
+fn a_service_agent_is_its_real_servers_default() {
+    let text = r#"
+[[service]]
+address = "10.0.0.1:80"
+agent = { port = 4444, interval = "1s" }
+[[service.real]]
+address = "10.0.1.2:80"
+[[service.real]]
+address = "10.0.1.3:80"
+agent = { interval = "3s" }
+[[service.real]]
+address = "10.0.1.4:80"
+agent = false
+[[service.real]]
+address = "10.0.1.5:80"
+agent = true
+"#;
+    let config = parse(text, "t.toml").unwrap();
+    let agents: Vec<_> = config.services[0]
+        .reals
+        .iter()
+        .map(|r| r.agent.map(|a| (a.port, a.interval.as_millis())))
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            Some((4444, 1000)),
+            Some((4444, 3000)),
+            None,
+            Some((4444, 1000))
+        ]
+    );
+    assert_eq!(
+        errors("[[service]]\naddress = \"10.0.0.1:80\"\nagent = true\n"),
+        [
+            "t.toml:3:9: `agent` of a service must be a table like { port = 3333, interval = \"2s\" } (its real servers' default), not boolean"
+        ]
+    );
+}
+
+#[test]
+fn feedback_knobs_global_and_per_service() {
+    let text = r#"
+[feedback]
+smoothing = 0.25
+blackout = "2s"
+expiry = "8s"
+
+[[service]]
+address = "10.0.0.1:80"
+[[service.real]]
+address = "10.0.1.2:80"
+agent = { interval = "500ms" }
+
+[[service]]
+address = "10.0.0.2:80"
+feedback = { smoothing = 1, max_step_percent = 100, band_percent = 0, expiry = "3s" }
+[[service.real]]
+address = "10.0.1.2:80"
+agent = {}
+"#;
+    let config = parse(text, "t.toml").unwrap();
+    let f = config.services[0].feedback;
+    assert_eq!(
+        (
+            f.smoothing_permille,
+            f.max_step_percent,
+            f.band_percent,
+            f.blackout,
+            f.expiry
+        ),
+        (250, 25, 5, Duration::from_secs(2), Duration::from_secs(8))
+    );
+    let f = config.services[1].feedback;
+    assert_eq!(
+        (
+            f.smoothing_permille,
+            f.max_step_percent,
+            f.band_percent,
+            f.blackout,
+            f.expiry
+        ),
+        (1000, 100, 0, Duration::from_secs(2), Duration::from_secs(3))
+    );
+    // Without a [feedback] table: the documented defaults.
+    let plain = parse("[[service]]\naddress = \"10.0.0.1:80\"\n", "t.toml").unwrap();
+    assert_eq!(
+        plain.services[0].feedback,
+        lvs_director::config::FeedbackConfig::default()
+    );
+    let f = lvs_director::config::FeedbackConfig::default();
+    assert_eq!(
+        (
+            f.smoothing_permille,
+            f.max_step_percent,
+            f.band_percent,
+            f.blackout,
+            f.expiry
+        ),
+        (500, 25, 5, Duration::from_secs(10), Duration::from_secs(30))
+    );
+}
+
+#[test]
+fn feedback_knob_errors_name_the_key_and_range() {
+    let bad = r#"[feedback]
+smoothing = 0
+max_step_percent = 0
+band_percent = 101
+blackout = "2h"
+expiry = "50ms"
+ewma = 0.5
+
+[[service]]
+address = "10.0.0.1:80"
+feedback = { smoothing = "half", expiry = "1s" }
+[[service.real]]
+address = "10.0.1.2:80"
+agent = { interval = "2s" }
+
+[[service]]
+address = "10.0.0.2:80"
+feedback = 3
+"#;
+    assert_eq!(
+        errors(bad),
+        [
+            "t.toml:2:13: `smoothing` in [feedback] must be a number from 0.001 to 1 (the weight of a new report in the average; 1: the last report only)",
+            "t.toml:3:20: `max_step_percent` must be an integer from 1 to 100",
+            "t.toml:4:16: `band_percent` must be an integer from 0 to 100",
+            "t.toml:5:12: `blackout` in [feedback] must be from 0s to 1h",
+            "t.toml:6:10: `expiry` in [feedback] must be from 100ms to 1d",
+            "t.toml:7:1: unknown key `ewma` in [feedback] (known: smoothing, max_step_percent, band_percent, blackout, expiry)",
+            "t.toml:11:12: `expiry` of the feedback (1s) must be longer than the service's longest agent interval (2s): every report would expire before the next",
+            "t.toml:11:26: `smoothing` in [service.feedback] must be a number from 0.001 to 1 (the weight of a new report in the average; 1: the last report only)",
+            "t.toml:18:12: [service.feedback] must be a table, not integer",
         ]
     );
 }

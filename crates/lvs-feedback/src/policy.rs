@@ -116,6 +116,23 @@ pub enum Reason {
     NoReport,
 }
 
+impl Reason {
+    /// A short name of the kind of reason, without its figure (`load`,
+    /// `mean`, `drain`, `down`, `blackout`, `expired`, `no_report`): a
+    /// metric's label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reason::Load(_) => "load",
+            Reason::Mean(_) => "mean",
+            Reason::Drain => "drain",
+            Reason::Down => "down",
+            Reason::Blackout => "blackout",
+            Reason::Expired => "expired",
+            Reason::NoReport => "no_report",
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -6,12 +6,12 @@
 //! weight the checks want for a real server that is up is replaced by the
 //! policy's; a dynamic `exec` check's weight takes precedence.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ipvs_proto::ServiceKey;
-use lvs_director::config::{AgentConfig, Config};
+use lvs_director::config::{AgentConfig, Config, FeedbackConfig};
 use lvs_director::diff::TableService;
 use lvs_feedback::agent::MAX_LINE;
 use lvs_feedback::{Pool, Report};
@@ -42,9 +42,20 @@ impl Drop for AgentTask {
     }
 }
 
-/// A service's real servers as the policy sees them; kept across reloads
-/// while they do not change.
-type Signature = Vec<(SocketAddr, u32, Option<AgentConfig>)>;
+/// A service's real servers and policy knobs as the policy sees them; kept
+/// across reloads while they do not change.
+type Signature = (Vec<(SocketAddr, u32, Option<AgentConfig>)>, FeedbackConfig);
+
+/// The policy's knobs from the file's `[feedback]` / `[service.feedback]`.
+pub fn policy(f: &FeedbackConfig) -> lvs_feedback::Config {
+    lvs_feedback::Config {
+        alpha: f64::from(f.smoothing_permille) / 1000.0,
+        max_step_percent: f.max_step_percent,
+        band_percent: f.band_percent,
+        blackout: f.blackout,
+        expiry: f.expiry,
+    }
+}
 
 #[derive(Debug)]
 struct ServicePool {
@@ -63,6 +74,8 @@ pub struct Feedback {
     tasks: HashMap<RealKey, AgentTask>,
     /// The last error logged per agent (logged again only when it changes).
     failing: HashMap<RealKey, String>,
+    /// Weight changes made, per real server and kind of reason.
+    changes: HashMap<RealKey, BTreeMap<&'static str, u64>>,
     results: mpsc::Sender<AgentResult>,
 }
 
@@ -74,6 +87,7 @@ impl Feedback {
             pools: HashMap::new(),
             tasks: HashMap::new(),
             failing: HashMap::new(),
+            changes: HashMap::new(),
             results,
         }
     }
@@ -93,16 +107,31 @@ impl Feedback {
             if service.reals.iter().all(|r| r.agent.is_none()) {
                 continue;
             }
-            let signature: Signature = service
-                .reals
-                .iter()
-                .map(|r| (r.address, r.weight, r.agent))
-                .collect();
+            let signature: Signature = (
+                service
+                    .reals
+                    .iter()
+                    .map(|r| (r.address, r.weight, r.agent))
+                    .collect(),
+                service.feedback,
+            );
             let pool = match self.pools.remove(&service.key) {
                 Some(p) if p.signature == signature => p,
                 _ => {
-                    let Ok(mut pool) = Pool::new(lvs_feedback::Config::default()) else {
-                        continue;
+                    let mut pool = match Pool::new(policy(&service.feedback)) {
+                        Ok(pool) => pool,
+                        Err(e) => {
+                            // The configuration's checks make this unreachable;
+                            // said rather than hidden if they ever disagree.
+                            log::line(
+                                Level::Error,
+                                &format!(
+                                    "feedback of {}: {e}; its weights are left alone",
+                                    service.key
+                                ),
+                            );
+                            continue;
+                        }
                     };
                     let kernel = table.iter().find(|t| t.service.key == service.key);
                     let mut index = HashMap::new();
@@ -154,6 +183,11 @@ impl Feedback {
         self.pools = pools;
         self.tasks = tasks;
         self.failing.retain(|k, _| self.tasks.contains_key(k));
+        self.changes.retain(|(service, address), _| {
+            self.pools
+                .get(service)
+                .is_some_and(|p| p.index.contains_key(address))
+        });
     }
 
     /// Counts one answer. Weights change only on [`Feedback::tick`].
@@ -205,9 +239,16 @@ impl Feedback {
                 p.index.iter().map(|(a, i)| (*i, *a)).collect();
             for change in p.pool.tick(now) {
                 changed = true;
-                let address = addresses
-                    .get(&change.server)
-                    .map_or_else(|| "?".to_string(), ToString::to_string);
+                let Some(&real) = addresses.get(&change.server) else {
+                    continue;
+                };
+                *self
+                    .changes
+                    .entry((*service, real))
+                    .or_default()
+                    .entry(change.reason.kind())
+                    .or_insert(0) += 1;
+                let address = real.to_string();
                 log::line(
                     Level::Notice,
                     &format!(
@@ -235,6 +276,11 @@ impl Feedback {
             spare_percent: p.pool.smoothed(i),
             reason: p.pool.reason(i)?.to_string(),
             error: self.failing.get(&(*service, address)).cloned(),
+            changes: self
+                .changes
+                .get(&(*service, address))
+                .map(|m| m.iter().map(|(k, v)| ((*k).to_string(), *v)).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -289,4 +335,33 @@ async fn ask(target: SocketAddr, timeout: Duration) -> Result<Report, String> {
     tokio::time::timeout(timeout, read)
         .await
         .map_err(|_| format!("{target}: no answer within {timeout:?}"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_files_defaults_are_the_policys_defaults() {
+        assert_eq!(
+            policy(&FeedbackConfig::default()),
+            lvs_feedback::Config::default()
+        );
+    }
+
+    #[test]
+    fn every_setting_the_file_accepts_the_policy_accepts() {
+        for (smoothing, step, band) in [("0.001", 1, 0), ("1", 100, 100), ("0.5", 50, 5)] {
+            let text = format!(
+                "[feedback]\nsmoothing = {smoothing}\nmax_step_percent = {step}\nband_percent = {band}\nblackout = \"0s\"\nexpiry = \"100ms\"\n"
+            );
+            let config = lvs_director::config::parse(
+                &format!("{text}[[service]]\naddress = \"10.0.0.1:80\"\n"),
+                "t",
+            )
+            .unwrap();
+            let cfg = policy(&config.services[0].feedback);
+            assert!(Pool::new(cfg.clone()).is_ok(), "{cfg:?}");
+        }
+    }
 }

@@ -85,6 +85,7 @@ impl Collector for SnapshotCollector {
         let mut draining = Vec::new();
         let mut agent_weight = Vec::new();
         let mut agent_spare = Vec::new();
+        let mut agent_changes = Vec::new();
         for service in &snapshot.services {
             let service_labels: Labels = vec![("service", service.service.clone())];
             if let Some(stats) = &service.stats {
@@ -118,6 +119,11 @@ impl Collector for SnapshotCollector {
                     agent_weight.push((labels.clone(), u64::from(agent.weight)));
                     if let Some(p) = agent.spare_percent {
                         agent_spare.push((labels.clone(), p));
+                    }
+                    for (reason, n) in &agent.changes {
+                        let mut l = labels.clone();
+                        l.push(("reason", reason.clone()));
+                        agent_changes.push((l, *n));
                     }
                 }
             }
@@ -176,6 +182,12 @@ impl Collector for SnapshotCollector {
                 &agent_spare,
             )?;
         }
+        counter(
+            &mut encoder,
+            "lvsd_real_server_feedback_changes",
+            "Weight changes load feedback made, by the kind of their reason",
+            &agent_changes,
+        )?;
         if !draining.is_empty() {
             gauge(
                 &mut encoder,
@@ -278,7 +290,7 @@ async fn answer(mut stream: TcpStream, snapshot: Arc<Mutex<Snapshot>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::status::{DrainStatus, LastCheck, RealStatus, ServiceStatus};
+    use crate::daemon::status::{AgentStatus, DrainStatus, LastCheck, RealStatus, ServiceStatus};
     use ipvs_proto::Connections;
 
     fn snapshot() -> Snapshot {
@@ -308,7 +320,13 @@ mod tests {
                 persistent: 0,
             }),
             stats: Some(stats),
-            agent: None,
+            agent: (address == "10.0.1.2:80").then(|| AgentStatus {
+                weight: 2,
+                spare_percent: Some(62.5),
+                reason: "agent reports 62.5% spare (smoothed)".into(),
+                error: None,
+                changes: [("load".to_string(), 4), ("drain".to_string(), 1)].into(),
+            }),
         };
         Snapshot {
             config: "/etc/lvsd/lvsd.toml".into(),
@@ -354,6 +372,11 @@ mod tests {
             r#"lvsd_service_in_bytes_total{service="TCP 10.0.0.1:80"} 25000"#.to_string(),
             r#"lvsd_service_draining_real_servers{service="TCP 10.0.0.1:80"} 1"#.to_string(),
             "lvsd_foreign_services 1".to_string(),
+            format!("lvsd_real_server_feedback_weight{{{labels}}} 2"),
+            format!("lvsd_real_server_agent_spare_percent{{{labels}}} 62.5"),
+            "# TYPE lvsd_real_server_feedback_changes counter".to_string(),
+            format!(r#"lvsd_real_server_feedback_changes_total{{{labels},reason="load"}} 4"#),
+            format!(r#"lvsd_real_server_feedback_changes_total{{{labels},reason="drain"}} 1"#),
             "# EOF".to_string(),
         ] {
             assert!(
@@ -410,6 +433,7 @@ mod tests {
             r#"{__name__="lvsd_real_server_out_bytes_total", real="10.0.1.2:80", service="TCP 10.0.0.1:80"} 1.234567e+06 1700000000000"#,
             r#"{__name__="lvsd_check_latency_seconds", real="10.0.1.2:80", service="TCP 10.0.0.1:80"} 0.0015 1700000000000"#,
             r#"{__name__="lvsd_real_server_up", real="[2001:db8::2]:80", service="TCP 10.0.0.1:80"} 0 1700000000000"#,
+            r#"{__name__="lvsd_real_server_feedback_changes_total", real="10.0.1.2:80", reason="load", service="TCP 10.0.0.1:80"} 4 1700000000000"#,
         ] {
             assert!(dump.lines().any(|l| l == line), "no {line} in\n{dump}");
         }

@@ -2,6 +2,8 @@
 //! writes after every change. Its JSON form is `lvsd status --json`'s output
 //! (field names stable, documented in docs/lvsd.md).
 
+use std::collections::BTreeMap;
+
 use ipvs_proto::{Connections, Stats};
 use serde::Serialize;
 
@@ -76,6 +78,9 @@ pub struct AgentStatus {
     pub reason: String,
     /// The last failure to get an answer, while it lasts.
     pub error: Option<String>,
+    /// The weight changes feedback made since lvsd started, by the kind of
+    /// their reason (`load`, `mean`, `drain`, `down`, `expired`, ...).
+    pub changes: BTreeMap<String, u64>,
 }
 
 /// One check result.
