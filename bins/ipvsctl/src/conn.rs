@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
+use ipvs_proto::constants::{IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 use serde::Serialize;
 
 use crate::cli::{cnum, fmt};
 use crate::format::addrport;
-use crate::netdb;
 
 /// The kernel's connection table file.
 pub const CONN_PROC_FILE: &str = "/proc/net/ip_vs_conn";
@@ -86,9 +86,9 @@ pub fn parse_table(text: &str) -> Vec<Connection> {
 
 fn proto_number(name: &str) -> u16 {
     match name {
-        "TCP" => netdb::IPPROTO_TCP,
-        "UDP" => netdb::IPPROTO_UDP,
-        "SCTP" => netdb::IPPROTO_SCTP,
+        "TCP" => IPPROTO_TCP,
+        "UDP" => IPPROTO_UDP,
+        "SCTP" => IPPROTO_SCTP,
         _ => 0,
     }
 }

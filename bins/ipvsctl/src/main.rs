@@ -1,7 +1,8 @@
 //! `ipvsctl`: a drop-in `ipvsadm`; see the crate README.
 use std::process::ExitCode;
 
-use ipvsctl::app::{self, Failure};
+use ipvsctl::app;
+use ipvsctl::failure::{self, Failure};
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
             }
             None => {
                 eprintln!("ipvsctl: {err:#}");
-                ExitCode::from(app::KERNEL_FAILURE)
+                ExitCode::from(failure::KERNEL_FAILURE)
             }
         },
     }

@@ -6,10 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
 use std::sync::{Mutex, OnceLock};
 
-/// IP protocol numbers used by IPVS services.
-pub const IPPROTO_TCP: u16 = 6;
-pub const IPPROTO_UDP: u16 = 17;
-pub const IPPROTO_SCTP: u16 = 132;
+use ipvs_proto::constants::{IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 
 /// One line of a services database: name, aliases, port, protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]

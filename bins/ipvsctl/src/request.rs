@@ -9,11 +9,14 @@ use ipvs_proto::{
     Service, ServiceFlags, ServiceKey, Timeouts, Tunnel, TunnelFlags, TunnelType,
 };
 
-use crate::cli::{
-    AF_INET6, CONN_F_DROUTE, CONN_F_FWD_MASK, CONN_F_LOCALNODE, CONN_F_MASQ, CONN_F_TUNNEL,
-    Command, Invocation, STATE_MASTER, SvcArgs, TUN_TYPE_GRE, TUN_TYPE_GUE,
+use ipvs_proto::constants::{
+    AF_INET6, IP_VS_CONN_F_DROUTE as CONN_F_DROUTE, IP_VS_CONN_F_LOCALNODE as CONN_F_LOCALNODE,
+    IP_VS_CONN_F_MASQ as CONN_F_MASQ, IP_VS_CONN_F_TUNNEL as CONN_F_TUNNEL,
+    IP_VS_CONN_F_TUNNEL_TYPE_GRE as TUN_TYPE_GRE, IP_VS_CONN_F_TUNNEL_TYPE_GUE as TUN_TYPE_GUE,
+    IP_VS_STATE_MASTER as STATE_MASTER, IPPROTO_SCTP, IPPROTO_UDP,
 };
-use crate::netdb;
+
+use crate::cli::{CONN_F_FWD_MASK, Command, Invocation, SvcArgs};
 
 fn family(af: u16) -> AddressFamily {
     if af == AF_INET6 {
@@ -32,8 +35,8 @@ pub fn service_key(svc: &SvcArgs) -> ServiceKey {
         };
     }
     let protocol = match svc.protocol {
-        netdb::IPPROTO_UDP => Protocol::Udp,
-        netdb::IPPROTO_SCTP => Protocol::Sctp,
+        IPPROTO_UDP => Protocol::Udp,
+        IPPROTO_SCTP => Protocol::Sctp,
         _ => Protocol::Tcp,
     };
     let address = svc.addr.unwrap_or(if svc.af == AF_INET6 {

@@ -15,9 +15,10 @@ use ipvs_proto::{
     Client, Daemon, Destination, Error, Request, Service, ServiceFlags, ServiceKey, Timeouts,
 };
 
-use crate::app::{self, Failure, KERNEL_FAILURE, USAGE_FAILURE};
 use crate::cli::{self, Asked, Invocation};
+use crate::failure::{self, Failure, KERNEL_FAILURE, USAGE_FAILURE};
 use crate::format::Entry;
+use crate::kernel;
 use crate::model::{self, Modules};
 use crate::request;
 use crate::timing;
@@ -168,7 +169,7 @@ pub fn run(program: &str, inv: &Invocation) -> anyhow::Result<ExitCode> {
     if planned.requests.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let (mut client, _info) = app::init()?;
+    let (mut client, _info) = kernel::init()?;
     phases.mark("connect");
     let labels: Vec<String> = planned.lines.iter().map(|n| format!("line {n}")).collect();
     let snapshot = prepare(&mut client, &planned.requests, &labels)?;
@@ -206,7 +207,7 @@ pub fn prepare(
     requests: &[Request],
     labels: &[String],
 ) -> anyhow::Result<Snapshot> {
-    let snapshot = take_snapshot(client, requests).map_err(kernel)?;
+    let snapshot = take_snapshot(client, requests).map_err(failure::kernel)?;
     precheck(&snapshot, requests, labels)?;
     Ok(snapshot)
 }
@@ -274,12 +275,12 @@ pub fn apply(
     let undo = if additive {
         undo_additions(requests, &outcome)
     } else {
-        reconcile(client, snapshot).map_err(kernel)?
+        reconcile(client, snapshot).map_err(failure::kernel)?
     };
     let undo_errors = if undo.is_empty() {
         Vec::new()
     } else {
-        app::batch_errors(client, &undo)?
+        kernel::batch_errors(client, &undo)?
     };
     let failed: Vec<&String> = undo_errors.iter().flatten().collect();
     if failed.is_empty() {
@@ -306,7 +307,7 @@ fn is_zero(request: &Request) -> bool {
     matches!(request, Request::Zero(_))
 }
 
-/// [`app::batch_errors`] with every `Zero` request sent after the others,
+/// [`kernel::batch_errors`] with every `Zero` request sent after the others,
 /// and only if they all succeeded: the outcomes in the order of `requests`
 /// (`None` for a held-back `Zero` too), and whether any `Zero` was sent.
 fn zeroing_last(
@@ -314,14 +315,14 @@ fn zeroing_last(
     requests: &[Request],
 ) -> anyhow::Result<(Vec<Option<String>>, bool)> {
     if !requests.iter().any(is_zero) {
-        return Ok((app::batch_errors(client, requests)?, false));
+        return Ok((kernel::batch_errors(client, requests)?, false));
     }
     let (zeros, others): (Vec<usize>, Vec<usize>) =
         (0..requests.len()).partition(|&i| is_zero(&requests[i]));
     let mut outcome = vec![None; requests.len()];
     let mut send = |indexes: &[usize], outcome: &mut [Option<String>]| {
         let batch: Vec<Request> = indexes.iter().map(|&i| requests[i].clone()).collect();
-        let results = app::batch_errors(client, &batch)?;
+        let results = kernel::batch_errors(client, &batch)?;
         for (&i, result) in indexes.iter().zip(results) {
             outcome[i] = result;
         }
@@ -335,12 +336,8 @@ fn zeroing_last(
     Ok((outcome, all_applied))
 }
 
-fn kernel(err: Error) -> anyhow::Error {
-    Failure::new(KERNEL_FAILURE, app::error_text(&err)).into()
-}
-
 fn take_snapshot(client: &mut Client, requests: &[Request]) -> Result<Snapshot, Error> {
-    let table = app::table(client)?;
+    let table = kernel::table(client)?;
     let timeouts = if requests
         .iter()
         .any(|r| matches!(r, Request::SetTimeouts(_)))
@@ -408,7 +405,7 @@ fn clean_dest(d: &Destination) -> Destination {
 
 /// The requests that bring the kernel back to `snapshot`.
 fn reconcile(client: &mut Client, snapshot: &Snapshot) -> Result<Vec<Request>, Error> {
-    let current = app::table(client)?;
+    let current = kernel::table(client)?;
     reconcile_tables(&snapshot.table, &current, snapshot, client)
 }
 

@@ -31,7 +31,8 @@ use std::process::ExitCode;
 
 use ipvs_proto::{Daemon, DaemonState, Request};
 
-use crate::app::{self, Failure, KERNEL_FAILURE, USAGE_FAILURE};
+use crate::failure::{self, Failure, USAGE_FAILURE};
+use crate::kernel;
 use crate::model;
 use crate::restore;
 
@@ -242,13 +243,9 @@ pub fn write_atomically(
 /// test kills it there).
 pub const SAVE_PAUSE_ENV: &str = "IPVSCTL_SAVE_PAUSE_MS";
 
-fn kernel(err: ipvs_proto::Error) -> anyhow::Error {
-    Failure::new(KERNEL_FAILURE, app::error_text(&err)).into()
-}
-
 fn save(root: &Path, style: Style) -> anyhow::Result<()> {
-    let (mut client, info) = app::init()?;
-    let table = app::table(&mut client).map_err(kernel)?;
+    let (mut client, info) = kernel::init()?;
+    let table = kernel::table(&mut client).map_err(failure::kernel)?;
     let text = crate::format::listing(
         &info,
         table,
@@ -279,8 +276,8 @@ fn start(root: &Path, style: Style, settings: &Settings) -> anyhow::Result<()> {
                 "{shown}: {first}{more}; the table is left as it was"
             ))
         })?;
-        let (mut client, _info) = app::init()?;
-        let current = app::table(&mut client).map_err(kernel)?;
+        let (mut client, _info) = kernel::init()?;
+        let current = kernel::table(&mut client).map_err(failure::kernel)?;
         let requests = model::diff(&current, &wanted.table, true);
         if !requests.is_empty() {
             let labels: Vec<String> = crate::apply::labels(&wanted, &requests)
@@ -293,12 +290,12 @@ fn start(root: &Path, style: Style, settings: &Settings) -> anyhow::Result<()> {
         }
     }
     if let Some(daemon) = &settings.daemon {
-        let (mut client, _info) = app::init()?;
-        let running = client.daemons().map_err(kernel)?;
+        let (mut client, _info) = kernel::init()?;
+        let running = client.daemons().map_err(failure::kernel)?;
         if !running.iter().any(|d| d.state == daemon.state) {
             client
                 .request(&Request::NewDaemon(daemon.clone()))
-                .map_err(kernel)?;
+                .map_err(failure::kernel)?;
         }
     }
     Ok(())
@@ -329,12 +326,12 @@ fn stop(root: &Path, style: Style, settings: &Settings) -> anyhow::Result<()> {
         save(root, style)?;
     }
     if let Some(daemon) = &settings.daemon {
-        let (mut client, _info) = app::init()?;
-        let running = client.daemons().map_err(kernel)?;
+        let (mut client, _info) = kernel::init()?;
+        let running = client.daemons().map_err(failure::kernel)?;
         if running.iter().any(|d| d.state == daemon.state) {
             client
                 .request(&Request::DelDaemon(Daemon::new(daemon.state, "", 0)))
-                .map_err(kernel)?;
+                .map_err(failure::kernel)?;
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use ipvs_proto::{Destination, Service, ServiceKey};
 
-use crate::cli::{AF_INET, AF_INET6};
+use ipvs_proto::constants::{AF_INET, AF_INET6};
 
 /// glibc 2.36 `msort_with_tmp`: stable top-down merge sort driven by a C-style
 /// comparison (`<= 0` keeps the left element first). Like glibc for large

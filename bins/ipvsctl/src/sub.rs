@@ -23,10 +23,12 @@ use std::time::{Duration, Instant};
 
 use ipvs_proto::{Client, Destination, Request, Service, ServiceKey};
 
-use crate::app::{self, Failure, KERNEL_FAILURE, USAGE_FAILURE};
 use crate::apply;
 use crate::cli::{self, Parsed};
+use crate::failure::{self, Failure, KERNEL_FAILURE, USAGE_FAILURE};
+use crate::kernel;
 use crate::model;
+use crate::output::write_out;
 use crate::restore;
 
 /// The commands of this module.
@@ -79,7 +81,7 @@ pub fn run(argv: &[String]) -> anyhow::Result<Option<ExitCode>> {
         }
     }
     if let Some(name) = &netns {
-        app::enter_netns(name)?;
+        kernel::enter_netns(name)?;
     }
     let code = match command {
         "apply" => apply_or_diff(&args, false)?,
@@ -128,11 +130,11 @@ fn apply_or_diff(args: &[&str], diff_only: bool) -> anyhow::Result<ExitCode> {
         let message: String = errors.iter().map(|e| format!("{file}: {e}\n")).collect();
         Failure { status, message }
     })?;
-    let (mut client, _info) = app::init()?;
-    let current = app::table(&mut client).map_err(kernel)?;
+    let (mut client, _info) = kernel::init()?;
+    let current = kernel::table(&mut client).map_err(failure::kernel)?;
     let requests = model::diff(&current, &wanted.table, prune);
     if diff_only {
-        app::write_out(&apply::script(&requests))?;
+        write_out(&apply::script(&requests))?;
         return Ok(if requests.is_empty() {
             ExitCode::SUCCESS
         } else {
@@ -160,10 +162,6 @@ fn apply_or_diff(args: &[&str], diff_only: bool) -> anyhow::Result<ExitCode> {
     }
     restore::apply(&mut client, &requests, &labels, &snapshot)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn kernel(err: ipvs_proto::Error) -> anyhow::Error {
-    Failure::new(KERNEL_FAILURE, app::error_text(&err)).into()
 }
 
 /// A service and one of its servers, as named on the command line.
@@ -222,7 +220,7 @@ pub fn target<'a>(command: &str, args: &[&'a str]) -> anyhow::Result<(Target, Ve
 
 /// The destination as the kernel has it now.
 fn find(client: &mut Client, target: &Target) -> anyhow::Result<Destination> {
-    let dests = client.destinations(&target.key).map_err(kernel)?;
+    let dests = client.destinations(&target.key).map_err(failure::kernel)?;
     dests
         .into_iter()
         .find(|d| d.socket_addr() == target.server)
@@ -243,7 +241,7 @@ fn send_weight(
             Service::reference(target.key),
             dest,
         ))
-        .map_err(kernel)?;
+        .map_err(failure::kernel)?;
     Ok(())
 }
 
@@ -261,7 +259,7 @@ fn set_weight(args: &[&str]) -> anyhow::Result<ExitCode> {
         [] => return Err(usage("set-weight: WEIGHT missing")),
         _ => return Err(usage(format!("set-weight: unexpected {}", rest.join(" ")))),
     };
-    let (mut client, _info) = app::init()?;
+    let (mut client, _info) = kernel::init()?;
     let now = find(&mut client, &target)?;
     send_weight(&mut client, &target, &now, weight)?;
     Ok(ExitCode::SUCCESS)
@@ -334,7 +332,7 @@ fn drain(args: &[&str]) -> anyhow::Result<ExitCode> {
             _ => return Err(usage(format!("drain: unexpected {word}"))),
         }
     }
-    let (mut client, _info) = app::init()?;
+    let (mut client, _info) = kernel::init()?;
     let now = find(&mut client, &target)?;
     let server = target.server;
     let start = Instant::now();
@@ -381,7 +379,7 @@ fn drain(args: &[&str]) -> anyhow::Result<ExitCode> {
                     Service::reference(target.key),
                     dest,
                 ))
-                .map_err(kernel)?;
+                .map_err(failure::kernel)?;
             let what = if active == 0 {
                 cut
             } else {
@@ -397,7 +395,7 @@ fn drain(args: &[&str]) -> anyhow::Result<ExitCode> {
 }
 
 fn say(line: &str) -> anyhow::Result<()> {
-    app::write_out(&format!("{line}\n"))
+    write_out(&format!("{line}\n"))
 }
 
 #[cfg(test)]

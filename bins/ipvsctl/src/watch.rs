@@ -38,11 +38,12 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context as _;
 use ipvs_proto::{Client, Destination, Info, ServiceKey, Stats};
 
-use crate::app::{self, Failure, LIST_FAILURE};
-use crate::cli::{Invocation, fmt, opt};
+use crate::cli::{Invocation, MAX_INTERVAL, MIN_INTERVAL, fmt, opt};
 use crate::conn;
+use crate::failure::{self, Failure, LIST_FAILURE};
 use crate::format::{self, Entry};
 use crate::json;
+use crate::kernel;
 use crate::request;
 use crate::sort;
 
@@ -51,11 +52,6 @@ use crate::sort;
 pub const KERNEL_PERIOD: Duration = Duration::from_secs(2);
 /// Longest time between two reads of the table while rates are measured.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
-
-/// Shortest and longest interval `--watch` accepts (checked when the
-/// command line is read).
-pub const MIN_INTERVAL: f64 = 0.1;
-pub const MAX_INTERVAL: f64 = 86400.0;
 
 /// The counters of `s` that change with traffic.
 fn counters(s: &Stats) -> [u64; 5] {
@@ -269,14 +265,14 @@ fn listing(info: Option<&Info>, mut entries: Vec<Entry>, format: u32) -> Frame {
 
 /// The table (or the one service asked for).
 fn read_table(client: &mut Client, inv: &Invocation) -> anyhow::Result<Vec<Entry>> {
-    let list = |e| Failure::new(LIST_FAILURE, app::error_text(&e));
+    let list = |e| Failure::new(LIST_FAILURE, failure::error_text(&e));
     if inv.has(opt::SERVICE) {
         let key = request::service_key(&inv.svc);
         let service = client.service(&key).map_err(list)?;
         let dests = client.destinations(&service.key).map_err(list)?;
         Ok(vec![Entry { service, dests }])
     } else {
-        Ok(app::table(client).map_err(list)?)
+        Ok(kernel::table(client).map_err(list)?)
     }
 }
 

@@ -15,6 +15,16 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use popt::{ArgKind, OptSpec, OptTable, Popt};
 
+use ipvs_proto::constants::{
+    AF_INET, AF_INET6, IP_VS_CONN_F_DROUTE as CONN_F_DROUTE, IP_VS_CONN_F_MASQ as CONN_F_MASQ,
+    IP_VS_CONN_F_TUNNEL as CONN_F_TUNNEL, IP_VS_CONN_F_TUNNEL_TYPE_IPIP as TUN_TYPE_IPIP,
+    IP_VS_STATE_BACKUP as STATE_BACKUP, IP_VS_STATE_MASTER as STATE_MASTER,
+    IP_VS_SVC_F_ONEPACKET as SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT as SVC_F_PERSISTENT,
+    IP_VS_SVC_F_SCHED1 as SVC_F_SCHED1, IP_VS_SVC_F_SCHED2 as SVC_F_SCHED2,
+    IP_VS_SVC_F_SCHED3 as SVC_F_SCHED3, IP_VS_TUNNEL_ENCAP_FLAG_CSUM as TUN_FLAG_CSUM,
+    IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM as TUN_FLAG_REMCSUM, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+};
+
 use crate::netdb;
 
 /// Longest persistence timeout ipvsadm accepts (31 days).
@@ -25,6 +35,10 @@ pub const DEFAULT_PERSISTENCE: u32 = 360;
 pub const DEF_SCHED: &str = "wlc";
 /// Default multicast interface of the sync daemon.
 pub const DEF_MCAST_IFN: &str = "eth0";
+/// Shortest and longest interval `--watch` accepts (checked here, when the
+/// command line is read, so that no interval overflows a `Duration`).
+pub const MIN_INTERVAL: f64 = 0.1;
+pub const MAX_INTERVAL: f64 = 86400.0;
 /// `IP_VS_SCHEDNAME_MAXLEN - 1`.
 const SCHED_NAME_MAX: usize = 15;
 /// `IP_VS_PENAME_MAXLEN`.
@@ -32,30 +46,11 @@ const PE_NAME_MAX: usize = 32;
 /// `IP_VS_IFNAME_MAXLEN - 1`.
 const IFNAME_MAX: usize = 15;
 
-pub const AF_UNSPEC: u16 = 0;
-pub const AF_INET: u16 = 2;
-pub const AF_INET6: u16 = 10;
-
-pub const SVC_F_PERSISTENT: u32 = 0x1;
-pub const SVC_F_ONEPACKET: u32 = 0x4;
-pub const SVC_F_SCHED1: u32 = 0x8;
-pub const SVC_F_SCHED2: u32 = 0x10;
-pub const SVC_F_SCHED3: u32 = 0x20;
-
-pub const CONN_F_MASQ: u32 = 0;
-pub const CONN_F_LOCALNODE: u32 = 1;
-pub const CONN_F_TUNNEL: u32 = 2;
-pub const CONN_F_DROUTE: u32 = 3;
+/// No address family yet: what ipvsadm's entry holds before an address is read.
+pub const AF_UNSPEC: u16 = libc::AF_UNSPEC as u16;
+/// The forwarding-method bits of a destination's connection flags
+/// (`IP_VS_CONN_F_FWD_MASK`).
 pub const CONN_F_FWD_MASK: u32 = 7;
-
-pub const TUN_TYPE_IPIP: u8 = 0;
-pub const TUN_TYPE_GUE: u8 = 1;
-pub const TUN_TYPE_GRE: u8 = 2;
-pub const TUN_FLAG_CSUM: u16 = 1;
-pub const TUN_FLAG_REMCSUM: u16 = 2;
-
-pub const STATE_MASTER: u32 = 1;
-pub const STATE_BACKUP: u32 = 2;
 
 /// The commands, in ipvsadm's order (their index selects the row of the
 /// command/option table).
@@ -349,19 +344,9 @@ static TABLE: OptTable<Tag> = OptTable::new(&[
     o("save", Some('S'), N, Tag::Cmd(Command::Save)),
     o("start-daemon", None, R, Tag::Cmd(Command::StartDaemon)),
     o("stop-daemon", None, R, Tag::Cmd(Command::StopDaemon)),
-    o(
-        "tcp-service",
-        Some('t'),
-        R,
-        Tag::Service(netdb::IPPROTO_TCP),
-    ),
-    o(
-        "udp-service",
-        Some('u'),
-        R,
-        Tag::Service(netdb::IPPROTO_UDP),
-    ),
-    o("sctp-service", None, R, Tag::Service(netdb::IPPROTO_SCTP)),
+    o("tcp-service", Some('t'), R, Tag::Service(IPPROTO_TCP)),
+    o("udp-service", Some('u'), R, Tag::Service(IPPROTO_UDP)),
+    o("sctp-service", None, R, Tag::Service(IPPROTO_SCTP)),
     o("fwmark-service", Some('f'), R, Tag::Fwmark),
     o("scheduler", Some('s'), R, Tag::Sched),
     o("persistent", Some('p'), Opt, Tag::Persistent),
@@ -664,7 +649,7 @@ pub fn parse_into(argv: &[&str], in_restore: bool, ce: &mut Invocation) -> Resul
             Tag::Fwmark => {
                 set_option(&mut ce.options, opt::SERVICE)?;
                 ce.svc.af = AF_INET;
-                ce.svc.protocol = netdb::IPPROTO_TCP;
+                ce.svc.protocol = IPPROTO_TCP;
                 ce.svc.fwmark = cnum::parse_fwmark(optarg)
                     .ok_or_else(|| fail(format!("invalid fwmark value `{optarg}' specified")))?;
             }
@@ -891,12 +876,7 @@ fn extension(ce: &mut Invocation, tag: Tag, arg: Option<&str>) -> Result<(), Cli
                 None => 1.0,
                 // Capped here, so that no interval overflows a `Duration`.
                 Some(text) => match text.parse::<f64>() {
-                    Ok(s)
-                        if (crate::watch::MIN_INTERVAL..=crate::watch::MAX_INTERVAL)
-                            .contains(&s) =>
-                    {
-                        s
-                    }
+                    Ok(s) if (MIN_INTERVAL..=MAX_INTERVAL).contains(&s) => s,
                     _ => return Err(fail(format!("invalid watch interval `{text}' specified"))),
                 },
             };
@@ -919,7 +899,7 @@ fn check(ce: &mut Invocation, program: &str, in_restore: bool) -> Result<(), Cli
         }
         if ce.svc.flags & SVC_F_ONEPACKET != 0
             && ce.svc.fwmark == 0
-            && ce.svc.protocol != netdb::IPPROTO_UDP
+            && ce.svc.protocol != IPPROTO_UDP
         {
             return Err(fail(
                 "One-Packet Scheduling is only for UDP virtual services",
