@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use ipvs_proto::{Client, Info};
 
-use crate::cli::{self, Command, Invocation, Parsed, fmt as f, opt};
+use crate::cli::{self, Command, Invocation, Options, Parsed, fmt as f};
 use crate::conn;
 use crate::failure::{self, Failure, KERNEL_FAILURE, LIST_FAILURE};
 use crate::format;
@@ -51,7 +51,7 @@ pub fn run(argv: &[String]) -> anyhow::Result<ExitCode> {
     if inv.cmd == Command::Restore {
         return restore::run(program, &inv);
     }
-    if inv.cmd == Command::List && inv.has(opt::CONNECTION) && inv.ext.watch.is_none() {
+    if inv.cmd == Command::List && inv.has(Options::CONNECTION) && inv.ext.watch.is_none() {
         // The connection table needs no netlink at all.
         return list_connections(&inv);
     }
@@ -93,7 +93,7 @@ fn list_connections(inv: &Invocation) -> anyhow::Result<ExitCode> {
 }
 
 fn list(client: &mut Client, info: &Info, inv: &Invocation) -> anyhow::Result<ExitCode> {
-    let text = if inv.has(opt::TIMEOUT) {
+    let text = if inv.has(Options::TIMEOUT) {
         let t = client.timeouts().map_err(failure::list)?;
         let secs = |d: Option<std::time::Duration>| d.map_or(0, |d| d.as_secs() as u32);
         if inv.ext.json {
@@ -101,14 +101,14 @@ fn list(client: &mut Client, info: &Info, inv: &Invocation) -> anyhow::Result<Ex
         } else {
             format::timeouts(secs(t.tcp), secs(t.tcp_fin), secs(t.udp))
         }
-    } else if inv.has(opt::DAEMON) {
+    } else if inv.has(Options::DAEMON) {
         let daemons = client.daemons().map_err(failure::list)?;
         if inv.ext.json {
             json::daemons(&daemons)
         } else {
             format::daemons(&daemons)
         }
-    } else if inv.has(opt::SERVICE) {
+    } else if inv.has(Options::SERVICE) {
         let entry =
             kernel::one_entry(client, &request::service_key(&inv.svc)).map_err(failure::list)?;
         if inv.ext.json {

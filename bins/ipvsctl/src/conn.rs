@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipvs_proto::constants::{IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 use serde::Serialize;
 
-use crate::cli::{cnum, fmt};
+use crate::cli::{Format, cnum, fmt};
 use crate::format::addrport;
 
 /// The kernel's connection table file.
@@ -94,9 +94,9 @@ fn proto_number(name: &str) -> u16 {
 }
 
 /// `list_conn`: the header lines and one line per connection.
-pub fn listing(table: &[Connection], format: u32) -> String {
+pub fn listing(table: &[Connection], format: Format) -> String {
     let mut out = String::from("IPVS connection entries\n");
-    let persistent = format & fmt::PERSISTENTCONN != 0;
+    let persistent = format.contains(fmt::PERSISTENTCONN);
     if persistent {
         let _ = writeln!(
             out,

@@ -15,7 +15,7 @@ use ipvs_proto::{
     Stats, TunnelFlags, TunnelType,
 };
 
-use crate::cli::fmt;
+use crate::cli::{Format, fmt};
 use crate::netdb;
 use crate::sort;
 
@@ -28,9 +28,9 @@ pub struct Entry {
 
 /// `addrport_to_anyname`: `addr:port`, IPv6 in brackets, names unless numeric;
 /// at most 59 bytes like ipvsadm's buffer.
-pub fn addrport(addr: IpAddr, port: u16, proto: u16, format: u32) -> String {
+pub fn addrport(addr: IpAddr, port: u16, proto: u16, format: Format) -> String {
     let (open, close) = if addr.is_ipv4() { ("", "") } else { ("[", "]") };
-    let text = if format & fmt::NUMERIC != 0 {
+    let text = if format.contains(fmt::NUMERIC) {
         let mut text = String::with_capacity(24);
         match addr {
             // Dotted quad and port written digit by digit: listings of
@@ -89,8 +89,8 @@ fn truncate(mut text: String, max: usize) -> String {
 }
 
 /// `print_largenum`.
-pub fn largenum(out: &mut String, i: u64, format: u32) {
-    if format & fmt::EXACT != 0 {
+pub fn largenum(out: &mut String, i: u64, format: Format) {
+    if format.contains(fmt::EXACT) {
         let len = i.to_string().len();
         let width = if len <= 8 { 9 } else { len + 1 };
         let _ = write!(out, "{i:>width$}");
@@ -106,43 +106,43 @@ pub fn largenum(out: &mut String, i: u64, format: u32) {
 }
 
 /// `print_title`.
-pub fn title(out: &mut String, format: u32) {
+pub fn title(out: &mut String, format: Format) {
     const PROT: &str = "Prot LocalAddress:Port";
     const REMOTE: &str = "  -> RemoteAddress:Port\n";
-    if format & fmt::STATS != 0 {
+    if format.contains(fmt::STATS) {
         let _ = writeln!(
             out,
             "{PROT:<33} {:>8} {:>8} {:>8} {:>8} {:>8}",
             "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"
         );
         out.push_str(REMOTE);
-    } else if format & fmt::RATE != 0 {
+    } else if format.contains(fmt::RATE) {
         let _ = writeln!(
             out,
             "{PROT:<33} {:>8} {:>8} {:>8} {:>8} {:>8}",
             "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS"
         );
         out.push_str(REMOTE);
-    } else if format & fmt::THRESHOLDS != 0 {
+    } else if format.contains(fmt::THRESHOLDS) {
         let _ = writeln!(
             out,
             "{PROT:<33} {:<10} {:<10} {:<10} {:<10}",
             "Uthreshold", "Lthreshold", "ActiveConn", "InActConn"
         );
         out.push_str(REMOTE);
-    } else if format & fmt::PERSISTENTCONN != 0 {
+    } else if format.contains(fmt::PERSISTENTCONN) {
         let _ = writeln!(
             out,
             "{PROT:<33} {:<9} {:<11} {:<10} {:<10}",
             "Weight", "PersistConn", "ActiveConn", "InActConn"
         );
         out.push_str(REMOTE);
-    } else if format & fmt::TUN_INFO != 0 {
+    } else if format.contains(fmt::TUN_INFO) {
         out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
         out.push_str(
             "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n",
         );
-    } else if format & fmt::RULE == 0 {
+    } else if !format.contains(fmt::RULE) {
         out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
         out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
     }
@@ -163,13 +163,13 @@ pub fn version_line(out: &mut String, info: &Info) {
 
 /// A whole listing (`-L` without a service, or `-S` with `fmt::RULE`): the
 /// version line, the title and every service, sorted as ipvsadm sorts.
-pub fn listing(info: &Info, mut entries: Vec<Entry>, format: u32) -> String {
+pub fn listing(info: &Info, mut entries: Vec<Entry>, format: Format) -> String {
     let lines: usize = entries.iter().map(|e| 1 + e.dests.len()).sum();
     let mut out = String::with_capacity(200 + 80 * lines);
-    if format & fmt::RULE == 0 {
+    if !format.contains(fmt::RULE) {
         version_line(&mut out, info);
     }
-    if format & fmt::NOSORT == 0 {
+    if !format.contains(fmt::NOSORT) {
         sort::msort_by(&mut entries, &|a: &Entry, b: &Entry| {
             sort::cmp_services(&a.service, &b.service)
         });
@@ -182,7 +182,7 @@ pub fn listing(info: &Info, mut entries: Vec<Entry>, format: u32) -> String {
 }
 
 /// `-L -t ADDR`: title and the one service.
-pub fn one_service(entry: Entry, format: u32) -> String {
+pub fn one_service(entry: Entry, format: Format) -> String {
     let mut out = String::new();
     title(&mut out, format);
     service_entry(&mut out, entry, format);
@@ -334,9 +334,9 @@ fn tun_info(dest: &Destination) -> Option<String> {
 }
 
 /// `print_service_entry`.
-pub fn service_entry(out: &mut String, entry: Entry, format: u32) {
+pub fn service_entry(out: &mut String, entry: Entry, format: Format) {
     let Entry { service, mut dests } = entry;
-    let rule = format & fmt::RULE != 0;
+    let rule = format.contains(fmt::RULE);
     let proto = proto_number(&service);
     let svc_name = match service.key {
         ServiceKey::Fwmark { family, mark } => {
@@ -392,10 +392,10 @@ pub fn service_entry(out: &mut String, entry: Entry, format: u32) {
         if service.flags.intersects(SCHED_FLAGS) {
             let _ = write!(out, " -b {}", sched_flags(&service));
         }
-    } else if format & (fmt::STATS | fmt::RATE) != 0 {
+    } else if format.intersects(fmt::STATS | fmt::RATE) {
         let s = stats_or_zero(service.stats.as_ref());
         let _ = write!(out, "{svc_name:<33}");
-        let values = if format & fmt::STATS != 0 {
+        let values = if format.contains(fmt::STATS) {
             totals(&s)
         } else {
             [
@@ -429,7 +429,7 @@ pub fn service_entry(out: &mut String, entry: Entry, format: u32) {
     }
     out.push('\n');
 
-    if format & fmt::NOSORT == 0 {
+    if !format.contains(fmt::NOSORT) {
         sort::msort_by(&mut dests, &|a: &Destination, b: &Destination| {
             sort::cmp_dests(a, b)
         });
@@ -439,8 +439,8 @@ pub fn service_entry(out: &mut String, entry: Entry, format: u32) {
     }
 }
 
-fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, format: u32) {
-    let rule = format & fmt::RULE != 0;
+fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, format: Format) {
+    let rule = format.contains(fmt::RULE);
     let mut dname = addrport(e.address, e.port, proto, format);
     if !rule && e.address.is_ipv4() {
         dname = truncate(dname, 28);
@@ -472,14 +472,14 @@ fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, for
             let _ = write!(out, " -y {}", e.lower_threshold);
         }
         out.push('\n');
-    } else if format & fmt::STATS != 0 {
+    } else if format.contains(fmt::STATS) {
         let s = stats_or_zero(e.stats.as_ref());
         let _ = write!(out, "  -> {dname:<28}");
         for v in totals(&s) {
             largenum(out, v, format);
         }
         out.push('\n');
-    } else if format & fmt::RATE != 0 {
+    } else if format.contains(fmt::RATE) {
         let s = stats_or_zero(e.stats.as_ref());
         let _ = write!(
             out,
@@ -489,19 +489,19 @@ fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, for
         largenum(out, s.byte_rate_in, format);
         largenum(out, s.byte_rate_out, format);
         out.push('\n');
-    } else if format & fmt::THRESHOLDS != 0 {
+    } else if format.contains(fmt::THRESHOLDS) {
         let _ = writeln!(
             out,
             "  -> {dname:<28} {:<10} {:<10} {:<10} {:<10}",
             e.upper_threshold, e.lower_threshold, conns.active, conns.inactive
         );
-    } else if format & fmt::PERSISTENTCONN != 0 {
+    } else if format.contains(fmt::PERSISTENTCONN) {
         let _ = writeln!(
             out,
             "  -> {dname:<28} {:<9} {:<11} {:<10} {:<10}",
             e.weight, conns.persistent, conns.active, conns.inactive
         );
-    } else if format & fmt::TUN_INFO != 0 {
+    } else if format.contains(fmt::TUN_INFO) {
         let info = tun_info(e).unwrap_or_else(|| "n/a".to_string());
         let _ = writeln!(
             out,
@@ -633,7 +633,7 @@ mod tests {
         }
     }
 
-    fn num(i: u64, format: u32) -> String {
+    fn num(i: u64, format: Format) -> String {
         let mut s = String::new();
         largenum(&mut s, i, format);
         s
@@ -641,12 +641,12 @@ mod tests {
 
     #[test]
     fn largenum_scales_like_ipvsadm() {
-        assert_eq!(num(0, 0), "        0");
-        assert_eq!(num(99_999_999, 0), " 99999999");
-        assert_eq!(num(100_000_000, 0), "  100000K");
-        assert_eq!(num(1_234_567_890, 0), "    1234M");
-        assert_eq!(num(123_456_789_012, 0), "     123G");
-        assert_eq!(num(123_456_789_012_345, 0), "     123T");
+        assert_eq!(num(0, Format::empty()), "        0");
+        assert_eq!(num(99_999_999, Format::empty()), " 99999999");
+        assert_eq!(num(100_000_000, Format::empty()), "  100000K");
+        assert_eq!(num(1_234_567_890, Format::empty()), "    1234M");
+        assert_eq!(num(123_456_789_012, Format::empty()), "     123G");
+        assert_eq!(num(123_456_789_012_345, Format::empty()), "     123T");
         assert_eq!(num(5, fmt::EXACT), "        5");
         assert_eq!(num(1_234_567_890, fmt::EXACT), " 1234567890");
     }

@@ -15,7 +15,7 @@ use ipvs_proto::{
 };
 use serde::Serialize;
 
-use crate::cli::fmt;
+use crate::cli::{Format, fmt};
 use crate::conn::Connection;
 use crate::format::{self, Entry};
 use crate::sort;
@@ -92,12 +92,12 @@ fn destination(d: &Destination) -> DestinationJson {
     }
 }
 
-fn service(entry: Entry, format: u32) -> ServiceJson {
+fn service(entry: Entry, format: Format) -> ServiceJson {
     let Entry {
         service: s,
         mut dests,
     } = entry;
-    if format & fmt::NOSORT == 0 {
+    if !format.contains(fmt::NOSORT) {
         sort::msort_by(&mut dests, &|a: &Destination, b: &Destination| {
             sort::cmp_dests(a, b)
         });
@@ -148,8 +148,8 @@ fn to_text(value: &impl Serialize) -> String {
 }
 
 /// `-L --json` (`info` absent for a one-service listing).
-pub fn listing(info: Option<&Info>, mut entries: Vec<Entry>, format: u32) -> String {
-    if format & fmt::NOSORT == 0 {
+pub fn listing(info: Option<&Info>, mut entries: Vec<Entry>, format: Format) -> String {
+    if !format.contains(fmt::NOSORT) {
         sort::msort_by(&mut entries, &|a: &Entry, b: &Entry| {
             sort::cmp_services(&a.service, &b.service)
         });
@@ -169,7 +169,7 @@ pub fn listing(info: Option<&Info>, mut entries: Vec<Entry>, format: u32) -> Str
 pub fn listing_line(
     info: Option<&Info>,
     mut entries: Vec<Entry>,
-    format: u32,
+    format: Format,
     time: &str,
     rates: &str,
 ) -> String {
@@ -180,7 +180,7 @@ pub fn listing_line(
         #[serde(flatten)]
         listing: ListingJson,
     }
-    if format & fmt::NOSORT == 0 {
+    if !format.contains(fmt::NOSORT) {
         sort::msort_by(&mut entries, &|a: &Entry, b: &Entry| {
             sort::cmp_services(&a.service, &b.service)
         });

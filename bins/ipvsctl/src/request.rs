@@ -5,21 +5,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use ipvs_proto::{
-    AddressFamily, Daemon, DaemonState, Destination, Forwarding, Netmask, Protocol, Request,
-    Service, ServiceFlags, ServiceKey, Timeouts, Tunnel, TunnelFlags, TunnelType,
+    AddressFamily, Daemon, DaemonState, Destination, Netmask, Protocol, Request, Service,
+    ServiceFlags, ServiceKey, Timeouts, Tunnel,
 };
 
-use ipvs_proto::constants::{
-    AF_INET6, IP_VS_CONN_F_DROUTE as CONN_F_DROUTE, IP_VS_CONN_F_LOCALNODE as CONN_F_LOCALNODE,
-    IP_VS_CONN_F_MASQ as CONN_F_MASQ, IP_VS_CONN_F_TUNNEL as CONN_F_TUNNEL,
-    IP_VS_CONN_F_TUNNEL_TYPE_GRE as TUN_TYPE_GRE, IP_VS_CONN_F_TUNNEL_TYPE_GUE as TUN_TYPE_GUE,
-    IP_VS_STATE_MASTER as STATE_MASTER, IPPROTO_SCTP, IPPROTO_UDP,
-};
+use ipvs_proto::constants::{IPPROTO_SCTP, IPPROTO_UDP};
 
-use crate::cli::{CONN_F_FWD_MASK, Command, Invocation, SvcArgs};
+use crate::cli::{Command, Invocation, SvcArgs};
 
-fn family(af: u16) -> AddressFamily {
-    if af == AF_INET6 {
+fn family(af: Option<AddressFamily>) -> AddressFamily {
+    if af == Some(AddressFamily::Inet6) {
         AddressFamily::Inet6
     } else {
         AddressFamily::Inet
@@ -39,7 +34,7 @@ pub fn service_key(svc: &SvcArgs) -> ServiceKey {
         IPPROTO_SCTP => Protocol::Sctp,
         _ => Protocol::Tcp,
     };
-    let address = svc.addr.unwrap_or(if svc.af == AF_INET6 {
+    let address = svc.addr.unwrap_or(if svc.af == Some(AddressFamily::Inet6) {
         IpAddr::V6(Ipv6Addr::UNSPECIFIED)
     } else {
         IpAddr::V4(Ipv4Addr::UNSPECIFIED)
@@ -61,7 +56,7 @@ pub fn service(svc: &SvcArgs) -> Service {
     Service {
         key,
         scheduler: svc.sched_name.clone(),
-        flags: ServiceFlags::from_bits_retain(svc.flags),
+        flags: svc.flags,
         flags_mask: ServiceFlags::ALL_BITS,
         timeout: Duration::from_secs(u64::from(svc.timeout)),
         netmask,
@@ -74,35 +69,20 @@ pub fn service(svc: &SvcArgs) -> Service {
 pub fn destination(inv: &Invocation) -> Destination {
     let d = &inv.dest;
     let address = d.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let forwarding = match d.conn_flags & CONN_F_FWD_MASK {
-        CONN_F_MASQ => Forwarding::Masq,
-        CONN_F_LOCALNODE => Forwarding::Local,
-        CONN_F_TUNNEL => Forwarding::Tunnel,
-        CONN_F_DROUTE => Forwarding::DirectRoute,
-        _ => Forwarding::Bypass,
-    };
-    let mut dest = Destination::new(SocketAddr::new(address, d.port), forwarding, d.weight);
+    let mut dest = Destination::new(SocketAddr::new(address, d.port), d.forwarding, d.weight);
     dest.upper_threshold = d.u_threshold;
     dest.lower_threshold = d.l_threshold;
     dest.tunnel = Tunnel {
-        kind: match d.tun_type {
-            TUN_TYPE_GUE => TunnelType::Gue,
-            TUN_TYPE_GRE => TunnelType::Gre,
-            _ => TunnelType::Ipip,
-        },
+        kind: d.tun_type,
         port: d.tun_port,
-        flags: TunnelFlags::from_bits_retain(d.tun_flags),
+        flags: d.tun_flags,
     };
     dest
 }
 
 fn daemon(inv: &Invocation) -> Daemon {
     let d = &inv.daemon;
-    let state = if d.state == STATE_MASTER {
-        DaemonState::Master
-    } else {
-        DaemonState::Backup
-    };
+    let state = d.state.unwrap_or(DaemonState::Backup);
     let mut daemon = Daemon::new(state, d.mcast_ifn.clone(), d.syncid);
     daemon.max_length = (d.sync_maxlen != 0).then_some(d.sync_maxlen);
     daemon.group = d.mcast_group;

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context as _;
 use ipvs_proto::{Client, Destination, Info, ServiceKey, Stats};
 
-use crate::cli::{Invocation, MAX_INTERVAL, MIN_INTERVAL, fmt, opt};
+use crate::cli::{Format, Invocation, MAX_INTERVAL, MIN_INTERVAL, Options, fmt};
 use crate::conn;
 use crate::failure::{self, Failure, LIST_FAILURE};
 use crate::format::{self, Entry};
@@ -224,8 +224,8 @@ pub struct Frame {
 
 /// A listing with its entries sorted here (unless `--nosort`), so that the
 /// lines of the highlighted destinations are known.
-fn listing(info: Option<&Info>, mut entries: Vec<Entry>, format: u32) -> Frame {
-    if format & fmt::NOSORT == 0 {
+fn listing(info: Option<&Info>, mut entries: Vec<Entry>, format: Format) -> Frame {
+    if !format.contains(fmt::NOSORT) {
         sort::msort_by(&mut entries, &|a: &Entry, b: &Entry| {
             sort::cmp_services(&a.service, &b.service)
         });
@@ -266,7 +266,7 @@ fn listing(info: Option<&Info>, mut entries: Vec<Entry>, format: u32) -> Frame {
 /// The table (or the one service asked for).
 fn read_table(client: &mut Client, inv: &Invocation) -> anyhow::Result<Vec<Entry>> {
     let list = |e| Failure::new(LIST_FAILURE, failure::error_text(&e));
-    if inv.has(opt::SERVICE) {
+    if inv.has(Options::SERVICE) {
         let key = request::service_key(&inv.svc);
         let service = client.service(&key).map_err(list)?;
         let dests = client.destinations(&service.key).map_err(list)?;
@@ -278,7 +278,7 @@ fn read_table(client: &mut Client, inv: &Invocation) -> anyhow::Result<Vec<Entry
 
 fn views_other_than_rates(inv: &Invocation) -> bool {
     let other = fmt::STATS | fmt::THRESHOLDS | fmt::PERSISTENTCONN | fmt::TUN_INFO | fmt::EXACT;
-    inv.format & other != 0
+    inv.format.intersects(other)
 }
 
 /// RFC 3339 UTC time with milliseconds (`2026-12-04T07:49:40.123Z`).
@@ -321,7 +321,7 @@ impl View<'_> {
     /// Reads the table and updates the rates; `Some` entries when the view
     /// shows the service table.
     fn sample(&mut self) -> anyhow::Result<Option<Vec<Entry>>> {
-        if self.inv.has(opt::CONNECTION) {
+        if self.inv.has(Options::CONNECTION) {
             return Ok(None);
         }
         let at = Instant::now();
@@ -333,7 +333,7 @@ impl View<'_> {
     }
 
     fn header(&self) -> String {
-        let what = if self.inv.has(opt::CONNECTION) || views_other_than_rates(self.inv) {
+        let what = if self.inv.has(Options::CONNECTION) || views_other_than_rates(self.inv) {
             String::new()
         } else if self.source == Source::Kernel {
             ", rates: the kernel's estimates".to_string()
@@ -343,7 +343,7 @@ impl View<'_> {
                 KERNEL_PERIOD.as_secs()
             )
         };
-        let legend = if self.inv.has(opt::CONNECTION) {
+        let legend = if self.inv.has(Options::CONNECTION) {
             ""
         } else {
             "; reverse: weight 0 or overloaded"
@@ -372,7 +372,7 @@ impl View<'_> {
     /// The frame of `entries` (the table just sampled).
     fn frame(&self, entries: Option<Vec<Entry>>) -> anyhow::Result<Frame> {
         let inv = self.inv;
-        let one = inv.has(opt::SERVICE);
+        let one = inv.has(Options::SERVICE);
         let info = (!one).then_some(self.info);
         let Some(entries) = entries else {
             let body = self.connections()?;
@@ -474,7 +474,7 @@ pub fn run(client: &mut Client, info: &Info, inv: &Invocation) -> anyhow::Result
     signal_hook::flag::register(signal_hook::consts::SIGWINCH, Arc::clone(&resized))
         .context("cannot install the resize handler")?;
     let json = inv.ext.json;
-    let source = if inv.has(opt::RATE) {
+    let source = if inv.has(Options::RATE) {
         Source::Kernel
     } else {
         Source::Counters
@@ -491,7 +491,7 @@ pub fn run(client: &mut Client, info: &Info, inv: &Invocation) -> anyhow::Result
     // intervals.
     let measuring = view.source == Source::Counters
         && !views_other_than_rates(inv)
-        && !inv.has(opt::CONNECTION);
+        && !inv.has(Options::CONNECTION);
     let sample_every = if measuring {
         interval.min(SAMPLE_EVERY)
     } else {

@@ -15,15 +15,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use popt::{ArgKind, OptSpec, OptTable, Popt};
 
-use ipvs_proto::constants::{
-    AF_INET, AF_INET6, IP_VS_CONN_F_DROUTE as CONN_F_DROUTE, IP_VS_CONN_F_MASQ as CONN_F_MASQ,
-    IP_VS_CONN_F_TUNNEL as CONN_F_TUNNEL, IP_VS_CONN_F_TUNNEL_TYPE_IPIP as TUN_TYPE_IPIP,
-    IP_VS_STATE_BACKUP as STATE_BACKUP, IP_VS_STATE_MASTER as STATE_MASTER,
-    IP_VS_SVC_F_ONEPACKET as SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT as SVC_F_PERSISTENT,
-    IP_VS_SVC_F_SCHED1 as SVC_F_SCHED1, IP_VS_SVC_F_SCHED2 as SVC_F_SCHED2,
-    IP_VS_SVC_F_SCHED3 as SVC_F_SCHED3, IP_VS_TUNNEL_ENCAP_FLAG_CSUM as TUN_FLAG_CSUM,
-    IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM as TUN_FLAG_REMCSUM, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
-};
+use ipvs_proto::constants::{IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
+use ipvs_proto::{AddressFamily, DaemonState, Forwarding, ServiceFlags, TunnelFlags, TunnelType};
 
 use crate::netdb;
 
@@ -45,12 +38,6 @@ const SCHED_NAME_MAX: usize = 15;
 const PE_NAME_MAX: usize = 32;
 /// `IP_VS_IFNAME_MAXLEN - 1`.
 const IFNAME_MAX: usize = 15;
-
-/// No address family yet: what ipvsadm's entry holds before an address is read.
-pub const AF_UNSPEC: u16 = libc::AF_UNSPEC as u16;
-/// The forwarding-method bits of a destination's connection flags
-/// (`IP_VS_CONN_F_FWD_MASK`).
-pub const CONN_F_FWD_MASK: u32 = 7;
 
 /// The commands, in ipvsadm's order (their index selects the row of the
 /// command/option table).
@@ -119,47 +106,62 @@ const CMD_NAMES: [&str; 14] = [
     "zero",
 ];
 
-/// Option bits (`OPTC_*`), in ipvsadm's order; the order decides which of
-/// several errors is reported.
-pub mod opt {
-    pub const NUMERIC: u32 = 0;
-    pub const CONNECTION: u32 = 1;
-    pub const SERVICE: u32 = 2;
-    pub const SCHEDULER: u32 = 3;
-    pub const PERSISTENT: u32 = 4;
-    pub const NETMASK: u32 = 5;
-    pub const SERVER: u32 = 6;
-    pub const FORWARD: u32 = 7;
-    pub const WEIGHT: u32 = 8;
-    pub const UTHRESHOLD: u32 = 9;
-    pub const LTHRESHOLD: u32 = 10;
-    pub const MCAST: u32 = 11;
-    pub const TIMEOUT: u32 = 12;
-    pub const DAEMON: u32 = 13;
-    pub const STATS: u32 = 14;
-    pub const RATE: u32 = 15;
-    pub const THRESHOLDS: u32 = 16;
-    pub const PERSISTENTCONN: u32 = 17;
-    pub const NOSORT: u32 = 18;
-    pub const SYNCID: u32 = 19;
-    pub const EXACT: u32 = 20;
-    pub const ONEPACKET: u32 = 21;
-    pub const PERSISTENCE_ENGINE: u32 = 22;
-    pub const SCHED_FLAGS: u32 = 23;
-    pub const MCAST_GROUP: u32 = 24;
-    pub const MCAST_PORT: u32 = 25;
-    pub const MCAST_TTL: u32 = 26;
-    pub const SYNC_MAXLEN: u32 = 27;
-    pub const TUN_INFO: u32 = 28;
-    pub const TUN_TYPE: u32 = 29;
-    pub const TUN_PORT: u32 = 30;
-    pub const TUN_NOCSUM: u32 = 31;
-    pub const TUN_CSUM: u32 = 32;
-    pub const TUN_REMCSUM: u32 = 33;
-    pub const COUNT: usize = 34;
+/// The options a command line gave (ipvsadm's `OPTC_*`), one flag each, in
+/// ipvsadm's order: the order decides which of several errors is reported,
+/// and a flag's position is its column in ipvsadm's command/option table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Options(u64);
+
+bitflags::bitflags! {
+    impl Options: u64 {
+        const NUMERIC = 1 << 0;
+        const CONNECTION = 1 << 1;
+        const SERVICE = 1 << 2;
+        const SCHEDULER = 1 << 3;
+        const PERSISTENT = 1 << 4;
+        const NETMASK = 1 << 5;
+        const SERVER = 1 << 6;
+        const FORWARD = 1 << 7;
+        const WEIGHT = 1 << 8;
+        const UTHRESHOLD = 1 << 9;
+        const LTHRESHOLD = 1 << 10;
+        const MCAST = 1 << 11;
+        const TIMEOUT = 1 << 12;
+        const DAEMON = 1 << 13;
+        const STATS = 1 << 14;
+        const RATE = 1 << 15;
+        const THRESHOLDS = 1 << 16;
+        const PERSISTENTCONN = 1 << 17;
+        const NOSORT = 1 << 18;
+        const SYNCID = 1 << 19;
+        const EXACT = 1 << 20;
+        const ONEPACKET = 1 << 21;
+        const PERSISTENCE_ENGINE = 1 << 22;
+        const SCHED_FLAGS = 1 << 23;
+        const MCAST_GROUP = 1 << 24;
+        const MCAST_PORT = 1 << 25;
+        const MCAST_TTL = 1 << 26;
+        const SYNC_MAXLEN = 1 << 27;
+        const TUN_INFO = 1 << 28;
+        const TUN_TYPE = 1 << 29;
+        const TUN_PORT = 1 << 30;
+        const TUN_NOCSUM = 1 << 31;
+        const TUN_CSUM = 1 << 32;
+        const TUN_REMCSUM = 1 << 33;
+    }
 }
 
-const OPT_NAMES: [&str; opt::COUNT] = [
+/// How many options ipvsadm has (columns of its command/option table).
+const OPT_COUNT: usize = 34;
+
+impl Options {
+    /// ipvsadm's name of a single option, as its messages spell it.
+    fn name(self) -> &'static str {
+        OPT_NAMES[self.bits().trailing_zeros() as usize]
+    }
+}
+
+const OPT_NAMES: [&str; OPT_COUNT] = [
     "numeric",
     "connection",
     "service-address",
@@ -198,7 +200,7 @@ const OPT_NAMES: [&str; opt::COUNT] = [
 
 /// Which options each command needs (`+`), refuses (`x`), allows (` `) or
 /// allows one of (`1`): ipvsadm 1.31's table, row per command.
-const COMMANDS_V_OPTIONS: [&[u8; opt::COUNT]; 14] = [
+const COMMANDS_V_OPTIONS: [&[u8; OPT_COUNT]; 14] = [
     b"xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx", // add-service
     b"xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx", // edit-service
     b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // delete-service
@@ -215,11 +217,12 @@ const COMMANDS_V_OPTIONS: [&[u8; opt::COUNT]; 14] = [
     b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // zero
 ];
 
-/// The option bits of one command's row that carry `rule`.
-const fn rule_bits(row: &[u8; opt::COUNT], rule: u8) -> u64 {
+/// The option bits of one command's row that carry `rule` (a column's
+/// position is its [`Options`] flag's bit).
+const fn rule_bits(row: &[u8; OPT_COUNT], rule: u8) -> u64 {
     let mut bits = 0;
     let mut j = 0;
-    while j < opt::COUNT {
+    while j < OPT_COUNT {
         if row[j] == rule {
             bits |= 1 << j;
         }
@@ -246,25 +249,48 @@ const ONE_OF: [u64; 14] = rule_masks(b'1');
 
 const TUN_NAMES: [&str; 3] = ["ipip", "gue", "gre"];
 /// Tunnel options checked per tunnel type: port, nocsum, csum, remcsum.
-const TUN_OPTS: [u32; 4] = [
-    opt::TUN_PORT,
-    opt::TUN_NOCSUM,
-    opt::TUN_CSUM,
-    opt::TUN_REMCSUM,
+const TUN_OPTS: [Options; 4] = [
+    Options::TUN_PORT,
+    Options::TUN_NOCSUM,
+    Options::TUN_CSUM,
+    Options::TUN_REMCSUM,
 ];
+/// The tunnel types in the order of [`TUN_NAMES`] and of the rows of
+/// [`TUNNEL_TYPES_V_OPTIONS`].
+const TUN_TYPES: [TunnelType; 3] = [TunnelType::Ipip, TunnelType::Gue, TunnelType::Gre];
 const TUNNEL_TYPES_V_OPTIONS: [&[u8; 4]; 3] = [b"xxxx", b"+111", b"x11x"];
 
-/// Listing format flags (`FMT_*`).
+bitflags::bitflags! {
+    /// How a listing is printed (ipvsadm's `FMT_*`): numeric, as rules, with
+    /// which columns, sorted or not.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct Format: u32 {
+        const NUMERIC = 0x0001;
+        const RULE = 0x0002;
+        const STATS = 0x0004;
+        const RATE = 0x0008;
+        const THRESHOLDS = 0x0010;
+        const PERSISTENTCONN = 0x0020;
+        const NOSORT = 0x0040;
+        const EXACT = 0x0080;
+        const TUN_INFO = 0x0100;
+    }
+}
+
+/// The [`Format`] flags under ipvsadm's short names (`fmt::NUMERIC` for
+/// `FMT_NUMERIC`).
 pub mod fmt {
-    pub const NUMERIC: u32 = 0x0001;
-    pub const RULE: u32 = 0x0002;
-    pub const STATS: u32 = 0x0004;
-    pub const RATE: u32 = 0x0008;
-    pub const THRESHOLDS: u32 = 0x0010;
-    pub const PERSISTENTCONN: u32 = 0x0020;
-    pub const NOSORT: u32 = 0x0040;
-    pub const EXACT: u32 = 0x0080;
-    pub const TUN_INFO: u32 = 0x0100;
+    use super::Format;
+
+    pub const NUMERIC: Format = Format::NUMERIC;
+    pub const RULE: Format = Format::RULE;
+    pub const STATS: Format = Format::STATS;
+    pub const RATE: Format = Format::RATE;
+    pub const THRESHOLDS: Format = Format::THRESHOLDS;
+    pub const PERSISTENTCONN: Format = Format::PERSISTENTCONN;
+    pub const NOSORT: Format = Format::NOSORT;
+    pub const EXACT: Format = Format::EXACT;
+    pub const TUN_INFO: Format = Format::TUN_INFO;
 }
 
 /// What an option word means.
@@ -279,7 +305,7 @@ enum Tag {
     Persistent,
     Netmask,
     Real,
-    Fwd(u32),
+    Fwd(Forwarding),
     Weight,
     UThresh,
     LThresh,
@@ -307,7 +333,7 @@ enum Tag {
     TunInfo,
     TunType,
     TunPort,
-    TunFlag(u32, u16),
+    TunFlag(Options, TunnelFlags),
     // ipvsctl's own options.
     Json,
     Netns,
@@ -352,9 +378,14 @@ static TABLE: OptTable<Tag> = OptTable::new(&[
     o("persistent", Some('p'), Opt, Tag::Persistent),
     o("netmask", Some('M'), R, Tag::Netmask),
     o("real-server", Some('r'), R, Tag::Real),
-    o("masquerading", Some('m'), N, Tag::Fwd(CONN_F_MASQ)),
-    o("ipip", Some('i'), N, Tag::Fwd(CONN_F_TUNNEL)),
-    o("gatewaying", Some('g'), N, Tag::Fwd(CONN_F_DROUTE)),
+    o("masquerading", Some('m'), N, Tag::Fwd(Forwarding::Masq)),
+    o("ipip", Some('i'), N, Tag::Fwd(Forwarding::Tunnel)),
+    o(
+        "gatewaying",
+        Some('g'),
+        N,
+        Tag::Fwd(Forwarding::DirectRoute),
+    ),
     o("weight", Some('w'), R, Tag::Weight),
     o("u-threshold", Some('x'), R, Tag::UThresh),
     o("l-threshold", Some('y'), R, Tag::LThresh),
@@ -382,18 +413,23 @@ static TABLE: OptTable<Tag> = OptTable::new(&[
     o("tun-info", None, N, Tag::TunInfo),
     o("tun-type", None, R, Tag::TunType),
     o("tun-port", None, R, Tag::TunPort),
-    o("tun-nocsum", None, N, Tag::TunFlag(opt::TUN_NOCSUM, 0)),
+    o(
+        "tun-nocsum",
+        None,
+        N,
+        Tag::TunFlag(Options::TUN_NOCSUM, TunnelFlags::empty()),
+    ),
     o(
         "tun-csum",
         None,
         N,
-        Tag::TunFlag(opt::TUN_CSUM, TUN_FLAG_CSUM),
+        Tag::TunFlag(Options::TUN_CSUM, TunnelFlags::CSUM),
     ),
     o(
         "tun-remcsum",
         None,
         N,
-        Tag::TunFlag(opt::TUN_REMCSUM, TUN_FLAG_REMCSUM),
+        Tag::TunFlag(Options::TUN_REMCSUM, TunnelFlags::REMCSUM),
     ),
     o("json", None, N, Tag::Json),
     o("netns", None, R, Tag::Netns),
@@ -434,13 +470,14 @@ fn try_help(program: &str) -> CliError {
 /// Virtual service fields as ipvsadm fills them while reading options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SvcArgs {
-    pub af: u16,
+    /// `None` until an address (or `-f`) sets it, as ipvsadm's `AF_UNSPEC`.
+    pub af: Option<AddressFamily>,
     pub protocol: u16,
     pub addr: Option<IpAddr>,
     pub port: u16,
     pub fwmark: u32,
     pub sched_name: String,
-    pub flags: u32,
+    pub flags: ServiceFlags,
     pub timeout: u32,
     /// IPv4: the mask as a host-order number; IPv6: the prefix length.
     pub netmask: u32,
@@ -450,16 +487,16 @@ pub struct SvcArgs {
 /// Real server fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestArgs {
-    pub af: u16,
+    pub af: Option<AddressFamily>,
     pub addr: Option<IpAddr>,
     pub port: u16,
-    pub conn_flags: u32,
+    pub forwarding: Forwarding,
     pub weight: u32,
     pub u_threshold: u32,
     pub l_threshold: u32,
-    pub tun_type: u8,
+    pub tun_type: TunnelType,
     pub tun_port: u16,
-    pub tun_flags: u16,
+    pub tun_flags: TunnelFlags,
 }
 
 /// `--set` values.
@@ -473,7 +510,8 @@ pub struct TimeoutArgs {
 /// Sync daemon fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DaemonArgs {
-    pub state: u32,
+    /// `Some` for `--start-daemon` and `--stop-daemon`.
+    pub state: Option<DaemonState>,
     pub mcast_ifn: String,
     pub syncid: u32,
     pub sync_maxlen: u16,
@@ -496,8 +534,8 @@ pub struct Extensions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invocation {
     pub cmd: Command,
-    pub options: u64,
-    pub format: u32,
+    pub options: Options,
+    pub format: Format,
     pub svc: SvcArgs,
     pub dest: DestArgs,
     pub timeout: TimeoutArgs,
@@ -506,9 +544,9 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    /// Whether option bit `optc` was given.
-    pub fn has(&self, optc: u32) -> bool {
-        self.options & (1u64 << optc) != 0
+    /// Whether every option of `options` was given.
+    pub fn has(&self, options: Options) -> bool {
+        self.options.contains(options)
     }
 }
 
@@ -523,31 +561,31 @@ pub enum Parsed {
 fn empty_entry() -> Invocation {
     Invocation {
         cmd: Command::List,
-        options: 0,
-        format: 0,
+        options: Options::empty(),
+        format: Format::empty(),
         svc: SvcArgs {
-            af: AF_UNSPEC,
+            af: None,
             protocol: 0,
             addr: None,
             port: 0,
             fwmark: 0,
             sched_name: String::new(),
-            flags: 0,
+            flags: ServiceFlags::empty(),
             timeout: 0,
             netmask: 0xffff_ffff,
             pe_name: String::new(),
         },
         dest: DestArgs {
-            af: AF_UNSPEC,
+            af: None,
             addr: None,
             port: 0,
-            conn_flags: CONN_F_DROUTE,
+            forwarding: Forwarding::DirectRoute,
             weight: 1,
             u_threshold: 0,
             l_threshold: 0,
-            tun_type: TUN_TYPE_IPIP,
+            tun_type: TunnelType::Ipip,
             tun_port: 0,
-            tun_flags: 0,
+            tun_flags: TunnelFlags::empty(),
         },
         timeout: TimeoutArgs::default(),
         daemon: DaemonArgs::default(),
@@ -615,8 +653,8 @@ pub fn parse_into(argv: &[&str], in_restore: bool, ce: &mut Invocation) -> Resul
     ce.cmd = match tag {
         Tag::Cmd(cmd @ (Command::StartDaemon | Command::StopDaemon)) => {
             ce.daemon.state = match arg.unwrap_or("") {
-                "master" => STATE_MASTER,
-                "backup" => STATE_BACKUP,
+                "master" => Some(DaemonState::Master),
+                "backup" => Some(DaemonState::Backup),
                 _ if cmd == Command::StartDaemon => {
                     return Err(fail("illegal start-daemon parameter specified"));
                 }
@@ -639,7 +677,7 @@ pub fn parse_into(argv: &[&str], in_restore: bool, ce: &mut Invocation) -> Resul
         let optarg = arg.unwrap_or("");
         match tag {
             Tag::Service(proto) => {
-                set_option(&mut ce.options, opt::SERVICE)?;
+                set_option(&mut ce.options, Options::SERVICE)?;
                 ce.svc.protocol = proto;
                 let parsed = parse_service(optarg, &mut ce.svc);
                 if parsed & SERVICE_ADDR == 0 {
@@ -647,24 +685,24 @@ pub fn parse_into(argv: &[&str], in_restore: bool, ce: &mut Invocation) -> Resul
                 }
             }
             Tag::Fwmark => {
-                set_option(&mut ce.options, opt::SERVICE)?;
-                ce.svc.af = AF_INET;
+                set_option(&mut ce.options, Options::SERVICE)?;
+                ce.svc.af = Some(AddressFamily::Inet);
                 ce.svc.protocol = IPPROTO_TCP;
                 ce.svc.fwmark = cnum::parse_fwmark(optarg)
                     .ok_or_else(|| fail(format!("invalid fwmark value `{optarg}' specified")))?;
             }
             Tag::Sched => {
-                set_option(&mut ce.options, opt::SCHEDULER)?;
+                set_option(&mut ce.options, Options::SCHEDULER)?;
                 ce.svc.sched_name = truncate(optarg, SCHED_NAME_MAX);
             }
             Tag::Persistent => {
-                set_option(&mut ce.options, opt::PERSISTENT)?;
-                ce.svc.flags |= SVC_F_PERSISTENT;
+                set_option(&mut ce.options, Options::PERSISTENT)?;
+                ce.svc.flags |= ServiceFlags::PERSISTENT;
                 ce.svc.timeout = parse_timeout(arg, 1, MAX_TIMEOUT)?;
             }
             Tag::Netmask => {
-                set_option(&mut ce.options, opt::NETMASK)?;
-                if ce.svc.af != AF_INET6 {
+                set_option(&mut ce.options, Options::NETMASK)?;
+                if ce.svc.af != Some(AddressFamily::Inet6) {
                     ce.svc.netmask = parse_netmask(optarg)
                         .ok_or_else(|| fail("illegal virtual server persistent mask specified"))?;
                 } else {
@@ -676,7 +714,7 @@ pub fn parse_into(argv: &[&str], in_restore: bool, ce: &mut Invocation) -> Resul
                 }
             }
             Tag::Real => {
-                set_option(&mut ce.options, opt::SERVER)?;
+                set_option(&mut ce.options, Options::SERVER)?;
                 // ipvsadm parses into a copy of the service; only the
                 // address fields and the protocol (for port names) matter.
                 let mut t_dest = SvcArgs {
@@ -703,73 +741,73 @@ pub fn parse_into(argv: &[&str], in_restore: bool, ce: &mut Invocation) -> Resul
                 }
             }
             Tag::Fwd(method) => {
-                set_option(&mut ce.options, opt::FORWARD)?;
-                ce.dest.conn_flags = method;
+                set_option(&mut ce.options, Options::FORWARD)?;
+                ce.dest.forwarding = method;
             }
             Tag::Weight => {
-                set_option(&mut ce.options, opt::WEIGHT)?;
+                set_option(&mut ce.options, Options::WEIGHT)?;
                 ce.dest.weight = cnum::string_to_number(optarg, 0, i64::from(i32::MAX))
                     .ok_or_else(|| fail("illegal weight specified"))?
                     as u32;
             }
             Tag::UThresh => {
-                set_option(&mut ce.options, opt::UTHRESHOLD)?;
+                set_option(&mut ce.options, Options::UTHRESHOLD)?;
                 ce.dest.u_threshold = cnum::string_to_number(optarg, 0, i64::from(i32::MAX))
                     .ok_or_else(|| fail("illegal u_threshold specified"))?
                     as u32;
             }
             Tag::LThresh => {
-                set_option(&mut ce.options, opt::LTHRESHOLD)?;
+                set_option(&mut ce.options, Options::LTHRESHOLD)?;
                 ce.dest.l_threshold = cnum::string_to_number(optarg, 0, i64::from(i32::MAX))
                     .ok_or_else(|| fail("illegal l_threshold specified"))?
                     as u32;
             }
-            Tag::Conn => set_option(&mut ce.options, opt::CONNECTION)?,
+            Tag::Conn => set_option(&mut ce.options, Options::CONNECTION)?,
             Tag::Numeric => {
-                set_option(&mut ce.options, opt::NUMERIC)?;
-                ce.format |= fmt::NUMERIC;
+                set_option(&mut ce.options, Options::NUMERIC)?;
+                ce.format |= Format::NUMERIC;
             }
             Tag::McastIfn => {
-                set_option(&mut ce.options, opt::MCAST)?;
+                set_option(&mut ce.options, Options::MCAST)?;
                 ce.daemon.mcast_ifn = truncate(optarg, IFNAME_MAX);
             }
             Tag::SyncId => {
-                set_option(&mut ce.options, opt::SYNCID)?;
+                set_option(&mut ce.options, Options::SYNCID)?;
                 ce.daemon.syncid = cnum::string_to_number(optarg, 0, 255)
                     .ok_or_else(|| fail("illegal syncid specified"))?
                     as u32;
             }
-            Tag::Timeout => set_option(&mut ce.options, opt::TIMEOUT)?,
-            Tag::Daemon => set_option(&mut ce.options, opt::DAEMON)?,
-            Tag::Stats => set_format(ce, opt::STATS, fmt::STATS)?,
-            Tag::Rate => set_format(ce, opt::RATE, fmt::RATE)?,
-            Tag::Thresholds => set_format(ce, opt::THRESHOLDS, fmt::THRESHOLDS)?,
-            Tag::PersistConn => set_format(ce, opt::PERSISTENTCONN, fmt::PERSISTENTCONN)?,
-            Tag::NoSort => set_format(ce, opt::NOSORT, fmt::NOSORT)?,
+            Tag::Timeout => set_option(&mut ce.options, Options::TIMEOUT)?,
+            Tag::Daemon => set_option(&mut ce.options, Options::DAEMON)?,
+            Tag::Stats => set_format(ce, Options::STATS, Format::STATS)?,
+            Tag::Rate => set_format(ce, Options::RATE, Format::RATE)?,
+            Tag::Thresholds => set_format(ce, Options::THRESHOLDS, Format::THRESHOLDS)?,
+            Tag::PersistConn => set_format(ce, Options::PERSISTENTCONN, Format::PERSISTENTCONN)?,
+            Tag::NoSort => set_format(ce, Options::NOSORT, Format::NOSORT)?,
             Tag::Sort => {}
-            Tag::Exact => set_format(ce, opt::EXACT, fmt::EXACT)?,
+            Tag::Exact => set_format(ce, Options::EXACT, Format::EXACT)?,
             Tag::Ipv6 => {
                 if ce.svc.fwmark != 0 {
-                    ce.svc.af = AF_INET6;
+                    ce.svc.af = Some(AddressFamily::Inet6);
                     ce.svc.netmask = 128;
                 } else {
                     return Err(fail("-6 used before -f\n"));
                 }
             }
             Tag::Ops => {
-                set_option(&mut ce.options, opt::ONEPACKET)?;
-                ce.svc.flags |= SVC_F_ONEPACKET;
+                set_option(&mut ce.options, Options::ONEPACKET)?;
+                ce.svc.flags |= ServiceFlags::ONE_PACKET;
             }
             Tag::Pe => {
-                set_option(&mut ce.options, opt::PERSISTENCE_ENGINE)?;
+                set_option(&mut ce.options, Options::PERSISTENCE_ENGINE)?;
                 ce.svc.pe_name = truncate(optarg, PE_NAME_MAX);
             }
             Tag::SchedFlags => {
-                set_option(&mut ce.options, opt::SCHED_FLAGS)?;
+                set_option(&mut ce.options, Options::SCHED_FLAGS)?;
                 sched_flags_arg = Some(truncate(optarg, 127));
             }
             Tag::McastGroup => {
-                set_option(&mut ce.options, opt::MCAST_GROUP)?;
+                set_option(&mut ce.options, Options::MCAST_GROUP)?;
                 if optarg.contains(':') {
                     match cnum::inet_pton6(optarg) {
                         Some(group) if group.is_multicast() => {
@@ -787,34 +825,34 @@ pub fn parse_into(argv: &[&str], in_restore: bool, ce: &mut Invocation) -> Resul
                 }
             }
             Tag::McastPort => {
-                set_option(&mut ce.options, opt::MCAST_PORT)?;
+                set_option(&mut ce.options, Options::MCAST_PORT)?;
                 ce.daemon.mcast_port = cnum::string_to_number(optarg, 1, 65535)
                     .ok_or_else(|| fail("illegal mcast-port specified"))?
                     as u16;
             }
             Tag::McastTtl => {
-                set_option(&mut ce.options, opt::MCAST_TTL)?;
+                set_option(&mut ce.options, Options::MCAST_TTL)?;
                 ce.daemon.mcast_ttl = cnum::string_to_number(optarg, 1, 255)
                     .ok_or_else(|| fail("illegal mcast-ttl specified"))?
                     as u8;
             }
             Tag::SyncMaxlen => {
-                set_option(&mut ce.options, opt::SYNC_MAXLEN)?;
+                set_option(&mut ce.options, Options::SYNC_MAXLEN)?;
                 ce.daemon.sync_maxlen = cnum::string_to_number(optarg, 1, 65535 - 20 - 8)
                     .ok_or_else(|| fail("illegal sync-maxlen specified"))?
                     as u16;
             }
-            Tag::TunInfo => set_format(ce, opt::TUN_INFO, fmt::TUN_INFO)?,
+            Tag::TunInfo => set_format(ce, Options::TUN_INFO, Format::TUN_INFO)?,
             Tag::TunType => {
-                set_option(&mut ce.options, opt::TUN_TYPE)?;
+                set_option(&mut ce.options, Options::TUN_TYPE)?;
                 ce.dest.tun_type = TUN_NAMES
                     .iter()
                     .position(|name| *name == optarg)
-                    .ok_or_else(|| fail("illegal tunnel type specified"))?
-                    as u8;
+                    .map(|i| TUN_TYPES[i])
+                    .ok_or_else(|| fail("illegal tunnel type specified"))?;
             }
             Tag::TunPort => {
-                set_option(&mut ce.options, opt::TUN_PORT)?;
+                set_option(&mut ce.options, Options::TUN_PORT)?;
                 ce.dest.tun_port = cnum::string_to_number(optarg, 1, 65535)
                     .ok_or_else(|| fail("illegal tunnel port specified"))?
                     as u16;
@@ -854,7 +892,7 @@ pub fn parse_into(argv: &[&str], in_restore: bool, ce: &mut Invocation) -> Resul
         return Err(fail(format!("unexpected argument {extra}")));
     }
     if let Some(arg) = sched_flags_arg.filter(|a| !a.is_empty()) {
-        ce.svc.flags &= !(SVC_F_SCHED1 | SVC_F_SCHED2 | SVC_F_SCHED3);
+        ce.svc.flags -= ServiceFlags::SCHED1 | ServiceFlags::SCHED2 | ServiceFlags::SCHED3;
         ce.svc.flags |= parse_sched_flags(&ce.svc.sched_name, &arg)?;
     }
 
@@ -894,10 +932,13 @@ fn check(ce: &mut Invocation, program: &str, in_restore: bool) -> Result<(), Cli
     check_extensions(ce)?;
 
     if matches!(ce.cmd, Command::Add | Command::Edit) {
-        if ce.svc.fwmark == 0 && ce.svc.port == 0 && ce.svc.flags & SVC_F_PERSISTENT == 0 {
+        if ce.svc.fwmark == 0
+            && ce.svc.port == 0
+            && !ce.svc.flags.contains(ServiceFlags::PERSISTENT)
+        {
             return Err(fail("Zero port specified for non-persistent service"));
         }
-        if ce.svc.flags & SVC_F_ONEPACKET != 0
+        if ce.svc.flags.contains(ServiceFlags::ONE_PACKET)
             && ce.svc.fwmark == 0
             && ce.svc.protocol != IPPROTO_UDP
         {
@@ -912,33 +953,31 @@ fn check(ce: &mut Invocation, program: &str, in_restore: bool) -> Result<(), Cli
     if ce.cmd == Command::StartDaemon && ce.daemon.mcast_ifn.is_empty() {
         ce.daemon.mcast_ifn = DEF_MCAST_IFN.to_string();
     }
-    let fwd = ce.dest.conn_flags & CONN_F_FWD_MASK;
+    let fwd = ce.dest.forwarding;
     if matches!(ce.cmd, Command::AddDest | Command::EditDest) {
-        if ce.svc.fwmark == 0 && (fwd == CONN_F_TUNNEL || fwd == CONN_F_DROUTE) {
+        if ce.svc.fwmark == 0 && matches!(fwd, Forwarding::Tunnel | Forwarding::DirectRoute) {
             ce.dest.port = ce.svc.port;
         }
-        if ce.dest.af != ce.svc.af && fwd != CONN_F_TUNNEL {
+        if ce.dest.af != ce.svc.af && fwd != Forwarding::Tunnel {
             return Err(fail(
                 "Different address family is allowed only for tunneling servers",
             ));
         }
-        let tunnel_opts = [
-            opt::TUN_TYPE,
-            opt::TUN_PORT,
-            opt::TUN_NOCSUM,
-            opt::TUN_CSUM,
-            opt::TUN_REMCSUM,
-        ];
-        if tunnel_opts.iter().any(|o| ce.has(*o)) && fwd != CONN_F_TUNNEL {
+        let tunnel_opts = Options::TUN_TYPE
+            | Options::TUN_PORT
+            | Options::TUN_NOCSUM
+            | Options::TUN_CSUM
+            | Options::TUN_REMCSUM;
+        if ce.options.intersects(tunnel_opts) && fwd != Forwarding::Tunnel {
             return Err(fail("Tunnel options conflict with forward method"));
         }
         tunnel_opt_check(ce.dest.tun_type, ce.options)?;
     }
     if ce.cmd == Command::List {
-        let any = |bits: &[u32]| bits.iter().any(|b| ce.has(*b));
-        if (any(&[opt::CONNECTION, opt::TIMEOUT, opt::DAEMON])
-            && any(&[opt::STATS, opt::RATE, opt::THRESHOLDS]))
-            || (any(&[opt::TIMEOUT, opt::DAEMON]) && ce.has(opt::PERSISTENTCONN))
+        let any = |options: Options| ce.options.intersects(options);
+        if (any(Options::CONNECTION | Options::TIMEOUT | Options::DAEMON)
+            && any(Options::STATS | Options::RATE | Options::THRESHOLDS))
+            || (any(Options::TIMEOUT | Options::DAEMON) && ce.has(Options::PERSISTENTCONN))
         {
             return Err(fail("options conflicts in the list command"));
         }
@@ -965,7 +1004,7 @@ fn check_extensions(ce: &Invocation) -> Result<(), CliError> {
             return Err(illegal("watch"));
         }
         // The listings that do not change name themselves.
-        for (optc, name) in [(opt::TIMEOUT, "timeout"), (opt::DAEMON, "daemon")] {
+        for (optc, name) in [(Options::TIMEOUT, "timeout"), (Options::DAEMON, "daemon")] {
             if ce.has(optc) {
                 return Err(fail(format!(
                     "Illegal 'watch' option with the '{name}' option of the 'list' command"
@@ -979,25 +1018,25 @@ fn check_extensions(ce: &Invocation) -> Result<(), CliError> {
     Ok(())
 }
 
-fn set_option(options: &mut u64, optc: u32) -> Result<(), CliError> {
-    let bit = 1u64 << optc;
-    if *options & bit != 0 {
+fn set_option(options: &mut Options, option: Options) -> Result<(), CliError> {
+    if options.contains(option) {
         return Err(fail(format!(
             "multiple '{}' options specified",
-            OPT_NAMES[optc as usize]
+            option.name()
         )));
     }
-    *options |= bit;
+    *options |= option;
     Ok(())
 }
 
-fn set_format(ce: &mut Invocation, optc: u32, flag: u32) -> Result<(), CliError> {
-    set_option(&mut ce.options, optc)?;
+fn set_format(ce: &mut Invocation, option: Options, flag: Format) -> Result<(), CliError> {
+    set_option(&mut ce.options, option)?;
     ce.format |= flag;
     Ok(())
 }
 
-fn generic_opt_check(cmd: Command, options: u64) -> Result<(), CliError> {
+fn generic_opt_check(cmd: Command, options: Options) -> Result<(), CliError> {
+    let options = options.bits();
     let i = cmd.index();
     if options & REFUSED[i] == 0
         && NEEDED[i] & !options == 0
@@ -1042,14 +1081,14 @@ fn generic_opt_check(cmd: Command, options: u64) -> Result<(), CliError> {
     Ok(())
 }
 
-fn tunnel_opt_check(tun_type: u8, options: u64) -> Result<(), CliError> {
-    let i = usize::from(tun_type);
+fn tunnel_opt_check(tun_type: TunnelType, options: Options) -> Result<(), CliError> {
+    let i = TUN_TYPES.iter().position(|t| *t == tun_type).unwrap_or(0);
     let row = TUNNEL_TYPES_V_OPTIONS[i];
-    let mut first_exclusive: Option<u32> = None;
+    let mut first_exclusive: Option<Options> = None;
     for (j, rule) in row.iter().enumerate() {
         let k = TUN_OPTS[j];
-        let given = options & (1u64 << k) != 0;
-        let name = OPT_NAMES[k as usize];
+        let given = options.contains(k);
+        let name = k.name();
         match (given, rule) {
             (false, b'+') => {
                 return Err(fail(format!(
@@ -1068,7 +1107,8 @@ fn tunnel_opt_check(tun_type: u8, options: u64) -> Result<(), CliError> {
                 Some(last) => {
                     return Err(fail(format!(
                         "The option '{name}' conflicts with the '{}' option in the '{}' tunnel type",
-                        OPT_NAMES[last as usize], TUN_NAMES[i]
+                        last.name(),
+                        TUN_NAMES[i]
                     )));
                 }
             },
@@ -1125,7 +1165,7 @@ fn parse_service(buf: &str, svc: &mut SvcArgs) -> u8 {
     };
     if let Some(v6) = v6 {
         svc.addr = Some(IpAddr::V6(v6));
-        svc.af = AF_INET6;
+        svc.af = Some(AddressFamily::Inet6);
         svc.netmask = 128;
     } else {
         // A bracketed IPv4 address loses its port here, as in ipvsadm.
@@ -1138,7 +1178,7 @@ fn parse_service(buf: &str, svc: &mut SvcArgs) -> u8 {
         match v4 {
             Some(v4) => {
                 svc.addr = Some(IpAddr::V4(v4));
-                svc.af = AF_INET;
+                svc.af = Some(AddressFamily::Inet);
             }
             None => return 0,
         }
@@ -1157,20 +1197,20 @@ fn parse_service(buf: &str, svc: &mut SvcArgs) -> u8 {
     result
 }
 
-fn parse_sched_flags(sched: &str, arg: &str) -> Result<u32, CliError> {
+fn parse_sched_flags(sched: &str, arg: &str) -> Result<ServiceFlags, CliError> {
     let sched = if sched.is_empty() { DEF_SCHED } else { sched };
-    let mut flags = 0;
+    let mut flags = ServiceFlags::empty();
     let mut any = false;
     for flag in arg.split(',').filter(|f| !f.is_empty()) {
         any = true;
         let (bit, needs) = match flag {
-            "flag-1" => (SVC_F_SCHED1, None),
-            "flag-2" => (SVC_F_SCHED2, None),
-            "flag-3" => (SVC_F_SCHED3, None),
-            "sh-fallback" => (SVC_F_SCHED1, Some("sh")),
-            "sh-port" => (SVC_F_SCHED2, Some("sh")),
-            "mh-fallback" => (SVC_F_SCHED1, Some("mh")),
-            "mh-port" => (SVC_F_SCHED2, Some("mh")),
+            "flag-1" => (ServiceFlags::SCHED1, None),
+            "flag-2" => (ServiceFlags::SCHED2, None),
+            "flag-3" => (ServiceFlags::SCHED3, None),
+            "sh-fallback" => (ServiceFlags::SCHED1, Some("sh")),
+            "sh-port" => (ServiceFlags::SCHED2, Some("sh")),
+            "mh-fallback" => (ServiceFlags::SCHED1, Some("mh")),
+            "mh-port" => (ServiceFlags::SCHED2, Some("mh")),
             _ => return Err(fail(format!("invalid scheduler flag `{flag}'"))),
         };
         flags |= bit;
@@ -1213,8 +1253,8 @@ mod tests {
         // Every single option and every pair, for every command: the fast
         // path passes exactly the sets the walk passes.
         for cmd in Command::ALL {
-            for a in 0..opt::COUNT {
-                for b in a..opt::COUNT {
+            for a in 0..OPT_COUNT {
+                for b in a..OPT_COUNT {
                     let options = (1u64 << a) | (1u64 << b);
                     let row = COMMANDS_V_OPTIONS[cmd.index()];
                     let walk_ok = row.iter().enumerate().all(|(j, rule)| {
@@ -1227,7 +1267,7 @@ mod tests {
                         .count()
                         <= 1;
                     assert_eq!(
-                        generic_opt_check(cmd, options).is_ok(),
+                        generic_opt_check(cmd, Options::from_bits_retain(options)).is_ok(),
                         walk_ok,
                         "{cmd:?} {a} {b}"
                     );
