@@ -19,7 +19,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::net::{IpAddr, SocketAddr};
 
-use sched::{Dest, Packet, SchedFlags, Scheduler, Service};
+use sched::{Destination, Packet, SchedFlags, Scheduler, Service};
 
 #[path = "../../crates/sched/tests/sched/reference.rs"]
 mod reference;
@@ -93,14 +93,14 @@ fn bench_scheduler(c: &mut Criterion, scheduler: Scheduler, connect: bool, spars
     let mut group = c.benchmark_group(name);
     for n in SIZES {
         let w = weights(n);
-        let mut fast = Service::with_dests(
+        let mut fast = Service::with_destinations(
             scheduler,
             w.iter()
                 .enumerate()
-                .map(|(i, &w)| Dest::new(w).with_overloaded(overloaded(sparse, i))),
+                .map(|(i, &w)| Destination::new(w).with_overloaded(overloaded(sparse, i))),
         )
         .unwrap();
-        let mut model = RefService::with_dests(
+        let mut model = RefService::with_destinations(
             scheduler,
             w.iter()
                 .enumerate()
@@ -208,7 +208,7 @@ fn bench_packet_scheduler(c: &mut Criterion, scheduler: Scheduler, flags: u8, co
         let mut model = RefService::new(scheduler);
         model.flags = flags;
         for (i, &w) in w.iter().enumerate().rev() {
-            fast.add(Dest::new(w).with_addr(real(i))).unwrap();
+            fast.add(Destination::new(w).with_addr(real(i))).unwrap();
             assert!(model.add_at(RefDest::new(w), Some(real(i))));
         }
         // Same decisions before timing anything.

@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sched::{Dest, Overhead, Scheduler, Service};
+use sched::{Destination, Overhead, Scheduler, Service};
 
 #[path = "../../crates/sched/tests/sched/reference.rs"]
 mod reference;
@@ -32,16 +32,16 @@ fn dest(a: u8, b: u8, c: u8) -> RefDest {
     }
 }
 
-fn to_dest(r: &RefDest) -> Dest {
-    Dest::new(r.weight)
+fn to_dest(r: &RefDest) -> Destination {
+    Destination::new(r.weight)
         .with_counts(r.active, r.inactive)
         .with_overloaded(r.overloaded)
         .with_thresholds(r.upper, r.lower)
 }
 
 fn same(fast: &Service, model: &RefService) -> bool {
-    fast.dests().len() == model.dests.len()
-        && fast.dests().iter().zip(&model.dests).all(|(f, r)| {
+    fast.destinations().len() == model.dests.len()
+        && fast.destinations().iter().zip(&model.dests).all(|(f, r)| {
             (f.weight(), f.active(), f.inactive(), f.is_overloaded())
                 == (r.weight, r.active, r.inactive, r.overloaded)
                 && (f.upper_threshold(), f.lower_threshold()) == (r.upper, r.lower)
@@ -68,9 +68,9 @@ fuzz_target!(|data: &[u8]| {
         for d in initial.iter().rev() {
             assert_eq!(fast.add(to_dest(d)).is_ok(), model.add(*d));
         }
-    } else if let Ok(f) = Service::with_dests(scheduler, initial.iter().map(to_dest)) {
+    } else if let Ok(f) = Service::with_destinations(scheduler, initial.iter().map(to_dest)) {
         fast = f.with_overhead(fast.overhead());
-        model = RefService::with_dests(scheduler, Vec::new());
+        model = RefService::with_destinations(scheduler, Vec::new());
         model.classic = build & 2 != 0;
         for d in initial.iter().rev() {
             assert!(model.add(*d));
@@ -86,7 +86,7 @@ fuzz_target!(|data: &[u8]| {
                 let m = model.pick();
                 assert_eq!(f, m, "pick");
                 if let Some(p) = f {
-                    let d = fast.dests()[p];
+                    let d = fast.destinations()[p];
                     assert!(!d.is_overloaded() && d.weight() > 0, "{d:?}");
                     if kind >= 2 {
                         assert_eq!(fast.connect(p).is_ok(), model.connect(p));
@@ -128,7 +128,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(
             same(&fast, &model),
             "{:?} vs {:?}",
-            fast.dests(),
+            fast.destinations(),
             model.dests
         );
     }

@@ -13,7 +13,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sched::{Dest, Scheduler, Service};
+use sched::{Destination, Scheduler, Service};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipvsctl");
 const MODULE: &str = "ip_vs_nofn";
@@ -127,7 +127,7 @@ fn ipvsctl_runs_a_service_on_the_nofn_module() {
         weights
             .iter()
             .rev()
-            .map(|&(k, w)| Dest::new(w).with_addr(SocketAddr::V4(real(k)))),
+            .map(|&(k, w)| Destination::new(w).with_addr(SocketAddr::V4(real(k)))),
     )
     .expect("a valid model");
     let vip: SocketAddr = VIP.parse().expect("VIP");
@@ -135,7 +135,7 @@ fn ipvsctl_runs_a_service_on_the_nofn_module() {
     let mut expected = Vec::new();
     for _ in 0..18 {
         let pick = model.pick_and_connect().expect("model").expect("a pick");
-        expected.push(model.dests()[pick].addr().expect("addr"));
+        expected.push(model.destinations()[pick].addr().expect("addr"));
         streams.push(TcpStream::connect(vip).expect("connect to the VIP"));
     }
     let table = connections();

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use lvs_feedback::load::{Window, spare_percent};
 use lvs_feedback::{Config, Pool, Report};
-use sched::{Dest, Scheduler, Service};
+use sched::{Destination, Scheduler, Service};
 
 const USAGE: &str = "\
 usage: feedback-sim [options]
@@ -246,8 +246,8 @@ fn background(trace: &[Load], server: usize, second: u64) -> f64 {
 
 fn simulate(args: &Args, feedback: bool) -> Result<Outcome, String> {
     let n = args.capacity.len();
-    let dests = args.weights.iter().map(|&w| Dest::new(w as i32));
-    let mut svc = Service::with_dests(Scheduler::Wrr, dests).map_err(|e| e.to_string())?;
+    let dests = args.weights.iter().map(|&w| Destination::new(w as i32));
+    let mut svc = Service::with_destinations(Scheduler::Wrr, dests).map_err(|e| e.to_string())?;
     let mut pool = Pool::new(args.policy.clone()).map_err(|e| e.to_string())?;
     for &w in &args.weights {
         pool.add(w, true);

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use std::net::{IpAddr, SocketAddr};
 
-use sched::{Dest, Packet, Scheduler, Service};
+use sched::{Destination, Packet, Scheduler, Service};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,7 +40,7 @@ fn main() -> ExitCode {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        Dest::new((x % 100) as i32 + 1)
+        Destination::new((x % 100) as i32 + 1)
     });
     let reads_packets = matches!(
         scheduler,
@@ -57,7 +57,7 @@ fn main() -> ExitCode {
             80,
         ))
     });
-    let mut svc = match Service::with_dests(scheduler, weights) {
+    let mut svc = match Service::with_destinations(scheduler, weights) {
         Ok(svc) => svc,
         Err(e) => {
             eprintln!("pick_loop: {e}");

@@ -18,7 +18,9 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use sched::{Dest, KernelFacts, KernelRelease, Overhead, Packet, SchedFlags, Scheduler, Service};
+use sched::{
+    Destination, KernelFacts, KernelRelease, Overhead, Packet, SchedFlags, Scheduler, Service,
+};
 
 const USAGE: &str = "\
 usage: simulate --sched NAME (--weights W,W,... | --dests ADDR:PORT,...) --picks N [options]
@@ -241,13 +243,13 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String>
 }
 
 fn build(args: &Args) -> Result<Service, sched::Error> {
-    let dests: Vec<Dest> = args
+    let dests: Vec<Destination> = args
         .weights
         .iter()
         .enumerate()
         .map(|(i, &w)| {
             let count = |c: &Option<Vec<u32>>| c.as_ref().map_or(0, |c| c[i]);
-            let d = Dest::new(w)
+            let d = Destination::new(w)
                 .with_counts(count(&args.active), count(&args.inactive))
                 .with_overloaded(args.overloaded.contains(&i));
             match &args.dests {
@@ -259,7 +261,7 @@ fn build(args: &Args) -> Result<Service, sched::Error> {
     let svc = if args.incremental {
         Service::incremental(args.scheduler, dests)?
     } else {
-        Service::with_dests(args.scheduler, dests)?
+        Service::with_destinations(args.scheduler, dests)?
     };
     Ok(svc.with_kernel_facts(args.facts).with_flags(args.flags))
 }

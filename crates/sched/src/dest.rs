@@ -35,18 +35,18 @@ impl Overhead {
 /// A destination (real server): what the kernel's schedulers read from
 /// `struct ip_vs_dest`.
 ///
-/// Build one with [`Dest::new`] and the `with_*` methods, hand it to a
+/// Build one with [`Destination::new`] and the `with_*` methods, hand it to a
 /// [`Service`](crate::Service), and from then on change it only through the
 /// service (so that the scheduler's indexes stay consistent).
 ///
 /// ```
-/// use sched::Dest;
-/// let d = Dest::new(3).with_counts(2, 5).with_thresholds(10, 0);
+/// use sched::Destination;
+/// let d = Destination::new(3).with_counts(2, 5).with_thresholds(10, 0);
 /// assert_eq!((d.weight(), d.active(), d.inactive()), (3, 2, 5));
 /// assert_eq!(d.total(), 7);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Dest {
+pub struct Destination {
     pub(crate) weight: i32,
     pub(crate) active: u32,
     pub(crate) inactive: u32,
@@ -61,13 +61,13 @@ pub struct Dest {
     pub(crate) last_weight: i32,
 }
 
-impl Dest {
+impl Destination {
     /// A destination with this weight, no connections, no thresholds and the
     /// `OVERLOAD` flag clear. A weight of 0 quiesces it (no new connections);
     /// negative weights are refused when the destination joins a service.
     #[must_use]
     pub const fn new(weight: i32) -> Self {
-        Dest {
+        Destination {
             weight,
             active: 0,
             inactive: 0,

@@ -58,6 +58,12 @@ pub enum Error {
         /// The address given.
         addr: core::net::SocketAddr,
     },
+    /// A [`DestId`](crate::DestId) whose destination was removed (or that
+    /// this service never handed out).
+    StaleId {
+        /// The id given.
+        id: crate::DestId,
+    },
 }
 
 impl fmt::Display for Error {
@@ -96,6 +102,10 @@ impl fmt::Display for Error {
             Error::DuplicateAddress { addr } => write!(
                 f,
                 "destination {addr} is already in the service: expected a new address and port"
+            ),
+            Error::StaleId { id } => write!(
+                f,
+                "destination id {id} names no destination of the service: expected the id of one not removed since"
             ),
         }
     }

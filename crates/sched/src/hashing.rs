@@ -13,7 +13,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr};
 
-use crate::dest::Dest;
+use crate::dest::Destination;
 use crate::hash::{fold, gcd, hash_32, hsiphash_u32};
 use crate::packet::{Packet, SchedFlags};
 
@@ -50,7 +50,7 @@ pub(crate) struct Hashing {
 
 /// `sh` and `mh`'s `is_unavailable()` negated (`dh` adds the
 /// `IP_VS_DEST_F_AVAILABLE` test, always true for a listed destination).
-fn available(d: &Dest) -> bool {
+fn available(d: &Destination) -> bool {
     d.weight > 0 && !d.overloaded
 }
 
@@ -65,7 +65,7 @@ fn fls(x: u32) -> u32 {
 }
 
 impl Hashing {
-    pub(crate) fn new(kind: Kind, dests: &[Dest]) -> Self {
+    pub(crate) fn new(kind: Kind, dests: &[Destination]) -> Self {
         let mut s = Hashing {
             kind,
             table: Vec::new(),
@@ -77,7 +77,7 @@ impl Hashing {
     /// The `add_dest` / `del_dest` / `upd_dest` hooks: the table is
     /// rebuilt from the list (`dh` has no `upd_dest`, but its table does
     /// not depend on weights, so rebuilding it changes nothing).
-    pub(crate) fn rebuild(&mut self, dests: &[Dest]) {
+    pub(crate) fn rebuild(&mut self, dests: &[Destination]) {
         match self.kind {
             Kind::Sh => self.sh_reassign(dests, true),
             Kind::Dh => self.sh_reassign(dests, false),
@@ -89,7 +89,7 @@ impl Hashing {
     /// the 256 buckets take the destinations in list order, cycling; `sh`
     /// gives each as many consecutive buckets as its weight (at least one),
     /// `dh` one each.
-    fn sh_reassign(&mut self, dests: &[Dest], by_weight: bool) {
+    fn sh_reassign(&mut self, dests: &[Destination], by_weight: bool) {
         self.table.clear();
         if dests.is_empty() {
             self.table.resize(SH_SIZE, NONE);
@@ -113,7 +113,7 @@ impl Hashing {
     /// population of the 4093 slots. More destinations than slots: the
     /// kernel refuses (`-EINVAL`) and keeps its old table; here the table
     /// is emptied (see the README).
-    fn mh_reassign(&mut self, dests: &[Dest]) {
+    fn mh_reassign(&mut self, dests: &[Destination]) {
         self.table.clear();
         self.table.resize(MH_SIZE as usize, NONE);
         if dests.len() > MH_SIZE as usize {
@@ -194,7 +194,12 @@ impl Hashing {
     }
 
     /// The destination the packet goes to, if any.
-    pub(crate) fn pick(&self, dests: &[Dest], packet: &Packet, flags: SchedFlags) -> Option<usize> {
+    pub(crate) fn pick(
+        &self,
+        dests: &[Destination],
+        packet: &Packet,
+        flags: SchedFlags,
+    ) -> Option<usize> {
         match self.kind {
             Kind::Sh => self.sh_pick(dests, packet, flags),
             Kind::Dh => {
@@ -209,7 +214,7 @@ impl Hashing {
 
     /// `ip_vs_sh_schedule()`: `ip_vs_sh_get()`, or with flag 1
     /// `ip_vs_sh_get_fallback()`'s probe of up to 256 more buckets.
-    fn sh_pick(&self, dests: &[Dest], packet: &Packet, flags: SchedFlags) -> Option<usize> {
+    fn sh_pick(&self, dests: &[Destination], packet: &Packet, flags: SchedFlags) -> Option<usize> {
         let port = if flags.port() {
             packet.source.port()
         } else {
@@ -243,7 +248,7 @@ impl Hashing {
 
     /// `ip_vs_mh_schedule()`: `ip_vs_mh_get()`, or with flag 1
     /// `ip_vs_mh_get_fallback()`'s probe of up to 4093 more slots.
-    fn mh_pick(&self, dests: &[Dest], packet: &Packet, flags: SchedFlags) -> Option<usize> {
+    fn mh_pick(&self, dests: &[Destination], packet: &Packet, flags: SchedFlags) -> Option<usize> {
         let port = if flags.port() {
             packet.source.port()
         } else {
@@ -292,7 +297,11 @@ mod tests {
 
     #[test]
     fn sh_fills_buckets_by_weight_and_dh_one_each() {
-        let dests = [Dest::new(3), Dest::new(0), Dest::new(1)];
+        let dests = [
+            Destination::new(3),
+            Destination::new(0),
+            Destination::new(1),
+        ];
         let sh = Hashing::new(Kind::Sh, &dests);
         // Cycles of 3 + 1 + 1 = 5 buckets: 256 = 51 * 5 + 1.
         assert_eq!(sh.slots(3), [154, 51, 51]);
@@ -303,9 +312,9 @@ mod tests {
 
     #[test]
     fn mh_fills_every_slot_by_last_weight() {
-        let dests: Vec<Dest> = (0..4)
+        let dests: Vec<Destination> = (0..4)
             .map(|i| {
-                Dest::new([1, 2, 1, 0][i]).with_addr(core::net::SocketAddr::new(
+                Destination::new([1, 2, 1, 0][i]).with_addr(core::net::SocketAddr::new(
                     IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8 + 2)),
                     80,
                 ))

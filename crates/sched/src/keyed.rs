@@ -4,7 +4,7 @@
 
 use alloc::vec::Vec;
 
-use crate::dest::{Dest, Overhead};
+use crate::dest::{Destination, Overhead};
 use crate::hashing::{Hashing, Kind};
 use crate::locality::{Locality, Which};
 use crate::packet::{Packet, SchedFlags};
@@ -28,7 +28,7 @@ pub(crate) struct Context {
 
 impl Keyed {
     /// `init_service`, or `None` for a scheduler that is not one of these.
-    pub(crate) fn bind(scheduler: Scheduler, dests: &[Dest], ctx: &Context) -> Option<Self> {
+    pub(crate) fn bind(scheduler: Scheduler, dests: &[Destination], ctx: &Context) -> Option<Self> {
         let locality = |w| Keyed::Locality(Locality::new(w, ctx.overhead, dests, ctx.now));
         Some(match scheduler {
             Scheduler::Sh => Keyed::Hashing(Hashing::new(Kind::Sh, dests)),
@@ -41,7 +41,12 @@ impl Keyed {
         })
     }
 
-    pub(crate) fn pick(&mut self, dests: &[Dest], packet: &Packet, ctx: &Context) -> Option<usize> {
+    pub(crate) fn pick(
+        &mut self,
+        dests: &[Destination],
+        packet: &Packet,
+        ctx: &Context,
+    ) -> Option<usize> {
         match self {
             Keyed::Hashing(h) => h.pick(dests, packet, ctx.flags),
             Keyed::Locality(l) => {
@@ -53,7 +58,7 @@ impl Keyed {
     }
 
     /// `add_dest`: a destination went to the head of the list.
-    pub(crate) fn added(&mut self, dests: &[Dest]) {
+    pub(crate) fn added(&mut self, dests: &[Destination]) {
         match self {
             Keyed::Hashing(h) => h.rebuild(dests),
             Keyed::Locality(l) => l.added(dests),
@@ -62,7 +67,7 @@ impl Keyed {
     }
 
     /// `del_dest`: the destination at `index`, `gone`, left the list.
-    pub(crate) fn removed(&mut self, dests: &[Dest], index: usize, gone: Dest) {
+    pub(crate) fn removed(&mut self, dests: &[Destination], index: usize, gone: Destination) {
         match self {
             Keyed::Hashing(h) => h.rebuild(dests),
             Keyed::Locality(l) => l.removed(dests, index, gone),
@@ -71,7 +76,7 @@ impl Keyed {
     }
 
     /// `upd_dest`: an edit (weight, thresholds).
-    pub(crate) fn edited(&mut self, dests: &[Dest], index: usize) {
+    pub(crate) fn edited(&mut self, dests: &[Destination], index: usize) {
         match self {
             Keyed::Hashing(h) => h.rebuild(dests),
             Keyed::Locality(l) => l.changed(dests, index),
@@ -80,7 +85,7 @@ impl Keyed {
     }
 
     /// Counters or flag changed (no kernel hook).
-    pub(crate) fn changed(&mut self, dests: &[Dest], index: usize) {
+    pub(crate) fn changed(&mut self, dests: &[Destination], index: usize) {
         match self {
             Keyed::Locality(l) => l.changed(dests, index),
             Keyed::Twos(t) => t.changed(dests, index),
@@ -88,7 +93,7 @@ impl Keyed {
         }
     }
 
-    pub(crate) fn set_overhead(&mut self, overhead: Overhead, dests: &[Dest]) {
+    pub(crate) fn set_overhead(&mut self, overhead: Overhead, dests: &[Destination]) {
         if let Keyed::Locality(l) = self {
             l.set_overhead(overhead, dests);
         }
@@ -122,7 +127,7 @@ pub(crate) struct Twos {
     weights: Vec<u64>,
 }
 
-fn eligible_weight(d: &Dest) -> u64 {
+fn eligible_weight(d: &Destination) -> u64 {
     if d.overloaded {
         0
     } else {
@@ -131,7 +136,7 @@ fn eligible_weight(d: &Dest) -> u64 {
 }
 
 impl Twos {
-    fn new(dests: &[Dest]) -> Self {
+    fn new(dests: &[Destination]) -> Self {
         let mut t = Twos {
             tree: Vec::new(),
             weights: Vec::new(),
@@ -140,7 +145,7 @@ impl Twos {
         t
     }
 
-    fn rebuild(&mut self, dests: &[Dest]) {
+    fn rebuild(&mut self, dests: &[Destination]) {
         self.weights = dests.iter().map(eligible_weight).collect();
         self.tree = alloc::vec![0; dests.len() + 1];
         for i in 1..=dests.len() {
@@ -152,7 +157,7 @@ impl Twos {
         }
     }
 
-    fn changed(&mut self, dests: &[Dest], index: usize) {
+    fn changed(&mut self, dests: &[Destination], index: usize) {
         let (Some(d), Some(old)) = (dests.get(index), self.weights.get(index).copied()) else {
             return;
         };
@@ -205,7 +210,7 @@ impl Twos {
     /// weight plus one, as the kernel reduces `prandom_u32()`), the one with
     /// the lower overhead per weight wins, the first draw on a tie. Sums and
     /// products are computed without the kernel's 32-bit `int` wrap.
-    fn pick(&self, dests: &[Dest], random: [u32; 2], overhead: Overhead) -> Option<usize> {
+    fn pick(&self, dests: &[Destination], random: [u32; 2], overhead: Overhead) -> Option<usize> {
         let total = self.total();
         if total == 0 {
             return None;

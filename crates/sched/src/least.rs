@@ -12,7 +12,7 @@
 use alloc::vec::Vec;
 use core::hint::select_unpredictable;
 
-use crate::dest::{Dest, Overhead};
+use crate::dest::{Destination, Overhead};
 
 /// Which rule the tree plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,7 @@ fn play(beats: impl Fn(&Node, &Node) -> bool, l: Node, r: Node) -> Node {
 }
 
 impl Least {
-    pub(crate) fn new(rule: Rule, overhead: Overhead, dests: &[Dest]) -> Self {
+    pub(crate) fn new(rule: Rule, overhead: Overhead, dests: &[Destination]) -> Self {
         let mut s = Least {
             rule,
             overhead,
@@ -108,7 +108,7 @@ impl Least {
     }
 
     /// The slot for a destination: which ones each rule skips, and its key.
-    fn leaf(&self, i: usize, d: &Dest) -> Node {
+    fn leaf(&self, i: usize, d: &Destination) -> Node {
         // Weights are never negative in a service (refused on entry).
         let w = u32::try_from(d.weight).unwrap_or(0);
         let (pickable, oh) = match self.rule {
@@ -132,7 +132,7 @@ impl Least {
     }
 
     /// Lay the tree anew for this list.
-    pub(crate) fn rebuild(&mut self, dests: &[Dest]) {
+    pub(crate) fn rebuild(&mut self, dests: &[Destination]) {
         self.size = dests.len().next_power_of_two().max(1);
         self.nodes.clear();
         self.nodes.resize(2 * self.size, EMPTY);
@@ -148,7 +148,7 @@ impl Least {
     }
 
     /// Use another overhead formula (lc, wlc).
-    pub(crate) fn set_overhead(&mut self, overhead: Overhead, dests: &[Dest]) {
+    pub(crate) fn set_overhead(&mut self, overhead: Overhead, dests: &[Destination]) {
         self.overhead = overhead;
         self.rebuild(dests);
     }
@@ -160,7 +160,7 @@ impl Least {
     }
 
     /// The destination at `index` changed: replay its path to the root.
-    pub(crate) fn changed(&mut self, dests: &[Dest], index: usize) {
+    pub(crate) fn changed(&mut self, dests: &[Destination], index: usize) {
         let Some(d) = dests.get(index) else { return };
         let leaf = self.leaf(index, d);
         // Measured: the ratio rules' outcomes are hard to predict, so they

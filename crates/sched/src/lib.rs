@@ -1,6 +1,6 @@
 //! The Linux IPVS connection schedulers, decision for decision, and faster.
 //!
-//! A [`Service`] holds a virtual service's destinations ([`Dest`]: weight,
+//! A [`Service`] holds a virtual service's destinations ([`Destination`]: weight,
 //! active and inactive connections, the `OVERLOAD` flag, connection
 //! thresholds) as a slice in the kernel's list order, and the scheduler bound
 //! to it ([`Scheduler`]): `rr`, `wrr`, `lc`, `wlc`, `sed`, `nq`, `fo`, `ovf`
@@ -17,6 +17,12 @@
 //! the list wins" ties of the least-connection family go to the most
 //! recently added one. [`Service::add`] does the same; to get a list
 //! `d0, d1, d2` add `d2` first (or use [`Service::incremental`]).
+//!
+//! So list indices move: every add shifts them all, every removal those
+//! after it. [`Service::add`] returns a [`DestId`] that does not move: it
+//! names its destination until that one is removed and is refused after
+//! ([`Error::StaleId`]). Every operation on one destination takes either
+//! ([`DestRef`]); [`Service::position`] and [`Service::id_at`] translate.
 //!
 //! # Hooks and thresholds
 //!
@@ -57,16 +63,16 @@
 //! # Example
 //!
 //! ```
-//! use sched::{Dest, Scheduler, Service};
+//! use sched::{Destination, Scheduler, Service};
 //!
 //! // wlc over weights 3, 1, 2 (list order), each pick opening a connection.
-//! let mut svc = Service::with_dests(Scheduler::Wlc, [3, 1, 2].map(Dest::new))?;
+//! let mut svc = Service::with_destinations(Scheduler::Wlc, [3, 1, 2].map(Destination::new))?;
 //! let mut picks = Vec::new();
 //! for _ in 0..8 {
 //!     picks.extend(svc.pick_and_connect()?);
 //! }
 //! assert_eq!(picks, [0, 1, 2, 0, 2, 0, 0, 1]);
-//! assert_eq!(svc.dests()[0].active(), 4);
+//! assert_eq!(svc.destinations()[0].active(), 4);
 //!
 //! // Nothing eligible: no pick.
 //! svc.set_weight(0, 0)?;
@@ -85,6 +91,7 @@ mod dest;
 mod error;
 mod hash;
 mod hashing;
+mod id;
 mod kernel_facts;
 mod keyed;
 mod least;
@@ -95,8 +102,12 @@ mod scheduler;
 mod service;
 mod wrr;
 
-pub use dest::{Dest, Overhead};
+pub use dest::{Destination, Overhead};
+/// The former name of [`Destination`].
+#[deprecated(note = "renamed to `Destination`, as in ipvs-proto")]
+pub type Dest = Destination;
 pub use error::Error;
+pub use id::{DestId, DestRef};
 pub use kernel_facts::{
     CHANGES, Change, Fact, KernelFacts, KernelRelease, ThresholdRule, UnknownRelease,
 };

@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
 use crate::bitset::Bitset;
-use crate::dest::{Dest, Overhead};
+use crate::dest::{Destination, Overhead};
 use crate::hash::{fold, hash_32};
 use crate::least::{Least, Rule};
 
@@ -67,7 +67,7 @@ pub(crate) struct Locality {
     /// Identity -> list index.
     index: BTreeMap<Ident, usize>,
     /// Removed destinations as they were when removed (the kernel's trash).
-    trash: BTreeMap<Ident, Dest>,
+    trash: BTreeMap<Ident, Destination>,
     next_anon: u64,
     /// `__ip_vs_lblc_schedule()`: weighted least connection.
     least: Least,
@@ -91,13 +91,13 @@ fn bucket_of(addr: IpAddr) -> usize {
     hash_32(fold(addr), TAB_BITS) as usize
 }
 
-fn under_half(d: &Dest) -> bool {
+fn under_half(d: &Destination) -> bool {
     u64::from(d.active) * 2 < u64::try_from(d.weight).unwrap_or(0)
 }
 
 impl Locality {
     /// `init_service`: an empty table, the timer due a minute from `now`.
-    pub(crate) fn new(which: Which, overhead: Overhead, dests: &[Dest], now: u64) -> Self {
+    pub(crate) fn new(which: Which, overhead: Overhead, dests: &[Destination], now: u64) -> Self {
         let mut s = Locality {
             which,
             idents: Vec::new(),
@@ -120,7 +120,7 @@ impl Locality {
         s
     }
 
-    fn ident_for(&mut self, d: &Dest) -> Ident {
+    fn ident_for(&mut self, d: &Destination) -> Ident {
         match d.addr {
             Some(a) => Ident::Addr(a),
             None => {
@@ -130,7 +130,7 @@ impl Locality {
         }
     }
 
-    fn reindex(&mut self, dests: &[Dest]) {
+    fn reindex(&mut self, dests: &[Destination]) {
         self.index = self
             .idents
             .iter()
@@ -148,7 +148,7 @@ impl Locality {
     }
 
     /// A destination was added at the head of the list.
-    pub(crate) fn added(&mut self, dests: &[Dest]) {
+    pub(crate) fn added(&mut self, dests: &[Destination]) {
         let Some(d) = dests.first() else { return };
         let id = self.ident_for(d);
         self.trash.remove(&id);
@@ -157,7 +157,7 @@ impl Locality {
     }
 
     /// The destination at `index` was removed; it was `gone`.
-    pub(crate) fn removed(&mut self, dests: &[Dest], index: usize, gone: Dest) {
+    pub(crate) fn removed(&mut self, dests: &[Destination], index: usize, gone: Destination) {
         if index < self.idents.len() {
             let id = self.idents.remove(index);
             self.trash.insert(id, gone);
@@ -166,7 +166,7 @@ impl Locality {
     }
 
     /// A destination's weight, counters or flag changed.
-    pub(crate) fn changed(&mut self, dests: &[Dest], index: usize) {
+    pub(crate) fn changed(&mut self, dests: &[Destination], index: usize) {
         self.least.changed(dests, index);
         if let Some(d) = dests.get(index) {
             let was = self.under_half.get(index);
@@ -182,20 +182,24 @@ impl Locality {
         }
     }
 
-    pub(crate) fn set_overhead(&mut self, overhead: Overhead, dests: &[Dest]) {
+    pub(crate) fn set_overhead(&mut self, overhead: Overhead, dests: &[Destination]) {
         self.overhead = overhead;
         self.least.set_overhead(overhead, dests);
     }
 
     /// `is_overloaded()`: more active connections than weight while some
     /// destination has fewer than half its weight.
-    fn is_overloaded(&self, d: &Dest) -> bool {
+    fn is_overloaded(&self, d: &Destination) -> bool {
         i64::from(d.active) > i64::from(d.weight) && self.under_half_count > 0
     }
 
     /// A destination as the kernel would read it through an entry: listed
     /// (available) or in the trash.
-    fn lookup<'a>(&'a self, dests: &'a [Dest], id: Ident) -> Option<(Option<usize>, &'a Dest)> {
+    fn lookup<'a>(
+        &'a self,
+        dests: &'a [Destination],
+        id: Ident,
+    ) -> Option<(Option<usize>, &'a Destination)> {
         match self.index.get(&id) {
             Some(&i) => dests.get(i).map(|d| (Some(i), d)),
             None => self.trash.get(&id).map(|d| (None, d)),
@@ -217,7 +221,7 @@ impl Locality {
     /// Schedule a packet to `daddr` at time `now`.
     pub(crate) fn pick(
         &mut self,
-        dests: &[Dest],
+        dests: &[Destination],
         daddr: IpAddr,
         now: u64,
         expiration: u64,
@@ -229,7 +233,7 @@ impl Locality {
     }
 
     /// `ip_vs_lblc_schedule()`.
-    fn lblc_pick(&mut self, dests: &[Dest], daddr: IpAddr, now: u64) -> Option<usize> {
+    fn lblc_pick(&mut self, dests: &[Destination], daddr: IpAddr, now: u64) -> Option<usize> {
         let cached = self.find(daddr).map(|en| {
             en.lastuse = now;
             en.set[0]
@@ -265,7 +269,7 @@ impl Locality {
 
     /// `ip_vs_dest_set_min()`: the weighted least-connection member that is
     /// listed and not overloaded.
-    fn set_min(&self, dests: &[Dest], set: &[Ident]) -> Option<usize> {
+    fn set_min(&self, dests: &[Destination], set: &[Ident]) -> Option<usize> {
         let mut it = set.iter();
         let (mut least, mut lw, mut loh) = loop {
             let id = *it.next()?;
@@ -302,7 +306,7 @@ impl Locality {
 
     /// `ip_vs_dest_set_max()`: the weighted most-connection member with a
     /// positive weight, listed or not.
-    fn set_max(&self, dests: &[Dest], set: &[Ident]) -> Option<Ident> {
+    fn set_max(&self, dests: &[Destination], set: &[Ident]) -> Option<Ident> {
         let mut it = set.iter();
         let (mut most, mut mw, mut moh) = loop {
             let id = *it.next()?;
@@ -332,7 +336,7 @@ impl Locality {
     /// `ip_vs_lblcr_schedule()`.
     fn lblcr_pick(
         &mut self,
-        dests: &[Dest],
+        dests: &[Destination],
         daddr: IpAddr,
         now: u64,
         expiration: u64,

@@ -17,10 +17,10 @@ use core::str::FromStr;
 /// decisions are reproducible.
 ///
 /// ```
-/// use sched::{Dest, Packet, Scheduler, Service};
+/// use sched::{Destination, Packet, Scheduler, Service};
 /// use std::net::SocketAddr;
 ///
-/// let mut svc = Service::with_dests(Scheduler::Sh, [1, 1, 1].map(Dest::new))?;
+/// let mut svc = Service::with_destinations(Scheduler::Sh, [1, 1, 1].map(Destination::new))?;
 /// let client: SocketAddr = "192.0.2.7:40000".parse().unwrap();
 /// let vip: SocketAddr = "198.51.100.1:80".parse().unwrap();
 /// let first = svc.pick_packet(&Packet::new(client, vip));

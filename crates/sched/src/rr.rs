@@ -6,7 +6,7 @@
 //! ones, in word steps instead of one step per destination.
 
 use crate::bitset::Bitset;
-use crate::dest::Dest;
+use crate::dest::Destination;
 
 /// The N-of-N counters of the notebook's patch (`int i = 1, n = 1;` there,
 /// global; per instance and saturating here).
@@ -28,13 +28,13 @@ pub(crate) struct RoundRobin {
     run: Option<Run>,
 }
 
-fn eligible(d: &Dest) -> bool {
+fn eligible(d: &Destination) -> bool {
     !d.overloaded && d.weight > 0
 }
 
 impl RoundRobin {
     /// Plain `rr`, bound to this list (`ip_vs_rr_init_svc`: cursor at head).
-    pub(crate) fn rr(dests: &[Dest]) -> Self {
+    pub(crate) fn rr(dests: &[Destination]) -> Self {
         let mut s = RoundRobin {
             cursor: None,
             eligible: Bitset::default(),
@@ -48,7 +48,7 @@ impl RoundRobin {
     /// N-of-N; `seed` selects the notebook patch's exact counters (start
     /// `i = n = 1`: runs 2, 3, 4, ...) instead of the intended ones (start
     /// `i = n = 0`: runs 1, 2, 3, ...).
-    pub(crate) fn nofn(dests: &[Dest], seed: bool) -> Self {
+    pub(crate) fn nofn(dests: &[Destination], seed: bool) -> Self {
         let start = if seed {
             Run { i: 1, n: 1 }
         } else {
@@ -59,7 +59,7 @@ impl RoundRobin {
         s
     }
 
-    fn rebuild(&mut self, dests: &[Dest]) {
+    fn rebuild(&mut self, dests: &[Destination]) {
         self.len = dests.len();
         self.eligible.reset(dests.len());
         for (i, d) in dests.iter().enumerate() {
@@ -69,7 +69,7 @@ impl RoundRobin {
 
     /// A destination was inserted at the head (index 0). `rr` has no
     /// `add_dest` hook: the cursor stays on the destination it was on.
-    pub(crate) fn added(&mut self, dests: &[Dest]) {
+    pub(crate) fn added(&mut self, dests: &[Destination]) {
         self.cursor = self.cursor.map(|c| c + 1);
         self.rebuild(dests);
     }
@@ -77,7 +77,7 @@ impl RoundRobin {
     /// The destination at `index` was unlinked (`ip_vs_rr_del_dest`): a
     /// cursor on it moves to its predecessor (or the head), so the next pick
     /// continues with its successor.
-    pub(crate) fn removed(&mut self, dests: &[Dest], index: usize) {
+    pub(crate) fn removed(&mut self, dests: &[Destination], index: usize) {
         self.cursor = match self.cursor {
             Some(c) if c == index => index.checked_sub(1),
             Some(c) if c > index => Some(c - 1),
@@ -87,7 +87,7 @@ impl RoundRobin {
     }
 
     /// The destination at `index` changed (weight, flag or counters).
-    pub(crate) fn changed(&mut self, dests: &[Dest], index: usize) {
+    pub(crate) fn changed(&mut self, dests: &[Destination], index: usize) {
         if let Some(d) = dests.get(index) {
             self.eligible.set(index, eligible(d));
         }
@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn nofn_counters_saturate_instead_of_overflowing() {
-        let dests = [Dest::new(1), Dest::new(1)];
+        let dests = [Destination::new(1), Destination::new(1)];
         let mut s = RoundRobin::nofn(&dests, false);
         s.run = Some(Run {
             i: u64::MAX - 1,

@@ -5,8 +5,9 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
-use crate::dest::{Dest, Overhead};
+use crate::dest::{Destination, Overhead};
 use crate::error::Error;
+use crate::id::{DestId, DestRef, Ids};
 use crate::kernel_facts::KernelFacts;
 use crate::keyed::{Context, Keyed};
 use crate::least::{Least, Rule};
@@ -25,7 +26,7 @@ enum State {
 }
 
 impl State {
-    fn bind(scheduler: Scheduler, ctx: &Context, dests: &[Dest]) -> Self {
+    fn bind(scheduler: Scheduler, ctx: &Context, dests: &[Destination]) -> Self {
         if let Some(k) = Keyed::bind(scheduler, dests, ctx) {
             return State::Keyed(k);
         }
@@ -57,13 +58,13 @@ impl State {
 /// never allocate and never panic.
 ///
 /// ```
-/// use sched::{Dest, Scheduler, Service};
+/// use sched::{Destination, Scheduler, Service};
 ///
 /// // As `ipvsadm -A -s wrr` then `-a` three times: each new destination
 /// // goes to the head of the list, so add the last one first.
 /// let mut svc = Service::new(Scheduler::Wrr);
 /// for w in [2, 3, 4] {
-///     svc.add(Dest::new(w))?;
+///     svc.add(Destination::new(w))?;
 /// }
 /// let picks: Vec<_> = (0..9).map(|_| svc.pick().unwrap()).collect();
 /// assert_eq!(picks, [0, 1, 2, 0, 0, 1, 0, 1, 2]);
@@ -79,7 +80,9 @@ pub struct Service {
     scheduler: Scheduler,
     /// The kernel release's behaviour: overhead and threshold rule.
     facts: KernelFacts,
-    dests: Vec<Dest>,
+    dests: Vec<Destination>,
+    /// The stable id of each destination.
+    ids: Ids,
     state: State,
     flags: SchedFlags,
     /// The caller's clock, in milliseconds.
@@ -87,7 +90,7 @@ pub struct Service {
     expiration: u64,
     /// Removed destinations with an address, as they left (the kernel's
     /// trash): one added again with that address takes back its counters.
-    trash: BTreeMap<SocketAddr, Dest>,
+    trash: BTreeMap<SocketAddr, Destination>,
 }
 
 /// A fresh service's context: no flags, time 0, the default expiration.
@@ -106,6 +109,7 @@ impl Service {
             scheduler,
             facts: KernelFacts::default(),
             dests: Vec::new(),
+            ids: Ids::default(),
             state: State::bind(scheduler, &START, &[]),
             flags: SchedFlags::NONE,
             now: 0,
@@ -121,11 +125,11 @@ impl Service {
     ///
     /// # Errors
     /// A negative weight or invalid thresholds, naming the value.
-    pub fn with_dests(
+    pub fn with_destinations(
         scheduler: Scheduler,
-        dests: impl IntoIterator<Item = Dest>,
+        dests: impl IntoIterator<Item = Destination>,
     ) -> Result<Self, Error> {
-        let mut list: Vec<Dest> = Vec::new();
+        let mut list: Vec<Destination> = Vec::new();
         for d in dests {
             let d = checked(d)?;
             unique(&list, &d)?;
@@ -134,17 +138,31 @@ impl Service {
         if list.len() >= u32::MAX as usize {
             return Err(Error::TooManyDestinations { len: list.len() });
         }
+        let ids = Ids::for_list(list.len())?;
         let state = State::bind(scheduler, &START, &list);
         Ok(Service {
             scheduler,
             facts: KernelFacts::default(),
             dests: list,
+            ids,
             state,
             flags: SchedFlags::NONE,
             now: 0,
             expiration: DEFAULT_EXPIRATION,
             trash: BTreeMap::new(),
         })
+    }
+
+    /// The former name of [`Service::with_destinations`].
+    ///
+    /// # Errors
+    /// As [`Service::with_destinations`].
+    #[deprecated(note = "renamed to `with_destinations`")]
+    pub fn with_dests(
+        scheduler: Scheduler,
+        dests: impl IntoIterator<Item = Destination>,
+    ) -> Result<Self, Error> {
+        Service::with_destinations(scheduler, dests)
     }
 
     /// A service built as `ipvsadm -A` then one `-a` per destination leaves
@@ -155,7 +173,7 @@ impl Service {
     /// As [`Service::add`].
     pub fn incremental(
         scheduler: Scheduler,
-        dests: impl IntoIterator<Item = Dest, IntoIter: DoubleEndedIterator>,
+        dests: impl IntoIterator<Item = Destination, IntoIter: DoubleEndedIterator>,
     ) -> Result<Self, Error> {
         let mut svc = Service::new(scheduler);
         for d in dests.into_iter().rev() {
@@ -169,7 +187,7 @@ impl Service {
     /// and its threshold rule from now on.
     ///
     /// ```
-    /// use sched::{Dest, KernelFacts, KernelRelease, Scheduler, Service};
+    /// use sched::{Destination, KernelFacts, KernelRelease, Scheduler, Service};
     /// let on_my_director = KernelFacts::for_release("6.1.172".parse()?);
     /// let svc = Service::new(Scheduler::Wlc).with_kernel_facts(on_my_director);
     /// assert_eq!(svc.kernel_facts(), KernelFacts::CLASSIC);
@@ -305,8 +323,46 @@ impl Service {
 
     /// The destinations in the kernel's list order.
     #[must_use]
-    pub fn dests(&self) -> &[Dest] {
+    pub fn destinations(&self) -> &[Destination] {
         &self.dests
+    }
+
+    /// The former name of [`Service::destinations`].
+    #[deprecated(note = "renamed to `destinations`")]
+    #[must_use]
+    pub fn dests(&self) -> &[Destination] {
+        &self.dests
+    }
+
+    /// The destination `dest` names (a list index or a [`DestId`]).
+    ///
+    /// # Errors
+    /// An index out of range, a stale id or a stale id.
+    pub fn destination(&self, dest: impl Into<DestRef>) -> Result<&Destination, Error> {
+        let index = self.ids.resolve(dest.into())?;
+        Ok(&self.dests[index])
+    }
+
+    /// The list position (index 0 = head) of the destination `dest` names:
+    /// where an id's destination is now.
+    ///
+    /// # Errors
+    /// An index out of range, a stale id or a stale id.
+    pub fn position(&self, dest: impl Into<DestRef>) -> Result<usize, Error> {
+        self.ids.resolve(dest.into())
+    }
+
+    /// The id of the destination at list position `index` (e.g. of a
+    /// pick), or `None` past the end of the list.
+    #[must_use]
+    pub fn id_at(&self, index: usize) -> Option<DestId> {
+        self.ids.at(index)
+    }
+
+    /// The ids of the destinations in the kernel's list order (with
+    /// [`Service::destinations`]).
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = DestId> + DoubleEndedIterator + '_ {
+        self.ids.iter().copied()
     }
 
     /// The number of destinations.
@@ -380,8 +436,9 @@ impl Service {
 
     /// Add a destination at the head of the list (index 0), as the kernel's
     /// `list_add_rcu()` does, then run the scheduler's `add_dest` hook.
-    /// Every existing index moves up by one. Its thresholds are applied to
-    /// its `OVERLOAD` flag.
+    /// Every existing index moves up by one; ids do not move: the one
+    /// returned names the new destination until it is removed. Its
+    /// thresholds are applied to its `OVERLOAD` flag.
     ///
     /// # Errors
     /// A negative weight, a lower threshold above the upper one, an upper
@@ -394,7 +451,7 @@ impl Service {
     /// connections outlive the removal; use [`Service::set_counts`] for
     /// those that ended meanwhile) and its `OVERLOAD` flag, then the weight
     /// and thresholds given, applied as an edit would.
-    pub fn add(&mut self, dest: Dest) -> Result<(), Error> {
+    pub fn add(&mut self, dest: Destination) -> Result<DestId, Error> {
         let mut dest = checked(dest)?;
         unique(&self.dests, &dest)?;
         if let Some(old) = dest.addr.and_then(|a| self.trash.get(&a)) {
@@ -412,6 +469,7 @@ impl Service {
                 len: self.dests.len() + 1,
             });
         }
+        let id = self.ids.push_head()?;
         if let Some(a) = dest.addr {
             self.trash.remove(&a);
         }
@@ -422,16 +480,18 @@ impl Service {
             State::Least(s) => s.rebuild(&self.dests),
             State::Keyed(s) => s.added(&self.dests),
         }
-        Ok(())
+        Ok(id)
     }
 
-    /// Remove the destination at `index` and run the scheduler's
-    /// `del_dest` hook; later indices move down by one.
+    /// Remove the destination `dest` names (a list index or a [`DestId`])
+    /// and run the scheduler's `del_dest` hook; later indices move down by
+    /// one, and its id is refused from now on.
     ///
     /// # Errors
-    /// An index out of range.
-    pub fn remove(&mut self, index: usize) -> Result<Dest, Error> {
-        self.index(index)?;
+    /// An index out of range, a stale id or a stale id.
+    pub fn remove(&mut self, dest: impl Into<DestRef>) -> Result<Destination, Error> {
+        let index = self.ids.resolve(dest.into())?;
+        self.ids.remove(index);
         let d = self.dests.remove(index);
         if let Some(a) = d.addr {
             self.trash.insert(a, d);
@@ -450,9 +510,9 @@ impl Service {
     /// one that changes nothing).
     ///
     /// # Errors
-    /// An index out of range or a negative weight.
-    pub fn set_weight(&mut self, index: usize, weight: i32) -> Result<(), Error> {
-        self.index(index)?;
+    /// An index out of range, a stale id or a negative weight.
+    pub fn set_weight(&mut self, dest: impl Into<DestRef>, weight: i32) -> Result<(), Error> {
+        let index = self.ids.resolve(dest.into())?;
         if weight < 0 {
             return Err(Error::NegativeWeight { weight });
         }
@@ -473,9 +533,14 @@ impl Service {
     /// `upd_dest` hook runs, as for any edit.
     ///
     /// # Errors
-    /// An index out of range, `lower > upper` or `upper > i32::MAX`.
-    pub fn set_thresholds(&mut self, index: usize, upper: u32, lower: u32) -> Result<(), Error> {
-        self.index(index)?;
+    /// An index out of range, a stale id, `lower > upper` or `upper > i32::MAX`.
+    pub fn set_thresholds(
+        &mut self,
+        dest: impl Into<DestRef>,
+        upper: u32,
+        lower: u32,
+    ) -> Result<(), Error> {
+        let index = self.ids.resolve(dest.into())?;
         check_thresholds(upper, lower)?;
         self.dests[index].edit_thresholds(self.facts.thresholds, upper, lower);
         self.edited(index);
@@ -488,55 +553,55 @@ impl Service {
     /// flag is updated as `ip_vs_bind_dest()` does.
     ///
     /// # Errors
-    /// An index out of range or an active count at `u32::MAX`.
-    pub fn connect(&mut self, index: usize) -> Result<(), Error> {
-        self.bind(index, Counter::Active)
+    /// An index out of range, a stale id or an active count at `u32::MAX`.
+    pub fn connect(&mut self, dest: impl Into<DestRef>) -> Result<(), Error> {
+        self.bind(dest.into(), Counter::Active)
     }
 
     /// A new connection bound to the destination, counted inactive. The
     /// `OVERLOAD` flag is updated as `ip_vs_bind_dest()` does.
     ///
     /// # Errors
-    /// An index out of range or an inactive count at `u32::MAX`.
-    pub fn connect_inactive(&mut self, index: usize) -> Result<(), Error> {
-        self.bind(index, Counter::Inactive)
+    /// An index out of range, a stale id or an inactive count at `u32::MAX`.
+    pub fn connect_inactive(&mut self, dest: impl Into<DestRef>) -> Result<(), Error> {
+        self.bind(dest.into(), Counter::Inactive)
     }
 
     /// An active connection ends (`ip_vs_unbind_dest()`): the flag is
     /// re-evaluated only if it was set.
     ///
     /// # Errors
-    /// An index out of range or no active connection.
-    pub fn disconnect(&mut self, index: usize) -> Result<(), Error> {
-        self.unbind(index, Counter::Active)
+    /// An index out of range, a stale id or no active connection.
+    pub fn disconnect(&mut self, dest: impl Into<DestRef>) -> Result<(), Error> {
+        self.unbind(dest.into(), Counter::Active)
     }
 
     /// An inactive connection expires (`ip_vs_unbind_dest()`), with the same
     /// flag rule as [`Service::disconnect`].
     ///
     /// # Errors
-    /// An index out of range or no inactive connection.
-    pub fn expire_inactive(&mut self, index: usize) -> Result<(), Error> {
-        self.unbind(index, Counter::Inactive)
+    /// An index out of range, a stale id or no inactive connection.
+    pub fn expire_inactive(&mut self, dest: impl Into<DestRef>) -> Result<(), Error> {
+        self.unbind(dest.into(), Counter::Inactive)
     }
 
     /// An active connection becomes inactive (e.g. TCP FIN): the total, and
     /// so the flag, stays.
     ///
     /// # Errors
-    /// An index out of range, no active connection, or an inactive count at
+    /// An index out of range, a stale id, no active connection, or an inactive count at
     /// `u32::MAX`.
-    pub fn deactivate(&mut self, index: usize) -> Result<(), Error> {
-        self.shift(index, Counter::Active, Counter::Inactive)
+    pub fn deactivate(&mut self, dest: impl Into<DestRef>) -> Result<(), Error> {
+        self.shift(dest.into(), Counter::Active, Counter::Inactive)
     }
 
     /// An inactive connection becomes active (e.g. TCP ESTABLISHED).
     ///
     /// # Errors
-    /// An index out of range, no inactive connection, or an active count at
+    /// An index out of range, a stale id, no inactive connection, or an active count at
     /// `u32::MAX`.
-    pub fn activate(&mut self, index: usize) -> Result<(), Error> {
-        self.shift(index, Counter::Inactive, Counter::Active)
+    pub fn activate(&mut self, dest: impl Into<DestRef>) -> Result<(), Error> {
+        self.shift(dest.into(), Counter::Inactive, Counter::Active)
     }
 
     /// Set a destination's counters directly, e.g. to mirror a live
@@ -544,9 +609,14 @@ impl Service {
     /// [`Service::set_overloaded`] to mirror it too). No scheduler hook runs.
     ///
     /// # Errors
-    /// An index out of range.
-    pub fn set_counts(&mut self, index: usize, active: u32, inactive: u32) -> Result<(), Error> {
-        self.index(index)?;
+    /// An index out of range, a stale id.
+    pub fn set_counts(
+        &mut self,
+        dest: impl Into<DestRef>,
+        active: u32,
+        inactive: u32,
+    ) -> Result<(), Error> {
+        let index = self.ids.resolve(dest.into())?;
         let d = &mut self.dests[index];
         d.active = active;
         d.inactive = inactive;
@@ -558,17 +628,21 @@ impl Service {
     /// hook runs.
     ///
     /// # Errors
-    /// An index out of range.
-    pub fn set_overloaded(&mut self, index: usize, overloaded: bool) -> Result<(), Error> {
-        self.index(index)?;
+    /// An index out of range, a stale id.
+    pub fn set_overloaded(
+        &mut self,
+        dest: impl Into<DestRef>,
+        overloaded: bool,
+    ) -> Result<(), Error> {
+        let index = self.ids.resolve(dest.into())?;
         self.dests[index].overloaded = overloaded;
         self.changed(index);
         Ok(())
     }
 
     /// `ip_vs_bind_dest()`: one more connection, then the flag updated.
-    fn bind(&mut self, index: usize, counter: Counter) -> Result<(), Error> {
-        self.index(index)?;
+    fn bind(&mut self, dest: DestRef, counter: Counter) -> Result<(), Error> {
+        let index = self.ids.resolve(dest)?;
         let d = &mut self.dests[index];
         let slot = counter.of(d);
         *slot = slot.checked_add(1).ok_or(Error::CounterOverflow {
@@ -582,8 +656,8 @@ impl Service {
 
     /// `ip_vs_unbind_dest()`: one connection less; the flag re-evaluated
     /// only if it was set.
-    fn unbind(&mut self, index: usize, counter: Counter) -> Result<(), Error> {
-        self.index(index)?;
+    fn unbind(&mut self, dest: DestRef, counter: Counter) -> Result<(), Error> {
+        let index = self.ids.resolve(dest)?;
         let d = &mut self.dests[index];
         let slot = counter.of(d);
         *slot = slot.checked_sub(1).ok_or(Error::NoConnection {
@@ -596,8 +670,8 @@ impl Service {
     }
 
     /// A state change moving one connection between the counters.
-    fn shift(&mut self, index: usize, from: Counter, to: Counter) -> Result<(), Error> {
-        self.index(index)?;
+    fn shift(&mut self, dest: DestRef, from: Counter, to: Counter) -> Result<(), Error> {
+        let index = self.ids.resolve(dest)?;
         let d = &mut self.dests[index];
         if *from.of(d) == 0 {
             return Err(Error::NoConnection {
@@ -615,17 +689,6 @@ impl Service {
         *to.of(d) += 1;
         self.changed(index);
         Ok(())
-    }
-
-    fn index(&self, index: usize) -> Result<(), Error> {
-        if index < self.dests.len() {
-            Ok(())
-        } else {
-            Err(Error::IndexOutOfRange {
-                index,
-                len: self.dests.len(),
-            })
-        }
     }
 
     /// The kernel's `upd_dest` hook after an edit.
@@ -657,7 +720,7 @@ enum Counter {
 }
 
 impl Counter {
-    fn of(self, d: &mut Dest) -> &mut u32 {
+    fn of(self, d: &mut Destination) -> &mut u32 {
         match self {
             Counter::Active => &mut d.active,
             Counter::Inactive => &mut d.inactive,
@@ -684,7 +747,7 @@ fn check_thresholds(upper: u32, lower: u32) -> Result<(), Error> {
 
 /// Validate a destination joining a service and evaluate its flag for its
 /// thresholds.
-fn checked(mut d: Dest) -> Result<Dest, Error> {
+fn checked(mut d: Destination) -> Result<Destination, Error> {
     if d.weight < 0 {
         return Err(Error::NegativeWeight { weight: d.weight });
     }
@@ -698,7 +761,7 @@ fn checked(mut d: Dest) -> Result<Dest, Error> {
 
 /// The kernel refuses a second destination with the same address and port
 /// (`-EEXIST`).
-fn unique(list: &[Dest], d: &Dest) -> Result<(), Error> {
+fn unique(list: &[Destination], d: &Destination) -> Result<(), Error> {
     match d.addr {
         Some(addr) if list.iter().any(|x| x.addr == Some(addr)) => {
             Err(Error::DuplicateAddress { addr })

@@ -13,7 +13,7 @@
 use alloc::vec::Vec;
 
 use crate::bitset::Bitset;
-use crate::dest::Dest;
+use crate::dest::Destination;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Wrr {
@@ -42,13 +42,13 @@ fn gcd(mut a: i32, mut b: i32) -> i32 {
     a
 }
 
-fn weight_at(dests: &[Dest], i: u32) -> i32 {
+fn weight_at(dests: &[Destination], i: u32) -> i32 {
     dests.get(i as usize).map_or(0, |d| d.weight)
 }
 
 impl Wrr {
     /// `ip_vs_wrr_init_svc`: bound to this list, `cw = mw`.
-    pub(crate) fn new(dests: &[Dest]) -> Self {
+    pub(crate) fn new(dests: &[Destination]) -> Self {
         let mut s = Wrr {
             cl: None,
             cw: 0,
@@ -69,7 +69,7 @@ impl Wrr {
     /// `di` and `mw` from the list (`ip_vs_wrr_gcd_weight`,
     /// `ip_vs_wrr_max_weight`), the cursor back to the head, and the index
     /// rebuilt.
-    fn recompute(&mut self, dests: &[Dest]) {
+    fn recompute(&mut self, dests: &[Destination]) {
         let mut g = 0;
         let mut max = 0;
         for d in dests {
@@ -100,7 +100,7 @@ impl Wrr {
 
     /// `ip_vs_wrr_dest_changed`, the hook run on every destination add,
     /// removal and edit.
-    pub(crate) fn dest_changed(&mut self, dests: &[Dest]) {
+    pub(crate) fn dest_changed(&mut self, dests: &[Destination]) {
         self.recompute(dests);
         if self.cw > self.mw || self.cw == 0 {
             self.cw = self.mw;
@@ -111,7 +111,7 @@ impl Wrr {
 
     /// The destination at `index` changed its flag or counters (not a
     /// kernel hook: only the index follows).
-    pub(crate) fn changed(&mut self, dests: &[Dest], index: usize) {
+    pub(crate) fn changed(&mut self, dests: &[Destination], index: usize) {
         let Some(d) = dests.get(index) else { return };
         if i64::from(d.weight) >= self.threshold {
             let was = self.bits.get(index);
@@ -128,7 +128,7 @@ impl Wrr {
     }
 
     /// Make `bits` stand for `weight >= cw`.
-    fn sync(&mut self, dests: &[Dest]) {
+    fn sync(&mut self, dests: &[Destination]) {
         let cw = i64::from(self.cw);
         while self.added > 0 {
             let i = self.order[self.added - 1];
@@ -155,7 +155,7 @@ impl Wrr {
     }
 
     /// `ip_vs_wrr_schedule`.
-    pub(crate) fn pick(&mut self, dests: &[Dest]) -> Option<usize> {
+    pub(crate) fn pick(&mut self, dests: &[Destination]) -> Option<usize> {
         if self.mw == 0 {
             return None;
         }
@@ -211,7 +211,7 @@ impl Wrr {
     /// last pass) is reached. Take those steps at once; each of them finds
     /// nothing, keeps `cw > di` (so `last_pass` stays false and `stop`
     /// unset) and `cw > 0` (no restart).
-    fn skip_empty_passes(&mut self, dests: &[Dest]) {
+    fn skip_empty_passes(&mut self, dests: &[Destination]) {
         let next = self
             .order
             .get(self.added)

@@ -36,7 +36,7 @@ use nix::sys::socket::{
 };
 use std::sync::OnceLock;
 
-use sched::{Dest, KernelFacts, KernelRelease, Overhead, Scheduler, Service, ThresholdRule};
+use sched::{Destination, KernelFacts, KernelRelease, Overhead, Scheduler, Service, ThresholdRule};
 
 // The namespace set-up of every kernel-lab suite, kept with ipvs-proto's
 // (test code shared by path: sched has no dependency on ipvs-proto).
@@ -383,12 +383,12 @@ impl Scenario {
             .weights
             .iter()
             .zip(&self.upper)
-            .map(|(&w, &u)| Dest::new(w).with_thresholds(u, 0));
+            .map(|(&w, &u)| Destination::new(w).with_thresholds(u, 0));
         let svc = match self.build {
             Build::OneByOne => {
                 Service::incremental(self.scheduler, dests.collect::<Vec<_>>()).expect("valid")
             }
-            Build::Rebound => Service::with_dests(self.scheduler, dests).expect("valid"),
+            Build::Rebound => Service::with_destinations(self.scheduler, dests).expect("valid"),
         };
         svc.with_kernel_facts(facts())
     }

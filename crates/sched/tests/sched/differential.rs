@@ -7,7 +7,7 @@
 //! and on every destination.
 
 use proptest::prelude::*;
-use sched::{Dest, Overhead, Scheduler, Service, ThresholdRule};
+use sched::{Destination, Overhead, Scheduler, Service, ThresholdRule};
 
 use crate::reference::{RefDest, RefService};
 
@@ -36,7 +36,7 @@ enum Op {
     Thresholds(bool),
 }
 
-fn weight() -> impl Strategy<Value = i32> {
+pub(crate) fn weight() -> impl Strategy<Value = i32> {
     prop_oneof![
         3 => Just(0),
         4 => 1..=4i32,
@@ -58,7 +58,7 @@ fn thresholds() -> impl Strategy<Value = (u32, u32)> {
     ]
 }
 
-fn dest() -> impl Strategy<Value = RefDest> {
+pub(crate) fn dest() -> impl Strategy<Value = RefDest> {
     (
         weight(),
         count(),
@@ -104,16 +104,16 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn to_dest(r: &RefDest) -> Dest {
-    Dest::new(r.weight)
+pub(crate) fn to_dest(r: &RefDest) -> Destination {
+    Destination::new(r.weight)
         .with_counts(r.active, r.inactive)
         .with_overloaded(r.overloaded)
         .with_thresholds(r.upper, r.lower)
 }
 
-fn same_dests(fast: &Service, model: &RefService) -> bool {
-    fast.dests().len() == model.dests.len()
-        && fast.dests().iter().zip(&model.dests).all(|(f, r)| {
+pub(crate) fn same_dests(fast: &Service, model: &RefService) -> bool {
+    fast.destinations().len() == model.dests.len()
+        && fast.destinations().iter().zip(&model.dests).all(|(f, r)| {
             f.weight() == r.weight
                 && f.active() == r.active
                 && f.inactive() == r.inactive
@@ -247,7 +247,7 @@ fn run(
         let valid = initial
             .iter()
             .all(|d| d.weight >= 0 && d.upper <= i32::MAX as u32 && d.lower <= d.upper);
-        let fast = Service::with_dests(scheduler, initial.iter().map(to_dest));
+        let fast = Service::with_destinations(scheduler, initial.iter().map(to_dest));
         prop_assert_eq!(fast.is_ok(), valid);
         let Ok(fast) = fast else { return Ok(()) };
         let mut model = RefService::new(scheduler);
@@ -267,7 +267,7 @@ fn run(
             "destinations differ after step {} ({:?}): {:?} vs {:?}",
             step,
             op,
-            fast.dests(),
+            fast.destinations(),
             model.dests
         );
     }

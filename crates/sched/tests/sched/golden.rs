@@ -1,12 +1,12 @@
 //! Hand-checked sequences and rules, worked out on paper from the kernel
 //! sources (comments give the working).
 
-use sched::{Dest, Error, Overhead, Scheduler, Service};
+use sched::{Destination, Error, Overhead, Scheduler, Service};
 
 use crate::reference::{RefDest, RefService};
 
 fn bound(scheduler: Scheduler, weights: &[i32]) -> Service {
-    Service::with_dests(scheduler, weights.iter().map(|&w| Dest::new(w))).unwrap()
+    Service::with_destinations(scheduler, weights.iter().map(|&w| Destination::new(w))).unwrap()
 }
 
 fn picks(svc: &mut Service, n: usize) -> Vec<Option<usize>> {
@@ -73,7 +73,7 @@ fn rr_starts_at_zero_skips_and_survives_removal() {
     svc.remove(1).unwrap(); // list now 0, 1
     assert_eq!(svc.pick(), Some(1));
     // Adding at the head keeps the cursor on its destination.
-    svc.add(Dest::new(1)).unwrap(); // list now 1, 0, 1; cursor on index 2
+    svc.add(Destination::new(1)).unwrap(); // list now 1, 0, 1; cursor on index 2
     assert_eq!(picks(&mut svc, 3), some(&[0, 2, 0]));
 }
 
@@ -115,10 +115,10 @@ fn nofn_moves_past_an_ineligible_current() {
 fn lc_overhead_current_versus_classic() {
     // d0: 1 active (current 257, classic 256); d1: 256 inactive (256 both).
     let dests = [
-        Dest::new(1).with_counts(1, 0),
-        Dest::new(1).with_counts(0, 256),
+        Destination::new(1).with_counts(1, 0),
+        Destination::new(1).with_counts(0, 256),
     ];
-    let mut current = Service::with_dests(Scheduler::Lc, dests).unwrap();
+    let mut current = Service::with_destinations(Scheduler::Lc, dests).unwrap();
     assert_eq!(current.pick(), Some(1));
     let mut classic = current.clone().with_overhead(Overhead::Classic);
     // A tie: the earlier one wins.
@@ -130,12 +130,12 @@ fn lc_overhead_current_versus_classic() {
 #[test]
 fn lc_skips_weight_zero_and_overloaded() {
     let dests = [
-        Dest::new(0),
-        Dest::new(5).with_counts(0, 0).with_overloaded(true),
-        Dest::new(1).with_counts(3, 0),
-        Dest::new(9).with_counts(3, 0),
+        Destination::new(0),
+        Destination::new(5).with_counts(0, 0).with_overloaded(true),
+        Destination::new(1).with_counts(3, 0),
+        Destination::new(9).with_counts(3, 0),
     ];
-    let mut svc = Service::with_dests(Scheduler::Lc, dests).unwrap();
+    let mut svc = Service::with_destinations(Scheduler::Lc, dests).unwrap();
     assert_eq!(svc.pick(), Some(2));
 }
 
@@ -144,19 +144,19 @@ fn wlc_cross_multiplied_with_ties_to_the_earlier() {
     // overheads 257·a: d0 2 active w 2 -> 514/2; d1 1 active w 1 -> 257/1:
     // equal ratios, the earlier wins.
     let dests = [
-        Dest::new(2).with_counts(2, 0),
-        Dest::new(1).with_counts(1, 0),
+        Destination::new(2).with_counts(2, 0),
+        Destination::new(1).with_counts(1, 0),
     ];
-    let mut svc = Service::with_dests(Scheduler::Wlc, dests).unwrap();
+    let mut svc = Service::with_destinations(Scheduler::Wlc, dests).unwrap();
     assert_eq!(svc.pick(), Some(0));
     svc.connect(0).unwrap();
     assert_eq!(svc.pick(), Some(1));
     // Big weights and counts: the products need 64 bits.
     let dests = [
-        Dest::new(65535).with_counts(4_000_000, 0),
-        Dest::new(65534).with_counts(3_999_999, 0),
+        Destination::new(65535).with_counts(4_000_000, 0),
+        Destination::new(65534).with_counts(3_999_999, 0),
     ];
-    let mut svc = Service::with_dests(Scheduler::Wlc, dests).unwrap();
+    let mut svc = Service::with_destinations(Scheduler::Wlc, dests).unwrap();
     // 4000000/65535 = 61.0361 < 3999999/65534 = 61.0370: d0 is less loaded.
     assert_eq!(svc.pick(), Some(0));
 }
@@ -165,22 +165,27 @@ fn wlc_cross_multiplied_with_ties_to_the_earlier() {
 fn sed_and_nq_differ_on_idle_servers() {
     // d0 w 10 with 1 active: sed cost 2/10; d1 w 1 idle: 1/1. sed takes d0,
     // nq takes the idle d1.
-    let dests = [Dest::new(10).with_counts(1, 0), Dest::new(1)];
-    let mut sed = Service::with_dests(Scheduler::Sed, dests).unwrap();
-    let mut nq = Service::with_dests(Scheduler::Nq, dests).unwrap();
+    let dests = [Destination::new(10).with_counts(1, 0), Destination::new(1)];
+    let mut sed = Service::with_destinations(Scheduler::Sed, dests).unwrap();
+    let mut nq = Service::with_destinations(Scheduler::Nq, dests).unwrap();
     assert_eq!(sed.pick(), Some(0));
     assert_eq!(nq.pick(), Some(1));
 }
 
 #[test]
 fn fo_and_ovf() {
-    let dests = [Dest::new(2), Dest::new(5), Dest::new(5), Dest::new(1)];
-    let mut fo = Service::with_dests(Scheduler::Fo, dests).unwrap();
+    let dests = [
+        Destination::new(2),
+        Destination::new(5),
+        Destination::new(5),
+        Destination::new(1),
+    ];
+    let mut fo = Service::with_destinations(Scheduler::Fo, dests).unwrap();
     assert_eq!(fo.pick(), Some(1));
     fo.set_overloaded(1, true).unwrap();
     assert_eq!(fo.pick(), Some(2));
     // ovf: the highest weight until its active connections exceed it.
-    let mut ovf = Service::with_dests(Scheduler::Ovf, dests).unwrap();
+    let mut ovf = Service::with_destinations(Scheduler::Ovf, dests).unwrap();
     let got: Vec<_> = (0..14).map(|_| ovf.pick_and_connect().unwrap()).collect();
     // d1 takes 6 (0..=5 active may still receive), then d2 6, then d0.
     let mut want = vec![Some(1); 6];
@@ -192,37 +197,39 @@ fn fo_and_ovf() {
 #[test]
 fn thresholds_set_at_upper_clear_below_lower() {
     // upper 8, no lower: lower value 8 - 8/4 = 6.
-    let mut svc = Service::with_dests(Scheduler::Rr, [Dest::new(1).with_thresholds(8, 0)]).unwrap();
+    let mut svc =
+        Service::with_destinations(Scheduler::Rr, [Destination::new(1).with_thresholds(8, 0)])
+            .unwrap();
     for _ in 0..7 {
         svc.connect(0).unwrap();
     }
-    assert!(!svc.dests()[0].is_overloaded());
+    assert!(!svc.destinations()[0].is_overloaded());
     svc.connect_inactive(0).unwrap();
-    assert!(svc.dests()[0].is_overloaded());
+    assert!(svc.destinations()[0].is_overloaded());
     assert_eq!(svc.pick(), None);
     svc.disconnect(0).unwrap(); // 7
     svc.disconnect(0).unwrap(); // 6: not below 6
-    assert!(svc.dests()[0].is_overloaded());
+    assert!(svc.destinations()[0].is_overloaded());
     // A state change keeps the total and the flag.
     svc.deactivate(0).unwrap();
-    assert!(svc.dests()[0].is_overloaded());
+    assert!(svc.destinations()[0].is_overloaded());
     svc.expire_inactive(0).unwrap(); // 5 < 6
-    assert!(!svc.dests()[0].is_overloaded());
+    assert!(!svc.destinations()[0].is_overloaded());
     assert_eq!(svc.pick(), Some(0));
     // Thresholds re-evaluated at once when they change.
     svc.set_thresholds(0, 5, 2).unwrap();
-    assert!(svc.dests()[0].is_overloaded());
+    assert!(svc.destinations()[0].is_overloaded());
     svc.set_thresholds(0, 0, 0).unwrap();
-    assert!(!svc.dests()[0].is_overloaded());
+    assert!(!svc.destinations()[0].is_overloaded());
     // upper 3: lower value 3 - 0 = 3.
-    assert_eq!(Dest::new(1).with_thresholds(3, 0).lower_value(), 3);
+    assert_eq!(Destination::new(1).with_thresholds(3, 0).lower_value(), 3);
 }
 
 #[test]
 fn errors_name_the_input() {
     let mut svc = bound(Scheduler::Wlc, &[1]);
     assert_eq!(
-        svc.add(Dest::new(-1)),
+        svc.add(Destination::new(-1)),
         Err(Error::NegativeWeight { weight: -1 })
     );
     assert_eq!(
@@ -270,14 +277,14 @@ fn wrr_skips_empty_passes_below_an_overloaded_heavyweight() {
     // then cw restarts at 65535 and falls again to the last pass, which
     // (restarted, stop = index 2) finds index 1 from the head.
     let dests = [
-        Dest::new(65535).with_overloaded(true),
-        Dest::new(1),
-        Dest::new(1),
+        Destination::new(65535).with_overloaded(true),
+        Destination::new(1),
+        Destination::new(1),
     ];
-    let mut svc = Service::with_dests(Scheduler::Wrr, dests).unwrap();
+    let mut svc = Service::with_destinations(Scheduler::Wrr, dests).unwrap();
     assert_eq!(picks(&mut svc, 6), some(&[1, 2, 1, 2, 1, 2]));
     // The literal model walks every one of those passes and agrees.
-    let mut model = RefService::with_dests(
+    let mut model = RefService::with_destinations(
         Scheduler::Wrr,
         vec![
             RefDest {

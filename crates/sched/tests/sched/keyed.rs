@@ -12,7 +12,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use proptest::prelude::*;
-use sched::{Dest, Overhead, Packet, SchedFlags, Scheduler, Service};
+use sched::{Destination, Overhead, Packet, SchedFlags, Scheduler, Service};
 
 use crate::reference::{RefDest, RefService};
 
@@ -144,8 +144,8 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn to_dest(r: &RefDest, addr: SocketAddr) -> Dest {
-    Dest::new(r.weight)
+fn to_dest(r: &RefDest, addr: SocketAddr) -> Destination {
+    Destination::new(r.weight)
         .with_counts(r.active, r.inactive)
         .with_overloaded(r.overloaded)
         .with_thresholds(r.upper, r.lower)
@@ -153,9 +153,9 @@ fn to_dest(r: &RefDest, addr: SocketAddr) -> Dest {
 }
 
 fn same(fast: &Service, model: &RefService) -> bool {
-    fast.dests().len() == model.dests.len()
+    fast.destinations().len() == model.dests.len()
         && fast
-            .dests()
+            .destinations()
             .iter()
             .zip(model.dests.iter().zip(&model.meta))
             .all(|(f, (r, m))| {
@@ -293,7 +293,7 @@ fn run(
             "state differs after step {} ({:?}): {:?} ({} entries) vs {:?} {:?} ({} entries)",
             step,
             op,
-            fast.dests(),
+            fast.destinations(),
             fast.table_entries(),
             model.dests,
             model.meta,

@@ -4,6 +4,7 @@
 
 mod differential;
 mod golden;
+mod ids;
 mod keyed;
 mod observed;
 mod reference;

@@ -2,7 +2,7 @@
 //! a copy of the lab's notes: Debian 6.1.0-56, overhead "current") must come
 //! out of the scheduler unchanged.
 
-use sched::{Dest, Scheduler, Service};
+use sched::{Destination, Scheduler, Service};
 
 const NOTES: &str = include_str!("data/kernel-sched-observed.md");
 
@@ -59,11 +59,11 @@ fn rows() -> Vec<Row> {
 }
 
 fn build(scheduler: Scheduler, weights: &[i32], incremental: bool) -> Service {
-    let dests = weights.iter().map(|&w| Dest::new(w));
+    let dests = weights.iter().map(|&w| Destination::new(w));
     if incremental {
         Service::incremental(scheduler, dests.collect::<Vec<_>>()).unwrap()
     } else {
-        Service::with_dests(scheduler, dests).unwrap()
+        Service::with_destinations(scheduler, dests).unwrap()
     }
 }
 
@@ -96,6 +96,6 @@ fn observed_sed_and_nq_with_inactive_connections_keep_index_0() {
             assert_eq!(i, 0, "{scheduler}");
             svc.connect_inactive(i).unwrap();
         }
-        assert_eq!(svc.dests()[0].inactive(), 20);
+        assert_eq!(svc.destinations()[0].inactive(), 20);
     }
 }

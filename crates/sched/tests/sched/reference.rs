@@ -172,7 +172,7 @@ impl RefService {
     }
 
     /// A service with this list, scheduler bound afterwards.
-    pub fn with_dests(scheduler: Scheduler, dests: Vec<RefDest>) -> Self {
+    pub fn with_destinations(scheduler: Scheduler, dests: Vec<RefDest>) -> Self {
         let mut s = RefService::new(scheduler);
         s.dests = dests;
         s.init_service();
@@ -905,7 +905,7 @@ impl RefService {
         self.meta.truncate(self.dests.len());
     }
 
-    /// `ipvsadm -E -s` of a hashing scheduler after `with_dests`: every
+    /// `ipvsadm -E -s` of a hashing scheduler after `with_destinations`: every
     /// destination gets these addresses (and its weight as last weight).
     pub fn set_addrs(&mut self, addrs: &[Option<SocketAddr>]) {
         self.fix_meta();

@@ -16,7 +16,7 @@ use nix::sys::socket::{
     AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, getsockopt, setsockopt, socket,
     sockopt,
 };
-use sched::{Dest, KernelFacts, KernelRelease, Packet, SchedFlags, Scheduler, Service};
+use sched::{Destination, KernelFacts, KernelRelease, Packet, SchedFlags, Scheduler, Service};
 
 #[path = "../../../ipvs-proto/tests/support/netns.rs"]
 mod netns;
@@ -366,11 +366,11 @@ impl Scenario {
     }
 
     fn model(&self) -> Service {
-        let dests: Vec<Dest> = self
+        let dests: Vec<Destination> = self
             .reals
             .iter()
             .map(|&(k, w, u)| {
-                Dest::new(w)
+                Destination::new(w)
                     .with_addr(SocketAddr::V4(real(self.index, k)))
                     .with_thresholds(u, 0)
             })
@@ -433,7 +433,7 @@ fn run_scenarios(scenarios: &[Scenario], sport: &mut u16, expiration: Option<u64
                         sent.push(from);
                     }
                     let list: Vec<SocketAddr> = model
-                        .dests()
+                        .destinations()
                         .iter()
                         .map(|d| d.addr().expect("addr"))
                         .collect();
@@ -484,7 +484,7 @@ fn run_scenarios(scenarios: &[Scenario], sport: &mut u16, expiration: Option<u64
                     uppers.insert(k, u);
                     model
                         .add(
-                            Dest::new(w)
+                            Destination::new(w)
                                 .with_addr(SocketAddr::V4(r))
                                 .with_thresholds(u, 0),
                         )
@@ -532,7 +532,7 @@ fn run_scenarios(scenarios: &[Scenario], sport: &mut u16, expiration: Option<u64
 
 fn index_of(model: &Service, r: SocketAddrV4) -> usize {
     model
-        .dests()
+        .destinations()
         .iter()
         .position(|d| d.addr() == Some(SocketAddr::V4(r)))
         .expect("listed")
