@@ -40,6 +40,15 @@ pub enum IpvsAttribute {
 }
 
 impl WireAttribute for IpvsAttribute {
+    #[inline(always)]
+    fn is_nest(&self) -> bool {
+        matches!(
+            self,
+            Self::Service(_) | Self::Destination(_) | Self::Daemon(_)
+        )
+    }
+
+    #[inline(always)]
     fn wire_kind(&self) -> u16 {
         match self {
             Self::Service(_) => IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED,
@@ -53,6 +62,7 @@ impl WireAttribute for IpvsAttribute {
         }
     }
 
+    #[inline(always)]
     fn write_value<S: Sink>(&self, out: &mut S) {
         match self {
             Self::Service(nest) => write_all(nest, out),

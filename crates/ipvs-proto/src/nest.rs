@@ -114,9 +114,30 @@ pub(crate) trait WireAttribute {
     /// Writes the value (for a nest: its attributes, each whole).
     fn write_value<S: Sink>(&self, out: &mut S);
 
+    /// Whether the value is a nest of attributes (its length is then filled
+    /// in once they are written, rather than counted first).
+    fn is_nest(&self) -> bool {
+        false
+    }
+
     /// Writes the whole attribute: header, value, padding to 4 bytes.
+    #[inline(always)]
     fn append<S: Sink>(&self, out: &mut S) {
-        append_with(self.wire_kind(), out, |out| self.write_value(out));
+        if self.is_nest() {
+            append_with(self.wire_kind(), out, |out| self.write_value(out));
+            return;
+        }
+        // A leaf: its length is counted (the count of a leaf's value folds
+        // to a constant or a string length), so the header is written once.
+        let mut count = Count::default();
+        self.write_value(&mut count);
+        let length = 4 + count.0;
+        let mut header = [0; 4];
+        header[..2].copy_from_slice(&(length as u16).to_ne_bytes());
+        header[2..].copy_from_slice(&self.wire_kind().to_ne_bytes());
+        out.put(&header);
+        self.write_value(out);
+        out.put(&[0; 3][..(4 - length % 4) % 4]);
     }
 }
 
@@ -156,6 +177,30 @@ macro_rules! impl_nla {
     };
 }
 pub(crate) use impl_nla;
+
+/// What a typed value gives its attributes (or parts) to, one at a time
+/// and in order: a list being collected (`to_attributes`) or the one-pass
+/// [`Writer`]. The typed value states its attributes once, for both.
+pub(crate) trait Visit<T> {
+    fn visit(&mut self, part: T);
+}
+
+impl<T> Visit<T> for Vec<T> {
+    #[inline(always)]
+    fn visit(&mut self, part: T) {
+        self.push(part);
+    }
+}
+
+/// Writes every attribute it is given, whole, into its sink.
+pub(crate) struct Writer<'o, S>(pub(crate) &'o mut S);
+
+impl<A: WireAttribute, S: Sink> Visit<A> for Writer<'_, S> {
+    #[inline(always)]
+    fn visit(&mut self, attribute: A) {
+        attribute.append(self.0);
+    }
+}
 
 /// Writes every attribute of `attributes`, whole, in order.
 pub(crate) fn write_all<A: WireAttribute, S: Sink>(attributes: &[A], out: &mut S) {

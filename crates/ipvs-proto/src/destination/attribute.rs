@@ -51,6 +51,12 @@ pub enum DestAttribute {
 }
 
 impl WireAttribute for DestAttribute {
+    #[inline(always)]
+    fn is_nest(&self) -> bool {
+        matches!(self, Self::Stats(_) | Self::Stats64(_))
+    }
+
+    #[inline(always)]
     fn wire_kind(&self) -> u16 {
         match self {
             Self::Address(_) => IPVS_DEST_ATTR_ADDR,
@@ -72,6 +78,7 @@ impl WireAttribute for DestAttribute {
         }
     }
 
+    #[inline(always)]
     fn write_value<S: Sink>(&self, out: &mut S) {
         match self {
             Self::Address(raw) => out.put(raw),

@@ -9,7 +9,7 @@ use crate::destination::attribute::DestAttribute;
 use crate::destination::forwarding::Forwarding;
 use crate::destination::tunnel::Tunnel;
 use crate::error::Error;
-use crate::nest::{Sink, WireAttribute, append_nest, end_nest, start_nest};
+use crate::nest::{Sink, Visit, WireAttribute, Writer, append_nest, end_nest, start_nest};
 use crate::stats::Stats;
 
 /// Connection counts of a destination, present in the kernel's listings.
@@ -99,43 +99,38 @@ impl Destination {
     /// order).
     pub fn to_attributes(&self) -> Vec<DestAttribute> {
         let mut attributes = Vec::with_capacity(15);
-        self.each_part(|part| {
-            attributes.push(match part {
-                Part::Attribute(attribute) => attribute,
-                Part::Stats(stats) => DestAttribute::Stats(stats.to_attributes()),
-                Part::Stats64(stats) => DestAttribute::Stats64(stats.to_attributes64()),
-            })
-        });
+        self.each_part(&mut attributes);
         attributes
     }
 
     /// Gives the parts of the destination nest, in order, to `each`: the
     /// one list that both [`Destination::to_attributes`] and the one-pass
     /// writer follow.
-    fn each_part<'a>(&'a self, mut each: impl FnMut(Part<'a>)) {
-        let mut attribute = |attribute| each(Part::Attribute(attribute));
+    #[inline(always)]
+    fn each_part<'a>(&'a self, each: &mut impl Visit<Part<'a>>) {
         let family = DestAttribute::AddressFamily(self.family());
+        let mut attributes = AsPart(&mut *each);
         if self.connections.is_none() {
-            attribute(family.clone());
+            attributes.visit(family.clone());
         }
-        attribute(DestAttribute::Address(encode_address(self.address)));
-        attribute(DestAttribute::Port(self.port));
-        attribute(DestAttribute::Forwarding(self.forwarding));
-        attribute(DestAttribute::Weight(self.weight));
-        attribute(DestAttribute::TunnelType(self.tunnel.kind));
-        attribute(DestAttribute::TunnelPort(self.tunnel.port));
-        attribute(DestAttribute::TunnelFlags(self.tunnel.flags));
-        attribute(DestAttribute::UpperThreshold(self.upper_threshold));
-        attribute(DestAttribute::LowerThreshold(self.lower_threshold));
+        attributes.visit(DestAttribute::Address(encode_address(self.address)));
+        attributes.visit(DestAttribute::Port(self.port));
+        attributes.visit(DestAttribute::Forwarding(self.forwarding));
+        attributes.visit(DestAttribute::Weight(self.weight));
+        attributes.visit(DestAttribute::TunnelType(self.tunnel.kind));
+        attributes.visit(DestAttribute::TunnelPort(self.tunnel.port));
+        attributes.visit(DestAttribute::TunnelFlags(self.tunnel.flags));
+        attributes.visit(DestAttribute::UpperThreshold(self.upper_threshold));
+        attributes.visit(DestAttribute::LowerThreshold(self.lower_threshold));
         if let Some(connections) = self.connections {
-            attribute(DestAttribute::ActiveConnections(connections.active));
-            attribute(DestAttribute::InactiveConnections(connections.inactive));
-            attribute(DestAttribute::PersistentConnections(connections.persistent));
-            attribute(family);
+            attributes.visit(DestAttribute::ActiveConnections(connections.active));
+            attributes.visit(DestAttribute::InactiveConnections(connections.inactive));
+            attributes.visit(DestAttribute::PersistentConnections(connections.persistent));
+            attributes.visit(family);
         }
         if let Some(stats) = &self.stats {
-            each(Part::Stats(stats));
-            each(Part::Stats64(stats));
+            each.visit(Part::Stats(stats));
+            each.visit(Part::Stats64(stats));
         }
     }
 
@@ -144,15 +139,7 @@ impl Destination {
     /// building them.
     pub(crate) fn append_nest<S: Sink>(&self, kind: u16, out: &mut S) {
         let start = start_nest(out);
-        self.each_part(|part| match part {
-            Part::Attribute(attribute) => attribute.append(out),
-            Part::Stats(stats) => {
-                append_nest(IPVS_DEST_ATTR_STATS, &stats.narrow_attributes(), out)
-            }
-            Part::Stats64(stats) => {
-                append_nest(IPVS_DEST_ATTR_STATS64, &stats.wide_attributes(), out)
-            }
-        });
+        self.each_part(&mut Writer(out));
         end_nest(start, kind, out);
     }
 
@@ -225,4 +212,42 @@ enum Part<'a> {
     Attribute(DestAttribute),
     Stats(&'a Stats),
     Stats64(&'a Stats),
+}
+
+/// The destination's parts collected as its attribute list.
+impl<'a> Visit<Part<'a>> for Vec<DestAttribute> {
+    fn visit(&mut self, part: Part<'a>) {
+        self.push(match part {
+            Part::Attribute(attribute) => attribute,
+            Part::Stats(stats) => DestAttribute::Stats(stats.to_attributes()),
+            Part::Stats64(stats) => DestAttribute::Stats64(stats.to_attributes64()),
+        });
+    }
+}
+
+/// The destination's parts written in one pass.
+impl<'a, S: Sink> Visit<Part<'a>> for Writer<'_, S> {
+    #[inline(always)]
+    fn visit(&mut self, part: Part<'a>) {
+        let out = &mut *self.0;
+        match part {
+            Part::Attribute(attribute) => attribute.append(out),
+            Part::Stats(stats) => {
+                append_nest(IPVS_DEST_ATTR_STATS, &stats.narrow_attributes(), out)
+            }
+            Part::Stats64(stats) => {
+                append_nest(IPVS_DEST_ATTR_STATS64, &stats.wide_attributes(), out)
+            }
+        }
+    }
+}
+
+/// Plain attributes given on as parts of the destination.
+struct AsPart<'v, V>(&'v mut V);
+
+impl<'a, V: Visit<Part<'a>>> Visit<DestAttribute> for AsPart<'_, V> {
+    #[inline(always)]
+    fn visit(&mut self, attribute: DestAttribute) {
+        self.0.visit(Part::Attribute(attribute));
+    }
 }

@@ -48,6 +48,12 @@ pub enum ServiceAttribute {
 }
 
 impl WireAttribute for ServiceAttribute {
+    #[inline(always)]
+    fn is_nest(&self) -> bool {
+        matches!(self, Self::Stats(_) | Self::Stats64(_))
+    }
+
+    #[inline(always)]
     fn wire_kind(&self) -> u16 {
         match self {
             Self::AddressFamily(_) => IPVS_SVC_ATTR_AF,
@@ -66,6 +72,7 @@ impl WireAttribute for ServiceAttribute {
         }
     }
 
+    #[inline(always)]
     fn write_value<S: Sink>(&self, out: &mut S) {
         match self {
             Self::AddressFamily(family) => out.put(&family.raw().to_ne_bytes()),

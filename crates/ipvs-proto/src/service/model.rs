@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::address::{AddressFamily, decode_known_address, encode_address};
 use crate::constants::*;
 use crate::error::Error;
-use crate::nest::{Sink, WireAttribute, append_nest, append_str, end_nest, seconds, start_nest};
+use crate::nest::{
+    Sink, Visit, WireAttribute, Writer, append_nest, append_str, end_nest, seconds, start_nest,
+};
 use crate::service::attribute::ServiceAttribute;
 use crate::service::flags::{FlagsWithMask, ServiceFlags};
 use crate::service::protocol::Protocol;
@@ -150,25 +152,26 @@ impl ServiceKey {
     /// `AF`, then `PROTOCOL`, `ADDR`, `PORT` or `FWMARK`.
     pub fn to_attributes(&self) -> Vec<ServiceAttribute> {
         let mut attributes = Vec::with_capacity(4);
-        self.each_attribute(|attribute| attributes.push(attribute));
+        self.each_attribute(&mut attributes);
         attributes
     }
 
     /// Gives the key attributes, in order, to `each`: the one list that
     /// both [`ServiceKey::to_attributes`] and the one-pass writer follow.
-    fn each_attribute(&self, mut each: impl FnMut(ServiceAttribute)) {
-        each(ServiceAttribute::AddressFamily(self.family()));
+    #[inline(always)]
+    fn each_attribute(&self, each: &mut impl Visit<ServiceAttribute>) {
+        each.visit(ServiceAttribute::AddressFamily(self.family()));
         match *self {
             Self::Tuple {
                 protocol,
                 address,
                 port,
             } => {
-                each(ServiceAttribute::Protocol(protocol));
-                each(ServiceAttribute::Address(encode_address(address)));
-                each(ServiceAttribute::Port(port));
+                each.visit(ServiceAttribute::Protocol(protocol));
+                each.visit(ServiceAttribute::Address(encode_address(address)));
+                each.visit(ServiceAttribute::Port(port));
             }
-            Self::Fwmark { mark, .. } => each(ServiceAttribute::Fwmark(mark)),
+            Self::Fwmark { mark, .. } => each.visit(ServiceAttribute::Fwmark(mark)),
         }
     }
 
@@ -176,7 +179,7 @@ impl ServiceKey {
     /// attributes, in one pass, without collecting them.
     pub(crate) fn append_nest<S: Sink>(&self, kind: u16, out: &mut S) {
         let start = start_nest(out);
-        self.each_attribute(|attribute| attribute.append(out));
+        self.each_attribute(&mut Writer(out));
         end_nest(start, kind, out);
     }
 
@@ -305,43 +308,33 @@ impl Service {
     /// order.
     pub fn to_attributes(&self) -> Vec<ServiceAttribute> {
         let mut attributes = Vec::with_capacity(11);
-        self.each_part(|part| {
-            attributes.push(match part {
-                Part::Attribute(attribute) => attribute,
-                Part::Scheduler(name) => ServiceAttribute::Scheduler(name.to_owned()),
-                Part::PersistenceEngine(name) => {
-                    ServiceAttribute::PersistenceEngine(name.to_owned())
-                }
-                Part::Stats(stats) => ServiceAttribute::Stats(stats.to_attributes()),
-                Part::Stats64(stats) => ServiceAttribute::Stats64(stats.to_attributes64()),
-            })
-        });
+        self.each_part(&mut attributes);
         attributes
     }
 
     /// Gives the parts of the service nest, in order, to `each`: the one
     /// list that both [`Service::to_attributes`] and the one-pass writer
     /// follow.
-    fn each_part<'a>(&'a self, mut each: impl FnMut(Part<'a>)) {
-        self.key
-            .each_attribute(|attribute| each(Part::Attribute(attribute)));
-        each(Part::Scheduler(&self.scheduler));
+    #[inline(always)]
+    fn each_part<'a>(&'a self, each: &mut impl Visit<Part<'a>>) {
+        self.key.each_attribute(&mut AsPart(each));
+        each.visit(Part::Scheduler(&self.scheduler));
         if let Some(engine) = &self.persistence_engine {
-            each(Part::PersistenceEngine(engine));
+            each.visit(Part::PersistenceEngine(engine));
         }
-        each(Part::Attribute(ServiceAttribute::Flags(FlagsWithMask {
+        each.visit(Part::Attribute(ServiceAttribute::Flags(FlagsWithMask {
             flags: self.flags,
             mask: self.flags_mask,
         })));
-        each(Part::Attribute(ServiceAttribute::Timeout(seconds(
+        each.visit(Part::Attribute(ServiceAttribute::Timeout(seconds(
             self.timeout,
         ))));
-        each(Part::Attribute(ServiceAttribute::Netmask(
+        each.visit(Part::Attribute(ServiceAttribute::Netmask(
             self.netmask.to_raw(),
         )));
         if let Some(stats) = &self.stats {
-            each(Part::Stats(stats));
-            each(Part::Stats64(stats));
+            each.visit(Part::Stats(stats));
+            each.visit(Part::Stats64(stats));
         }
     }
 
@@ -351,15 +344,7 @@ impl Service {
     /// are, every other attribute by its own writer.
     pub(crate) fn append_nest<S: Sink>(&self, kind: u16, out: &mut S) {
         let start = start_nest(out);
-        self.each_part(|part| match part {
-            Part::Attribute(attribute) => attribute.append(out),
-            Part::Scheduler(name) => append_str(IPVS_SVC_ATTR_SCHED_NAME, name, out),
-            Part::PersistenceEngine(name) => append_str(IPVS_SVC_ATTR_PE_NAME, name, out),
-            Part::Stats(stats) => append_nest(IPVS_SVC_ATTR_STATS, &stats.narrow_attributes(), out),
-            Part::Stats64(stats) => {
-                append_nest(IPVS_SVC_ATTR_STATS64, &stats.wide_attributes(), out)
-            }
-        });
+        self.each_part(&mut Writer(out));
         end_nest(start, kind, out);
     }
 
@@ -415,4 +400,44 @@ enum Part<'a> {
     PersistenceEngine(&'a str),
     Stats(&'a Stats),
     Stats64(&'a Stats),
+}
+
+/// The service's parts collected as its attribute list.
+impl<'a> Visit<Part<'a>> for Vec<ServiceAttribute> {
+    fn visit(&mut self, part: Part<'a>) {
+        self.push(match part {
+            Part::Attribute(attribute) => attribute,
+            Part::Scheduler(name) => ServiceAttribute::Scheduler(name.to_owned()),
+            Part::PersistenceEngine(name) => ServiceAttribute::PersistenceEngine(name.to_owned()),
+            Part::Stats(stats) => ServiceAttribute::Stats(stats.to_attributes()),
+            Part::Stats64(stats) => ServiceAttribute::Stats64(stats.to_attributes64()),
+        });
+    }
+}
+
+/// The service's parts written in one pass.
+impl<'a, S: Sink> Visit<Part<'a>> for Writer<'_, S> {
+    #[inline(always)]
+    fn visit(&mut self, part: Part<'a>) {
+        let out = &mut *self.0;
+        match part {
+            Part::Attribute(attribute) => attribute.append(out),
+            Part::Scheduler(name) => append_str(IPVS_SVC_ATTR_SCHED_NAME, name, out),
+            Part::PersistenceEngine(name) => append_str(IPVS_SVC_ATTR_PE_NAME, name, out),
+            Part::Stats(stats) => append_nest(IPVS_SVC_ATTR_STATS, &stats.narrow_attributes(), out),
+            Part::Stats64(stats) => {
+                append_nest(IPVS_SVC_ATTR_STATS64, &stats.wide_attributes(), out)
+            }
+        }
+    }
+}
+
+/// The key's attributes given on as parts of the service.
+struct AsPart<'v, V>(&'v mut V);
+
+impl<'a, V: Visit<Part<'a>>> Visit<ServiceAttribute> for AsPart<'_, V> {
+    #[inline(always)]
+    fn visit(&mut self, attribute: ServiceAttribute) {
+        self.0.visit(Part::Attribute(attribute));
+    }
 }

@@ -133,6 +133,7 @@ fn parse_counter<T: AsRef<[u8]> + ?Sized>(
 }
 
 impl WireAttribute for StatsAttribute {
+    #[inline(always)]
     fn wire_kind(&self) -> u16 {
         match self.counter() {
             Ok((counter, _)) => counter.kind(),
@@ -140,6 +141,7 @@ impl WireAttribute for StatsAttribute {
         }
     }
 
+    #[inline(always)]
     fn write_value<S: Sink>(&self, out: &mut S) {
         match self.counter() {
             Ok((counter, v)) if counter.wide_in_legacy_nest() => out.put(&v.to_ne_bytes()),
@@ -165,6 +167,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for StatsAttribute
 }
 
 impl WireAttribute for Stats64Attribute {
+    #[inline(always)]
     fn wire_kind(&self) -> u16 {
         match self.counter() {
             Ok((counter, _)) => counter.kind(),
@@ -172,6 +175,7 @@ impl WireAttribute for Stats64Attribute {
         }
     }
 
+    #[inline(always)]
     fn write_value<S: Sink>(&self, out: &mut S) {
         match self.counter() {
             Ok((_, v)) => out.put(&v.to_ne_bytes()),
