@@ -1,37 +1,71 @@
-//! The Linux IPVS generic-netlink family, complete and typed.
+//! The Linux IPVS generic-netlink family: a pipelining [`Client`] over typed
+//! messages written byte for byte as ipvsadm writes them.
 //!
-//! * [`IpvsMessage`] with [`IpvsCmd`] and the attribute enums
+//! ```no_run
+//! use ipvs_proto::{Client, Destination, Forwarding, Service, ServiceKey};
+//!
+//! let mut client = Client::connect()?;
+//! let key = ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
+//! client.add_service(&Service::new(key, "wrr"))?;
+//! let real = Destination::new("10.0.1.2:80".parse().unwrap(), Forwarding::Masq, 3);
+//! client.add_destination(&key, &real)?;
+//! for service in client.services()? {
+//!     let stats = service.stats.unwrap_or_default();
+//!     println!("{} {} {} connections", service.key, service.scheduler, stats.connections);
+//! }
+//! # Ok::<(), ipvs_proto::Error>(())
+//! ```
+//!
+//! [`Client`] talks to the kernel over a `netlink-sys` socket: the family id
+//! resolved once per socket, requests with ACK, multi-part dumps retried when
+//! interrupted, pipelined [`Client::batch`]es with one result per request,
+//! [`KernelError`]s worded as ipvsadm words them, and sockets opened inside a
+//! chosen network namespace ([`NetNs`]). `examples/` holds the five things
+//! users do: add a service, add a destination, list with stats, watch
+//! counters, restore a batch.
+//!
+//! # Two layers
+//!
+//! * The **packet layer**, always built and without I/O:
+//!   [`IpvsMessage`] with [`IpvsCmd`] and the attribute enums
 //!   ([`IpvsAttribute`], [`ServiceAttribute`], [`DestAttribute`],
 //!   [`DaemonAttribute`], [`StatsAttribute`], [`Stats64Attribute`],
 //!   [`InfoAttribute`]) cover every command and attribute of
 //!   `include/uapi/linux/ip_vs.h`, on `netlink-packet-core` and
-//!   `netlink-packet-generic`. Unknown attributes are kept as
-//!   `Other(DefaultNla)`; malformed input gives an error, never a panic.
-//! * The typed model ([`Service`], [`Destination`], [`Daemon`], [`Stats`],
-//!   [`Timeouts`], [`Info`], ...) converts to and from those attributes, and
+//!   `netlink-packet-generic`; the numbers are in [`constants`]. Unknown
+//!   attributes are kept as `Other(DefaultNla)`; malformed input gives an
+//!   error, never a panic. The typed model ([`Service`], [`Destination`],
+//!   [`Daemon`], [`Stats`], [`Timeouts`], [`Info`], ...) converts to and from
+//!   those attributes. Every attribute is written by one writer, which
+//!   `Emitable` and the client's one-pass framing both use.
+//! * The **client layer**, cargo feature `client` (on by default):
 //!   [`Request`] / [`Reply`] to and from whole messages, writing exactly the
-//!   bytes ipvsadm writes.
-//! * [`Client`] talks to the kernel over a `netlink-sys` socket: the family id
-//!   resolved once per socket, requests with ACK, multi-part dumps retried when
-//!   interrupted, pipelined [`Client::batch`]es with one result per request,
-//!   [`KernelError`]s worded as ipvsadm words them, and sockets opened inside a
-//!   chosen network namespace ([`NetNs`]). [`wire`] frames and splits the
-//!   netlink messages.
+//!   bytes ipvsadm writes; [`wire`] frames and splits the netlink messages;
+//!   [`NetNs`]; [`Client`]. Without the feature, `netlink-sys` and `nix` are
+//!   not built.
+//!
+//! The packet layer alone:
 //!
 //! ```
 //! use std::time::Duration;
-//! use ipvs_proto::{Request, Service, ServiceKey, IpvsMessage};
-//! use netlink_packet_core::Emitable;
+//! use ipvs_proto::{IpvsAttribute, IpvsCmd, IpvsMessage, Service, ServiceKey};
+//! use ipvs_proto::netlink_packet_core::{Emitable, ParseableParametrized};
+//! use ipvs_proto::netlink_packet_generic::{GenlFamily, GenlHeader};
 //!
 //! let key = ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
 //! let service = Service::new(key, "wrr").with_persistence(Duration::from_secs(300));
-//! let message = Request::NewService(service.clone()).to_message();
+//! let message = IpvsMessage::new(
+//!     IpvsCmd::NewService,
+//!     vec![IpvsAttribute::Service(service.to_attributes())],
+//! );
 //! let mut bytes = vec![0; message.buffer_len()];
 //! message.emit(&mut bytes);
 //! assert_eq!(bytes.len(), 84); // one service nest, as ipvsadm sends it
 //!
-//! let back = Request::from_message(&message, false).unwrap();
-//! assert_eq!(back, Request::NewService(service));
+//! let header = GenlHeader { cmd: message.command(), version: message.version() };
+//! let parsed = IpvsMessage::parse_with_param(&bytes, header).unwrap();
+//! let [IpvsAttribute::Service(nest)] = parsed.attributes.as_slice() else { panic!() };
+//! assert_eq!(Service::from_attributes(nest).unwrap(), service);
 //! ```
 //!
 //! # Feature `serde`
