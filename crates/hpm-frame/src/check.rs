@@ -113,8 +113,8 @@ impl<R: DecodeRule> Check<R> {
     /// The shown value's interval, in base units (V, A, W, or 1 for PF).
     fn interval(&self, frame: &Frame, label: Label) -> Option<(f64, f64, f64)> {
         let field = frame.get(label)?;
-        let value = self.rule.decode(field).ok()?;
-        let scale = match (label, value.unit) {
+        let (amount, unit) = self.rule.amount(field)?;
+        let scale = match (label, unit) {
             (Label::Vo, Unit::Volt) | (Label::Am, Unit::Ampere) | (Label::Wa, Unit::Watt) => 1.0,
             (Label::Pf, Unit::None) => 1.0,
             (Label::Am, Unit::Milliampere) => 1e-3,
@@ -122,7 +122,7 @@ impl<R: DecodeRule> Check<R> {
             _ => return None,
         };
         let half = self.rule.resolution(field)? / 2.0;
-        let x = value.amount.to_f64();
+        let x = amount.to_f64();
         Some((((x - half).max(0.0)) * scale, (x + half) * scale, x * scale))
     }
 

@@ -197,28 +197,28 @@ impl Scheme {
 
     /// The number the digits stand for under this scheme.
     pub fn apply(self, field: &Field) -> Result<Decimal, DecodeError> {
-        let d = field.digits.as_bytes();
-        let bad = |reason| DecodeError::Digits {
+        self.amount(field).ok_or_else(|| DecodeError::Digits {
             label: field.label,
             digits: field.digits.as_str().to_owned(),
-            reason,
-        };
-        let int = |s: &[u8]| {
-            s.iter()
-                .fold(0i64, |acc, &b| acc * 10 + i64::from(b - b'0'))
-        };
+            reason: match self {
+                Scheme::PointDigit => {
+                    "expected 2 to 5 digits: a mantissa of at most 4 and a point digit"
+                }
+                _ => "expected at least 2 digits",
+            },
+        })
+    }
+
+    /// [`apply`](Self::apply) without the reason for no value: the hot path of
+    /// converting logs.
+    #[inline]
+    pub fn amount(self, field: &Field) -> Option<Decimal> {
+        let len = field.digits.len();
+        let all = field.digits.number() as i64;
         match self {
-            Scheme::PointDigit => {
-                let (point, mantissa) = match d.split_last() {
-                    Some((p, m)) if !m.is_empty() && m.len() <= 4 => (*p - b'0', m),
-                    _ => {
-                        return Err(bad(
-                            "expected 2 to 5 digits: a mantissa of at most 4 and a point digit",
-                        ));
-                    }
-                };
-                let m = int(mantissa);
-                Ok(if point >= 4 {
+            Scheme::PointDigit if (2..=5).contains(&len) => {
+                let (m, point) = (all / 10, (all % 10) as u8);
+                Some(if point >= 4 {
                     Decimal {
                         units: m * 10i64.pow(u32::from(point - 4)),
                         scale: 0,
@@ -230,17 +230,15 @@ impl Scheme {
                     }
                 })
             }
-            Scheme::DropLastDigit { decimals } => match d.split_last() {
-                Some((_, m)) if !m.is_empty() => Ok(Decimal {
-                    units: int(m),
-                    scale: decimals,
-                }),
-                _ => Err(bad("expected at least 2 digits")),
-            },
-            Scheme::Fixed { decimals } => Ok(Decimal {
-                units: int(d),
+            Scheme::DropLastDigit { decimals } if len >= 2 => Some(Decimal {
+                units: all / 10,
                 scale: decimals,
             }),
+            Scheme::Fixed { decimals } => Some(Decimal {
+                units: all,
+                scale: decimals,
+            }),
+            _ => None,
         }
     }
 }
@@ -253,6 +251,14 @@ pub trait DecodeRule {
 
     /// The value of one field, or why it has none.
     fn decode(&self, field: &Field) -> Result<Value, DecodeError>;
+
+    /// The number and unit of [`decode`](DecodeRule::decode)'s value, without
+    /// the reason when there is none. Writers and the consistency check call
+    /// this for every field of every record: a rule may make it cheaper than
+    /// `decode` (by default it is `decode`).
+    fn amount(&self, field: &Field) -> Option<(Decimal, Unit)> {
+        self.decode(field).ok().map(|v| (v.amount, v.unit))
+    }
 
     /// The value of one unit in the last digit the field shows, in the unit of
     /// [`decode`](DecodeRule::decode)'s value (`21693` → 216.9 V shows tenths:
@@ -304,12 +310,24 @@ impl Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableRule {
     entries: Vec<Entry>,
+    /// Per known label (`Label::KNOWN` order): its first entry's index, or
+    /// `u8::MAX` for none or beyond 254 (then the table is searched): one
+    /// look-up per field on the decoding hot path.
+    by_known: [u8; 8],
 }
 
 impl TableRule {
     /// A rule from a table. A label listed twice uses its first entry.
     pub fn new(entries: Vec<Entry>) -> TableRule {
-        TableRule { entries }
+        let mut by_known = [u8::MAX; 8];
+        for (i, e) in entries.iter().enumerate().take(usize::from(u8::MAX)) {
+            if let Some(k) = e.label.known_index()
+                && by_known[k as usize] == u8::MAX
+            {
+                by_known[k as usize] = i as u8;
+            }
+        }
+        TableRule { entries, by_known }
     }
 
     /// The rule inferred from the seed samples (see the module docs):
@@ -359,8 +377,12 @@ impl TableRule {
     }
 
     /// The entry for `label`, if any.
+    #[inline]
     pub fn entry(&self, label: Label) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.label == label)
+        match label.known_index().map(|k| self.by_known[k as usize]) {
+            Some(i) if i != u8::MAX => self.entries.get(usize::from(i)),
+            _ => self.entries.iter().find(|e| e.label == label),
+        }
     }
 }
 
@@ -389,6 +411,12 @@ impl DecodeRule for TableRule {
         self.entry(field.label)?.scheme.resolution(field).ok()
     }
 
+    #[inline]
+    fn amount(&self, field: &Field) -> Option<(Decimal, Unit)> {
+        let e = self.entry(field.label)?;
+        Some((e.scheme.amount(field)?, e.unit))
+    }
+
     fn decode(&self, field: &Field) -> Result<Value, DecodeError> {
         let e = self
             .entry(field.label)
@@ -407,6 +435,10 @@ impl<R: DecodeRule + ?Sized> DecodeRule for &R {
         (**self).columns()
     }
 
+    fn amount(&self, field: &Field) -> Option<(Decimal, Unit)> {
+        (**self).amount(field)
+    }
+
     fn decode(&self, field: &Field) -> Result<Value, DecodeError> {
         (**self).decode(field)
     }
@@ -419,6 +451,10 @@ impl<R: DecodeRule + ?Sized> DecodeRule for &R {
 impl<R: DecodeRule + ?Sized> DecodeRule for Box<R> {
     fn columns(&self) -> Vec<Column> {
         (**self).columns()
+    }
+
+    fn amount(&self, field: &Field) -> Option<(Decimal, Unit)> {
+        (**self).amount(field)
     }
 
     fn decode(&self, field: &Field) -> Result<Value, DecodeError> {

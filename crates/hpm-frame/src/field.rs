@@ -121,6 +121,22 @@ impl Label {
         }
     }
 
+    /// The two letters as bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> [u8; 2] {
+        match self {
+            Label::Vo => *b"Vo",
+            Label::Am => *b"Am",
+            Label::Wa => *b"Wa",
+            Label::Wh => *b"Wh",
+            Label::Pf => *b"Pf",
+            Label::Hz => *b"Hz",
+            Label::Kg => *b"Kg",
+            Label::Eu => *b"Eu",
+            Label::Other(o) => o.0,
+        }
+    }
+
     /// Whether this is one of the eight labels seen from the meter.
     pub fn is_known(&self) -> bool {
         !matches!(self, Label::Other(_))
@@ -212,6 +228,36 @@ impl Digits {
         }
     }
 
+    /// The live form's 7 characters as one little-endian word: spaces, then
+    /// the digits right-aligned (first character lowest).
+    #[inline]
+    pub(crate) fn live_word(&self) -> u64 {
+        let len = u32::from(self.bytes[0]).min(7);
+        let digits = u64::from_le_bytes(self.bytes) >> 8;
+        let pad = 8 * (7 - len);
+        // `pad` is at most 56: both shifts stay in range.
+        let spaces = 0x0020_2020_2020_2020u64 & ((1u64 << pad) - 1);
+        (digits << pad) | spaces
+    }
+
+    /// The digits read as one number (`"0505"` → 505), eight digits at a time
+    /// in one word, no loop.
+    #[inline]
+    pub(crate) fn number(&self) -> u64 {
+        let len = u32::from(self.bytes[0]).min(7);
+        if len == 0 {
+            return 0;
+        }
+        // The digits, first one lowest, as values 0 to 9, moved to the top of
+        // the word so that the empty low bytes are leading zeros.
+        let keep = (1u64 << (8 * len)) - 1;
+        let ascii = (u64::from_le_bytes(self.bytes) >> 8) & keep;
+        let mut w = (ascii - (0x3030_3030_3030_3030 & keep)) << (8 * (8 - len));
+        w = (w * 10 + (w >> 8)) & 0x00ff_00ff_00ff_00ff;
+        w = (w * 100 + (w >> 16)) & 0x0000_ffff_0000_ffff;
+        (w * 10000 + (w >> 32)) & 0xffff_ffff
+    }
+
     /// The digits as bytes.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
@@ -278,5 +324,23 @@ impl fmt::Display for Field {
     /// The field as the annotated form writes it: digits then label (`21693Vo`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.digits, self.label)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The word tricks of the hot path give what the plain reading gives.
+        #[test]
+        fn digits_as_a_number_and_as_live_text(s in "[0-9]{1,7}") {
+            let d = Digits::new(s.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(d.number(), s.parse::<u64>().unwrap());
+            let text = d.live_word().to_le_bytes();
+            let want = format!("{s:>7}");
+            proptest::prop_assert_eq!(&text[..7], want.as_bytes());
+            proptest::prop_assert_eq!(text[7], 0);
+        }
     }
 }

@@ -22,6 +22,9 @@ pub struct Frame {
     form: Form,
     /// Bit `k` set: `Label::KNOWN[k]` is in the frame.
     known: u8,
+    /// `at[k]`: where `Label::KNOWN[k]` is in `fields`, when bit `k` of `known`
+    /// is set (so that [`Frame::get`] of a known label is one look-up).
+    at: [u8; 8],
     fields: [Field; Frame::MAX_FIELDS],
 }
 
@@ -89,6 +92,7 @@ impl Frame {
             len: 0,
             form: Form::Live,
             known: 0,
+            at: [0; 8],
             fields: [FILLER; Frame::MAX_FIELDS],
         }
     }
@@ -154,16 +158,18 @@ impl Frame {
     /// Appends a field given as its parts, written straight into its slot.
     #[inline(always)]
     pub(crate) fn push_parts(&mut self, label: Label, digits: Digits) -> Result<(), PushError> {
+        let at = self.len;
         if let Some(k) = label.known_index() {
             let bit = 1u8 << k;
             if self.known & bit != 0 {
                 return Err(PushError::Duplicate);
             }
             self.known |= bit;
+            self.at[k as usize] = at;
         }
         let slot = self
             .fields
-            .get_mut(usize::from(self.len))
+            .get_mut(usize::from(at))
             .ok_or(PushError::Full)?;
         slot.label = label;
         slot.digits = digits;
@@ -178,23 +184,45 @@ impl Frame {
     }
 
     /// The first field with this label.
+    #[inline]
     pub fn get(&self, label: Label) -> Option<&Field> {
-        self.fields().iter().find(|f| f.label == label)
+        match label.known_index() {
+            Some(k) if self.known & (1 << k) != 0 => {
+                self.fields().get(usize::from(self.at[k as usize]))
+            }
+            Some(_) => None,
+            None => self.fields().iter().find(|f| f.label == label),
+        }
     }
 
     /// Writes the canonical live form (the same bytes as [`Display`](fmt::Display))
     /// to the end of `out`.
     pub fn write_live(&self, out: &mut Vec<u8>) {
-        out.push(b'S');
+        let mut buf = [0u8; Frame::LIVE_MAX_LEN];
+        let n = self.put_live(&mut buf);
+        out.extend_from_slice(&buf[..n]);
+    }
+
+    /// The longest canonical live form: `S`, 10 bytes per field, `  E`.
+    pub(crate) const LIVE_MAX_LEN: usize = 4 + 10 * Frame::MAX_FIELDS;
+
+    /// Writes the canonical live form at the start of `dst` (at least
+    /// [`Frame::LIVE_MAX_LEN`] bytes long) and returns its length. Each field is
+    /// exactly 10 bytes (`:`, 7 characters, the label), made in registers: a
+    /// frame is a few fixed-size stores, no call per piece.
+    #[inline]
+    pub(crate) fn put_live(&self, dst: &mut [u8]) -> usize {
+        dst[0] = b'S';
+        let mut at = 1;
         for f in self.fields() {
-            out.push(b':');
-            let d = f.digits.as_bytes();
-            let pad = Frame::LIVE_WIDTH.saturating_sub(d.len());
-            out.extend(std::iter::repeat_n(b' ', pad));
-            out.extend_from_slice(d);
-            out.extend_from_slice(f.label.as_str().as_bytes());
+            // `:` and the 7 characters as one word, then the label.
+            let word = u64::from(b':') | (f.digits.live_word() << 8);
+            dst[at..at + 8].copy_from_slice(&word.to_le_bytes());
+            dst[at + 8..at + 10].copy_from_slice(&f.label.bytes());
+            at += 10;
         }
-        out.extend_from_slice(b"  E");
+        dst[at..at + 3].copy_from_slice(b"  E");
+        at + 3
     }
 
     /// The exact bytes received, from `S` to `E`: the live form, or the annotated

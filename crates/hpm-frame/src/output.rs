@@ -118,9 +118,11 @@ pub struct RecordWriter<W: Write, R: DecodeRule = TableRule> {
     line: String,
     /// Reused for the raw frame, the values and the time of each record.
     raw: Vec<u8>,
-    /// Per column: `None` until the frame's field is seen, then its value.
-    values: Vec<Option<Option<crate::decode::Decimal>>>,
     stamp: Vec<u8>,
+    /// A CSV row being put together (see `push_csv`).
+    row: Vec<u8>,
+    /// The CSV and JSON times of the current minute, formatted once.
+    stamps: StampCache,
     /// Records not yet handed to `out`, and how many bytes may wait there
     /// (0: each record is written at once).
     pending: Vec<u8>,
@@ -158,8 +160,9 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             tags: String::new(),
             line: String::new(),
             raw: Vec::new(),
-            values: Vec::new(),
             stamp: Vec::new(),
+            row: Vec::new(),
+            stamps: StampCache::default(),
             pending: Vec::new(),
             buffer: 0,
             last_ns: None,
@@ -287,6 +290,13 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         suspect: bool,
     ) -> io::Result<()> {
         self.write_header()?;
+        if self.format == Format::Csv {
+            self.push_csv(time, frame, suspect)?;
+            if self.pending.len() > self.buffer {
+                return self.write_pending();
+            }
+            return Ok(());
+        }
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         let mut raw_buf = std::mem::take(&mut self.raw);
@@ -305,47 +315,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         let raw = std::str::from_utf8(&raw_buf).unwrap_or_default();
         let stamp = stamped.then(|| std::str::from_utf8(&stamp_buf).unwrap_or_default());
         match self.format {
-            Format::Csv => {
-                // Straight into the output bytes: this is the hot path of
-                // converting a log. Each field is decoded once, in frame order.
-                let mut values = std::mem::take(&mut self.values);
-                values.clear();
-                values.resize(self.columns.len(), None);
-                let wanted = self.slots.iter().any(|s| matches!(s, Slot::Value(_)));
-                for f in frame.fields().iter().filter(|_| wanted) {
-                    // The first field of a label counts, as `Frame::get` has it.
-                    if let Some(i) = self.columns.iter().position(|c| c.label == f.label)
-                        && let Some(slot) = values.get_mut(i)
-                        && slot.is_none()
-                    {
-                        *slot = Some(self.rule.decode(f).ok().map(|v| v.amount));
-                    }
-                }
-                let out = &mut self.pending;
-                for (k, slot) in self.slots.iter().enumerate() {
-                    if k > 0 {
-                        out.push(b',');
-                    }
-                    match *slot {
-                        Slot::Time => out.extend_from_slice(&stamp_buf),
-                        Slot::Value(i) => {
-                            if let Some(Some(Some(v))) = values.get(i) {
-                                push_decimal(out, *v);
-                            }
-                        }
-                        // The live form holds nothing CSV must quote.
-                        Slot::Raw if frame.form() == crate::frame::Form::Live => {
-                            out.extend_from_slice(&raw_buf)
-                        }
-                        Slot::Raw => csv_field(out, &raw_buf),
-                        Slot::Suspect => {
-                            out.extend_from_slice(if suspect { b"true" } else { b"false" })
-                        }
-                    }
-                }
-                out.push(b'\n');
-                self.values = values;
-            }
+            Format::Csv => {}
             Format::JsonLines => {
                 line.push('{');
                 for (k, slot) in self.slots.iter().enumerate() {
@@ -454,6 +424,76 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         Ok(())
     }
 
+    /// One CSV row straight into the output bytes: this is the hot path of
+    /// converting a log. The row is put together in `row` with fixed-size
+    /// copies (each piece has room reserved), then appended in one copy; each
+    /// field is decoded once, looked up by its label.
+    fn push_csv(
+        &mut self,
+        time: Option<OffsetDateTime>,
+        frame: &Frame,
+        suspect: bool,
+    ) -> io::Result<()> {
+        let RecordWriter {
+            slots,
+            columns,
+            rule,
+            row,
+            stamps,
+            pending,
+            raw,
+            ..
+        } = self;
+        let need = slots.len() * ROW_SLOT + ROW_SLOT;
+        if row.len() < need {
+            row.resize(need, 0);
+        }
+        let mut at = 0;
+        for (k, slot) in slots.iter().enumerate() {
+            if k > 0 {
+                row[at] = b',';
+                at += 1;
+            }
+            match *slot {
+                Slot::Time => {
+                    if let Some(t) = time {
+                        at += stamps.put(&mut row[at..], t)?;
+                    }
+                }
+                Slot::Value(i) => {
+                    // The first field of a label counts, as `Frame::get` has it.
+                    if let Some(c) = columns.get(i)
+                        && let Some(f) = frame.get(c.label)
+                        && let Some((v, _)) = rule.amount(f)
+                    {
+                        at += put_decimal(&mut row[at..], v);
+                    }
+                }
+                // The live form holds nothing CSV must quote.
+                Slot::Raw if frame.form() == crate::frame::Form::Live => {
+                    at += frame.put_live(&mut row[at..]);
+                }
+                Slot::Raw => {
+                    // The annotated form, quoted: straight to the output after
+                    // what the row holds so far.
+                    pending.extend_from_slice(&row[..at]);
+                    at = 0;
+                    raw.clear();
+                    frame.write_raw(raw);
+                    csv_field(pending, raw);
+                }
+                Slot::Suspect => {
+                    let word: &[u8; 5] = if suspect { b"true " } else { b"false" };
+                    row[at..at + 5].copy_from_slice(word);
+                    at += if suspect { 4 } else { 5 };
+                }
+            }
+        }
+        row[at] = b'\n';
+        pending.extend_from_slice(&row[..at + 1]);
+        Ok(())
+    }
+
     /// Hands the records waiting to the output.
     fn write_pending(&mut self) -> io::Result<()> {
         let res = self.out.write_all(&self.pending);
@@ -498,33 +538,113 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
     }
 }
 
-/// Appends a decimal exactly as its `Display` writes it, without the
-/// formatting machinery (this runs for every value of every record).
-fn push_decimal(out: &mut Vec<u8>, d: crate::decode::Decimal) {
-    let mut digits = [b'0'; 24];
-    let mut n = d.units.unsigned_abs();
-    let mut k = digits.len();
-    loop {
-        k -= 1;
-        digits[k] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+/// Room a CSV row reserves per column: a live raw frame, or a value or time
+/// (at most [`PIECE`] bytes), and the comma.
+const ROW_SLOT: usize = Frame::LIVE_MAX_LEN + PIECE + 1;
+
+/// A time or a value is copied into the row as one piece of this many bytes
+/// (then the row's end moves by its true length).
+const PIECE: usize = 48;
+
+/// The RFC 3339 text of the latest time written, so that the times of one
+/// minute are formatted once (a log has one record a second or more: most
+/// records share their minute with the one before).
+#[derive(Debug)]
+struct StampCache {
+    /// Local minutes since the epoch and the offset of the cached text, if any.
+    key: Option<(i64, time::UtcOffset)>,
+    /// `YYYY-MM-DDTHH:MM:SS` and the offset (`Z` or `+09:00`); the seconds
+    /// (bytes 17 and 18) are replaced for each time.
+    text: [u8; PIECE],
+    len: usize,
+    /// For times not cached (fractions of a second, far years).
+    scratch: Vec<u8>,
+}
+
+impl Default for StampCache {
+    fn default() -> StampCache {
+        StampCache {
+            key: None,
+            text: [0; PIECE],
+            len: 0,
+            scratch: Vec::new(),
         }
     }
+}
+
+impl StampCache {
+    /// Writes `t` as [`push_rfc3339`] does at the start of `dst` (at least
+    /// [`PIECE`] bytes long) and returns its length.
+    #[inline]
+    fn put(&mut self, dst: &mut [u8], t: OffsetDateTime) -> io::Result<usize> {
+        let offset = t.offset();
+        let local = t.unix_timestamp() + i64::from(offset.whole_seconds());
+        let key = (local.div_euclid(60), offset);
+        let sec = local.rem_euclid(60) as u8;
+        if self.key == Some(key) && t.nanosecond() == 0 {
+            dst[..PIECE].copy_from_slice(&self.text);
+            dst[17] = b'0' + sec / 10;
+            dst[18] = b'0' + sec % 10;
+            return Ok(self.len);
+        }
+        self.scratch.clear();
+        push_rfc3339(&mut self.scratch, t)?;
+        let n = self.scratch.len();
+        let Some(to) = dst.get_mut(..n) else {
+            return Err(io::Error::other("time too long for RFC 3339"));
+        };
+        to.copy_from_slice(&self.scratch);
+        // Only the plain shape is cached: no fraction, a four-digit year.
+        let plain = t.nanosecond() == 0
+            && (0..=9999).contains(&t.year())
+            && offset.seconds_past_minute() == 0;
+        self.key = None;
+        if plain && (20..=PIECE).contains(&n) && self.scratch[16] == b':' {
+            self.text[..n].copy_from_slice(&self.scratch);
+            self.len = n;
+            self.key = Some(key);
+        }
+        Ok(n)
+    }
+}
+
+/// Writes a decimal exactly as its `Display` writes it (scale up to 20) at
+/// the start of `dst` (at least [`PIECE`] bytes long) and returns its length:
+/// no formatting machinery and no buffer in between (this runs for every
+/// value of every record).
+#[inline]
+fn put_decimal(dst: &mut [u8], d: crate::decode::Decimal) -> usize {
     let scale = usize::from(d.scale).min(20);
+    let mut n = d.units.unsigned_abs();
+    let digits = if n < 10_000 {
+        1 + usize::from(n >= 10) + usize::from(n >= 100) + usize::from(n >= 1000)
+    } else {
+        n.ilog10() as usize + 1
+    };
     // At least one digit before the point.
-    let start = k.min(digits.len() - scale - 1);
-    let body = &digits[start..];
-    if d.units < 0 {
-        out.push(b'-');
+    let int_len = digits.saturating_sub(scale).max(1);
+    let neg = d.units < 0;
+    let len = usize::from(neg) + int_len + if scale > 0 { 1 + scale } else { 0 };
+    let out = &mut dst[..len];
+    let mut k = len;
+    for _ in 0..scale {
+        k -= 1;
+        out[k] = b'0' + (n % 10) as u8;
+        n /= 10;
     }
-    let (int, frac) = body.split_at(body.len() - scale);
-    out.extend_from_slice(int);
     if scale > 0 {
-        out.push(b'.');
-        out.extend_from_slice(frac);
+        k -= 1;
+        out[k] = b'.';
     }
+    for _ in 0..int_len {
+        k -= 1;
+        out[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    if neg {
+        out[0] = b'-';
+    }
+    len
 }
 
 /// Appends `t` in RFC 3339 exactly as the `time` crate's `Rfc3339` writes it
@@ -638,9 +758,29 @@ mod tests {
         #[test]
         fn fast_decimals_are_display(units in proptest::num::i64::ANY, scale in 0u8..20) {
             let d = Decimal { units, scale };
-            let mut s = Vec::new();
-            push_decimal(&mut s, d);
+            let mut s = vec![0; PIECE];
+            let n = put_decimal(&mut s, d);
+            s.truncate(n);
             proptest::prop_assert_eq!(String::from_utf8(s).unwrap(), d.to_string());
+        }
+
+        #[test]
+        fn cached_stamps_are_the_crates(
+            start in -62_135_596_800i64..253_402_200_000,
+            steps in proptest::collection::vec(0i64..130, 1..200),
+            offsets in proptest::collection::vec(-1439i32..1439, 1..3),
+        ) {
+            let mut cache = StampCache::default();
+            let mut secs = start;
+            for (k, step) in steps.iter().enumerate() {
+                secs += step;
+                let offset = time::UtcOffset::from_whole_seconds(offsets[k % offsets.len()] * 60).unwrap();
+                let t = OffsetDateTime::from_unix_timestamp(secs).unwrap().to_offset(offset);
+                let mut s = vec![0; PIECE];
+                let n = cache.put(&mut s, t).unwrap();
+                s.truncate(n);
+                proptest::prop_assert_eq!(String::from_utf8(s).unwrap(), t.format(&Rfc3339).unwrap());
+            }
         }
 
         #[test]
