@@ -63,13 +63,17 @@ fn a_missing_file_is_named() {
 }
 
 #[test]
-fn the_shipped_example_is_valid() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lvsd.toml");
-    let out = Command::new(BIN)
-        .args(["check", "--config", path])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+fn the_shipped_examples_are_valid() {
+    for path in [
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lvsd.toml"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/feedback.toml"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["check", "--config", path])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{path}: {out:?}");
+    }
 }
 
 #[test]

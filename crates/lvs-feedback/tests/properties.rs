@@ -257,3 +257,35 @@ proptest! {
         prop_assert_eq!(pool.weight(a), Some(configured));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Under constant reports, a real server without an agent settles
+    /// within the band of configured × the mean of the agents' percentages.
+    #[test]
+    fn a_server_without_an_agent_settles_at_the_mean(
+        cfg in config(),
+        reports in proptest::collection::vec(0u32..=100, 1..5),
+        configured in 1u32..=1000,
+    ) {
+        let mut pool = Pool::new(cfg.clone()).unwrap();
+        let agents: Vec<usize> = reports.iter().map(|_| pool.add(100, true)).collect();
+        let plain = pool.add(configured, false);
+        let ticks = cfg.blackout.as_secs() + 2 + u64::from(100 / cfg.max_step_percent);
+        let mut now = Duration::ZERO;
+        for _ in 0..=ticks {
+            for (&i, &p) in agents.iter().zip(&reports) {
+                pool.report(i, now, &Report::up(p));
+            }
+            pool.tick(now);
+            now += Duration::from_secs(1);
+        }
+        let mean = f64::from(reports.iter().sum::<u32>()) / reports.len() as f64;
+        let target = weight_for(configured, mean);
+        let band = configured * cfg.band_percent / 100;
+        let w = pool.weight(plain).unwrap();
+        prop_assert!(w.abs_diff(target) <= band, "weight {w}, target {target}, band {band}");
+        prop_assert!(w >= 1);
+    }
+}

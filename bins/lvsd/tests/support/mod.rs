@@ -244,6 +244,12 @@ impl Cluster {
         assert!(up.is_some(), "httpd on {address} did not start");
     }
 
+    /// The process id of real server `i`'s httpd (it forks one child per
+    /// connection, which stays in the httpd's cgroup).
+    pub fn web_pid(&self, i: usize) -> Option<u32> {
+        self.web[i - 1].as_ref().map(Child::id)
+    }
+
     pub fn stop_web(&mut self, i: usize) {
         if let Some(mut child) = self.web[i - 1].take() {
             let _ = child.kill();
