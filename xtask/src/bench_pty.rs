@@ -5,9 +5,16 @@
 //! - to the port: bytes on the bridge's stdin, through the pty slave it opened,
 //!   out of the master (read and checked by `pty_end sink`);
 //! - from the port: `pty_end source` writes into the master; the bridge copies the
-//!   slave to its stdout, read and checked here.
+//!   slave to its stdout, read and checked here;
+//! - from the port, select writer: this process alone drives the transfer from one
+//!   `poll` loop, writing 64 KiB blocks into a non-blocking pty master (each write
+//!   takes what the pty accepts) and reading the bridge's stdout, the pattern of
+//!   the Python harness `xtask/scripts/pty_select_bench.py`: there every output
+//!   write of the bridge costs the one process that also feeds the port a
+//!   wake-up, so small writes show where the separate reader above hides them.
 //!
 //! Usage: `cargo xtask bench-pty [--mb N] [--runs R]` (default 100 MB, 3 runs).
+//! The three transfers are reported separately.
 //! Each run times both directions, each with both tools back to back (the first
 //! tool alternating between runs), so a change in the machine's load falls on
 //! both tools alike. Reported per direction and tool: the slowest, median and
@@ -55,6 +62,9 @@ impl Tool {
 enum Direction {
     ToPort,
     FromPort,
+    /// From the port, with the master written and the output read by one
+    /// `poll` loop.
+    FromPortSelect,
 }
 
 impl Direction {
@@ -62,6 +72,7 @@ impl Direction {
         match self {
             Direction::ToPort => "stdin -> port",
             Direction::FromPort => "port -> stdout",
+            Direction::FromPortSelect => "port -> stdout, select writer",
         }
     }
 }
@@ -127,9 +138,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     eprintln!("xtask: bench-pty: {mb} MB per run, {runs} runs, {socat_version}");
     let load_before = load_average();
 
-    let directions = [Direction::ToPort, Direction::FromPort];
+    let directions = [
+        Direction::ToPort,
+        Direction::FromPort,
+        Direction::FromPortSelect,
+    ];
     // samples[direction][tool], tool 0 = com, 1 = socat; one sample per run.
-    let mut samples: [[Vec<Sample>; 2]; 2] = Default::default();
+    let mut samples: [[Vec<Sample>; 2]; 3] = Default::default();
     for run in 0..runs {
         // Alternate the order so neither tool always runs on a warmer machine.
         let order = if run % 2 == 0 {
@@ -142,10 +157,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 let sample = match direction {
                     Direction::ToPort => to_port(&bins, tool, &stream),
                     Direction::FromPort => from_port(&bins, tool, &stream),
+                    Direction::FromPortSelect => from_port_select(&bins, tool, &stream),
                 }
                 .with_context(|| format!("{} {}", tool.name(), direction.name()))?;
                 eprintln!(
-                    "xtask: bench-pty: {:<5} {:<14} run {}: {:.3} s, {:.1} MB/s, {:.2} s CPU, {} context switches",
+                    "xtask: bench-pty: {:<5} {:<29} run {}: {:.3} s, {:.1} MB/s, {:.2} s CPU, {} context switches",
                     tool.name(),
                     direction.name(),
                     run + 1,
@@ -213,7 +229,7 @@ fn bridge(bins: &Bins, tool: Tool, direction: Direction, device: &str) -> Comman
         Tool::Com => {
             let mut cmd = Command::new(&bins.com);
             cmd.arg(device).arg("4000000").arg("--quiet");
-            if direction == Direction::FromPort {
+            if direction != Direction::ToPort {
                 cmd.arg("--no-input");
             }
             cmd
@@ -223,7 +239,9 @@ fn bridge(bins: &Bins, tool: Tool, direction: Direction, device: &str) -> Comman
             let port = format!("OPEN:{device},raw,echo=0");
             match direction {
                 Direction::ToPort => cmd.args(["-u", "STDIN", &port]),
-                Direction::FromPort => cmd.args(["-u", &port, "STDOUT"]),
+                Direction::FromPort | Direction::FromPortSelect => {
+                    cmd.args(["-u", &port, "STDOUT"])
+                }
             };
             cmd
         }
@@ -328,6 +346,118 @@ fn from_port(bins: &Bins, tool: Tool, stream: &[u8]) -> anyhow::Result<Sample> {
         cpu,
         switches,
     })
+}
+
+/// From the port with the select writer: a pty pair made here (slave raw, held
+/// open), the bridge copying the slave to its stdout, and one `poll` loop
+/// writing the master 64 KiB at a time (non-blocking: each write takes what
+/// the pty accepts) and reading and checking the bridge's output.
+fn from_port_select(bins: &Bins, tool: Tool, stream: &[u8]) -> anyhow::Result<Sample> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+
+    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .context("opening a pty")?;
+    nix::pty::grantpt(&master)?;
+    nix::pty::unlockpt(&master)?;
+    let path = nix::pty::ptsname_r(&master)?;
+    let slave = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {path}"))?;
+    let mut tio = nix::sys::termios::tcgetattr(&slave)?;
+    nix::sys::termios::cfmakeraw(&mut tio);
+    nix::sys::termios::tcsetattr(&slave, nix::sys::termios::SetArg::TCSANOW, &tio)?;
+    let mut master = std::fs::File::from(std::os::fd::OwnedFd::from(master));
+
+    let mut bridge = bridge(bins, tool, Direction::FromPortSelect, &path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the bridge")?;
+    let mut out = bridge.stdout.take().context("bridge stdout")?;
+    wait_until_open(bridge.id(), &path)?;
+    for fd in [master.as_fd(), out.as_fd()] {
+        let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
+        fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut sent, mut done) = (0, 0);
+    let started = Instant::now();
+    while done < stream.len() {
+        let (readable, writable) = {
+            let mut fds = vec![PollFd::new(out.as_fd(), PollFlags::POLLIN)];
+            if sent < stream.len() {
+                fds.push(PollFd::new(master.as_fd(), PollFlags::POLLOUT));
+            }
+            poll(&mut fds, PollTimeout::NONE).context("poll")?;
+            let ready = |fd: &PollFd<'_>, flags| fd.revents().is_some_and(|r| r.intersects(flags));
+            (
+                ready(&fds[0], PollFlags::POLLIN | PollFlags::POLLHUP),
+                fds.get(1).is_some_and(|fd| ready(fd, PollFlags::POLLOUT)),
+            )
+        };
+        if writable {
+            let end = stream.len().min(sent + 64 * 1024);
+            match master.write(&stream[sent..end]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e).context("writing the pty master"),
+            }
+        }
+        if readable {
+            match out.read(&mut buf) {
+                Ok(0) => bail!("the bridge ended after {done} bytes"),
+                Ok(n) => {
+                    ensure!(
+                        stream.get(done..done + n) == Some(&buf[..n]),
+                        "wrong bytes near offset {done}"
+                    );
+                    done += n;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e).context("reading the bridge"),
+            }
+        }
+    }
+    let took = started.elapsed();
+    let cpu = cpu_seconds(bridge.id())?;
+    let switches = context_switches(bridge.id())?;
+    // The master closes, the pty hangs up, the bridge ends.
+    drop(master);
+    drop(slave);
+    drop(out);
+    finish(&mut bridge)?;
+    Ok(Sample {
+        took,
+        cpu,
+        switches,
+    })
+}
+
+/// Waits until process `pid` has `path` open (the bridge opened the port), so
+/// that no byte reaches the pty before the bridge set it up.
+fn wait_until_open(pid: u32, path: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let dir = format!("/proc/{pid}/fd");
+        let entries = std::fs::read_dir(&dir).with_context(|| format!("reading {dir}"))?;
+        if entries
+            .flatten()
+            .any(|e| std::fs::read_link(e.path()).is_ok_and(|l| l == Path::new(path)))
+        {
+            // A moment for the bridge to set the port's modes after opening it.
+            std::thread::sleep(Duration::from_millis(20));
+            return Ok(());
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the bridge did not open {path} within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// One timed transfer: wall time from the first byte to the last, and the CPU

@@ -37,6 +37,11 @@ impl Live {
         }
     }
 
+    /// Whether `--metrics` reads the values.
+    pub fn has_metrics(&self) -> bool {
+        self.metrics.is_some()
+    }
+
     /// Feeds received bytes; returns the values line of each consistent
     /// frame when they are to be shown.
     pub fn feed(&mut self, data: &[u8]) -> Vec<String> {

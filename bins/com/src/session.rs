@@ -271,8 +271,19 @@ impl Hooks for ComHooks {
         if let Some(log) = self.log.as_mut() {
             log.write(data)?;
         }
-        self.tally.feed(data);
-        let values = self.live.feed(data);
+        // The counts (Ctrl-T s) and the values line (Ctrl-T v) are for the
+        // keys, which pipe mode has not: there only `--metrics` needs the
+        // frames decoded as they arrive. Decoding every byte twice for nobody
+        // cost a flood from the port half of com's CPU time (docs/performance.md).
+        let interactive = self.keys.is_some();
+        if interactive {
+            self.tally.feed(data);
+        }
+        let values = if interactive || self.live.has_metrics() {
+            self.live.feed(data)
+        } else {
+            Vec::new()
+        };
         if let Some(records) = self.records.as_mut() {
             records.feed(data, local)?;
         }

@@ -33,6 +33,16 @@ const CHUNK: usize = 64 * 1024;
 /// at instrument rates reads are far shorter than this anyway.
 const PORT_READ: usize = 2 * 1024;
 
+/// While the port floods (every read full), what the hooks made of its bytes
+/// is gathered up to this many bytes before one write to the output; a short
+/// read (the port drained) writes at once. Without it a flood leaves as one
+/// small write per 2 KiB read, which costs the reader of the output one
+/// wake-up each: a reader that also feeds the port from one `select` loop (a
+/// test harness) ran com at 0.8x socat that way, which writes 4 KiB pieces
+/// (docs/performance.md). At instrument rates every read is short, so nothing
+/// waits.
+const GATHER: usize = 16 * 1024;
+
 /// What a hook wants the bridge to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -223,6 +233,7 @@ impl<'a> Bridge<'a> {
             // 1. Everything the port has.
             if state.port_readable {
                 if let Some(hangup) = state.drain_port(hooks)? {
+                    // Nothing waits: `drain_port` wrote it before telling.
                     return Ok(Ending::Hangup(hangup));
                 }
                 if deadline.is_some() && state.got_data {
@@ -240,6 +251,9 @@ impl<'a> Bridge<'a> {
                     match fdio::read(local.fd, &mut state.buf) {
                         Ok(0) => input_closed = true,
                         Ok(n) => {
+                            // What the port said so far shows before anything
+                            // the input's hook says.
+                            state.write_local()?;
                             let mut control = Control {
                                 port: state.port,
                                 to_port: &mut state.to_port,
@@ -426,16 +440,21 @@ impl State<'_> {
     /// per read.
     fn drain_port<H: Hooks + ?Sized>(&mut self, hooks: &mut H) -> Result<Option<Hangup>> {
         self.got_data = false;
-        match fdio::read(self.port.as_fd(), &mut self.buf[..PORT_READ]) {
-            Ok(0) => Ok(Some(Hangup::ZeroRead)),
-            Ok(n) => {
-                self.got_data = true;
-                self.deliver(n, hooks)?;
-                if n < PORT_READ && !self.port_hup {
-                    self.port_readable = false;
-                }
-                Ok(None)
+        let read = fdio::read(self.port.as_fd(), &mut self.buf[..PORT_READ]);
+        if let Ok(n) = read
+            && n > 0
+        {
+            self.got_data = true;
+            let flooding = n == PORT_READ && !self.port_hup;
+            if !flooding {
+                self.port_readable = false;
             }
+            return self.deliver(n, hooks, flooding).map(|()| None);
+        }
+        // Nothing read: what was gathered goes out before anything else.
+        self.write_local()?;
+        match read {
+            Ok(_) => Ok(Some(Hangup::ZeroRead)),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 self.port_readable = false;
                 Ok(self.port_hup.then_some(Hangup::PollHup))
@@ -448,18 +467,33 @@ impl State<'_> {
         }
     }
 
-    fn deliver<H: Hooks + ?Sized>(&mut self, n: usize, hooks: &mut H) -> Result<()> {
-        self.local.clear();
-        hooks
+    /// Passes `n` bytes read from the port through the hook, then writes the
+    /// output, unless `gather` (the port is flooding) and less than [`GATHER`]
+    /// bytes wait.
+    fn deliver<H: Hooks + ?Sized>(&mut self, n: usize, hooks: &mut H, gather: bool) -> Result<()> {
+        let handled = hooks
             .port(&self.buf[..n], &mut self.local)
             .map_err(|source| Error::Bridge {
                 side: "handling the port's data",
                 source,
-            })?;
-        fdio::write_all(self.output, &self.local).map_err(|source| Error::Bridge {
+            });
+        if handled.is_err() || !gather || self.local.len() >= GATHER {
+            self.write_local()?;
+        }
+        handled
+    }
+
+    /// Writes the output that waits, if any.
+    fn write_local(&mut self) -> Result<()> {
+        if self.local.is_empty() {
+            return Ok(());
+        }
+        let written = fdio::write_all(self.output, &self.local).map_err(|source| Error::Bridge {
             side: "writing the output",
             source,
-        })
+        });
+        self.local.clear();
+        written
     }
 
     /// One last read of whatever the port holds, so nothing received is lost when
@@ -470,10 +504,11 @@ impl State<'_> {
     /// tty's flip-buffer worker, so bytes the driver holds at that moment are
     /// not left behind.
     fn final_drain<H: Hooks + ?Sized>(&mut self, hooks: &mut H) -> Result<()> {
+        self.write_local()?;
         loop {
             match fdio::read(self.port.as_fd(), &mut self.buf) {
                 Ok(0) => return Ok(()),
-                Ok(n) => self.deliver(n, hooks)?,
+                Ok(n) => self.deliver(n, hooks, false)?,
                 Err(_) => return Ok(()),
             }
         }
