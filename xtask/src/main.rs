@@ -6,6 +6,7 @@ use std::process::ExitCode;
 mod bench_pty;
 mod ci;
 mod com_docs;
+mod fnlen;
 mod kernel_lab;
 mod modgraph;
 mod tidy;

@@ -10,6 +10,8 @@
 //!   tests may parse captured bytes with the generic crates).
 //! - The modules of the crates in `ACYCLIC` import no cycle (see
 //!   `modgraph`: code names the module that defines an item).
+//! - The functions of the crates in `SHORT_FUNCTIONS` stay within their
+//!   limit of lines (see `fnlen`), so that none grows into a wall again.
 //! - Every library has a README that its crate documentation includes (so its
 //!   example compiles as a doctest) and an `examples/` directory.
 use std::collections::BTreeMap;
@@ -75,6 +77,9 @@ const SOLE_USERS: &[(&str, &str, &str)] = &[
 
 /// Crates whose modules must not import each other in a cycle.
 const ACYCLIC: &[&str] = &["ipvs-proto", "ipvsctl"];
+
+/// Crates whose functions (in `src/`) must not be longer than the limit.
+const SHORT_FUNCTIONS: &[(&str, usize)] = &[("ipvsctl", 80)];
 
 fn half_of(name: &str) -> Option<Half> {
     if SERIAL.contains(&name) {
@@ -234,6 +239,17 @@ fn violations(ws: &Workspace) -> Vec<String> {
         }
         if ws.is_library_crate(pkg) {
             found.extend(library_files(&at, pkg));
+        }
+        if let Some(&(_, limit)) = SHORT_FUNCTIONS.iter().find(|(name, _)| *name == pkg.name) {
+            match crate::fnlen::longer_than(&pkg.dir.join("src"), limit) {
+                Ok(long) => found.extend(long.into_iter().map(|f| {
+                    format!(
+                        "{at}/src/{}:{}: fn {} is {} lines (at most {limit})",
+                        f.file, f.line, f.name, f.lines
+                    )
+                })),
+                Err(e) => found.push(format!("{at}/src: {e}")),
+            }
         }
         if ACYCLIC.contains(&pkg.name.as_str()) {
             match crate::modgraph::cycles(&pkg.dir.join("src")) {

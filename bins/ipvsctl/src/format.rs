@@ -338,7 +338,30 @@ pub fn service_entry(out: &mut String, entry: Entry, format: Format) {
     let Entry { service, mut dests } = entry;
     let rule = format.contains(fmt::RULE);
     let proto = proto_number(&service);
-    let svc_name = match service.key {
+    let svc_name = service_name(&service, rule, proto, format);
+    if rule {
+        service_rule(out, &service, &svc_name);
+    } else if format.intersects(fmt::STATS | fmt::RATE) {
+        service_counters(out, &service, &svc_name, format);
+    } else {
+        service_line(out, &service, &svc_name);
+    }
+    out.push('\n');
+
+    if !format.contains(fmt::NOSORT) {
+        sort::msort_by(&mut dests, &|a: &Destination, b: &Destination| {
+            sort::cmp_dests(a, b)
+        });
+    }
+    for dest in &dests {
+        dest_entry(out, &svc_name, proto, dest, format);
+    }
+}
+
+/// The service as the listing names it: `TCP  host:port`, `FWM  7`, or as a
+/// rule (`-t host:port`, `-f 7 -6`).
+fn service_name(service: &Service, rule: bool, proto: u16, format: Format) -> String {
+    match service.key {
         ServiceKey::Fwmark { family, mark } => {
             let v6 = family == ipvs_proto::AddressFamily::Inet6;
             let mark = mark as i32;
@@ -371,71 +394,70 @@ pub fn service_entry(out: &mut String, entry: Entry, format: Format) {
                 }
             }
         }
-    };
+    }
+}
 
+/// The service as an `-A` rule (`-S`).
+fn service_rule(out: &mut String, service: &Service, svc_name: &str) {
     let persistent = service.flags.contains(ServiceFlags::PERSISTENT);
     let timeout = service.timeout.as_secs() as u32;
-    if rule {
-        let _ = write!(out, "-A {svc_name} -s {}", service.scheduler);
-        if persistent {
-            let _ = write!(out, " -p {timeout}");
-            if let Some(mask) = shown_netmask(&service) {
-                let _ = write!(out, " -M {mask}");
-            }
-        }
-        if let Some(pe) = persistence_engine(&service) {
-            let _ = write!(out, " --pe {pe}");
-        }
-        if service.flags.contains(ServiceFlags::ONE_PACKET) {
-            out.push_str(" -o");
-        }
-        if service.flags.intersects(SCHED_FLAGS) {
-            let _ = write!(out, " -b {}", sched_flags(&service));
-        }
-    } else if format.intersects(fmt::STATS | fmt::RATE) {
-        let s = stats_or_zero(service.stats.as_ref());
-        let _ = write!(out, "{svc_name:<33}");
-        let values = if format.contains(fmt::STATS) {
-            totals(&s)
-        } else {
-            [
-                s.connection_rate,
-                s.packet_rate_in,
-                s.packet_rate_out,
-                s.byte_rate_in,
-                s.byte_rate_out,
-            ]
-        };
-        for v in values {
-            largenum(out, v, format);
-        }
-    } else {
-        let _ = write!(out, "{svc_name} {}", service.scheduler);
-        if service.flags.intersects(SCHED_FLAGS) {
-            let _ = write!(out, " ({})", sched_flags(&service));
-        }
-        if persistent {
-            let _ = write!(out, " persistent {timeout}");
-            if let Some(mask) = shown_netmask(&service) {
-                let _ = write!(out, " mask {mask}");
-            }
-            if let Some(pe) = persistence_engine(&service) {
-                let _ = write!(out, " pe {pe}");
-            }
-        }
-        if service.flags.contains(ServiceFlags::ONE_PACKET) {
-            out.push_str(" ops");
+    let _ = write!(out, "-A {svc_name} -s {}", service.scheduler);
+    if persistent {
+        let _ = write!(out, " -p {timeout}");
+        if let Some(mask) = shown_netmask(service) {
+            let _ = write!(out, " -M {mask}");
         }
     }
-    out.push('\n');
+    if let Some(pe) = persistence_engine(service) {
+        let _ = write!(out, " --pe {pe}");
+    }
+    if service.flags.contains(ServiceFlags::ONE_PACKET) {
+        out.push_str(" -o");
+    }
+    if service.flags.intersects(SCHED_FLAGS) {
+        let _ = write!(out, " -b {}", sched_flags(service));
+    }
+}
 
-    if !format.contains(fmt::NOSORT) {
-        sort::msort_by(&mut dests, &|a: &Destination, b: &Destination| {
-            sort::cmp_dests(a, b)
-        });
+/// The service's line of `--stats` or `--rate`.
+fn service_counters(out: &mut String, service: &Service, svc_name: &str, format: Format) {
+    let s = stats_or_zero(service.stats.as_ref());
+    let _ = write!(out, "{svc_name:<33}");
+    let values = if format.contains(fmt::STATS) {
+        totals(&s)
+    } else {
+        [
+            s.connection_rate,
+            s.packet_rate_in,
+            s.packet_rate_out,
+            s.byte_rate_in,
+            s.byte_rate_out,
+        ]
+    };
+    for v in values {
+        largenum(out, v, format);
     }
-    for dest in &dests {
-        dest_entry(out, &svc_name, proto, dest, format);
+}
+
+/// The service's line of a plain listing.
+fn service_line(out: &mut String, service: &Service, svc_name: &str) {
+    let persistent = service.flags.contains(ServiceFlags::PERSISTENT);
+    let timeout = service.timeout.as_secs() as u32;
+    let _ = write!(out, "{svc_name} {}", service.scheduler);
+    if service.flags.intersects(SCHED_FLAGS) {
+        let _ = write!(out, " ({})", sched_flags(service));
+    }
+    if persistent {
+        let _ = write!(out, " persistent {timeout}");
+        if let Some(mask) = shown_netmask(service) {
+            let _ = write!(out, " mask {mask}");
+        }
+        if let Some(pe) = persistence_engine(service) {
+            let _ = write!(out, " pe {pe}");
+        }
+    }
+    if service.flags.contains(ServiceFlags::ONE_PACKET) {
+        out.push_str(" ops");
     }
 }
 
@@ -448,30 +470,7 @@ fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, for
     let conns = e.connections.unwrap_or_default();
     let weight = e.weight as i32;
     if rule {
-        let _ = write!(
-            out,
-            "-a {svc_name} -r {dname} {} -w {weight}",
-            fwd_switch(e.forwarding)
-        );
-        if e.forwarding == Forwarding::Tunnel {
-            const OPTS: [&str; 3] = ["--tun-nocsum", "--tun-csum", "--tun-remcsum"];
-            let flags = OPTS[flags_index(e.tunnel.flags)];
-            let _ = match e.tunnel.kind {
-                TunnelType::Gre => write!(out, " --tun-type gre {flags}"),
-                TunnelType::Gue => {
-                    write!(out, " --tun-type gue --tun-port {} {flags}", e.tunnel.port)
-                }
-                TunnelType::Ipip => write!(out, " --tun-type ipip"),
-                _ => Ok(()),
-            };
-        }
-        if e.upper_threshold != 0 {
-            let _ = write!(out, " -x {}", e.upper_threshold);
-        }
-        if e.lower_threshold != 0 {
-            let _ = write!(out, " -y {}", e.lower_threshold);
-        }
-        out.push('\n');
+        dest_rule(out, svc_name, &dname, e, weight);
     } else if format.contains(fmt::STATS) {
         let s = stats_or_zero(e.stats.as_ref());
         let _ = write!(out, "  -> {dname:<28}");
@@ -526,6 +525,34 @@ fn dest_entry(out: &mut String, svc_name: &str, proto: u16, e: &Destination, for
         pad_left(out, |out| push_decimal(out, conns.inactive), 10);
         out.push('\n');
     }
+}
+
+/// The destination as an `-a` rule (`-S`).
+fn dest_rule(out: &mut String, svc_name: &str, dname: &str, e: &Destination, weight: i32) {
+    let _ = write!(
+        out,
+        "-a {svc_name} -r {dname} {} -w {weight}",
+        fwd_switch(e.forwarding)
+    );
+    if e.forwarding == Forwarding::Tunnel {
+        const OPTS: [&str; 3] = ["--tun-nocsum", "--tun-csum", "--tun-remcsum"];
+        let flags = OPTS[flags_index(e.tunnel.flags)];
+        let _ = match e.tunnel.kind {
+            TunnelType::Gre => write!(out, " --tun-type gre {flags}"),
+            TunnelType::Gue => {
+                write!(out, " --tun-type gue --tun-port {} {flags}", e.tunnel.port)
+            }
+            TunnelType::Ipip => write!(out, " --tun-type ipip"),
+            _ => Ok(()),
+        };
+    }
+    if e.upper_threshold != 0 {
+        let _ = write!(out, " -x {}", e.upper_threshold);
+    }
+    if e.lower_threshold != 0 {
+        let _ = write!(out, " -y {}", e.lower_threshold);
+    }
+    out.push('\n');
 }
 
 /// Writes with `write` and pads with spaces to at least `width` characters

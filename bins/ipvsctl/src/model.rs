@@ -216,33 +216,8 @@ impl Work<'_> {
 
     fn step(&mut self, request: &Request) -> Result<(), i32> {
         match request {
-            Request::NewService(s) => {
-                if self.index.contains_key(&s.key) {
-                    return Err(libc::EEXIST);
-                }
-                if !self.modules_ok(s) {
-                    return Err(libc::ENOENT);
-                }
-                self.note_modules(s);
-                let mut service = service_config(s);
-                service.stats = Some(Stats::default());
-                self.index.insert(s.key, self.entries.len());
-                self.entries.push(Some(Entry {
-                    service,
-                    dests: Vec::new(),
-                }));
-            }
-            Request::SetService(s) => {
-                self.entry(&s.key)?;
-                if !self.modules_ok(s) {
-                    return Err(libc::ENOENT);
-                }
-                self.note_modules(s);
-                let entry = self.entry(&s.key)?;
-                let stats = entry.service.stats;
-                entry.service = service_config(s);
-                entry.service.stats = stats;
-            }
+            Request::NewService(s) => self.new_service(s)?,
+            Request::SetService(s) => self.set_service(s)?,
             Request::DelService(s) => {
                 let i = self.index.remove(&s.key).ok_or(libc::ESRCH)?;
                 self.entries[i] = None;
@@ -259,19 +234,7 @@ impl Work<'_> {
                 }
                 entry.dests.push(fresh_dest(d));
             }
-            Request::SetDestination(s, d) => {
-                let entry = self.entry(&s.key)?;
-                dest_values(d)?;
-                let dest = entry
-                    .dests
-                    .iter_mut()
-                    .find(|x| x.socket_addr() == d.socket_addr())
-                    .ok_or(libc::ENOENT)?;
-                let (stats, connections) = (dest.stats, dest.connections);
-                *dest = dest_config(d);
-                dest.stats = stats;
-                dest.connections = connections;
-            }
+            Request::SetDestination(s, d) => self.set_destination(s, d)?,
             Request::DelDestination(s, d) => {
                 let entry = self.entry(&s.key)?;
                 let j = entry
@@ -287,24 +250,81 @@ impl Work<'_> {
             }
             Request::Zero(Some(s)) => zero(self.entry(&s.key)?),
             Request::Zero(None) => self.entries.iter_mut().flatten().for_each(zero),
-            Request::NewDaemon(d) => {
-                if let Some(running) = &mut self.daemons {
-                    if running.contains(&d.state) {
-                        return Err(libc::EEXIST);
-                    }
-                    running.push(d.state);
-                }
-            }
-            Request::DelDaemon(d) => {
-                if let Some(running) = &mut self.daemons {
-                    let i = running
-                        .iter()
-                        .position(|s| *s == d.state)
-                        .ok_or(libc::ESRCH)?;
-                    running.remove(i);
-                }
-            }
+            Request::NewDaemon(d) => self.new_daemon(d)?,
+            Request::DelDaemon(d) => self.del_daemon(d)?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// `-A`: refused when the service exists or its modules are missing.
+    fn new_service(&mut self, s: &Service) -> Result<(), i32> {
+        if self.index.contains_key(&s.key) {
+            return Err(libc::EEXIST);
+        }
+        if !self.modules_ok(s) {
+            return Err(libc::ENOENT);
+        }
+        self.note_modules(s);
+        let mut service = service_config(s);
+        service.stats = Some(Stats::default());
+        self.index.insert(s.key, self.entries.len());
+        self.entries.push(Some(Entry {
+            service,
+            dests: Vec::new(),
+        }));
+        Ok(())
+    }
+
+    /// `-E`: the new configuration, the counters kept.
+    fn set_service(&mut self, s: &Service) -> Result<(), i32> {
+        self.entry(&s.key)?;
+        if !self.modules_ok(s) {
+            return Err(libc::ENOENT);
+        }
+        self.note_modules(s);
+        let entry = self.entry(&s.key)?;
+        let stats = entry.service.stats;
+        entry.service = service_config(s);
+        entry.service.stats = stats;
+        Ok(())
+    }
+
+    /// `-e`: the new configuration, counters and connections kept.
+    fn set_destination(&mut self, s: &Service, d: &Destination) -> Result<(), i32> {
+        let entry = self.entry(&s.key)?;
+        dest_values(d)?;
+        let dest = entry
+            .dests
+            .iter_mut()
+            .find(|x| x.socket_addr() == d.socket_addr())
+            .ok_or(libc::ENOENT)?;
+        let (stats, connections) = (dest.stats, dest.connections);
+        *dest = dest_config(d);
+        dest.stats = stats;
+        dest.connections = connections;
+        Ok(())
+    }
+
+    /// `--start-daemon`: one daemon per state.
+    fn new_daemon(&mut self, d: &Daemon) -> Result<(), i32> {
+        if let Some(running) = &mut self.daemons {
+            if running.contains(&d.state) {
+                return Err(libc::EEXIST);
+            }
+            running.push(d.state);
+        }
+        Ok(())
+    }
+
+    /// `--stop-daemon`: refused when no daemon of that state runs.
+    fn del_daemon(&mut self, d: &Daemon) -> Result<(), i32> {
+        if let Some(running) = &mut self.daemons {
+            let i = running
+                .iter()
+                .position(|s| *s == d.state)
+                .ok_or(libc::ESRCH)?;
+            running.remove(i);
         }
         Ok(())
     }

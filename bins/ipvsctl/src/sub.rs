@@ -297,9 +297,8 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often `drain` reads the connection counts.
 const DRAIN_POLL: Duration = Duration::from_millis(250);
 
-/// `drain SERVICE -r SERVER [--timeout DURATION] [--then delete|keep]`.
-fn drain(args: &[&str]) -> anyhow::Result<ExitCode> {
-    let (target, rest) = target("drain", args)?;
+/// `drain`'s options after the target: `--timeout` and `--then`.
+fn drain_options(rest: &[&str]) -> anyhow::Result<(Duration, Then)> {
     let (mut timeout, mut then) = (DRAIN_TIMEOUT, Then::Delete);
     let mut words = rest.iter();
     while let Some(&word) = words.next() {
@@ -332,6 +331,13 @@ fn drain(args: &[&str]) -> anyhow::Result<ExitCode> {
             _ => return Err(usage(format!("drain: unexpected {word}"))),
         }
     }
+    Ok((timeout, then))
+}
+
+/// `drain SERVICE -r SERVER [--timeout DURATION] [--then delete|keep]`.
+fn drain(args: &[&str]) -> anyhow::Result<ExitCode> {
+    let (target, rest) = target("drain", args)?;
+    let (timeout, then) = drain_options(&rest)?;
     let (mut client, _info) = kernel::init()?;
     let now = find(&mut client, &target)?;
     let server = target.server;

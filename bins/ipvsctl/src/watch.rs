@@ -456,6 +456,20 @@ fn emit(out: &mut impl std::io::Write, text: &str) -> anyhow::Result<bool> {
     }
 }
 
+/// Flags the signal handlers raise: stop (Ctrl-C, SIGTERM) and resized
+/// (SIGWINCH).
+fn signal_flags() -> anyhow::Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    let resized = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGWINCH, Arc::clone(&resized))
+        .context("cannot install the resize handler")?;
+    Ok((stop, resized))
+}
+
 /// Runs the live view until Ctrl-C, SIGTERM or a closed pipe.
 pub fn run(client: &mut Client, info: &Info, inv: &Invocation) -> anyhow::Result<ExitCode> {
     // The interval was checked when the command line was read.
@@ -465,14 +479,7 @@ pub fn run(client: &mut Client, info: &Info, inv: &Invocation) -> anyhow::Result
             .unwrap_or(1.0)
             .clamp(MIN_INTERVAL, MAX_INTERVAL),
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("cannot install the Ctrl-C handler")?;
-    }
-    let resized = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGWINCH, Arc::clone(&resized))
-        .context("cannot install the resize handler")?;
+    let (stop, resized) = signal_flags()?;
     let json = inv.ext.json;
     let source = if inv.has(Options::RATE) {
         Source::Kernel
