@@ -12,6 +12,9 @@
 //! reference model's port of `ip_vs_{sh,dh,mh,lblc,lblcr,twos}.c`; `lblc`
 //! and `lblcr` also open a connection per pick.
 //!
+//! A last group times adding and removing destinations (`*-churn`): one
+//! removal at the tail and one add at the head per iteration.
+//!
 //! cargo bench -p benches --bench sched
 
 use std::hint::black_box;
@@ -258,5 +261,39 @@ fn packet_schedulers(c: &mut Criterion) {
     bench_packet_scheduler(c, Scheduler::Lblcr, 0, true);
 }
 
-criterion_group!(benches, schedulers, packet_schedulers);
+/// Adding and removing destinations: each iteration removes the list's
+/// tail (the oldest destination) and adds one at the head, so the list
+/// keeps its size and every scheduler's add and remove hooks run once.
+fn bench_churn(c: &mut Criterion, scheduler: Scheduler) {
+    let mut group = c.benchmark_group(format!("sched/{scheduler}-churn"));
+    for n in SIZES {
+        let ws = weights(n);
+        let mut svc =
+            Service::with_destinations(scheduler, ws.iter().map(|&w| Destination::new(w)))
+                .expect("valid destinations");
+        let mut next = 0;
+        group.bench_function(BenchmarkId::new("sched", n), |b| {
+            b.iter(|| {
+                svc.remove(svc.len() - 1).expect("a tail");
+                next = (next + 1) % n;
+                let _ = black_box(svc.add(Destination::new(ws[next])));
+            });
+        });
+    }
+    group.finish();
+}
+
+fn churn(c: &mut Criterion) {
+    for scheduler in [
+        Scheduler::Rr,
+        Scheduler::Wrr,
+        Scheduler::Wlc,
+        Scheduler::Sh,
+        Scheduler::Mh,
+    ] {
+        bench_churn(c, scheduler);
+    }
+}
+
+criterion_group!(benches, schedulers, packet_schedulers, churn);
 criterion_main!(benches);
