@@ -113,7 +113,7 @@ impl<R: DecodeRule> Check<R> {
     /// The shown value's interval, in base units (V, A, W, or 1 for PF).
     fn interval(&self, frame: &Frame, label: Label) -> Option<(f64, f64, f64)> {
         let field = frame.get(label)?;
-        let (amount, unit) = self.rule.amount(field)?;
+        let (amount, unit, resolution) = self.rule.shown(field)?;
         let scale = match (label, unit) {
             (Label::Vo, Unit::Volt) | (Label::Am, Unit::Ampere) | (Label::Wa, Unit::Watt) => 1.0,
             (Label::Pf, Unit::None) => 1.0,
@@ -121,7 +121,7 @@ impl<R: DecodeRule> Check<R> {
             (Label::Wa, Unit::Kilowatt) => 1e3,
             _ => return None,
         };
-        let half = self.rule.resolution(field)? / 2.0;
+        let half = resolution / 2.0;
         let x = amount.to_f64();
         Some((((x - half).max(0.0)) * scale, (x + half) * scale, x * scale))
     }

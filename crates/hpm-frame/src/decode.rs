@@ -260,6 +260,13 @@ pub trait DecodeRule {
         self.decode(field).ok().map(|v| (v.amount, v.unit))
     }
 
+    /// [`amount`](DecodeRule::amount) and [`resolution`](DecodeRule::resolution)
+    /// together, for the consistency check (by default the two calls).
+    fn shown(&self, field: &Field) -> Option<(Decimal, Unit, f64)> {
+        let (amount, unit) = self.amount(field)?;
+        Some((amount, unit, self.resolution(field)?))
+    }
+
     /// The value of one unit in the last digit the field shows, in the unit of
     /// [`decode`](DecodeRule::decode)'s value (`21693` → 216.9 V shows tenths:
     /// 0.1), if known. The [consistency check](crate::check::Check) takes the shown
@@ -417,6 +424,14 @@ impl DecodeRule for TableRule {
         Some((e.scheme.amount(field)?, e.unit))
     }
 
+    #[inline]
+    fn shown(&self, field: &Field) -> Option<(Decimal, Unit, f64)> {
+        let e = self.entry(field.label)?;
+        let amount = e.scheme.amount(field)?;
+        // A value the scheme decodes has the digits its resolution needs.
+        Some((amount, e.unit, e.scheme.resolution(field).ok()?))
+    }
+
     fn decode(&self, field: &Field) -> Result<Value, DecodeError> {
         let e = self
             .entry(field.label)
@@ -435,6 +450,10 @@ impl<R: DecodeRule + ?Sized> DecodeRule for &R {
         (**self).columns()
     }
 
+    fn shown(&self, field: &Field) -> Option<(Decimal, Unit, f64)> {
+        (**self).shown(field)
+    }
+
     fn amount(&self, field: &Field) -> Option<(Decimal, Unit)> {
         (**self).amount(field)
     }
@@ -451,6 +470,10 @@ impl<R: DecodeRule + ?Sized> DecodeRule for &R {
 impl<R: DecodeRule + ?Sized> DecodeRule for Box<R> {
     fn columns(&self) -> Vec<Column> {
         (**self).columns()
+    }
+
+    fn shown(&self, field: &Field) -> Option<(Decimal, Unit, f64)> {
+        (**self).shown(field)
     }
 
     fn amount(&self, field: &Field) -> Option<(Decimal, Unit)> {
