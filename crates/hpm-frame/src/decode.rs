@@ -211,7 +211,7 @@ impl Scheme {
 
     /// [`apply`](Self::apply) without the reason for no value: the hot path of
     /// converting logs.
-    #[inline]
+    #[inline(always)]
     pub fn amount(self, field: &Field) -> Option<Decimal> {
         let len = field.digits.len();
         let all = field.digits.number() as i64;
@@ -418,7 +418,7 @@ impl DecodeRule for TableRule {
         self.entry(field.label)?.scheme.resolution(field).ok()
     }
 
-    #[inline]
+    #[inline(always)]
     fn amount(&self, field: &Field) -> Option<(Decimal, Unit)> {
         let e = self.entry(field.label)?;
         Some((e.scheme.amount(field)?, e.unit))

@@ -612,7 +612,7 @@ impl StampCache {
 /// the start of `dst` (at least [`PIECE`] bytes long) and returns its length:
 /// no formatting machinery and no buffer in between (this runs for every
 /// value of every record).
-#[inline]
+#[inline(always)]
 fn put_decimal(dst: &mut [u8], d: crate::decode::Decimal) -> usize {
     if let Ok(n) = u16::try_from(d.units)
         && n < 10_000
@@ -667,7 +667,7 @@ const PAIRS: [[u8; 2]; 100] = {
 /// [`put_decimal`] for what a meter's field holds: 0 to 9999 with up to 4
 /// decimals, made in one word (the five digits zero-padded, the leading
 /// zeros shifted out, the point put in) and stored with one 8-byte copy.
-#[inline]
+#[inline(always)]
 fn put_small_decimal(dst: &mut [u8], n: u16, scale: u32) -> usize {
     let [a, b] = PAIRS[usize::from(n / 100)];
     let [c, d] = PAIRS[usize::from(n % 100)];
