@@ -1,8 +1,8 @@
 //! Dispatch: a checked command line, a client in the right namespace, the
 //! request, and the answer printed as ipvsadm prints it.
 //!
-//! Kernel access lives in [`crate::kernel`], the failure type in
-//! [`crate::failure`]; the subcommands (`restore`, `watch`, `sub`) use those,
+//! Kernel access lives in `kernel`, the failure type in
+//! `failure`; the subcommands (`restore`, `watch`, `sub`) use those,
 //! never this module, so dispatch sits on top of everything else.
 
 /// ipvsadm's error text for a kernel error (kept here for the callers that
@@ -27,6 +27,25 @@ use crate::sub;
 use crate::timing;
 use crate::usage;
 use crate::watch;
+
+/// The binary's `main`: runs `argv` and turns a failure into ipvsadm's text
+/// on stderr and its exit status.
+pub fn main(argv: &[String]) -> ExitCode {
+    match run(argv) {
+        Ok(code) => code,
+        Err(err) => match err.downcast_ref::<Failure>() {
+            // ipvsadm's exact text and status.
+            Some(failure) => {
+                eprint!("{}", failure.message);
+                ExitCode::from(failure.status)
+            }
+            None => {
+                eprintln!("ipvsctl: {err:#}");
+                ExitCode::from(KERNEL_FAILURE)
+            }
+        },
+    }
+}
 
 /// Runs a whole command line (`argv[0]` first).
 pub fn run(argv: &[String]) -> anyhow::Result<ExitCode> {
