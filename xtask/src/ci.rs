@@ -59,6 +59,21 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "test tty without default features",
         cargo().args(["test", "-p", "tty", "--no-default-features"]),
     )?;
+    // ipvs-proto's packet layer alone (its client layer is the default
+    // feature `client`, which every user in the workspace turns on).
+    run_step(
+        "ipvs-proto without default features",
+        cargo().args([
+            "clippy",
+            "-p",
+            "ipvs-proto",
+            "--no-default-features",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
     // The guest suites against a real IPVS kernel. Every failure here (a package
     // that cannot be installed, a kernel that does not boot, a timeout, a failing
     // guest test) fails CI: never skipped.
