@@ -89,6 +89,20 @@ pub fn render(status: &Value, now: u64) -> String {
                     )
                 }
             );
+            let agent = &real["agent"];
+            if !agent.is_null() {
+                let _ = writeln!(
+                    out,
+                    "  {:<24} feedback weight {} ({}){}",
+                    "",
+                    text(&agent["weight"]),
+                    text(&agent["reason"]),
+                    match agent["error"].as_str() {
+                        Some(e) => format!("; agent not answering: {e}"),
+                        None => String::new(),
+                    }
+                );
+            }
         }
         for d in service["draining"].as_array().unwrap_or(&empty) {
             let _ = writeln!(
@@ -109,4 +123,49 @@ pub fn render(status: &Value, now: u64) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_server_with_an_agent_shows_its_feedback() {
+        let status = serde_json::json!({
+            "services": [{
+                "service": "TCP 10.0.0.1:80", "scheduler": "wrr", "check": "none",
+                "in_kernel": true, "sorry": null, "sorry_active": false,
+                "draining": [],
+                "reals": [
+                    {"address": "10.0.1.2:80", "health": "up", "since": 90, "weight": 75,
+                     "configured_weight": 100, "connections": {"active": 3}, "last_check": null,
+                     "agent": {"weight": 75, "spare_percent": 40.0,
+                               "reason": "agent reports 40.0% spare (smoothed)", "error": null,
+                               "changes": {"load": 1}}},
+                    {"address": "10.0.1.3:80", "health": "up", "since": 90, "weight": 100,
+                     "configured_weight": 100, "connections": {"active": 0}, "last_check": null,
+                     "agent": {"weight": 100, "spare_percent": null,
+                               "reason": "no usable report: weight held",
+                               "error": "10.0.1.3:3333: Connection refused (os error 111)",
+                               "changes": {}}},
+                    {"address": "10.0.1.4:80", "health": "up", "since": 90, "weight": 1,
+                     "configured_weight": 1, "connections": {"active": 0}, "last_check": null,
+                     "agent": null}
+                ]
+            }],
+            "foreign": []
+        });
+        let text = render(&status, 100);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 6, "{text}");
+        assert_eq!(
+            lines[2].trim(),
+            "feedback weight 75 (agent reports 40.0% spare (smoothed))"
+        );
+        assert_eq!(
+            lines[4].trim(),
+            "feedback weight 100 (no usable report: weight held); agent not answering: 10.0.1.3:3333: Connection refused (os error 111)"
+        );
+        assert!(lines[5].starts_with("  10.0.1.4:80"), "{text}");
+    }
 }
