@@ -17,8 +17,12 @@
 //!    is an EWMA of the reported ones (capped at 100) and the result is at
 //!    least 1: load alone never takes a real server out.
 //! 3. An agent that fell silent for longer than `expiry`: the configured
-//!    weight. An agent that never reported or is in its blackout: the weight
-//!    it has (see [`Pool::adopt`]), or the configured one if that is 0.
+//!    weight; so does one that has not answered at all for longer than
+//!    `expiry` since the pool's first tick. Until then, an agent that never
+//!    reported keeps the weight it has (see [`Pool::adopt`]: a restarted
+//!    director moves nothing, not even a drained 0, before the first
+//!    answer). An agent in its blackout: the weight it has, or the
+//!    configured one if that is 0.
 //! 4. A real server without an agent: configured × the mean of the usable
 //!    smoothed percentages of the others (the configured weight when there
 //!    are none).
@@ -209,6 +213,9 @@ struct Server {
 pub struct Pool {
     cfg: Config,
     servers: Vec<Server>,
+    /// The time of the first tick: silence is counted from it for agents
+    /// that never answered.
+    origin: Option<Duration>,
 }
 
 /// `configured × percent / 100`, rounded, at least 1 when configured ≥ 1.
@@ -225,6 +232,7 @@ impl Pool {
         Ok(Pool {
             cfg,
             servers: Vec::new(),
+            origin: None,
         })
     }
 
@@ -336,7 +344,13 @@ impl Pool {
         true
     }
 
-    fn target(&self, s: &Server, now: Duration, mean: Option<f64>) -> (u32, Reason) {
+    fn target(
+        &self,
+        s: &Server,
+        now: Duration,
+        origin: Duration,
+        mean: Option<f64>,
+    ) -> (u32, Reason) {
         let Some(agent) = &s.agent else {
             return match mean {
                 Some(m) => (weight_for(s.configured, m), Reason::Mean(m)),
@@ -354,6 +368,13 @@ impl Pool {
         }
         if agent.expired(now, &self.cfg) {
             return (s.configured, Reason::Expired);
+        }
+        if agent.last_report.is_none() {
+            // Never answered: silence since the first tick.
+            if now.saturating_sub(origin) > self.cfg.expiry {
+                return (s.configured, Reason::Expired);
+            }
+            return (s.weight, Reason::NoReport);
         }
         let reason = if agent.run_start.is_some() && agent.smoothed.is_some() {
             Reason::Blackout
@@ -375,6 +396,7 @@ impl Pool {
     /// once per interval. Returns the changes made, for the kernel and the
     /// log.
     pub fn tick(&mut self, now: Duration) -> Vec<Change> {
+        let origin = *self.origin.get_or_insert(now);
         let usable: Vec<f64> = self
             .servers
             .iter()
@@ -389,7 +411,7 @@ impl Pool {
         let mean = (!usable.is_empty()).then(|| usable.iter().sum::<f64>() / usable.len() as f64);
         let mut changes = Vec::new();
         for i in 0..self.servers.len() {
-            let (target, reason) = self.target(&self.servers[i], now, mean);
+            let (target, reason) = self.target(&self.servers[i], now, origin, mean);
             let s = &mut self.servers[i];
             s.reason = reason;
             let next = step(&self.cfg, s.configured, s.weight, target, reason);
@@ -509,6 +531,40 @@ mod tests {
         // Past the blackout the reports agree: still nothing to do.
         pool.report(a, secs(10), &Report::up(40));
         assert!(pool.tick(secs(10)).is_empty());
+    }
+
+    #[test]
+    fn an_adopted_weight_of_an_agent_that_never_answers_expires() {
+        let mut pool = Pool::new(Config::default()).unwrap();
+        let a = pool.add(100, true);
+        let b = pool.add(100, true);
+        pool.adopt(a, 40);
+        pool.adopt(b, 0);
+        // Held, the 0 too, while the silence is within the 30 s expiry.
+        for t in (0..=30).step_by(2) {
+            assert!(pool.tick(secs(t)).is_empty(), "t={t}");
+            assert_eq!(pool.reason(a), Some(Reason::NoReport));
+        }
+        // Then the configured weight, in steps.
+        let mut w = Vec::new();
+        for t in (32..40).step_by(2) {
+            pool.tick(secs(t));
+            assert_eq!(pool.reason(a), Some(Reason::Expired));
+            w.push((pool.weight(a).unwrap(), pool.weight(b).unwrap()));
+        }
+        assert_eq!(w, [(65, 25), (90, 50), (100, 75), (100, 100)]);
+    }
+
+    #[test]
+    fn a_restart_keeps_a_drained_zero_until_the_agent_answers() {
+        let mut pool = Pool::new(Config::default()).unwrap();
+        let a = pool.add(100, true);
+        pool.adopt(a, 0);
+        assert!(pool.tick(secs(0)).is_empty());
+        pool.report(a, secs(1), &Report::parse(b"drain\n").unwrap());
+        assert!(pool.tick(secs(2)).is_empty());
+        assert_eq!(pool.reason(a), Some(Reason::Drain));
+        assert_eq!(pool.weight(a), Some(0));
     }
 
     #[test]
