@@ -531,7 +531,7 @@ fn cgroup_real_servers_in_a_nat_cluster_shift_expire_and_drain() {
         ));
     }
     let path = cluster.write_config("lvsd.toml", &text);
-    let lvsd = support::Lvsd::start(&cluster, &path);
+    let mut lvsd = support::Lvsd::start(&cluster, &path);
     let ipvs = std::cell::RefCell::new(cluster.ipvs());
     let now = || cluster_weights(&mut ipvs.borrow_mut());
     let wait = |what: &str, within: u64, ok: &dyn Fn([u32; 2]) -> bool| -> Duration {
@@ -563,9 +563,13 @@ fn cgroup_real_servers_in_a_nat_cluster_shift_expire_and_drain() {
     groups.burn("r1");
     let took = wait("r1 busy", 20, &|w| w[0] < w[1]);
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    wait("r1 at the bottom", 25, &|w| w[0] <= 10 && w[1] >= 75);
+    wait("r1 at the bottom", 25, &|w| w[0] <= 10 && w[1] >= 50);
+    // (The weights go on moving while the requests are served: r2's httpd
+    // spends its own quota on them, and every weight change restarts wrr's
+    // round; hence a margin over the 1 in 20 the weights alone give.)
     let busy = count(20, "r1 busy");
-    assert!(busy[0] <= 4 && busy[1] >= 16, "r1 busy: {busy:?}");
+    eprintln!("after the requests: weights {:?}", now());
+    assert!(busy[0] <= 6 && busy[1] >= 14, "r1 busy: {busy:?}");
 
     // Burner stopped: the weights converge back, the split is even again.
     groups.stop();
@@ -611,9 +615,7 @@ fn cgroup_real_servers_in_a_nat_cluster_shift_expire_and_drain() {
     let victim = download.server;
     let other = 3 - victim;
     std::fs::write(drain_file(victim), "").unwrap();
-    wait("drained", 10, &|w| {
-        w[victim - 1] == 0 && w[other - 1] == 100
-    });
+    wait("drained", 10, &|w| w[victim - 1] == 0 && w[other - 1] >= 50);
     let active = support::destinations(&mut ipvs.borrow_mut())
         .iter()
         .find(|d| d.socket_addr() == support::Cluster::real_addr(victim))
@@ -657,6 +659,28 @@ fn cgroup_real_servers_in_a_nat_cluster_shift_expire_and_drain() {
     assert!(changes(1, "load") >= 8.0, "{metrics}");
     assert!(changes(1, "expired") >= 1.0, "{metrics}");
     assert_eq!(changes(victim, "drain"), 1.0, "{metrics}");
-    drop(lvsd);
+
+    // lvsd killed and started again: the kernel's weights are adopted and
+    // the drained 0 is held until the agent answers (`drain` again). (The
+    // other real server's weight follows its own load meanwhile.)
+    lvsd.kill9();
+    let restarted = support::Lvsd::start(&cluster, &path);
+    let since = std::time::Instant::now();
+    while since.elapsed() < Duration::from_secs(3) {
+        let w = now();
+        assert!(
+            w[victim - 1] == 0 && w[other - 1] >= 1,
+            "after a restart: {w:?}\n{}",
+            restarted.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        restarted.log().matches("started with").count(),
+        2,
+        "{}",
+        restarted.log()
+    );
+    drop(restarted);
     drop(agents);
 }
