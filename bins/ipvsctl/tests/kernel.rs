@@ -942,10 +942,26 @@ fn watch_fits_the_terminal_and_ends_quietly() {
             assert!(status.is_ok_and(|s| s.success()));
         };
         kill("-WINCH");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let big = frames(&seen);
-        assert!(big.len() > before, "redrawn at once after the resize");
-        let whole = &big[before];
+        // A frame drawn for 8 rows may still be on its way through the pty
+        // when the size changes: look for the first whole one after it.
+        let started = std::time::Instant::now();
+        let whole = loop {
+            let big = frames(&seen);
+            let found = big[before..]
+                .iter()
+                .find(|f| f.contains("\x1b[J") && !f.contains("more lines"))
+                .cloned();
+            if let Some(frame) = found {
+                break frame;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(3),
+                "no whole frame within 3 s of the resize: {:?}",
+                &big[before..]
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let whole = &whole;
         assert!(!whole.contains("more lines"), "{whole:?}");
         assert!(whole.contains("TCP  10.6.0.12:80"), "{whole:?}");
         assert!(
