@@ -271,8 +271,9 @@ fn run_lab(opts: &Options, choice: &kernel::KernelChoice) -> anyhow::Result<LabR
     let current = lab.kernel.clone();
     eprintln!("xtask: kernel-lab: {missing}; the kernel_kmod suites run on another kernel");
     let mut tried = Vec::new();
+    // The meta package's versions are its images' versions.
     for version in kernel::archive_versions()? {
-        if current.ends_with(&format!(" {version}")) {
+        if version == missing.version {
             continue;
         }
         let choice = kernel::KernelChoice::Version(version.clone());

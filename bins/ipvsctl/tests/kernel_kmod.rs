@@ -8,11 +8,14 @@
 //! ipvsadm refuses it. Run with `cargo xtask kernel-lab -p ipvsctl --test
 //! kernel_kmod`; `#[ignore]`d on the host.
 
-use std::collections::HashMap;
+#[path = "../../../crates/ipvs-proto/tests/support/netns.rs"]
+mod netns;
+
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use netns::{connections, run};
 use sched::{Destination, Scheduler, Service};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipvsctl");
@@ -24,18 +27,6 @@ fn output(program: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("could not run {program}: {e}"))
-}
-
-/// `program args`, which must succeed; its stdout.
-fn run(program: &str, args: &[&str]) -> String {
-    let out = output(program, args);
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn loaded() -> bool {
@@ -50,11 +41,10 @@ fn module_file() -> PathBuf {
     PathBuf::from(dir).join(format!("{MODULE}.ko"))
 }
 
-/// A fresh network namespace for this test process (the lab runs each test
-/// in a process of its own), with `lo` up and 10.0.0.0/8 local to it.
+/// A fresh network namespace for this test thread, with `lo` up and
+/// 10.0.0.0/8 local to it.
 fn enter_fresh_netns() {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
-    run("ip", &["link", "set", "lo", "up"]);
+    netns::enter_fresh_netns();
     run("ip", &["addr", "add", "10.0.0.1/8", "dev", "lo"]);
 }
 
@@ -66,25 +56,6 @@ impl Drop for Cleanup {
         let _ = Command::new("ipvsadm").arg("-C").status();
         let _ = Command::new("rmmod").arg(MODULE).status();
     }
-}
-
-/// The connection table of the test thread's namespace (`/proc/self` would
-/// name the process's): client -> real server.
-fn connections() -> HashMap<SocketAddrV4, SocketAddrV4> {
-    let text = std::fs::read_to_string("/proc/thread-self/net/ip_vs_conn").expect("ip_vs_conn");
-    let hex = |a: &str, p: &str| {
-        SocketAddrV4::new(
-            Ipv4Addr::from(u32::from_str_radix(a, 16).expect("hex address")),
-            u16::from_str_radix(p, 16).expect("hex port"),
-        )
-    };
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            (f.len() >= 7 && f[0] == "TCP").then(|| (hex(f[1], f[2]), hex(f[5], f[6])))
-        })
-        .collect()
 }
 
 fn real(k: u8) -> SocketAddrV4 {

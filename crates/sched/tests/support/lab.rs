@@ -21,7 +21,7 @@ use sched::{Destination, KernelFacts, KernelRelease, Packet, SchedFlags, Schedul
 #[path = "../../../ipvs-proto/tests/support/netns.rs"]
 mod netns;
 
-use netns::run;
+use netns::{connections, run};
 
 /// What `sched` says of the running kernel (`/proc/version`), or of
 /// `SCHED_KERNEL_FACTS=RELEASE`, as in the other guest suite.
@@ -109,25 +109,6 @@ fn connect_from(from: SocketAddrV4, to: SocketAddrV4, mark: u32) -> Result<TcpSt
         0 => Ok(TcpStream::from(fd)),
         err => Err(Errno::from_raw(err)),
     }
-}
-
-/// `/proc/net/ip_vs_conn` of this thread's namespace: client → real server.
-fn connections() -> HashMap<SocketAddrV4, SocketAddrV4> {
-    let path = "/proc/thread-self/net/ip_vs_conn";
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let hex = |a: &str, p: &str| {
-        SocketAddrV4::new(
-            Ipv4Addr::from(u32::from_str_radix(a, 16).expect("hex address")),
-            u16::from_str_radix(p, 16).expect("hex port"),
-        )
-    };
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            (f.len() >= 7 && f[0] == "TCP").then(|| (hex(f[1], f[2]), hex(f[5], f[6])))
-        })
-        .collect()
 }
 
 /// splitmix64, as in the other guest suite.
