@@ -15,26 +15,17 @@ use std::path::PathBuf;
 use com::plot::{self, Data, TimeAxis};
 use com::readings::{Quantity, Window};
 use criterion::{Criterion, criterion_group, criterion_main};
+use hpm_frame::decode::Scheme;
 use plotters::prelude::*;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// A month of frames, one a second.
 const FRAMES: u64 = 30 * 86_400;
 
-/// The meter's digit encoding: four significant digits, then the number of
-/// integer digits.
+/// A field's value as the meter shows it (hpm-frame's encoder).
 fn encode(value: f64, out: &mut String) {
-    let mut d = 1;
-    while d < 9 && value >= 10f64.powi(d) {
-        d += 1;
-    }
-    let mut m = (value * 10f64.powi(4 - d)).round() as u64;
-    if m >= 10_000 {
-        d += 1;
-        m = (value * 10f64.powi(4 - d)).round() as u64;
-    }
-    let digits = format!("{m}{d}");
-    let _ = write!(out, ":{digits:>7}");
+    let digits = Scheme::PointDigit.encode(value).unwrap();
+    let _ = write!(out, ":{:>7}", digits.as_str());
 }
 
 /// The log: consistent frames (power = V x A x PF as the meter shows it)
