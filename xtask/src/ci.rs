@@ -74,6 +74,24 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "warnings",
         ]),
     )?;
+    // Its unit tests and doctests without the client layer (the client
+    // examples of its docs are compiled only with the feature).
+    run_step(
+        "test ipvs-proto without default features",
+        cargo().args(["test", "-p", "ipvs-proto", "--no-default-features"]),
+    )?;
+    run_step(
+        "doc ipvs-proto without default features",
+        cargo()
+            .args([
+                "doc",
+                "-p",
+                "ipvs-proto",
+                "--no-deps",
+                "--no-default-features",
+            ])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
     // The guest suites against a real IPVS kernel. Every failure here (a package
     // that cannot be installed, a kernel that does not boot, a timeout, a failing
     // guest test) fails CI: never skipped.

@@ -2,6 +2,7 @@
 //! messages written byte for byte as ipvsadm writes them.
 //!
 //! ```no_run
+//! # #[cfg(feature = "client")] {
 //! use ipvs_proto::{Client, Destination, Forwarding, Service, ServiceKey};
 //!
 //! let mut client = Client::connect()?;
@@ -13,8 +14,13 @@
 //!     let stats = service.stats.unwrap_or_default();
 //!     println!("{} {} {} connections", service.key, service.scheduler, stats.connections);
 //! }
+//! # }
 //! # Ok::<(), ipvs_proto::Error>(())
 //! ```
+//!
+//! (The client examples in these docs are compiled with the default feature
+//! `client`; without it the crate is the packet layer, whose examples stand
+//! alone.)
 //!
 //! [`Client`] talks to the kernel over a `netlink-sys` socket: the family id
 //! resolved once per socket, requests with ACK, multi-part dumps retried when
@@ -105,6 +111,14 @@
 //! );
 //! # }
 //! ```
+// Without the client layer its names are not in the crate: the front page
+// names them as text then.
+#![cfg_attr(
+    not(feature = "client"),
+    doc = "[`Client`]: #two-layers\n[`Client::batch`]: #two-layers\n\
+           [`NetNs`]: #two-layers\n[`Request`]: #two-layers\n\
+           [`Reply`]: #two-layers\n[`wire`]: #two-layers"
+)]
 #![forbid(unsafe_code)]
 // The one-pass codec's typed entry points (a service or destination written
 // straight from, or read straight into, the typed value) are the packet
@@ -161,6 +175,7 @@ pub use self::timeouts::Timeouts;
 pub use self::client::{BatchResults, Client, NETNS_RUN_DIR, NetNs, Reply, Request, wire};
 
 /// The README's examples compile (and those that can, run) as doctests.
-#[cfg(doctest)]
+/// They use the client layer, so they are compiled with it.
+#[cfg(all(doctest, feature = "client"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
