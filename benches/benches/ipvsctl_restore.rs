@@ -7,8 +7,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ipvsctl::cli::{self, Parsed};
-use ipvsctl::{request, restore};
+use ipvsctl::internals::cli::{self, Parsed};
+use ipvsctl::internals::{request, restore};
 
 /// The input of the kernel lab's timed restore, from the lab test's own file.
 #[path = "../../bins/ipvsctl/tests/support/lab_restore.rs"]

@@ -21,8 +21,8 @@
 #![no_main]
 
 use ipvs_proto::Request;
-use ipvsctl::cli::{self, Parsed};
-use ipvsctl::{request, restore};
+use ipvsctl::internals::cli::{self, Parsed};
+use ipvsctl::internals::{request, restore};
 use libfuzzer_sys::fuzz_target;
 
 const PROGRAM: &str = "ipvsadm";

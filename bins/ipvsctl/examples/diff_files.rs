@@ -7,7 +7,7 @@
 //! cargo run -p ipvsctl --example diff_files -- OLD NEW   # two files in -S format
 //! ```
 use anyhow::{Context as _, anyhow};
-use ipvsctl::{apply, model};
+use ipvsctl::internals::{apply, model};
 
 const OLD: &str = "\
 -A -t 10.0.0.1:80 -s rr

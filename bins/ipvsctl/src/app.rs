@@ -5,10 +5,6 @@
 //! `failure`; the subcommands (`restore`, `watch`, `sub`) use those,
 //! never this module, so dispatch sits on top of everything else.
 
-/// ipvsadm's error text for a kernel error (kept here for the callers that
-/// name it through the dispatch module).
-pub use crate::failure::error_text;
-
 use std::process::ExitCode;
 
 use anyhow::Context as _;

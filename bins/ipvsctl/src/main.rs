@@ -3,5 +3,5 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
-    ipvsctl::app::main(&argv)
+    ipvsctl::internals::app::main(&argv)
 }

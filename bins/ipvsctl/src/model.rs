@@ -36,7 +36,9 @@ pub enum Modules {
     /// cannot be inspected).
     #[default]
     Any,
-    /// Exactly these module names (`ip_vs_rr`, `ip_vs_pe_sip`).
+    /// Exactly these module names (`ip_vs_rr`, `ip_vs_pe_sip`): the unit
+    /// tests' kernels.
+    #[cfg(test)]
     Only(HashSet<String>),
     /// The running system, asked once per name: loaded
     /// (`/sys/module/NAME`), built in (`modules.builtin`) or loadable
@@ -59,6 +61,7 @@ impl Modules {
     pub fn has(&self, name: &str) -> bool {
         match self {
             Self::Any => true,
+            #[cfg(test)]
             Self::Only(names) => names.contains(name),
             Self::System(cache) => *cache
                 .borrow_mut()
@@ -420,28 +423,28 @@ pub fn dest_reference(d: &Destination) -> Destination {
     Destination::new(d.socket_addr(), Forwarding::DirectRoute, 1)
 }
 
-/// A table as a value to compare: configuration only, order ignored.
-pub fn canonical(
-    table: &[Entry],
-) -> HashMap<ServiceKey, (Service, HashMap<SocketAddr, Destination>)> {
-    table
-        .iter()
-        .map(|e| {
-            let dests = e
-                .dests
-                .iter()
-                .map(|d| (d.socket_addr(), dest_config(d)))
-                .collect();
-            (e.service.key, (service_config(&e.service), dests))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::net::{IpAddr, Ipv4Addr};
+
+    /// A table as a value to compare: configuration only, order ignored.
+    fn canonical(
+        table: &[Entry],
+    ) -> HashMap<ServiceKey, (Service, HashMap<SocketAddr, Destination>)> {
+        table
+            .iter()
+            .map(|e| {
+                let dests = e
+                    .dests
+                    .iter()
+                    .map(|d| (d.socket_addr(), dest_config(d)))
+                    .collect();
+                (e.service.key, (service_config(&e.service), dests))
+            })
+            .collect()
+    }
 
     fn key(i: u8) -> ServiceKey {
         ServiceKey::tcp(SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)), 80))

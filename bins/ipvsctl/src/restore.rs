@@ -192,13 +192,6 @@ pub struct Snapshot {
     daemons: Option<Vec<Daemon>>,
 }
 
-impl Snapshot {
-    /// The table as the snapshot saw it.
-    pub fn table(&self) -> &[Entry] {
-        &self.table
-    }
-}
-
 /// Takes the snapshot and runs the pre-check ([`model::check`]): when any
 /// request would be refused, fails naming each one by its label (`line 4`)
 /// with the kernel's text, and nothing is sent.

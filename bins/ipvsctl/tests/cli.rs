@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use ipvs_proto::{Destination, Info, Reply, Request, Service, ServiceKey};
-use ipvsctl::cli::{self, Parsed, fmt};
-use ipvsctl::format::{self, Entry};
+use ipvsctl::internals::cli::{self, Parsed, fmt};
+use ipvsctl::internals::format::{self, Entry};
+use ipvsctl::internals::{app, json, request};
 use netlink_packet_core::Emitable;
 
 use support::{Capture, load};
@@ -165,7 +166,7 @@ fn timeouts_and_daemons_match() {
 fn json_listing_carries_the_table() {
     let capture = load("20-list-numeric.txt");
     let k = kernel_of(&capture);
-    let text = ipvsctl::json::listing(k.info.as_ref(), entries(&k), fmt::NUMERIC);
+    let text = json::listing(k.info.as_ref(), entries(&k), fmt::NUMERIC);
     let doc: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(doc["schema"], 1);
     assert_eq!(doc["version"], "1.2.1");
@@ -194,8 +195,7 @@ fn json_watch_lines_are_the_listing_plus_time() {
     let capture = load("20-list-numeric.txt");
     let k = kernel_of(&capture);
     let time = "2026-12-04T07:49:40.123Z";
-    let line =
-        ipvsctl::json::listing_line(k.info.as_ref(), entries(&k), fmt::NUMERIC, time, "counters");
+    let line = json::listing_line(k.info.as_ref(), entries(&k), fmt::NUMERIC, time, "counters");
     assert!(line.ends_with('\n'));
     assert_eq!(line.matches('\n').count(), 1, "one line: {line}");
     assert!(
@@ -206,12 +206,8 @@ fn json_watch_lines_are_the_listing_plus_time() {
     let object = doc.as_object_mut().unwrap();
     object.remove("time");
     object.remove("rates");
-    let listing: serde_json::Value = serde_json::from_str(&ipvsctl::json::listing(
-        k.info.as_ref(),
-        entries(&k),
-        fmt::NUMERIC,
-    ))
-    .unwrap();
+    let listing: serde_json::Value =
+        serde_json::from_str(&json::listing(k.info.as_ref(), entries(&k), fmt::NUMERIC)).unwrap();
     assert_eq!(doc, listing);
 }
 
@@ -236,13 +232,13 @@ fn json_documents_match_the_recorded_bytes() {
     };
 
     let k = kernel_of(&load("20-list-numeric.txt"));
-    let json = ipvsctl::json::listing(k.info.as_ref(), entries(&k), fmt::NUMERIC);
+    let json = json::listing(k.info.as_ref(), entries(&k), fmt::NUMERIC);
     check("listing.json", json);
 
     let k = kernel_of(&load("21-list-one-svc.txt"));
     let service = k.one.clone().expect("GET_SERVICE reply");
     let dests = k.dests.get(&service.key).cloned().unwrap_or_default();
-    let json = ipvsctl::json::listing(None, vec![Entry { service, dests }], fmt::NUMERIC);
+    let json = json::listing(None, vec![Entry { service, dests }], fmt::NUMERIC);
     check("one-service.json", json);
 
     let k = kernel_of(&load("30-get-timeouts.txt"));
@@ -250,26 +246,23 @@ fn json_documents_match_the_recorded_bytes() {
         Reply::Timeouts(t) => Some(*t),
         _ => None,
     });
-    check(
-        "timeouts.json",
-        ipvsctl::json::timeouts(&t.expect("timeouts")),
-    );
+    check("timeouts.json", json::timeouts(&t.expect("timeouts")));
     // A timeout the kernel leaves out reads as 0, as ipvsadm prints it.
     let partial = Timeouts {
         tcp: Some(Duration::from_secs(7200)),
         ..Timeouts::default()
     };
     assert_eq!(
-        ipvsctl::json::timeouts(&partial),
+        json::timeouts(&partial),
         "{\n  \"schema\": 1,\n  \"tcp\": 7200,\n  \"tcp_fin\": 0,\n  \"udp\": 0\n}\n"
     );
 
     let mut daemons = daemons_of(&load("34-daemon-list.txt"));
     assert!(!daemons.is_empty(), "the capture lists a daemon");
     daemons.push(Daemon::new(DaemonState::Other(4), "eth1", 9));
-    check("daemons.json", ipvsctl::json::daemons(&daemons));
+    check("daemons.json", json::daemons(&daemons));
     assert_eq!(
-        ipvsctl::json::daemons(&[]),
+        json::daemons(&[]),
         "{\n  \"schema\": 1,\n  \"daemons\": []\n}\n"
     );
 
@@ -303,7 +296,7 @@ fn json_documents_match_the_recorded_bytes() {
     ];
     check(
         "rare-values.json",
-        ipvsctl::json::listing(None, entries, fmt::NUMERIC | fmt::NOSORT),
+        json::listing(None, entries, fmt::NUMERIC | fmt::NOSORT),
     );
 }
 
@@ -328,7 +321,7 @@ fn host_names_give_the_numeric_request() {
         let Ok(Parsed::Run(inv)) = cli::parse(&argv, false) else {
             panic!("`{line}` refused")
         };
-        body(&ipvsctl::request::change(&inv).expect("a changing command"))
+        body(&request::change(&inv).expect("a changing command"))
     };
     for (named, numeric) in [
         ("-A -t localhost:80 -s rr", "-A -t 127.0.0.1:80 -s rr"),
@@ -385,7 +378,7 @@ fn requests_match_what_ipvsadm_sent() {
     ] {
         let capture = load(name);
         let inv = invocation(&capture);
-        let mine = ipvsctl::request::change(&inv).unwrap_or_else(|| panic!("{name}: no request"));
+        let mine = request::change(&inv).unwrap_or_else(|| panic!("{name}: no request"));
         let (theirs, message) = capture.requests().pop().expect("a request");
         assert_eq!(mine, theirs, "{name}");
         assert_eq!(body(&mine), message.bytes[16..].to_vec(), "{name}");
@@ -409,7 +402,7 @@ fn kernel_errors_use_ipvsadm_texts() {
             command: request.command(),
         });
         assert_eq!(
-            format!("{}\n", ipvsctl::app::error_text(&err)),
+            format!("{}\n", app::error_text(&err)),
             capture.output,
             "{name}"
         );

@@ -30,10 +30,7 @@ mod lowargs;
 mod parse;
 pub mod popt;
 
-pub use self::defs::{
-    Command, DEF_MCAST_IFN, DEF_SCHED, DEFAULT_PERSISTENCE, MAX_INTERVAL, MAX_TIMEOUT,
-    MIN_INTERVAL, Options,
-};
+pub use self::defs::{Command, MAX_INTERVAL, MIN_INTERVAL, Options};
 pub use self::error::CliError;
 pub use self::hiargs::{
     DaemonArgs, DestArgs, Extensions, Format, Invocation, SvcArgs, TimeoutArgs, fmt,
