@@ -5,19 +5,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-/// The meter's digit encoding: four significant digits, then the number of
-/// integer digits.
+/// The meter's digits for `value`: hpm-frame's encoder, the one the
+/// simulator uses (four significant digits, then the number of integer digits).
 fn encode(value: f64) -> String {
-    let mut d = 1;
-    while d < 9 && value >= 10f64.powi(d) {
-        d += 1;
-    }
-    let mut m = (value * 10f64.powi(4 - d)).round() as u64;
-    if m >= 10_000 {
-        d += 1;
-        m = (value * 10f64.powi(4 - d)).round() as u64;
-    }
-    format!("{m}{d}")
+    hpm_frame::decode::Scheme::PointDigit
+        .encode(value)
+        .expect("a value the meter can show")
+        .as_str()
+        .to_owned()
 }
 
 /// A watt.txt log of 1 kW frames at the given seconds after 12:00, the

@@ -6,19 +6,14 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-/// The meter's digit encoding (see `hpm-frame`'s decoding rule): four
-/// significant digits, then the number of integer digits.
+/// The meter's digits for `value`: hpm-frame's encoder, the one the
+/// simulator uses (four significant digits, then the number of integer digits).
 fn encode(value: f64) -> String {
-    let mut d = 1;
-    while d < 9 && value >= 10f64.powi(d) {
-        d += 1;
-    }
-    let mut m = (value * 10f64.powi(4 - d)).round() as u64;
-    if m >= 10_000 {
-        d += 1;
-        m = (value * 10f64.powi(4 - d)).round() as u64;
-    }
-    format!("{m}{d}")
+    hpm_frame::decode::Scheme::PointDigit
+        .encode(value)
+        .expect("a value the meter can show")
+        .as_str()
+        .to_owned()
 }
 
 /// A live frame: volts, amperes, kW, kWh, power factor, hertz.

@@ -263,19 +263,14 @@ proptest! {
     }
 }
 
-/// The meter's digits for a value (as inferred: up to four significant digits,
-/// then the count of integer digits).
+/// The meter's digits for a value: the crate's encoder (its own tests hold it
+/// to the seed samples).
 fn encode(value: f64) -> String {
-    let mut d = 1;
-    while d < 9 && value >= 10f64.powi(d) {
-        d += 1;
-    }
-    let mut m = (value * 10f64.powi(4 - d)).round() as u64;
-    if m >= 10_000 {
-        d += 1;
-        m = (value * 10f64.powi(4 - d)).round() as u64;
-    }
-    format!("{m}{d}")
+    hpm_frame::decode::Scheme::PointDigit
+        .encode(value)
+        .expect("a value the meter can show")
+        .as_str()
+        .to_owned()
 }
 
 proptest! {
