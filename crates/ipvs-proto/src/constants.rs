@@ -107,6 +107,16 @@ pub const IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM: u16 = 1 << 1;
 pub const IP_VS_STATE_MASTER: u32 = 0x0001;
 pub const IP_VS_STATE_BACKUP: u32 = 0x0002;
 
+/// Size of the kernel's scheduler name buffer, the NUL included
+/// (`IP_VS_SCHEDNAME_MAXLEN`).
+pub const IP_VS_SCHEDNAME_MAXLEN: usize = 16;
+/// Size of the kernel's persistence-engine name buffer, the NUL included
+/// (`IP_VS_PENAME_MAXLEN`).
+pub const IP_VS_PENAME_MAXLEN: usize = 16;
+/// Size of the kernel's sync-daemon interface name buffer, the NUL included
+/// (`IP_VS_IFNAME_MAXLEN`).
+pub const IP_VS_IFNAME_MAXLEN: usize = 16;
+
 pub const AF_INET: u16 = 2;
 pub const AF_INET6: u16 = 10;
 

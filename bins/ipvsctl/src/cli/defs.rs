@@ -3,7 +3,9 @@
 //! command needs, refuses or allows which option, and the word table the
 //! low-level reader matches (`--tcp-service`, `-t`, ...).
 
-use ipvs_proto::constants::{IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
+use ipvs_proto::constants::{
+    IP_VS_IFNAME_MAXLEN, IP_VS_SCHEDNAME_MAXLEN, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+};
 use ipvs_proto::{Forwarding, TunnelFlags, TunnelType};
 
 use super::popt::{ArgKind, OptSpec, OptTable};
@@ -20,12 +22,15 @@ pub const DEF_MCAST_IFN: &str = "eth0";
 /// command line is read, so that no interval overflows a `Duration`).
 pub const MIN_INTERVAL: f64 = 0.1;
 pub const MAX_INTERVAL: f64 = 86400.0;
-/// `IP_VS_SCHEDNAME_MAXLEN - 1`.
-pub(super) const SCHED_NAME_MAX: usize = 15;
-/// `IP_VS_PENAME_MAXLEN`.
+/// Longest scheduler name ipvsadm keeps: the kernel's buffer less its NUL.
+pub(super) const SCHED_NAME_MAX: usize = IP_VS_SCHEDNAME_MAXLEN - 1;
+/// Longest persistence-engine name ipvsadm keeps: 32 bytes, the size in
+/// ipvsadm's own copy of the header, not the kernel's
+/// ([`ipvs_proto::constants::IP_VS_PENAME_MAXLEN`], 16), so it stays here.
 pub(super) const PE_NAME_MAX: usize = 32;
-/// `IP_VS_IFNAME_MAXLEN - 1`.
-pub(super) const IFNAME_MAX: usize = 15;
+/// Longest sync-daemon interface name ipvsadm keeps: the kernel's buffer
+/// less its NUL.
+pub(super) const IFNAME_MAX: usize = IP_VS_IFNAME_MAXLEN - 1;
 
 /// The commands, in ipvsadm's order (their index selects the row of the
 /// command/option table).
