@@ -420,6 +420,7 @@ fn run_on(opts: &Options, choice: &kernel::KernelChoice, scope: Scope) -> anyhow
         suites::Built {
             suites: Vec::new(),
             bins: Vec::new(),
+            examples_dir: None,
         }
     } else {
         suites::build(&chosen)?
@@ -450,6 +451,7 @@ fn run_on(opts: &Options, choice: &kernel::KernelChoice, scope: Scope) -> anyhow
             test_args: &test_args,
             env: &opts.env,
             kmods: &kmods,
+            examples_dir: built.examples_dir.as_deref(),
         },
         &cache.join("initramfs"),
         &image,

@@ -18,14 +18,28 @@ fn list() -> Result<(), Error> {
     for service in client.services()? {
         let stats = service.stats.unwrap_or_default();
         println!(
-            "{} {} conns={} in={}B out={}B",
-            service.key, service.scheduler, stats.connections, stats.bytes_in, stats.bytes_out
+            "{} {} conns={} pkts_in={} pkts_out={} in={}B out={}B",
+            service.key,
+            service.scheduler,
+            stats.connections,
+            stats.packets_in,
+            stats.packets_out,
+            stats.bytes_in,
+            stats.bytes_out
         );
         for dest in client.destinations(&service.key)? {
             let conns = dest.connections.unwrap_or_default();
+            let stats = dest.stats.unwrap_or_default();
             println!(
-                "  -> {}:{} {:?} weight {} active {} inactive {}",
-                dest.address, dest.port, dest.forwarding, dest.weight, conns.active, conns.inactive
+                "  -> {} {} weight {} active {} inactive {} conns={} in={}B out={}B",
+                dest.socket_addr(),
+                dest.forwarding,
+                dest.weight,
+                conns.active,
+                conns.inactive,
+                stats.connections,
+                stats.bytes_in,
+                stats.bytes_out
             );
         }
     }

@@ -46,6 +46,9 @@ pub struct Contents<'a> {
     /// Out-of-tree modules built for this kernel (`kmod.rs`), put under
     /// `/lab/kmod/` for the tests to load.
     pub kmods: &'a [PathBuf],
+    /// Where the examples some suites run are (at their host paths, among
+    /// `bins`), exported to the tests as `KERNEL_LAB_EXAMPLES`.
+    pub examples_dir: Option<&'a Path>,
 }
 
 /// Builds the staging tree under `staging` and packs it into `archive`.
@@ -217,6 +220,14 @@ fn run_tests_script(suites: &[(PathBuf, PathBuf)], contents: &Contents<'_>) -> S
     // Out-of-tree modules for the `kernel_kmod*` suites.
     if !contents.kmods.is_empty() {
         let _ = writeln!(script, "export KERNEL_LAB_KMODS=/lab/kmod");
+    }
+    // The examples of the packages whose suites run them.
+    if let Some(dir) = contents.examples_dir {
+        let _ = writeln!(
+            script,
+            "export KERNEL_LAB_EXAMPLES={}",
+            quote(&dir.to_string_lossy())
+        );
     }
     for (name, value) in contents.env {
         let _ = writeln!(script, "export {name}={}", quote(value));

@@ -22,6 +22,11 @@ pub struct Suite {
     /// suites and put into the guest beside the package's own, in the same
     /// directory as `CARGO_BIN_EXE_<name>`.
     pub bin_packages: Vec<String>,
+    /// Whether the suite runs its package's examples, from the package's
+    /// `[package.metadata.kernel-lab] examples = true`: built with the
+    /// suites, put into the guest at their host paths, their directory named
+    /// by `KERNEL_LAB_EXAMPLES`.
+    pub examples: bool,
     /// Set by [`build`]: the test executable.
     pub executable: Option<PathBuf>,
 }
@@ -71,6 +76,7 @@ pub fn discover() -> anyhow::Result<Workspace> {
             .flatten()
             .filter_map(|b| b.as_str().map(str::to_owned))
             .collect();
+        let examples = package["metadata"]["kernel-lab"]["examples"] == true;
         for target in package["targets"].as_array().into_iter().flatten() {
             let is_test = target["kind"]
                 .as_array()
@@ -82,6 +88,7 @@ pub fn discover() -> anyhow::Result<Workspace> {
                     target: target_name.to_owned(),
                     manifest_dir: manifest.parent().map(PathBuf::from).unwrap_or_default(),
                     bin_packages: bin_packages.clone(),
+                    examples,
                     executable: None,
                 });
             }
@@ -92,11 +99,13 @@ pub fn discover() -> anyhow::Result<Workspace> {
 }
 
 /// What the build produced: the suites with their executables, and the
-/// workspace binaries built alongside (`CARGO_BIN_EXE_*` points at these paths).
+/// workspace binaries built alongside (`CARGO_BIN_EXE_*` points at these paths)
+/// with the examples the suites run (their directory in `examples_dir`).
 #[derive(Debug)]
 pub struct Built {
     pub suites: Vec<Suite>,
     pub bins: Vec<PathBuf>,
+    pub examples_dir: Option<PathBuf>,
 }
 
 /// The guest suites are built as ipvsctl is shipped (its README, "Building
@@ -195,7 +204,19 @@ pub fn build(suites: &[Suite]) -> anyhow::Result<Built> {
     extra.sort_unstable();
     extra.dedup();
     if !extra.is_empty() {
-        bins.extend(build_bins(&extra)?);
+        bins.extend(build_targets(&extra, Kind::Bin)?);
+    }
+    let mut with_examples: Vec<&str> = suites
+        .iter()
+        .filter(|s| s.examples)
+        .map(|s| s.package.as_str())
+        .collect();
+    with_examples.dedup();
+    let mut examples_dir = None;
+    if !with_examples.is_empty() {
+        let examples = build_targets(&with_examples, Kind::Example)?;
+        examples_dir = examples.first().and_then(|e| e.parent()).map(PathBuf::from);
+        bins.extend(examples);
     }
     let mut built = Vec::new();
     for suite in suites {
@@ -214,17 +235,30 @@ pub fn build(suites: &[Suite]) -> anyhow::Result<Built> {
     Ok(Built {
         suites: built,
         bins,
+        examples_dir,
     })
 }
 
-/// `cargo build --bins` of `packages` with the guest profile: the binaries
-/// suites declare they run besides their own package's.
-fn build_bins(packages: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
+/// What [`build_targets`] builds of a package.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Bin,
+    Example,
+}
+
+/// `cargo build --bins` (or `--examples`) of `packages` with the guest
+/// profile: the binaries suites declare they run besides their own
+/// package's, or the examples of the packages whose suites run them.
+fn build_targets(packages: &[&str], kind: Kind) -> anyhow::Result<Vec<PathBuf>> {
+    let (flag, kind_name, what) = match kind {
+        Kind::Bin => ("--bins", "bin", "binaries"),
+        Kind::Example => ("--examples", "example", "examples"),
+    };
     let mut cmd = cargo();
     cmd.args([
         "build",
         "--release",
-        "--bins",
+        flag,
         "--message-format=json-render-diagnostics",
     ]);
     for setting in GUEST_PROFILE {
@@ -240,7 +274,7 @@ fn build_bins(packages: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
         .context("step `build guest suites`: could not start cargo")?;
     if !out.status.success() {
         bail!(
-            "step `build guest suites`: building the binaries of {packages:?} failed ({})",
+            "step `build guest suites`: building the {what} of {packages:?} failed ({})",
             out.status
         );
     }
@@ -249,11 +283,11 @@ fn build_bins(packages: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
         let Ok(msg) = serde_json::from_str::<Value>(line) else {
             continue;
         };
-        let is_bin = msg["target"]["kind"]
+        let is_kind = msg["target"]["kind"]
             .as_array()
-            .is_some_and(|ks| ks.iter().any(|k| k == "bin"));
+            .is_some_and(|ks| ks.iter().any(|k| k == kind_name));
         if msg["reason"] == "compiler-artifact"
-            && is_bin
+            && is_kind
             && let Some(exe) = msg["executable"].as_str()
         {
             bins.push(PathBuf::from(exe));
