@@ -20,9 +20,10 @@
 //! `fuzz/fuzz_targets/ipvsctl_restore.rs` (restore check against the same
 //! lines parsed one by one), the host tests `tests/cli.rs` (listings and
 //! requests against ipvsadm's recordings, error texts) and the example
-//! `examples/diff_files.rs`. Besides the items they name, the types of
-//! [`cli::Invocation`]'s fields are here, so that this page documents every
-//! value a parse hands out.
+//! `examples/diff_files.rs`. Besides the items they name, the types that
+//! those items hand out are here ([`cli::CliError`], [`restore::Plan`] and
+//! the types of [`cli::Invocation`]'s fields), so that this page documents
+//! every value a caller holds.
 //!
 //! Nothing here is promised beyond this repository: names and signatures
 //! change with the program, and a use outside the repository should run the
