@@ -15,6 +15,7 @@ use core::net::{IpAddr, Ipv4Addr};
 
 use crate::dest::Destination;
 use crate::hash::{fold, gcd, hash_32, hsiphash_u32};
+use crate::list::List;
 use crate::packet::{Packet, SchedFlags};
 
 /// An empty slot.
@@ -65,23 +66,36 @@ fn fls(x: u32) -> u32 {
 }
 
 impl Hashing {
-    pub(crate) fn new(kind: Kind, dests: &[Destination]) -> Self {
+    pub(crate) fn new(kind: Kind, list: &List) -> Self {
         let mut s = Hashing {
             kind,
             table: Vec::new(),
         };
-        s.rebuild(dests);
+        s.rebuild(list);
         s
     }
 
     /// The `add_dest` / `del_dest` / `upd_dest` hooks: the table is
     /// rebuilt from the list (`dh` has no `upd_dest`, but its table does
-    /// not depend on weights, so rebuilding it changes nothing).
-    pub(crate) fn rebuild(&mut self, dests: &[Destination]) {
+    /// not depend on weights, so rebuilding it changes nothing). The table
+    /// holds the destinations' positions in the list storage; a re-layout
+    /// of the list rebuilds it too (to the same destinations).
+    pub(crate) fn rebuild(&mut self, list: &List) {
+        // sh and dh give each of their 256 buckets one destination at
+        // least, in list order: they never read past the 256th (the list
+        // wraps only when it is shorter), so the refill costs O(256)
+        // whatever the list's length. mh reads every destination.
+        let take = match self.kind {
+            Kind::Sh | Kind::Dh => SH_SIZE,
+            Kind::Mh => usize::MAX,
+        };
+        // Positions fit in u32: a list holds fewer than u32::MAX.
+        let live: Vec<u32> = list.positions().take(take).map(|p| p as u32).collect();
+        let dests = list.slots();
         match self.kind {
-            Kind::Sh => self.sh_reassign(dests, true),
-            Kind::Dh => self.sh_reassign(dests, false),
-            Kind::Mh => self.mh_reassign(dests),
+            Kind::Sh => self.sh_reassign(dests, &live, true),
+            Kind::Dh => self.sh_reassign(dests, &live, false),
+            Kind::Mh => self.mh_reassign(dests, &live),
         }
     }
 
@@ -89,20 +103,20 @@ impl Hashing {
     /// the 256 buckets take the destinations in list order, cycling; `sh`
     /// gives each as many consecutive buckets as its weight (at least one),
     /// `dh` one each.
-    fn sh_reassign(&mut self, dests: &[Destination], by_weight: bool) {
+    fn sh_reassign(&mut self, dests: &[Destination], live: &[u32], by_weight: bool) {
         self.table.clear();
-        if dests.is_empty() {
+        if live.is_empty() {
             self.table.resize(SH_SIZE, NONE);
             return;
         }
-        let mut p = 0usize;
+        let mut k = 0usize;
         let mut count = 0i32;
         for _ in 0..SH_SIZE {
-            // Index fits: a service holds fewer than u32::MAX destinations.
-            self.table.push(p as u32);
+            let p = live[k];
+            self.table.push(p);
             count += 1;
-            if !by_weight || count >= dests[p].weight {
-                p = (p + 1) % dests.len();
+            if !by_weight || count >= dests.get(p as usize).map_or(0, |d| d.weight) {
+                k = (k + 1) % live.len();
                 count = 0;
             }
         }
@@ -113,15 +127,16 @@ impl Hashing {
     /// population of the 4093 slots. More destinations than slots: the
     /// kernel refuses (`-EINVAL`) and keeps its old table; here the table
     /// is emptied (see the README).
-    fn mh_reassign(&mut self, dests: &[Destination]) {
+    fn mh_reassign(&mut self, slots: &[Destination], live: &[u32]) {
         self.table.clear();
         self.table.resize(MH_SIZE as usize, NONE);
-        if dests.len() > MH_SIZE as usize {
+        if live.len() > MH_SIZE as usize {
             return;
         }
+        let dests: Vec<&Destination> = live.iter().filter_map(|&p| slots.get(p as usize)).collect();
         // ip_vs_mh_gcd_weight()
         let mut g = 0;
-        for d in dests {
+        for d in &dests {
             let w = d.last_weight;
             if w > 0 {
                 g = if g > 0 { gcd(w, g) } else { w };
@@ -179,7 +194,7 @@ impl Hashing {
                         }
                     }
                     taken[ds.perm as usize] = true;
-                    self.table[ds.perm as usize] = i as u32;
+                    self.table[ds.perm as usize] = live[i];
                     n += 1;
                     if n == MH_SIZE {
                         return;
@@ -189,6 +204,16 @@ impl Hashing {
                         break;
                     }
                 }
+            }
+        }
+    }
+
+    /// The list was laid out afresh: the table keeps its destinations,
+    /// now at their new positions (`moved[p]` is position `p`'s). O(table).
+    pub(crate) fn relayout(&mut self, moved: &[u32]) {
+        for slot in &mut self.table {
+            if *slot != NONE {
+                *slot = moved.get(*slot as usize).copied().unwrap_or(NONE);
             }
         }
     }
@@ -280,10 +305,10 @@ impl Hashing {
 
     /// How many slots each destination holds (for tests and docs).
     #[cfg(test)]
-    pub(crate) fn slots(&self, n: usize) -> Vec<usize> {
+    pub(crate) fn slots(&self, list: &List, n: usize) -> Vec<usize> {
         let mut c = vec![0; n];
         for &d in &self.table {
-            if let Some(x) = c.get_mut(d as usize) {
+            if let Some(x) = c.get_mut(list.index_of(d as usize)) {
                 *x += 1;
             }
         }
@@ -302,12 +327,17 @@ mod tests {
             Destination::new(0),
             Destination::new(1),
         ];
-        let sh = Hashing::new(Kind::Sh, &dests);
+        let list = List::from_list(dests.map(|d| (d, 0)));
+        let sh = Hashing::new(Kind::Sh, &list);
         // Cycles of 3 + 1 + 1 = 5 buckets: 256 = 51 * 5 + 1.
-        assert_eq!(sh.slots(3), [154, 51, 51]);
-        assert_eq!(&sh.table[..6], &[0, 0, 0, 1, 2, 0]);
-        let dh = Hashing::new(Kind::Dh, &dests);
-        assert_eq!(dh.slots(3), [86, 85, 85]);
+        assert_eq!(sh.slots(&list, 3), [154, 51, 51]);
+        let first: Vec<usize> = sh.table[..6]
+            .iter()
+            .map(|&p| list.index_of(p as usize))
+            .collect();
+        assert_eq!(first, [0, 0, 0, 1, 2, 0]);
+        let dh = Hashing::new(Kind::Dh, &list);
+        assert_eq!(dh.slots(&list, 3), [86, 85, 85]);
     }
 
     #[test]
@@ -320,8 +350,9 @@ mod tests {
                 ))
             })
             .collect();
-        let mh = Hashing::new(Kind::Mh, &dests);
-        let slots = mh.slots(4);
+        let list = List::from_list(dests.into_iter().map(|d| (d, 0)));
+        let mh = Hashing::new(Kind::Mh, &list);
+        let slots = mh.slots(&list, 4);
         assert_eq!(slots.iter().sum::<usize>(), MH_SIZE as usize);
         assert_eq!(slots[3], 0);
         // Weights 1:2:1 -> turns 1, 2, 1 per round.

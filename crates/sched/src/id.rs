@@ -42,6 +42,13 @@ pub struct DestId {
     generation: u32,
 }
 
+impl DestId {
+    /// Its slot in the id table.
+    pub(crate) fn slot(self) -> u32 {
+        self.slot
+    }
+}
+
 impl fmt::Display for DestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}.{}", self.slot, self.generation)
@@ -77,109 +84,98 @@ const FREE: u32 = u32::MAX;
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     generation: u32,
-    /// The destination's position counted from the tail of the list
-    /// (`len - 1 - index`), which an add at the head leaves alone; `FREE`
-    /// when the slot is empty.
-    from_tail: u32,
+    /// The destination's position in the service's list storage
+    /// (`crate::list::List`), which adds and removals of others leave
+    /// alone; `FREE` when the slot is empty.
+    pos: u32,
 }
 
-/// The id table of one service: list position -> id, id -> position.
+/// The id table of one service: id -> position in the list storage. The
+/// storage keeps the id slot of each position, for position -> id.
 ///
-/// Adding at the head costs O(1) here (amortized: a push; positions counted
-/// from the tail do not move); removing the destination at index `i`
-/// renumbers the `i` destinations before it.
+/// Handing out an id, resolving one and retiring one cost O(1).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ids {
-    /// The ids from the tail of the list to its head (so an add is a push).
-    by_tail: Vec<DestId>,
     slots: Vec<Slot>,
     /// Empty slots, reused last in first out.
     free: Vec<u32>,
 }
 
 impl Ids {
-    /// Ids for a list of `len` destinations, in list order.
-    pub(crate) fn for_list(len: usize) -> Result<Self, Error> {
-        let mut ids = Ids::default();
-        for _ in 0..len {
-            ids.push_head()?;
-        }
-        Ok(ids)
-    }
-
-    /// The ids in list order (head first).
-    pub(crate) fn iter(&self) -> core::iter::Rev<core::slice::Iter<'_, DestId>> {
-        self.by_tail.iter().rev()
-    }
-
-    /// The id of the destination at list position `index`.
-    pub(crate) fn at(&self, index: usize) -> Option<DestId> {
-        let from_tail = self.by_tail.len().checked_sub(index + 1)?;
-        self.by_tail.get(from_tail).copied()
-    }
-
-    /// A new destination at the head of the list: its id.
-    pub(crate) fn push_head(&mut self) -> Result<DestId, Error> {
-        let len = self.by_tail.len();
-        let from_tail =
-            u32::try_from(len).map_err(|_| Error::TooManyDestinations { len: len + 1 })?;
+    /// A new id for the destination at `pos`.
+    pub(crate) fn alloc(&mut self, pos: usize, len: usize) -> Result<DestId, Error> {
+        let too_many = Error::TooManyDestinations { len: len + 1 };
+        let pos = u32::try_from(pos)
+            .ok()
+            .filter(|&p| p != FREE)
+            .ok_or(too_many)?;
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
                 let s = u32::try_from(self.slots.len())
                     .ok()
                     .filter(|&s| s != FREE)
-                    .ok_or(Error::TooManyDestinations { len: len + 1 })?;
+                    .ok_or(too_many)?;
                 self.slots.push(Slot {
                     generation: 0,
-                    from_tail: FREE,
+                    pos: FREE,
                 });
                 s
             }
         };
         let entry = &mut self.slots[slot as usize];
-        entry.from_tail = from_tail;
-        let id = DestId {
+        entry.pos = pos;
+        Ok(DestId {
             slot,
             generation: entry.generation,
-        };
-        self.by_tail.push(id);
-        Ok(id)
+        })
     }
 
-    /// The destination at `index` left the list.
-    pub(crate) fn remove(&mut self, index: usize) {
-        let Some(from_tail) = self.by_tail.len().checked_sub(index + 1) else {
+    /// The id handed out for `slot` (live).
+    pub(crate) fn id(&self, slot: u32) -> Option<DestId> {
+        self.slots.get(slot as usize).map(|s| DestId {
+            slot,
+            generation: s.generation,
+        })
+    }
+
+    /// The id handed out for `slot`, as [`Ids::id`] (a slot outside the
+    /// table gives an id that every lookup refuses).
+    pub(crate) fn id_of(&self, slot: u32) -> DestId {
+        DestId {
+            slot,
+            generation: self.slots.get(slot as usize).map_or(0, |s| s.generation),
+        }
+    }
+
+    /// The destination of `slot` moved to `pos` (a re-layout).
+    pub(crate) fn moved(&mut self, slot: u32, pos: u32) {
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            s.pos = pos;
+        }
+    }
+
+    /// The destination of `slot` left the list: its id is refused from
+    /// now on.
+    pub(crate) fn retire(&mut self, slot: u32) {
+        let Some(entry) = self.slots.get_mut(slot as usize) else {
             return;
         };
-        let id = self.by_tail.remove(from_tail);
-        // The ones before it in the list are one closer to the tail now.
-        for before in &self.by_tail[from_tail..] {
-            self.slots[before.slot as usize].from_tail -= 1;
-        }
-        let entry = &mut self.slots[id.slot as usize];
-        entry.from_tail = FREE;
+        entry.pos = FREE;
         // A slot whose generations are used up is retired, never reused,
         // so that no old id can name a newcomer.
         if let Some(next) = entry.generation.checked_add(1) {
             entry.generation = next;
-            self.free.push(id.slot);
+            self.free.push(slot);
         }
     }
 
-    /// The list position `dest` names now.
+    /// The position of the destination `id` names now.
     #[inline]
-    pub(crate) fn resolve(&self, dest: DestRef) -> Result<usize, Error> {
-        let len = self.by_tail.len();
-        match dest {
-            DestRef::Index(index) if index < len => Ok(index),
-            DestRef::Index(index) => Err(Error::IndexOutOfRange { index, len }),
-            DestRef::Id(id) => match self.slots.get(id.slot as usize) {
-                Some(s) if s.generation == id.generation && s.from_tail != FREE => {
-                    Ok(len - 1 - s.from_tail as usize)
-                }
-                _ => Err(Error::StaleId { id }),
-            },
+    pub(crate) fn resolve(&self, id: DestId) -> Result<usize, Error> {
+        match self.slots.get(id.slot as usize) {
+            Some(s) if s.generation == id.generation && s.pos != FREE => Ok(s.pos as usize),
+            _ => Err(Error::StaleId { id }),
         }
     }
 }
@@ -191,24 +187,31 @@ mod tests {
     #[test]
     fn a_slot_out_of_generations_is_retired_not_reused() {
         let mut ids = Ids::default();
-        let a = ids.push_head().unwrap();
+        let a = ids.alloc(7, 0).unwrap();
         ids.slots[a.slot as usize].generation = u32::MAX;
-        let old = a;
-        ids.remove(0);
+        let old = DestId {
+            slot: a.slot,
+            generation: u32::MAX,
+        };
+        ids.retire(a.slot);
         assert!(ids.free.is_empty());
-        let b = ids.push_head().unwrap();
+        let b = ids.alloc(7, 0).unwrap();
         assert_ne!(b.slot, old.slot);
-        assert_eq!(ids.resolve(old.into()), Err(Error::StaleId { id: old }));
-        assert_eq!(ids.resolve(b.into()), Ok(0));
+        assert_eq!(ids.resolve(old), Err(Error::StaleId { id: old }));
+        assert_eq!(ids.resolve(b), Ok(7));
     }
 
     #[test]
-    fn for_list_numbers_in_list_order() {
-        let ids = Ids::for_list(3).unwrap();
-        for (i, id) in ids.iter().enumerate() {
-            assert_eq!(ids.resolve((*id).into()), Ok(i));
-            assert_eq!(ids.at(i), Some(*id));
-        }
-        assert_eq!(ids.at(3), None);
+    fn a_retired_slot_comes_back_with_a_new_generation() {
+        let mut ids = Ids::default();
+        let a = ids.alloc(3, 0).unwrap();
+        ids.retire(a.slot);
+        let b = ids.alloc(4, 0).unwrap();
+        assert_eq!(b.slot, a.slot);
+        assert_ne!(a, b);
+        assert_eq!(ids.resolve(a), Err(Error::StaleId { id: a }));
+        ids.moved(b.slot, 9);
+        assert_eq!(ids.resolve(b), Ok(9));
+        assert_eq!(ids.id(b.slot), Some(b));
     }
 }

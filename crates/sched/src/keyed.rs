@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use crate::dest::{Destination, Overhead};
 use crate::hashing::{Hashing, Kind};
+use crate::list::List;
 use crate::locality::{Locality, Which};
 use crate::packet::{Packet, SchedFlags};
 use crate::scheduler::Scheduler;
@@ -28,15 +29,15 @@ pub(crate) struct Context {
 
 impl Keyed {
     /// `init_service`, or `None` for a scheduler that is not one of these.
-    pub(crate) fn bind(scheduler: Scheduler, dests: &[Destination], ctx: &Context) -> Option<Self> {
-        let locality = |w| Keyed::Locality(Locality::new(w, ctx.overhead, dests, ctx.now));
+    pub(crate) fn bind(scheduler: Scheduler, list: &List, ctx: &Context) -> Option<Self> {
+        let locality = |w| Keyed::Locality(Locality::new(w, ctx.overhead, list, ctx.now));
         Some(match scheduler {
-            Scheduler::Sh => Keyed::Hashing(Hashing::new(Kind::Sh, dests)),
-            Scheduler::Dh => Keyed::Hashing(Hashing::new(Kind::Dh, dests)),
-            Scheduler::Mh => Keyed::Hashing(Hashing::new(Kind::Mh, dests)),
+            Scheduler::Sh => Keyed::Hashing(Hashing::new(Kind::Sh, list)),
+            Scheduler::Dh => Keyed::Hashing(Hashing::new(Kind::Dh, list)),
+            Scheduler::Mh => Keyed::Hashing(Hashing::new(Kind::Mh, list)),
             Scheduler::Lblc => locality(Which::Lblc),
             Scheduler::Lblcr => locality(Which::Lblcr),
-            Scheduler::Twos => Keyed::Twos(Twos::new(dests)),
+            Scheduler::Twos => Keyed::Twos(Twos::new(list.slots())),
             _ => return None,
         })
     }
@@ -57,39 +58,50 @@ impl Keyed {
         }
     }
 
-    /// `add_dest`: a destination went to the head of the list.
-    pub(crate) fn added(&mut self, dests: &[Destination]) {
+    /// `add_dest`: a destination went to the head of the list, at
+    /// position `pos`.
+    pub(crate) fn added(&mut self, list: &List, pos: usize) {
         match self {
-            Keyed::Hashing(h) => h.rebuild(dests),
-            Keyed::Locality(l) => l.added(dests),
-            Keyed::Twos(t) => t.rebuild(dests),
+            Keyed::Hashing(h) => h.rebuild(list),
+            Keyed::Locality(l) => l.added(list.slots(), pos),
+            Keyed::Twos(t) => t.changed(list.slots(), pos),
         }
     }
 
-    /// `del_dest`: the destination at `index`, `gone`, left the list.
-    pub(crate) fn removed(&mut self, dests: &[Destination], index: usize, gone: Destination) {
+    /// `del_dest`: the destination at position `pos`, `gone`, left the list.
+    pub(crate) fn removed(&mut self, list: &List, pos: usize, gone: Destination) {
         match self {
-            Keyed::Hashing(h) => h.rebuild(dests),
-            Keyed::Locality(l) => l.removed(dests, index, gone),
-            Keyed::Twos(t) => t.rebuild(dests),
+            Keyed::Hashing(h) => h.rebuild(list),
+            Keyed::Locality(l) => l.removed(list.slots(), pos, gone),
+            Keyed::Twos(t) => t.changed(list.slots(), pos),
         }
     }
 
     /// `upd_dest`: an edit (weight, thresholds).
-    pub(crate) fn edited(&mut self, dests: &[Destination], index: usize) {
+    pub(crate) fn edited(&mut self, list: &List, pos: usize) {
         match self {
-            Keyed::Hashing(h) => h.rebuild(dests),
-            Keyed::Locality(l) => l.changed(dests, index),
-            Keyed::Twos(t) => t.changed(dests, index),
+            Keyed::Hashing(h) => h.rebuild(list),
+            Keyed::Locality(l) => l.changed(list.slots(), pos),
+            Keyed::Twos(t) => t.changed(list.slots(), pos),
         }
     }
 
     /// Counters or flag changed (no kernel hook).
-    pub(crate) fn changed(&mut self, dests: &[Destination], index: usize) {
+    pub(crate) fn changed(&mut self, dests: &[Destination], pos: usize) {
         match self {
-            Keyed::Locality(l) => l.changed(dests, index),
-            Keyed::Twos(t) => t.changed(dests, index),
+            Keyed::Locality(l) => l.changed(dests, pos),
+            Keyed::Twos(t) => t.changed(dests, pos),
             Keyed::Hashing(_) => {}
+        }
+    }
+
+    /// The list was laid out afresh (not a kernel hook): `moved[p]` is the
+    /// new position of position `p`.
+    pub(crate) fn relayout(&mut self, list: &List, moved: &[u32]) {
+        match self {
+            Keyed::Hashing(h) => h.relayout(moved),
+            Keyed::Locality(l) => l.relayout(list.slots(), moved),
+            Keyed::Twos(t) => t.rebuild(list.slots()),
         }
     }
 
@@ -116,7 +128,7 @@ impl Keyed {
 }
 
 /// `twos`' index: a Fenwick tree of the eligible weights (weight > 0, not
-/// overloaded) in list order, so that "the first destination whose running
+/// overloaded) over the list's positions (in list order; holes weigh 0), so that "the first destination whose running
 /// weight sum reaches the draw" is found in O(log n) instead of the
 /// kernel's walk.
 #[derive(Debug, Clone)]

@@ -95,6 +95,7 @@ mod id;
 mod kernel_facts;
 mod keyed;
 mod least;
+mod list;
 mod locality;
 mod packet;
 mod rr;
@@ -111,6 +112,7 @@ pub use id::{DestId, DestRef};
 pub use kernel_facts::{
     CHANGES, Change, Fact, KernelFacts, KernelRelease, ThresholdRule, UnknownRelease,
 };
+pub use list::{Destinations, Iter};
 pub use packet::{Packet, SchedFlags, UnknownFlag};
 pub use scheduler::{Scheduler, UnknownScheduler};
 pub use service::Service;

@@ -19,6 +19,7 @@ use crate::bitset::Bitset;
 use crate::dest::{Destination, Overhead};
 use crate::hash::{fold, hash_32};
 use crate::least::{Least, Rule};
+use crate::list::List;
 
 /// `IP_VS_LBLC_TAB_BITS` / `IP_VS_LBLCR_TAB_BITS` (10 in Debian's 6.1).
 const TAB_BITS: u32 = 10;
@@ -62,9 +63,10 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub(crate) struct Locality {
     which: Which,
-    /// Identity of each listed destination, in list order.
-    idents: Vec<Ident>,
-    /// Identity -> list index.
+    /// Identity of the destination at each position of the list storage
+    /// (`None` for a hole or a free position).
+    idents: Vec<Option<Ident>>,
+    /// Identity -> position.
     index: BTreeMap<Ident, usize>,
     /// Removed destinations as they were when removed (the kernel's trash).
     trash: BTreeMap<Ident, Destination>,
@@ -97,7 +99,8 @@ fn under_half(d: &Destination) -> bool {
 
 impl Locality {
     /// `init_service`: an empty table, the timer due a minute from `now`.
-    pub(crate) fn new(which: Which, overhead: Overhead, dests: &[Destination], now: u64) -> Self {
+    pub(crate) fn new(which: Which, overhead: Overhead, list: &List, now: u64) -> Self {
+        let dests = list.slots();
         let mut s = Locality {
             which,
             idents: Vec::new(),
@@ -115,7 +118,10 @@ impl Locality {
             counter: 1,
             next_timer: now.saturating_add(CHECK_EXPIRE_INTERVAL),
         };
-        s.idents = dests.iter().map(|d| s.ident_for(d)).collect();
+        s.idents = alloc::vec![None; dests.len()];
+        for p in list.positions() {
+            s.idents[p] = Some(s.ident_for(&dests[p]));
+        }
         s.reindex(dests);
         s
     }
@@ -135,7 +141,7 @@ impl Locality {
             .idents
             .iter()
             .enumerate()
-            .map(|(i, &x)| (x, i))
+            .filter_map(|(p, &x)| Some((x?, p)))
             .collect();
         self.least.rebuild(dests);
         self.under_half.reset(dests.len());
@@ -147,21 +153,39 @@ impl Locality {
         }
     }
 
-    /// A destination was added at the head of the list.
-    pub(crate) fn added(&mut self, dests: &[Destination]) {
-        let Some(d) = dests.first() else { return };
+    /// A destination was added at the head of the list, at position `pos`.
+    pub(crate) fn added(&mut self, dests: &[Destination], pos: usize) {
+        let Some(d) = dests.get(pos) else { return };
         let id = self.ident_for(d);
         self.trash.remove(&id);
-        self.idents.insert(0, id);
-        self.reindex(dests);
+        if let Some(slot) = self.idents.get_mut(pos) {
+            *slot = Some(id);
+            self.index.insert(id, pos);
+        }
+        self.changed(dests, pos);
     }
 
-    /// The destination at `index` was removed; it was `gone`.
-    pub(crate) fn removed(&mut self, dests: &[Destination], index: usize, gone: Destination) {
-        if index < self.idents.len() {
-            let id = self.idents.remove(index);
+    /// The destination at position `pos` was removed; it was `gone`.
+    pub(crate) fn removed(&mut self, dests: &[Destination], pos: usize, gone: Destination) {
+        if let Some(id) = self.idents.get_mut(pos).and_then(Option::take) {
+            self.index.remove(&id);
             self.trash.insert(id, gone);
         }
+        self.changed(dests, pos);
+    }
+
+    /// The list was laid out afresh: `moved[p]` is the new position of
+    /// position `p`.
+    pub(crate) fn relayout(&mut self, dests: &[Destination], moved: &[u32]) {
+        let mut idents = alloc::vec![None; dests.len()];
+        for (p, id) in self.idents.iter().enumerate() {
+            if let (Some(id), Some(&to)) = (id, moved.get(p))
+                && let Some(slot) = idents.get_mut(to as usize)
+            {
+                *slot = Some(*id);
+            }
+        }
+        self.idents = idents;
         self.reindex(dests);
     }
 
@@ -247,7 +271,7 @@ impl Locality {
             return Some(i);
         }
         let i = self.least.pick()?;
-        let id = self.idents[i];
+        let id = self.idents.get(i).copied().flatten()?;
         // ip_vs_lblc_new(): an entry for another destination is dropped
         // (without counting it out) and a new one made.
         let b = bucket_of(daddr);
@@ -344,7 +368,7 @@ impl Locality {
         let b = bucket_of(daddr);
         let Some(pos) = self.buckets[b].iter().position(|e| e.addr == daddr) else {
             let i = self.least.pick()?;
-            let id = self.idents[i];
+            let id = self.idents.get(i).copied().flatten()?;
             self.insert(Entry {
                 addr: daddr,
                 lastuse: now,
@@ -373,8 +397,9 @@ impl Locality {
             _ => match self.least.pick() {
                 None => None,
                 Some(i) => {
-                    let id = self.idents[i];
-                    if !set.contains(&id) {
+                    if let Some(id) = self.idents.get(i).copied().flatten()
+                        && !set.contains(&id)
+                    {
                         set.insert(0, id);
                         lastmod = now;
                     }

@@ -3,7 +3,9 @@
 //! Both keep a cursor that is either the list head or a destination, like
 //! `svc->sched_data` in `ip_vs_rr.c`, and find the next destination with a
 //! positive weight that is not overloaded through a bit set of the eligible
-//! ones, in word steps instead of one step per destination.
+//! ones, in word steps instead of one step per destination. The bit set is
+//! over the list's positions (`crate::list`): in list order, with holes and
+//! free positions never eligible, so an add or a removal sets one bit.
 
 use crate::bitset::Bitset;
 use crate::dest::Destination;
@@ -20,7 +22,7 @@ struct Run {
 
 #[derive(Debug, Clone)]
 pub(crate) struct RoundRobin {
-    /// `None`: the list head; `Some(i)`: the destination at index `i`.
+    /// `None`: the list head; `Some(p)`: the destination at position `p`.
     cursor: Option<usize>,
     eligible: Bitset,
     len: usize,
@@ -67,29 +69,38 @@ impl RoundRobin {
         }
     }
 
-    /// A destination was inserted at the head (index 0). `rr` has no
+    /// A destination was put at position `pos`, the head. `rr` has no
     /// `add_dest` hook: the cursor stays on the destination it was on.
-    pub(crate) fn added(&mut self, dests: &[Destination]) {
-        self.cursor = self.cursor.map(|c| c + 1);
+    pub(crate) fn added(&mut self, dests: &[Destination], pos: usize) {
+        self.changed(dests, pos);
+    }
+
+    /// The destination at `pos` was unlinked (`ip_vs_rr_del_dest`): a
+    /// cursor on it moves to its predecessor `pred` (or the head), so the
+    /// next pick continues with its successor.
+    pub(crate) fn removed(&mut self, dests: &[Destination], pos: usize, pred: Option<usize>) {
+        if self.cursor == Some(pos) {
+            self.cursor = pred;
+        }
+        self.changed(dests, pos);
+    }
+
+    /// The list was laid out afresh: `moved[p]` is the new position of
+    /// position `p`.
+    pub(crate) fn relayout(&mut self, dests: &[Destination], moved: &[u32]) {
+        self.cursor = self
+            .cursor
+            .and_then(|c| moved.get(c))
+            .filter(|&&p| p != crate::list::NO_ID)
+            .map(|&p| p as usize);
         self.rebuild(dests);
     }
 
-    /// The destination at `index` was unlinked (`ip_vs_rr_del_dest`): a
-    /// cursor on it moves to its predecessor (or the head), so the next pick
-    /// continues with its successor.
-    pub(crate) fn removed(&mut self, dests: &[Destination], index: usize) {
-        self.cursor = match self.cursor {
-            Some(c) if c == index => index.checked_sub(1),
-            Some(c) if c > index => Some(c - 1),
-            other => other,
-        };
-        self.rebuild(dests);
-    }
-
-    /// The destination at `index` changed (weight, flag or counters).
-    pub(crate) fn changed(&mut self, dests: &[Destination], index: usize) {
-        if let Some(d) = dests.get(index) {
-            self.eligible.set(index, eligible(d));
+    /// The destination at position `pos` changed (weight, flag or
+    /// counters), came or went.
+    pub(crate) fn changed(&mut self, dests: &[Destination], pos: usize) {
+        if let Some(d) = dests.get(pos) {
+            self.eligible.set(pos, eligible(d));
         }
     }
 

@@ -1,7 +1,7 @@
 //! A virtual service: the destination list in kernel order plus its bound
 //! scheduler.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
@@ -11,6 +11,7 @@ use crate::id::{DestId, DestRef, Ids};
 use crate::kernel_facts::KernelFacts;
 use crate::keyed::{Context, Keyed};
 use crate::least::{Least, Rule};
+use crate::list::{Destinations, List};
 use crate::locality::DEFAULT_EXPIRATION;
 use crate::packet::{Packet, SchedFlags};
 use crate::rr::RoundRobin;
@@ -26,10 +27,11 @@ enum State {
 }
 
 impl State {
-    fn bind(scheduler: Scheduler, ctx: &Context, dests: &[Destination]) -> Self {
-        if let Some(k) = Keyed::bind(scheduler, dests, ctx) {
+    fn bind(scheduler: Scheduler, ctx: &Context, list: &List) -> Self {
+        if let Some(k) = Keyed::bind(scheduler, list, ctx) {
             return State::Keyed(k);
         }
+        let dests = list.slots();
         let least = |rule| State::Least(Least::new(rule, ctx.overhead, dests));
         match scheduler {
             Scheduler::Rr => State::Rr(RoundRobin::rr(dests)),
@@ -80,9 +82,12 @@ pub struct Service {
     scheduler: Scheduler,
     /// The kernel release's behaviour: overhead and threshold rule.
     facts: KernelFacts,
-    dests: Vec<Destination>,
-    /// The stable id of each destination.
+    /// The destinations in list order, by position (`crate::list`).
+    list: List,
+    /// The stable ids: id -> position.
     ids: Ids,
+    /// The addresses in the list (the kernel refuses a second one).
+    addrs: BTreeSet<SocketAddr>,
     state: State,
     flags: SchedFlags,
     /// The caller's clock, in milliseconds.
@@ -108,9 +113,10 @@ impl Service {
         Service {
             scheduler,
             facts: KernelFacts::default(),
-            dests: Vec::new(),
+            list: List::default(),
             ids: Ids::default(),
-            state: State::bind(scheduler, &START, &[]),
+            addrs: BTreeSet::new(),
+            state: State::bind(scheduler, &START, &List::default()),
             flags: SchedFlags::NONE,
             now: 0,
             expiration: DEFAULT_EXPIRATION,
@@ -129,22 +135,35 @@ impl Service {
         scheduler: Scheduler,
         dests: impl IntoIterator<Item = Destination>,
     ) -> Result<Self, Error> {
-        let mut list: Vec<Destination> = Vec::new();
+        let mut items: Vec<(Destination, u32)> = Vec::new();
+        let mut addrs = BTreeSet::new();
         for d in dests {
             let d = checked(d)?;
-            unique(&list, &d)?;
-            list.push(d);
+            if let Some(addr) = d.addr
+                && !addrs.insert(addr)
+            {
+                return Err(Error::DuplicateAddress { addr });
+            }
+            items.push((d, 0));
         }
-        if list.len() >= u32::MAX as usize {
-            return Err(Error::TooManyDestinations { len: list.len() });
+        if items.len() >= u32::MAX as usize {
+            return Err(Error::TooManyDestinations { len: items.len() });
         }
-        let ids = Ids::for_list(list.len())?;
+        let mut list = List::from_list(items);
+        let mut ids = Ids::default();
+        // Ids handed out tail first, as adds at the head would.
+        let positions: Vec<usize> = list.positions().collect();
+        for (k, &p) in positions.iter().rev().enumerate() {
+            let id = ids.alloc(p, k)?;
+            list.set_id_slot(p, id.slot());
+        }
         let state = State::bind(scheduler, &START, &list);
         Ok(Service {
             scheduler,
             facts: KernelFacts::default(),
-            dests: list,
+            list,
             ids,
+            addrs,
             state,
             flags: SchedFlags::NONE,
             now: 0,
@@ -216,8 +235,8 @@ impl Service {
     pub fn set_overhead(&mut self, overhead: Overhead) {
         self.facts.overhead = overhead;
         match &mut self.state {
-            State::Least(l) => l.set_overhead(overhead, &self.dests),
-            State::Keyed(k) => k.set_overhead(overhead, &self.dests),
+            State::Least(l) => l.set_overhead(overhead, self.list.slots()),
+            State::Keyed(k) => k.set_overhead(overhead, self.list.slots()),
             State::Rr(_) | State::Wrr(_) => {}
         }
     }
@@ -233,7 +252,7 @@ impl Service {
     /// does: its state starts over (`init_service`).
     pub fn rebind(&mut self, scheduler: Scheduler) {
         self.scheduler = scheduler;
-        self.state = State::bind(scheduler, &self.context(), &self.dests);
+        self.state = State::bind(scheduler, &self.context(), &self.list);
     }
 
     fn context(&self) -> Context {
@@ -321,60 +340,80 @@ impl Service {
         self.facts.overhead
     }
 
-    /// The destinations in the kernel's list order.
+    /// The destinations in the kernel's list order: `destinations()[i]`,
+    /// `.len()`, `.iter()`, as a slice of them would be.
     #[must_use]
-    pub fn destinations(&self) -> &[Destination] {
-        &self.dests
+    pub fn destinations(&self) -> Destinations<'_> {
+        Destinations::new(&self.list)
     }
 
     /// The former name of [`Service::destinations`].
     #[deprecated(note = "renamed to `destinations`")]
     #[must_use]
-    pub fn dests(&self) -> &[Destination] {
-        &self.dests
+    pub fn dests(&self) -> Destinations<'_> {
+        self.destinations()
+    }
+
+    /// The position in the list storage of the destination `dest` names.
+    #[inline]
+    fn resolve(&self, dest: DestRef) -> Result<usize, Error> {
+        match dest {
+            DestRef::Index(index) => self.list.position(index).ok_or(Error::IndexOutOfRange {
+                index,
+                len: self.list.len(),
+            }),
+            DestRef::Id(id) => self.ids.resolve(id),
+        }
     }
 
     /// The destination `dest` names (a list index or a [`DestId`]).
     ///
     /// # Errors
-    /// An index out of range, a stale id or a stale id.
+    /// An index out of range or a stale id.
     pub fn destination(&self, dest: impl Into<DestRef>) -> Result<&Destination, Error> {
-        let index = self.ids.resolve(dest.into())?;
-        Ok(&self.dests[index])
+        let pos = self.resolve(dest.into())?;
+        self.list.at(pos).ok_or(Error::IndexOutOfRange {
+            index: pos,
+            len: self.list.len(),
+        })
     }
 
     /// The list position (index 0 = head) of the destination `dest` names:
     /// where an id's destination is now.
     ///
     /// # Errors
-    /// An index out of range, a stale id or a stale id.
+    /// An index out of range or a stale id.
     pub fn position(&self, dest: impl Into<DestRef>) -> Result<usize, Error> {
-        self.ids.resolve(dest.into())
+        let pos = self.resolve(dest.into())?;
+        Ok(self.list.index_of(pos))
     }
 
     /// The id of the destination at list position `index` (e.g. of a
     /// pick), or `None` past the end of the list.
     #[must_use]
     pub fn id_at(&self, index: usize) -> Option<DestId> {
-        self.ids.at(index)
+        let pos = self.list.position(index)?;
+        self.ids.id(self.list.id_slot(pos)?)
     }
 
     /// The ids of the destinations in the kernel's list order (with
     /// [`Service::destinations`]).
     pub fn ids(&self) -> impl ExactSizeIterator<Item = DestId> + DoubleEndedIterator + '_ {
-        self.ids.iter().copied()
+        self.list
+            .positions()
+            .map(|p| self.ids.id_of(self.list.id_slot(p).unwrap_or(u32::MAX)))
     }
 
     /// The number of destinations.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.dests.len()
+        self.list.len()
     }
 
     /// Whether the service has no destination.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.dests.is_empty()
+        self.list.len() == 0
     }
 
     /// Schedule one new connection: the index of the chosen destination, or
@@ -393,9 +432,16 @@ impl Service {
     /// destination, or `None`. Schedulers that do not read packets ignore
     /// it. The counters are left alone, as with [`Service::pick`].
     pub fn pick_packet(&mut self, packet: &Packet) -> Option<usize> {
+        let pos = self.pick_position(packet)?;
+        Some(self.list.index_of(pos))
+    }
+
+    /// The scheduler's choice as a position in the list storage.
+    #[inline]
+    fn pick_position(&mut self, packet: &Packet) -> Option<usize> {
         match &mut self.state {
             State::Rr(s) => s.pick(),
-            State::Wrr(s) => s.pick(&self.dests),
+            State::Wrr(s) => s.pick(self.list.slots()),
             State::Least(s) => s.pick(),
             State::Keyed(s) => {
                 let ctx = Context {
@@ -404,7 +450,7 @@ impl Service {
                     now: self.now,
                     expiration: self.expiration,
                 };
-                s.pick(&self.dests, packet, &ctx)
+                s.pick(self.list.slots(), packet, &ctx)
             }
         }
     }
@@ -415,8 +461,10 @@ impl Service {
     /// # Errors
     /// As [`Service::pick_and_connect`].
     pub fn pick_packet_and_connect(&mut self, packet: &Packet) -> Result<Option<usize>, Error> {
-        match self.pick_packet(packet) {
-            Some(i) => self.connect(i).map(|()| Some(i)),
+        match self.pick_position(packet) {
+            Some(pos) => self
+                .bind_at(pos, Counter::Active)
+                .map(|()| Some(self.list.index_of(pos))),
             None => Ok(None),
         }
     }
@@ -428,10 +476,7 @@ impl Service {
     /// The chosen destination's active count is at `u32::MAX`; nothing is
     /// changed then (the scheduler's own state has moved, as after a pick).
     pub fn pick_and_connect(&mut self) -> Result<Option<usize>, Error> {
-        match self.pick() {
-            Some(i) => self.connect(i).map(|()| Some(i)),
-            None => Ok(None),
-        }
+        self.pick_packet_and_connect(&Packet::UNSPECIFIED)
     }
 
     /// Add a destination at the head of the list (index 0), as the kernel's
@@ -453,7 +498,11 @@ impl Service {
     /// and thresholds given, applied as an edit would.
     pub fn add(&mut self, dest: Destination) -> Result<DestId, Error> {
         let mut dest = checked(dest)?;
-        unique(&self.dests, &dest)?;
+        if let Some(addr) = dest.addr
+            && self.addrs.contains(&addr)
+        {
+            return Err(Error::DuplicateAddress { addr });
+        }
         if let Some(old) = dest.addr.and_then(|a| self.trash.get(&a)) {
             // The old destination, its thresholds edited to the new ones.
             let (upper, lower) = (dest.upper_threshold, dest.lower_threshold);
@@ -464,21 +513,31 @@ impl Service {
             dest.lower_threshold = old.lower_threshold;
             dest.edit_thresholds(self.facts.thresholds, upper, lower);
         }
-        if self.dests.len() + 1 >= u32::MAX as usize {
-            return Err(Error::TooManyDestinations {
-                len: self.dests.len() + 1,
-            });
+        let len = self.list.len();
+        if len + 1 >= u32::MAX as usize {
+            return Err(Error::TooManyDestinations { len: len + 1 });
         }
-        let id = self.ids.push_head()?;
+        if !self.list.has_room() {
+            self.relayout();
+        }
+        let pos = self
+            .list
+            .next_position()
+            .ok_or(Error::TooManyDestinations { len: len + 1 })?;
+        let id = self.ids.alloc(pos, len)?;
+        if self.list.push_head(dest, id.slot()).is_none() {
+            self.ids.retire(id.slot());
+            return Err(Error::TooManyDestinations { len: len + 1 });
+        }
         if let Some(a) = dest.addr {
             self.trash.remove(&a);
+            self.addrs.insert(a);
         }
-        self.dests.insert(0, dest);
         match &mut self.state {
-            State::Rr(s) => s.added(&self.dests),
-            State::Wrr(s) => s.dest_changed(&self.dests),
-            State::Least(s) => s.rebuild(&self.dests),
-            State::Keyed(s) => s.added(&self.dests),
+            State::Rr(s) => s.added(self.list.slots(), pos),
+            State::Wrr(s) => s.dest_changed(self.list.slots(), pos),
+            State::Least(s) => s.changed(self.list.slots(), pos),
+            State::Keyed(s) => s.added(&self.list, pos),
         }
         Ok(id)
     }
@@ -488,21 +547,53 @@ impl Service {
     /// one, and its id is refused from now on.
     ///
     /// # Errors
-    /// An index out of range, a stale id or a stale id.
+    /// An index out of range or a stale id.
     pub fn remove(&mut self, dest: impl Into<DestRef>) -> Result<Destination, Error> {
-        let index = self.ids.resolve(dest.into())?;
-        self.ids.remove(index);
-        let d = self.dests.remove(index);
+        let pos = self.resolve(dest.into())?;
+        let index = self.list.index_of(pos);
+        let pred = index.checked_sub(1).and_then(|i| self.list.position(i));
+        let slot = self.list.id_slot(pos);
+        let d = self.list.take(pos).ok_or(Error::IndexOutOfRange {
+            index,
+            len: self.list.len(),
+        })?;
+        if let Some(slot) = slot {
+            self.ids.retire(slot);
+        }
         if let Some(a) = d.addr {
+            self.addrs.remove(&a);
             self.trash.insert(a, d);
         }
         match &mut self.state {
-            State::Rr(s) => s.removed(&self.dests, index),
-            State::Wrr(s) => s.dest_changed(&self.dests),
-            State::Least(s) => s.rebuild(&self.dests),
-            State::Keyed(s) => s.removed(&self.dests, index, d),
+            State::Rr(s) => s.removed(self.list.slots(), pos, pred),
+            State::Wrr(s) => s.dest_changed(self.list.slots(), pos),
+            State::Least(s) => s.changed(self.list.slots(), pos),
+            State::Keyed(s) => s.removed(&self.list, pos, d),
+        }
+        if self.list.too_holey() {
+            self.relayout();
         }
         Ok(d)
+    }
+
+    /// Lay the list storage out afresh (no holes, room for adds at the
+    /// head) and move the ids and the scheduler's index with it. Not a
+    /// kernel hook: nothing a pick sees changes.
+    fn relayout(&mut self) {
+        let moved = self.list.relayout();
+        for p in self.list.positions() {
+            if let Some(slot) = self.list.id_slot(p) {
+                // Positions fit in u32: a list holds fewer than u32::MAX.
+                self.ids.moved(slot, p as u32);
+            }
+        }
+        let slots = self.list.slots();
+        match &mut self.state {
+            State::Rr(s) => s.relayout(slots, &moved),
+            State::Wrr(s) => s.relayout(slots, &moved),
+            State::Least(s) => s.rebuild(slots),
+            State::Keyed(s) => s.relayout(&self.list, &moved),
+        }
     }
 
     /// Edit a destination's weight (`ipvsadm -e -w`), then run the
@@ -512,17 +603,17 @@ impl Service {
     /// # Errors
     /// An index out of range, a stale id or a negative weight.
     pub fn set_weight(&mut self, dest: impl Into<DestRef>, weight: i32) -> Result<(), Error> {
-        let index = self.ids.resolve(dest.into())?;
+        let pos = self.resolve(dest.into())?;
         if weight < 0 {
             return Err(Error::NegativeWeight { weight });
         }
-        let d = &mut self.dests[index];
+        let d = self.at_mut(pos)?;
         d.weight = weight;
         // The kernel keeps the latest weight other than 0 (mh reads it).
         if weight != 0 {
             d.last_weight = weight;
         }
-        self.edited(index);
+        self.edited(pos);
         Ok(())
     }
 
@@ -540,10 +631,11 @@ impl Service {
         upper: u32,
         lower: u32,
     ) -> Result<(), Error> {
-        let index = self.ids.resolve(dest.into())?;
+        let pos = self.resolve(dest.into())?;
         check_thresholds(upper, lower)?;
-        self.dests[index].edit_thresholds(self.facts.thresholds, upper, lower);
-        self.edited(index);
+        let rule = self.facts.thresholds;
+        self.at_mut(pos)?.edit_thresholds(rule, upper, lower);
+        self.edited(pos);
         Ok(())
     }
 
@@ -616,11 +708,11 @@ impl Service {
         active: u32,
         inactive: u32,
     ) -> Result<(), Error> {
-        let index = self.ids.resolve(dest.into())?;
-        let d = &mut self.dests[index];
+        let pos = self.resolve(dest.into())?;
+        let d = self.at_mut(pos)?;
         d.active = active;
         d.inactive = inactive;
-        self.changed(index);
+        self.changed(pos);
         Ok(())
     }
 
@@ -634,80 +726,106 @@ impl Service {
         dest: impl Into<DestRef>,
         overloaded: bool,
     ) -> Result<(), Error> {
-        let index = self.ids.resolve(dest.into())?;
-        self.dests[index].overloaded = overloaded;
-        self.changed(index);
+        let pos = self.resolve(dest.into())?;
+        self.at_mut(pos)?.overloaded = overloaded;
+        self.changed(pos);
         Ok(())
+    }
+
+    /// The destination at position `pos`, mutable.
+    #[inline]
+    fn at_mut(&mut self, pos: usize) -> Result<&mut Destination, Error> {
+        let len = self.list.len();
+        self.list
+            .get_mut(pos)
+            .ok_or(Error::IndexOutOfRange { index: pos, len })
     }
 
     /// `ip_vs_bind_dest()`: one more connection, then the flag updated.
     fn bind(&mut self, dest: DestRef, counter: Counter) -> Result<(), Error> {
-        let index = self.ids.resolve(dest)?;
-        let d = &mut self.dests[index];
+        let pos = self.resolve(dest)?;
+        self.bind_at(pos, counter)
+    }
+
+    /// [`Service::bind`] at a position.
+    #[inline]
+    fn bind_at(&mut self, pos: usize, counter: Counter) -> Result<(), Error> {
+        let rule = self.facts.thresholds;
+        let d = self.at_mut(pos)?;
         let slot = counter.of(d);
-        *slot = slot.checked_add(1).ok_or(Error::CounterOverflow {
-            index,
-            counter: counter.name(),
-        })?;
-        d.bound(self.facts.thresholds);
-        self.changed(index);
+        let Some(more) = slot.checked_add(1) else {
+            return Err(Error::CounterOverflow {
+                index: self.list.index_of(pos),
+                counter: counter.name(),
+            });
+        };
+        *slot = more;
+        d.bound(rule);
+        self.changed(pos);
         Ok(())
     }
 
     /// `ip_vs_unbind_dest()`: one connection less; the flag re-evaluated
     /// only if it was set.
     fn unbind(&mut self, dest: DestRef, counter: Counter) -> Result<(), Error> {
-        let index = self.ids.resolve(dest)?;
-        let d = &mut self.dests[index];
+        let pos = self.resolve(dest)?;
+        let rule = self.facts.thresholds;
+        let d = self.at_mut(pos)?;
         let slot = counter.of(d);
-        *slot = slot.checked_sub(1).ok_or(Error::NoConnection {
-            index,
-            counter: counter.name(),
-        })?;
-        d.unbound(self.facts.thresholds);
-        self.changed(index);
+        let Some(less) = slot.checked_sub(1) else {
+            return Err(Error::NoConnection {
+                index: self.list.index_of(pos),
+                counter: counter.name(),
+            });
+        };
+        *slot = less;
+        d.unbound(rule);
+        self.changed(pos);
         Ok(())
     }
 
     /// A state change moving one connection between the counters.
     fn shift(&mut self, dest: DestRef, from: Counter, to: Counter) -> Result<(), Error> {
-        let index = self.ids.resolve(dest)?;
-        let d = &mut self.dests[index];
+        let pos = self.resolve(dest)?;
+        let d = self.at_mut(pos)?;
         if *from.of(d) == 0 {
             return Err(Error::NoConnection {
-                index,
+                index: self.list.index_of(pos),
                 counter: from.name(),
             });
         }
         if *to.of(d) == u32::MAX {
             return Err(Error::CounterOverflow {
-                index,
+                index: self.list.index_of(pos),
                 counter: to.name(),
             });
         }
         *from.of(d) -= 1;
         *to.of(d) += 1;
-        self.changed(index);
+        self.changed(pos);
         Ok(())
     }
 
     /// The kernel's `upd_dest` hook after an edit.
-    fn edited(&mut self, index: usize) {
+    fn edited(&mut self, pos: usize) {
+        let slots = self.list.slots();
         match &mut self.state {
-            State::Rr(s) => s.changed(&self.dests, index),
-            State::Wrr(s) => s.dest_changed(&self.dests),
-            State::Least(s) => s.changed(&self.dests, index),
-            State::Keyed(s) => s.edited(&self.dests, index),
+            State::Rr(s) => s.changed(slots, pos),
+            State::Wrr(s) => s.dest_changed(slots, pos),
+            State::Least(s) => s.changed(slots, pos),
+            State::Keyed(s) => s.edited(&self.list, pos),
         }
     }
 
     /// Counters or flag changed: only the index follows (no kernel hook).
-    fn changed(&mut self, index: usize) {
+    #[inline]
+    fn changed(&mut self, pos: usize) {
+        let slots = self.list.slots();
         match &mut self.state {
-            State::Rr(s) => s.changed(&self.dests, index),
-            State::Wrr(s) => s.changed(&self.dests, index),
-            State::Least(s) => s.changed(&self.dests, index),
-            State::Keyed(s) => s.changed(&self.dests, index),
+            State::Rr(s) => s.changed(slots, pos),
+            State::Wrr(s) => s.changed(slots, pos),
+            State::Least(s) => s.changed(slots, pos),
+            State::Keyed(s) => s.changed(slots, pos),
         }
     }
 }
@@ -757,15 +875,4 @@ fn checked(mut d: Destination) -> Result<Destination, Error> {
         d.update_overload();
     }
     Ok(d)
-}
-
-/// The kernel refuses a second destination with the same address and port
-/// (`-EEXIST`).
-fn unique(list: &[Destination], d: &Destination) -> Result<(), Error> {
-    match d.addr {
-        Some(addr) if list.iter().any(|x| x.addr == Some(addr)) => {
-            Err(Error::DuplicateAddress { addr })
-        }
-        _ => Ok(()),
-    }
 }

@@ -2,6 +2,7 @@
 //! sequences, hand-checked golden sequences, and differential property tests
 //! against a literal reference model of the kernel's list walks.
 
+mod churn;
 mod differential;
 mod golden;
 mod ids;
