@@ -371,8 +371,10 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
         }
     };
     // Each record: checked, then written unless suspect (and not kept).
+    // `raw`: the frame's bytes as read, if at hand (else empty).
     let emit = |time: Option<OffsetDateTime>,
                 frame: &Frame,
+                raw: &[u8],
                 writer: &mut RecordWriter<Sink>,
                 summary: &mut Summary,
                 place: &dyn std::fmt::Display|
@@ -392,7 +394,7 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
             }
         }
         summary.records += 1;
-        writer.write_flagged(time, frame, suspect)
+        writer.write_received(time, frame, raw, suspect)
     };
     let written = (|| -> anyhow::Result<()> {
         let write_err = |err: io::Error| anyhow::Error::new(err);
@@ -455,8 +457,15 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
                                     t
                                 }
                             };
-                            emit(Some(time), &record.frame, &mut writer, &mut summary, &place)
-                                .map_err(write_err)?;
+                            emit(
+                                Some(time),
+                                &record.frame,
+                                reader.raw(),
+                                &mut writer,
+                                &mut summary,
+                                &place,
+                            )
+                            .map_err(write_err)?;
                         }
                         Err(hpm_frame::LogError::Io { source, .. }) => {
                             return Err(anyhow::anyhow!("reading {name}: {source}"));
@@ -481,7 +490,8 @@ pub fn convert(job: &Convert<'_>) -> anyhow::Result<Option<Summary>> {
                     let time = job.start.map(|(t0, step)| t0 + step * index);
                     index += 1;
                     let place = Place("frame", u64::from(index));
-                    emit(time, &frame, &mut writer, &mut summary, &place).map_err(write_err)?;
+                    emit(time, &frame, &[], &mut writer, &mut summary, &place)
+                        .map_err(write_err)?;
                 }
                 for r in frames.decoder_mut().take_rejections() {
                     say(format_args!("{r} (skipped)"));

@@ -14,6 +14,9 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 pub struct Zone {
     tz: TimeZone,
     name: String,
+    /// The zone's one offset, if it has no rules (`--utc-offset`, UTC): then
+    /// a wall time needs no look-up in the rules.
+    fixed: Option<UtcOffset>,
 }
 
 /// How a local wall time became an instant.
@@ -62,35 +65,28 @@ impl Zone {
                     .map(str::to_owned)
                     .or_else(|| std::env::var("TZ").ok())
                     .unwrap_or_else(|| "the system's zone".to_string());
-                (Zone { tz, name }, true)
+                (Zone::with_name(tz, name), true)
             }
-            Err(_) => (
-                Zone {
-                    tz: TimeZone::UTC,
-                    name: "UTC".to_string(),
-                },
-                false,
-            ),
+            Err(_) => (Zone::with_name(TimeZone::UTC, "UTC".to_string()), false),
         }
     }
 
     /// A zone of the tz database, e.g. `America/New_York`.
     pub fn named(name: &str) -> Result<Zone, String> {
         TimeZone::get(name)
-            .map(|tz| Zone {
-                tz,
-                name: name.to_string(),
-            })
+            .map(|tz| Zone::with_name(tz, name.to_string()))
             .map_err(|e| format!("unknown time zone `{name}`: {e}"))
     }
 
     /// A fixed offset.
     pub fn fixed(offset: UtcOffset) -> Zone {
         let o = Offset::from_seconds(offset.whole_seconds()).unwrap_or(Offset::UTC);
-        Zone {
-            tz: TimeZone::fixed(o),
-            name: format!("UTC{o}"),
-        }
+        Zone::with_name(TimeZone::fixed(o), format!("UTC{o}"))
+    }
+
+    fn with_name(tz: TimeZone, name: String) -> Zone {
+        let fixed = tz.to_fixed_offset().ok().map(utc_offset);
+        Zone { tz, name, fixed }
     }
 
     /// The offset in force at instant `t`.
@@ -110,6 +106,13 @@ impl Zone {
     /// earlier offset unless that would put it before `after` (the previous
     /// record of a log, which runs forward): then the later one.
     pub fn resolve(&self, local: PrimitiveDateTime, after: Option<OffsetDateTime>) -> Resolved {
+        // A fixed offset: what the rules would say (for any wall time jiff
+        // can hold, which is every four-digit year), without asking them.
+        if let Some(offset) = self.fixed
+            && (-9999..=9999).contains(&local.year())
+        {
+            return Resolved::Unique(local.assume_offset(offset));
+        }
         let dt = DateTime::new(
             local.year() as i16,
             u8::from(local.month()) as i8,
@@ -196,5 +199,31 @@ mod tests {
         let second = ny.resolve(datetime!(2026-11-01 01:10), Some(prev)).time();
         assert_eq!(second, datetime!(2026-11-01 01:10 -05:00));
         assert!(Zone::named("Mars/Olympus_Mons").is_err());
+    }
+
+    /// A fixed offset takes the short way: the same answer as the rules.
+    #[test]
+    fn fixed_offsets_resolve_as_their_rules_do() {
+        for zone in [
+            Zone::fixed(offset!(+9)),
+            Zone::fixed(offset!(-5:30)),
+            Zone::named("UTC").unwrap(),
+        ] {
+            assert!(zone.fixed.is_some(), "{zone}");
+            let rules = Zone {
+                fixed: None,
+                ..zone.clone()
+            };
+            for t in [
+                datetime!(2011-01-05 07:57:32),
+                datetime!(2026-03-08 02:30),
+                datetime!(2026-11-01 01:30:00.5),
+                datetime!(0000-01-01 00:00),
+                datetime!(9999-12-31 23:59:59),
+            ] {
+                assert_eq!(zone.resolve(t, None), rules.resolve(t, None), "{zone} {t}");
+            }
+        }
+        assert!(Zone::named("America/New_York").unwrap().fixed.is_none());
     }
 }

@@ -18,7 +18,7 @@
 //! remains (a byte `S` inserted before a field) lacks `Vo`, so it is never taken
 //! for a checked frame.
 
-use crate::decode::{DecodeRule, TableRule, Unit};
+use crate::decode::{DecodeRule, Scheme, TableRule, Unit};
 use crate::field::Label;
 use crate::frame::Frame;
 
@@ -67,6 +67,37 @@ pub struct Mismatch {
 pub struct Check<R: DecodeRule = TableRule> {
     rule: R,
     margin: f64,
+    /// How each of the four fields is read, in [`CHECKED`] order: asked of
+    /// the rule once, so that a frame is checked without a call to the rule
+    /// per field when it decodes the label by a plain [`Scheme`].
+    plan: [Plan; 4],
+}
+
+/// The fields the check reads, in the order it reports a missing one.
+const CHECKED: [Label; 4] = [Label::Vo, Label::Am, Label::Pf, Label::Wa];
+
+/// How the check reads one of its fields.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    /// Straight from the digits by the rule's scheme for the label, then
+    /// times this factor to the base unit.
+    Scheme { scheme: Scheme, factor: f64 },
+    /// The rule decodes the label into a unit the check cannot use.
+    NoUnit,
+    /// Through the rule, field by field.
+    Rule,
+}
+
+/// The factor from a field's unit to the check's base unit (V, A, W, or 1 for
+/// the power factor), if the check can use that unit for that label.
+fn factor(label: Label, unit: Unit) -> Option<f64> {
+    Some(match (label, unit) {
+        (Label::Vo, Unit::Volt) | (Label::Am, Unit::Ampere) | (Label::Wa, Unit::Watt) => 1.0,
+        (Label::Pf, Unit::None) => 1.0,
+        (Label::Am, Unit::Milliampere) => 1e-3,
+        (Label::Wa, Unit::Kilowatt) => 1e3,
+        _ => return None,
+    })
 }
 
 impl Default for Check {
@@ -92,9 +123,17 @@ impl<R: DecodeRule> Check<R> {
 
     /// The check with another decoding rule.
     pub fn with_rule(rule: R) -> Check<R> {
+        let plan = CHECKED.map(|label| match rule.scheme(label) {
+            Some((scheme, unit)) => match factor(label, unit) {
+                Some(factor) => Plan::Scheme { scheme, factor },
+                None => Plan::NoUnit,
+            },
+            None => Plan::Rule,
+        });
         Check {
             rule,
             margin: Self::DEFAULT_MARGIN,
+            plan,
         }
     }
 
@@ -110,32 +149,47 @@ impl<R: DecodeRule> Check<R> {
         self.margin
     }
 
-    /// The shown value's interval, in base units (V, A, W, or 1 for PF).
+    /// The shown value's interval, in base units (V, A, W, or 1 for PF),
+    /// through the rule.
     fn interval(&self, frame: &Frame, label: Label) -> Option<(f64, f64, f64)> {
         let field = frame.get(label)?;
         let (amount, unit, resolution) = self.rule.shown(field)?;
-        let scale = match (label, unit) {
-            (Label::Vo, Unit::Volt) | (Label::Am, Unit::Ampere) | (Label::Wa, Unit::Watt) => 1.0,
-            (Label::Pf, Unit::None) => 1.0,
-            (Label::Am, Unit::Milliampere) => 1e-3,
-            (Label::Wa, Unit::Kilowatt) => 1e3,
-            _ => return None,
-        };
-        let half = resolution / 2.0;
-        let x = amount.to_f64();
-        Some((((x - half).max(0.0)) * scale, (x + half) * scale, x * scale))
+        let scale = factor(label, unit)?;
+        Some(spread(amount.to_f64(), resolution, scale))
+    }
+
+    /// [`interval`](Self::interval) by the plan: the same numbers, for the
+    /// inferred rule without a call to the rule.
+    #[inline(always)]
+    fn planned(&self, frame: &Frame, k: usize) -> Option<(f64, f64, f64)> {
+        let label = CHECKED[k];
+        match self.plan[k] {
+            Plan::Scheme { scheme, factor } => {
+                // A known label: its index is its place in `Label::KNOWN`.
+                let digits = frame.known_digits(label.known_index()? as usize)?;
+                let (x, resolution) = scheme.shown_f64(digits)?;
+                Some(spread(x, resolution, factor))
+            }
+            Plan::NoUnit => None,
+            Plan::Rule => self.interval(frame, label),
+        }
     }
 
     /// Whether the frame's watts agree with its volts × amperes × power factor.
     pub fn verdict(&self, frame: &Frame) -> Verdict {
+        // The four read independently (so that their arithmetic overlaps),
+        // the first that cannot be read reported.
+        let read = [
+            self.planned(frame, 0),
+            self.planned(frame, 1),
+            self.planned(frame, 2),
+            self.planned(frame, 3),
+        ];
         let mut parts = [(0.0, 0.0, 0.0); 4];
-        for (slot, label) in parts
-            .iter_mut()
-            .zip([Label::Vo, Label::Am, Label::Pf, Label::Wa])
-        {
-            match self.interval(frame, label) {
+        for (k, (slot, iv)) in parts.iter_mut().zip(read).enumerate() {
+            match iv {
                 Some(iv) => *slot = iv,
-                None => return Verdict::Unverifiable(label),
+                None => return Verdict::Unverifiable(CHECKED[k]),
             }
         }
         let [(v0, v1, v), (a0, a1, a), (p0, p1, p), (w0, w1, w)] = parts;
@@ -148,4 +202,11 @@ impl<R: DecodeRule> Check<R> {
             computed_w: v * a * p,
         })
     }
+}
+
+/// A shown value `x` with this resolution as (low, high, value) in base units.
+#[inline(always)]
+fn spread(x: f64, resolution: f64, scale: f64) -> (f64, f64, f64) {
+    let half = resolution / 2.0;
+    (((x - half).max(0.0)) * scale, (x + half) * scale, x * scale)
 }

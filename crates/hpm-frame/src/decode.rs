@@ -24,7 +24,7 @@
 use std::fmt;
 
 use crate::error::DecodeError;
-use crate::field::{Field, Label};
+use crate::field::{Digits, Field, Label};
 
 /// An exact decimal number: `units × 10^−scale` (216.9 is `units = 2169, scale = 1`).
 ///
@@ -178,6 +178,23 @@ fn pow10(k: i32) -> f64 {
     }
 }
 
+/// Per point digit `p` (0 to 9) of [`Scheme::PointDigit`]: what the mantissa
+/// is multiplied by (10^(p − 4) for p ≥ 4, else 1) and divided by as a float
+/// (10^(4 − p) for p < 4, else 1) to give [`Decimal::to_f64`] of the amount,
+/// and the resolution, 10^(p − 4), as `pow10` gives it.
+const POINT_DIGIT: [(u64, f64, f64); 10] = [
+    (1, 1e4, 1e-4),
+    (1, 1e3, 1e-3),
+    (1, 1e2, 1e-2),
+    (1, 1e1, 1e-1),
+    (1, 1.0, 1e0),
+    (10, 1.0, 1e1),
+    (100, 1.0, 1e2),
+    (1000, 1.0, 1e3),
+    (10_000, 1.0, 1e4),
+    (100_000, 1.0, 1e5),
+];
+
 impl Scheme {
     /// The value of one unit in the last digit shown, under this scheme
     /// (`21693` → 0.1; `12355` → 10: the mantissa's last digit is in tens).
@@ -213,8 +230,44 @@ impl Scheme {
     /// converting logs.
     #[inline(always)]
     pub fn amount(self, field: &Field) -> Option<Decimal> {
-        let len = field.digits.len();
-        let all = field.digits.number() as i64;
+        self.amount_of(field.digits)
+    }
+
+    /// The value [`amount`](Self::amount) gives, as [`Decimal::to_f64`] makes
+    /// it, and the [`resolution`](Self::resolution), computed with the same
+    /// operations (so bit for bit the same numbers) straight from the digits:
+    /// the consistency check's hot path.
+    #[inline(always)]
+    pub(crate) fn shown_f64(self, digits: Digits) -> Option<(f64, f64)> {
+        let len = digits.len();
+        match self {
+            Scheme::PointDigit if (2..=5).contains(&len) => {
+                let all = digits.number();
+                let (m, point) = (all / 10, (all % 10) as usize);
+                // `amount`: m × 10^(point − 4) with scale 0, else m with
+                // scale 4 − point; `to_f64` divides the units by 10^scale
+                // (by 1 for scale 0, which changes nothing). By table, no
+                // branch: both ways are a product and a quotient.
+                let (times, over, resolution) = POINT_DIGIT[point];
+                Some(((m * times) as f64 / over, resolution))
+            }
+            _ => {
+                let field = Field {
+                    label: Label::Vo,
+                    digits,
+                };
+                let amount = self.amount_of(digits)?;
+                Some((amount.to_f64(), self.resolution(&field).ok()?))
+            }
+        }
+    }
+
+    /// [`amount`](Self::amount) of a field with these digits (the label plays
+    /// no part).
+    #[inline(always)]
+    pub(crate) fn amount_of(self, digits: Digits) -> Option<Decimal> {
+        let len = digits.len();
+        let all = digits.number() as i64;
         match self {
             Scheme::PointDigit if (2..=5).contains(&len) => {
                 let (m, point) = (all / 10, (all % 10) as u8);
@@ -276,6 +329,20 @@ pub trait DecodeRule {
         self.decode(field)
             .ok()
             .map(|v| pow10(-i32::from(v.amount.scale)))
+    }
+
+    /// The scheme and unit that decode every field with this label, when the
+    /// rule is that simple for it: then [`amount`](DecodeRule::amount) of such
+    /// a field must be the scheme's [`Scheme::amount`] with this unit, and
+    /// [`resolution`](DecodeRule::resolution) the scheme's
+    /// [`Scheme::resolution`]. The [`RecordWriter`](crate::RecordWriter) and
+    /// the [consistency check](crate::check::Check) ask once per label and
+    /// then decode such fields straight from their digits, without calling the
+    /// rule per field. By default `None`: every field goes through the rule.
+    /// [`TableRule`] gives its entry's scheme and unit.
+    fn scheme(&self, label: Label) -> Option<(Scheme, Unit)> {
+        let _ = label;
+        None
     }
 }
 
@@ -418,6 +485,10 @@ impl DecodeRule for TableRule {
         self.entry(field.label)?.scheme.resolution(field).ok()
     }
 
+    fn scheme(&self, label: Label) -> Option<(Scheme, Unit)> {
+        self.entry(label).map(|e| (e.scheme, e.unit))
+    }
+
     #[inline(always)]
     fn amount(&self, field: &Field) -> Option<(Decimal, Unit)> {
         let e = self.entry(field.label)?;
@@ -465,6 +536,10 @@ impl<R: DecodeRule + ?Sized> DecodeRule for &R {
     fn resolution(&self, field: &Field) -> Option<f64> {
         (**self).resolution(field)
     }
+
+    fn scheme(&self, label: Label) -> Option<(Scheme, Unit)> {
+        (**self).scheme(label)
+    }
 }
 
 impl<R: DecodeRule + ?Sized> DecodeRule for Box<R> {
@@ -486,5 +561,65 @@ impl<R: DecodeRule + ?Sized> DecodeRule for Box<R> {
 
     fn resolution(&self, field: &Field) -> Option<f64> {
         (**self).resolution(field)
+    }
+
+    fn scheme(&self, label: Label) -> Option<(Scheme, Unit)> {
+        (**self).scheme(label)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the check reads the plain way: the decimal as a float and the
+    /// resolution, as bits.
+    fn plain(scheme: Scheme, digits: Digits) -> Option<(u64, u64)> {
+        let field = Field {
+            label: Label::Kg,
+            digits,
+        };
+        let x = scheme.amount(&field)?.to_f64();
+        Some((x.to_bits(), scheme.resolution(&field).ok()?.to_bits()))
+    }
+
+    fn fast(scheme: Scheme, digits: Digits) -> Option<(u64, u64)> {
+        scheme
+            .shown_f64(digits)
+            .map(|(x, r)| (x.to_bits(), r.to_bits()))
+    }
+
+    /// The check's short way gives the same floats, bit for bit, for every
+    /// digit string of up to 5 digits (a point-digit field holds at most 5).
+    #[test]
+    fn point_digit_floats_for_every_digit_string() {
+        for len in 1..=5usize {
+            for n in 0..10u32.pow(len as u32) {
+                let s = format!("{n:0len$}");
+                let digits = Digits::new(s.as_bytes()).unwrap();
+                assert_eq!(
+                    fast(Scheme::PointDigit, digits),
+                    plain(Scheme::PointDigit, digits),
+                    "{s}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scheme_floats_are_the_plain_ones(
+            digits in "[0-9]{1,7}",
+            which in 0u8..3,
+            decimals in 0u8..30,
+        ) {
+            let digits = Digits::new(digits.as_bytes()).unwrap();
+            let scheme = match which {
+                0 => Scheme::PointDigit,
+                1 => Scheme::DropLastDigit { decimals },
+                _ => Scheme::Fixed { decimals },
+            };
+            proptest::prop_assert_eq!(fast(scheme, digits), plain(scheme, digits));
+        }
     }
 }

@@ -258,6 +258,12 @@ impl Digits {
         (w * 10000 + (w >> 32)) & 0xffff_ffff
     }
 
+    /// The digits as one word, first digit lowest, zeros above the last.
+    #[inline(always)]
+    pub(crate) fn ascii_word(&self) -> u64 {
+        u64::from_le_bytes(self.bytes) >> 8
+    }
+
     /// The digits as bytes.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {

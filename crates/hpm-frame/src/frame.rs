@@ -195,6 +195,17 @@ impl Frame {
         }
     }
 
+    /// The digits of the field with the known label `Label::KNOWN[k]`, if the
+    /// frame has it: [`Frame::get`] for a label known by its index.
+    #[inline(always)]
+    pub(crate) fn known_digits(&self, k: usize) -> Option<Digits> {
+        if k < 8 && self.known & (1 << k) != 0 {
+            self.fields().get(usize::from(self.at[k])).map(|f| f.digits)
+        } else {
+            None
+        }
+    }
+
     /// Writes the canonical live form (the same bytes as [`Display`](fmt::Display))
     /// to the end of `out`.
     pub fn write_live(&self, out: &mut Vec<u8>) {

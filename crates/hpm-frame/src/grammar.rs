@@ -20,6 +20,7 @@ use nom::bytes::complete::take_while_m_n;
 use nom::character::complete::char;
 use nom::sequence::preceded;
 use nom::{Err, IResult, Needed, Parser};
+use std::ops::Range;
 use time::{Date, Month, PrimitiveDateTime, Time};
 
 use crate::error::{Expected, Found, FrameError, RecordError};
@@ -418,12 +419,13 @@ pub(crate) fn is_date_time(s: &[u8]) -> bool {
 /// One `watt.txt` record at the start of `line` (leading whitespace skipped):
 /// a frame, optional whitespace, `[YYYY-MM-DD HH:MM:SS]` and an optional space.
 ///
-/// The frame goes into `frame`. Returns the rest of the line after the record
-/// and the timestamp, or the error with its byte offset in `line`.
+/// The frame goes into `frame`. Returns the rest of the line after the record,
+/// the timestamp and where the frame's bytes are in `line` (from `S` to `E`),
+/// or the error with its byte offset in `line`.
 pub(crate) fn record<'a>(
     line: &'a [u8],
     frame: &mut Frame,
-) -> Result<(&'a [u8], PrimitiveDateTime), (usize, RecordError)> {
+) -> Result<Record<'a>, (usize, RecordError)> {
     let at = |rest: &[u8]| line.len() - rest.len();
     let start = line.iter().position(|&b| !is_ws(b)).unwrap_or(line.len());
     let rest = match frame_into::<true>(&line[start..], frame) {
@@ -446,6 +448,7 @@ pub(crate) fn record<'a>(
             ));
         }
     };
+    let span = start..at(rest);
     let syntax = |e: Err<PError<'_>>| match e {
         Err::Error(e) | Err::Failure(e) => (
             at(e.input),
@@ -481,7 +484,21 @@ pub(crate) fn record<'a>(
         )
     })?;
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);
-    Ok((rest, time))
+    Ok(Record {
+        rest,
+        time,
+        frame: span,
+    })
+}
+
+/// What [`record`] read.
+pub(crate) struct Record<'a> {
+    /// The line after the record.
+    pub rest: &'a [u8],
+    /// The timestamp.
+    pub time: PrimitiveDateTime,
+    /// Where the frame's bytes are in the line, from `S` to `E`.
+    pub frame: Range<usize>,
 }
 
 /// A `watt.txt` timestamp `[YYYY-MM-DD HH:MM:SS]` (and the space after it, if

@@ -168,6 +168,8 @@ pub struct LogReader<R> {
     in_junk: bool,
     /// The latest RFC 3339 stamp (rfc3339 logs).
     stamp: Option<(PrimitiveDateTime, UtcOffset)>,
+    /// Where the latest record's frame is in `buf` (see [`LogReader::raw`]).
+    raw: std::ops::Range<usize>,
     stats: LogStats,
 }
 
@@ -200,6 +202,7 @@ impl<R: Read> LogReader<R> {
             line_start: 0,
             in_junk: false,
             stamp: None,
+            raw: 0..0,
             stats: LogStats::default(),
         }
     }
@@ -222,6 +225,27 @@ impl<R: Read> LogReader<R> {
     /// The counters so far.
     pub fn stats(&self) -> LogStats {
         self.stats
+    }
+
+    /// The bytes of the latest record's frame as the log holds them, from `S`
+    /// to `E`: the same bytes as its [`Frame::write_raw`] (the grammar takes
+    /// only the exact shapes the meter sends), there to be copied rather than
+    /// made again. Valid until the next read; empty before the first record
+    /// and after an error item.
+    ///
+    /// ```
+    /// use hpm_frame::{LogReader, LogRecord};
+    ///
+    /// let log: &[u8] = b"S:  21693Vo:  42412Am  E[2011-01-05 07:57:32] \n";
+    /// let mut reader = LogReader::new(log);
+    /// let mut rec = LogRecord::empty();
+    /// reader.read_into(&mut rec).unwrap()?;
+    /// assert_eq!(reader.raw(), b"S:  21693Vo:  42412Am  E");
+    /// assert_eq!(reader.raw(), rec.frame.raw().as_bytes());
+    /// # Ok::<(), hpm_frame::LogError>(())
+    /// ```
+    pub fn raw(&self) -> &[u8] {
+        self.buf.get(self.raw.clone()).unwrap_or_default()
     }
 
     /// Counts newlines up to stream offset `to` (never backwards).
@@ -316,6 +340,7 @@ impl<R: Read> LogReader<R> {
     /// convert millions of records), or returns the next error; `None` at the
     /// end. The same items as the iterator.
     pub fn read_into(&mut self, rec: &mut LogRecord) -> Option<Result<(), LogError>> {
+        self.raw = 0..0;
         loop {
             if self.done {
                 return None;
@@ -380,7 +405,7 @@ impl<R: Read> LogReader<R> {
             let frame = &mut rec.frame;
             let parsed = match self.kind {
                 LogKind::Watt => grammar::record(data, frame)
-                    .map(|(rest, time)| (data.len() - rest.len(), time, None)),
+                    .map(|r| (data.len() - r.rest.len(), r.time, None, r.frame)),
                 LogKind::Rfc3339 => match grammar::frame_into::<true>(data, frame) {
                     // Bytes as received: the frame's own line end right after `E`.
                     Ok((rest, ())) if !matches!(rest.first(), Some(b'\r' | b'\n')) => {
@@ -395,7 +420,10 @@ impl<R: Read> LogReader<R> {
                         ))
                     }
                     Ok((rest, ())) => match self.stamp {
-                        Some((time, offset)) => Ok((data.len() - rest.len(), time, Some(offset))),
+                        Some((time, offset)) => {
+                            let n = data.len() - rest.len();
+                            Ok((n, time, Some(offset), 0..n))
+                        }
                         None => Err((0, RecordError::MissingTimestamp)),
                     },
                     Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
@@ -413,7 +441,8 @@ impl<R: Read> LogReader<R> {
                 },
             };
             match parsed {
-                Ok((n, time, offset)) => {
+                Ok((n, time, offset, span)) => {
+                    self.raw = self.pos + span.start..self.pos + span.end;
                     self.in_junk = false;
                     let (line, _) = self.place(self.pos);
                     self.pos += n;

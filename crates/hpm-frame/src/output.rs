@@ -30,7 +30,8 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::decode::{Column, DecodeRule, TableRule};
+use crate::decode::{Column, DecodeRule, Scheme, TableRule};
+use crate::field::Digits;
 use crate::frame::Frame;
 
 /// An output format.
@@ -57,6 +58,21 @@ pub struct UnknownColumn {
     pub name: String,
     /// The names known, comma-separated.
     pub known: String,
+}
+
+/// How the CSV writer makes one [`Slot`], decided when the columns are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    Time,
+    /// The [`Scheme::PointDigit`] value of the known label `Label::KNOWN[k]`,
+    /// cut from its digits.
+    Point(usize),
+    /// The value of that known label by another scheme, from its digits.
+    Digits(usize, Scheme),
+    /// Column `i`'s value through the rule.
+    Value(usize),
+    Raw,
+    Suspect,
 }
 
 /// One output column.
@@ -112,6 +128,8 @@ pub struct RecordWriter<W: Write, R: DecodeRule = TableRule> {
     rule: R,
     columns: Vec<Column>,
     slots: Vec<Slot>,
+    /// The slots as the CSV writer makes them (see [`Cell`]), one per slot.
+    cells: Vec<Cell>,
     header_done: bool,
     measurement: String,
     tags: String,
@@ -155,6 +173,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             rule,
             columns,
             slots,
+            cells: Vec::new(),
             header_done: false,
             measurement: influx_escape(Self::DEFAULT_MEASUREMENT, ", "),
             tags: String::new(),
@@ -167,6 +186,32 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             buffer: 0,
             last_ns: None,
         }
+        .with_cells()
+    }
+
+    /// Decides how the CSV writer makes each slot: a value column whose label
+    /// the rule decodes by a plain scheme ([`DecodeRule::scheme`]) is written
+    /// straight from the field's digits.
+    fn with_cells(mut self) -> Self {
+        let (rule, columns) = (&self.rule, &self.columns);
+        self.cells = self
+            .slots
+            .iter()
+            .map(|slot| match *slot {
+                Slot::Time => Cell::Time,
+                Slot::Raw => Cell::Raw,
+                Slot::Suspect => Cell::Suspect,
+                Slot::Value(i) => {
+                    let label = columns[i].label;
+                    match (label.known_index(), rule.scheme(label)) {
+                        (Some(k), Some((Scheme::PointDigit, _))) => Cell::Point(k as usize),
+                        (Some(k), Some((scheme, _))) => Cell::Digits(k as usize, scheme),
+                        _ => Cell::Value(i),
+                    }
+                }
+            })
+            .collect();
+        self
     }
 
     /// Keeps up to `bytes` of records before handing them to the output in one
@@ -230,7 +275,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             slots.push(slot);
         }
         self.slots = slots;
-        Ok(self)
+        Ok(self.with_cells())
     }
 
     /// Adds the `suspect` column (`true` for a frame that failed the
@@ -239,7 +284,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         if !self.slots.contains(&Slot::Suspect) {
             self.slots.push(Slot::Suspect);
         }
-        self
+        self.with_cells()
     }
 
     /// The format.
@@ -289,9 +334,54 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         frame: &Frame,
         suspect: bool,
     ) -> io::Result<()> {
+        self.write_record(time, frame, &[], suspect)
+    }
+
+    /// [`write_flagged`](Self::write_flagged) with the bytes the frame was
+    /// read from (e.g. [`LogReader::raw`](crate::LogReader::raw)), which the
+    /// raw column takes as they are instead of making them again from the
+    /// frame. They must be the frame's own ([`Frame::write_raw`]); empty
+    /// means "not at hand": then they are made from the frame.
+    ///
+    /// ```
+    /// use hpm_frame::{LogReader, LogRecord, RecordWriter, output::Format};
+    ///
+    /// let log: &[u8] = b"S:  21693Vo:  42412Am  E[2011-01-05 07:57:32] \n";
+    /// let mut reader = LogReader::new(log);
+    /// let mut rec = LogRecord::empty();
+    /// let mut w = RecordWriter::new(Vec::new(), Format::Csv).select(&["voltage_V", "raw"])?;
+    /// while let Some(item) = reader.read_into(&mut rec) {
+    ///     item?;
+    ///     w.write_received(None, &rec.frame, reader.raw(), false)?;
+    /// }
+    /// assert_eq!(w.into_inner(), b"voltage_V,raw\n216.9,S:  21693Vo:  42412Am  E\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_received(
+        &mut self,
+        time: Option<OffsetDateTime>,
+        frame: &Frame,
+        raw: &[u8],
+        suspect: bool,
+    ) -> io::Result<()> {
+        debug_assert!(
+            raw.is_empty() || raw == frame.raw().as_bytes(),
+            "the bytes given are not the frame's"
+        );
+        self.write_record(time, frame, raw, suspect)
+    }
+
+    /// One record, with the frame's raw bytes if at hand (else empty).
+    fn write_record(
+        &mut self,
+        time: Option<OffsetDateTime>,
+        frame: &Frame,
+        received: &[u8],
+        suspect: bool,
+    ) -> io::Result<()> {
         self.write_header()?;
         if self.format == Format::Csv {
-            self.push_csv(time, frame, suspect)?;
+            self.push_csv(time, frame, received, suspect)?;
             if self.pending.len() > self.buffer {
                 return self.write_pending();
             }
@@ -301,7 +391,11 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         line.clear();
         let mut raw_buf = std::mem::take(&mut self.raw);
         raw_buf.clear();
-        frame.write_raw(&mut raw_buf);
+        if received.is_empty() {
+            frame.write_raw(&mut raw_buf);
+        } else {
+            raw_buf.extend_from_slice(received);
+        }
         let mut stamp_buf = std::mem::take(&mut self.stamp);
         stamp_buf.clear();
         let stamped = match time {
@@ -432,10 +526,11 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         &mut self,
         time: Option<OffsetDateTime>,
         frame: &Frame,
+        received: &[u8],
         suspect: bool,
     ) -> io::Result<()> {
         let RecordWriter {
-            slots,
+            cells,
             columns,
             rule,
             row,
@@ -444,23 +539,30 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             raw,
             ..
         } = self;
-        let need = slots.len() * ROW_SLOT + ROW_SLOT;
+        let need = cells.len() * ROW_SLOT + ROW_SLOT;
         if row.len() < need {
             row.resize(need, 0);
         }
         let mut at = 0;
-        for (k, slot) in slots.iter().enumerate() {
-            if k > 0 {
-                row[at] = b',';
-                at += 1;
-            }
-            match *slot {
-                Slot::Time => {
+        // Each cell is followed by a comma; the last one becomes the line end.
+        for cell in cells.iter() {
+            match *cell {
+                Cell::Time => {
                     if let Some(t) = time {
                         at += stamps.put(&mut row[at..], t)?;
                     }
                 }
-                Slot::Value(i) => {
+                Cell::Point(k) => {
+                    if let Some(digits) = frame.known_digits(k) {
+                        at += put_point_digit(&mut row[at..], digits);
+                    }
+                }
+                Cell::Digits(k, scheme) => {
+                    if let Some(digits) = frame.known_digits(k) {
+                        at += put_scheme(&mut row[at..], scheme, digits);
+                    }
+                }
+                Cell::Value(i) => {
                     // The first field of a label counts, as `Frame::get` has it.
                     if let Some(c) = columns.get(i)
                         && let Some(f) = frame.get(c.label)
@@ -470,27 +572,42 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
                     }
                 }
                 // The live form holds nothing CSV must quote.
-                Slot::Raw if frame.form() == crate::frame::Form::Live => {
-                    at += frame.put_live(&mut row[at..]);
+                Cell::Raw if frame.form() == crate::frame::Form::Live => {
+                    at += match row.get_mut(at..at + received.len()) {
+                        // The row has room for `LIVE_MAX_LEN` bytes here.
+                        Some(to) if (1..=Frame::LIVE_MAX_LEN).contains(&received.len()) => {
+                            to.copy_from_slice(received);
+                            received.len()
+                        }
+                        _ => frame.put_live(&mut row[at..]),
+                    };
                 }
-                Slot::Raw => {
+                Cell::Raw => {
                     // The annotated form, quoted: straight to the output after
                     // what the row holds so far.
                     pending.extend_from_slice(&row[..at]);
                     at = 0;
-                    raw.clear();
-                    frame.write_raw(raw);
-                    csv_field(pending, raw);
+                    if received.is_empty() {
+                        raw.clear();
+                        frame.write_raw(raw);
+                        csv_field(pending, raw);
+                    } else {
+                        csv_field(pending, received);
+                    }
                 }
-                Slot::Suspect => {
+                Cell::Suspect => {
                     let word: &[u8; 5] = if suspect { b"true " } else { b"false" };
                     row[at..at + 5].copy_from_slice(word);
                     at += if suspect { 4 } else { 5 };
                 }
             }
+            row[at] = b',';
+            at += 1;
         }
-        row[at] = b'\n';
-        pending.extend_from_slice(&row[..at + 1]);
+        // No cells: an empty line.
+        at = at.max(1);
+        row[at - 1] = b'\n';
+        pending.extend_from_slice(&row[..at]);
         Ok(())
     }
 
@@ -551,8 +668,8 @@ const PIECE: usize = 48;
 /// records share their minute with the one before).
 #[derive(Debug)]
 struct StampCache {
-    /// Local minutes since the epoch and the offset of the cached text, if any.
-    key: Option<(i64, time::UtcOffset)>,
+    /// The local date, hour, minute and the offset of the cached text, if any.
+    key: Option<(time::Date, u8, u8, time::UtcOffset)>,
     /// `YYYY-MM-DDTHH:MM:SS` and the offset (`Z` or `+09:00`); the seconds
     /// (bytes 17 and 18) are replaced for each time.
     text: [u8; PIECE],
@@ -578,9 +695,9 @@ impl StampCache {
     #[inline]
     fn put(&mut self, dst: &mut [u8], t: OffsetDateTime) -> io::Result<usize> {
         let offset = t.offset();
-        let local = t.unix_timestamp() + i64::from(offset.whole_seconds());
-        let key = (local.div_euclid(60), offset);
-        let sec = local.rem_euclid(60) as u8;
+        // The local fields are what the text shows: no arithmetic on them.
+        let key = (t.date(), t.hour(), t.minute(), offset);
+        let sec = t.second();
         if self.key == Some(key) && t.nanosecond() == 0 {
             dst[..PIECE].copy_from_slice(&self.text);
             dst[17] = b'0' + sec / 10;
@@ -651,6 +768,200 @@ fn put_decimal(dst: &mut [u8], d: crate::decode::Decimal) -> usize {
         out[0] = b'-';
     }
     len
+}
+
+/// What [`put_decimal`] writes of `scheme.amount(field)` for a field with
+/// these digits (nothing when the scheme gives no value), written from the
+/// digits themselves where the text fits in a word: the value's digits are
+/// the field's (the mantissa, or the digits before the last), only the point
+/// and the zeros around them differ.
+#[inline(always)]
+fn put_scheme(dst: &mut [u8], scheme: Scheme, digits: Digits) -> usize {
+    let len = digits.len();
+    let word = digits.ascii_word();
+    let fast = match scheme {
+        Scheme::PointDigit => return put_point_digit(dst, digits),
+        Scheme::DropLastDigit { decimals } if len >= 2 => put_digit_text(
+            dst,
+            word & low_bytes(len - 1),
+            len - 1,
+            usize::from(decimals),
+        ),
+        Scheme::Fixed { decimals } => put_digit_text(dst, word, len, usize::from(decimals)),
+        _ => return 0,
+    };
+    match fast {
+        Some(n) => n,
+        None => scheme.amount_of(digits).map_or(0, |d| put_decimal(dst, d)),
+    }
+}
+
+/// How the text of a point-digit value is cut from `0` and its mantissa
+/// padded to four digits with zeros in front (`0mmmm`, first character
+/// lowest): shifted right by `shift` bits, the bytes outside `keep` moved up
+/// one to make room for the point, then `add` (the point, or the zeros after
+/// a whole number) put in; `len` bytes long, 0 when the text would not fit in
+/// a word.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    shift: u32,
+    keep: u64,
+    add: u64,
+    len: u8,
+}
+
+/// The [`Cut`] for each count of leading zeros of the padded mantissa (0 to
+/// 4) and point digit `p` (0 to 9): the value is the mantissa × 10^(p − 4),
+/// shown with 4 − p decimals when p < 4, else as a whole number.
+const CUTS: [[Cut; 10]; 5] = {
+    let none = Cut {
+        shift: 0,
+        keep: 0,
+        add: 0,
+        len: 0,
+    };
+    let mut t = [[none; 10]; 5];
+    let mut lz = 0;
+    while lz <= 4 {
+        // Digits of the mantissa without its leading zeros.
+        let significant = 4 - lz;
+        let mut p = 0;
+        while p <= 9 {
+            t[lz][p] = if p < 4 {
+                let decimals = 4 - p;
+                // At least one digit before the point.
+                let int_len = if significant > decimals {
+                    significant - decimals
+                } else {
+                    1
+                };
+                let width = int_len + decimals;
+                Cut {
+                    shift: 8 * (5 - width) as u32,
+                    keep: (1u64 << (8 * int_len)) - 1,
+                    add: (b'.' as u64) << (8 * int_len),
+                    len: (width + 1) as u8,
+                }
+            } else if significant == 0 {
+                // Zero times anything: `0`.
+                Cut {
+                    shift: 32,
+                    keep: u64::MAX,
+                    add: 0,
+                    len: 1,
+                }
+            } else if significant + (p - 4) <= 8 {
+                // The significant digits, then p − 4 zeros.
+                Cut {
+                    shift: 8 * (1 + lz) as u32,
+                    keep: u64::MAX,
+                    add: ZEROS << (8 * significant),
+                    len: (significant + p - 4) as u8,
+                }
+            } else {
+                none
+            };
+            p += 1;
+        }
+        lz += 1;
+    }
+    t
+};
+
+/// [`put_scheme`] for [`Scheme::PointDigit`]: the value's text cut from the
+/// digits by a table entry, no number in between (when it fits in a word).
+#[inline(always)]
+fn put_point_digit(dst: &mut [u8], digits: Digits) -> usize {
+    let len = digits.len();
+    if !(2..=5).contains(&len) {
+        // No value.
+        return 0;
+    }
+    match cut_point_digit(dst, digits.ascii_word(), len) {
+        Some(n) => n,
+        None => Scheme::PointDigit
+            .amount_of(digits)
+            .map_or(0, |d| put_decimal(dst, d)),
+    }
+}
+
+/// The text of a [`Scheme::PointDigit`] value from its 2 to 5 digits
+/// (`len`, first digit lowest in `word`), by a table entry. `None` (nothing
+/// written) when it would not fit in a word.
+#[inline(always)]
+fn cut_point_digit(dst: &mut [u8], word: u64, len: usize) -> Option<usize> {
+    let n = len - 1;
+    let p = usize::from(((word >> (8 * n)) as u8).wrapping_sub(b'0'));
+    let mantissa = word & low_bytes(n);
+    // Padded to four digits with zeros in front, then `0` before them.
+    let pad = 8 * (4 - n);
+    let padded = (mantissa << pad) | (ZEROS & ((1u64 << pad) - 1));
+    let text = (padded << 8) | u64::from(b'0');
+    let leading = ((padded ^ 0x3030_3030).trailing_zeros() / 8).min(4) as usize;
+    let cut = CUTS[leading].get(p)?;
+    if cut.len == 0 {
+        return None;
+    }
+    let shown = text >> cut.shift;
+    let out = (shown & cut.keep) | ((shown & !cut.keep) << 8) | cut.add;
+    dst[..8].copy_from_slice(&out.to_le_bytes());
+    Some(usize::from(cut.len))
+}
+
+/// Eight ASCII zeros.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// A mask of the lowest `n` bytes of a word (all of it for 8 or more).
+#[inline(always)]
+fn low_bytes(n: usize) -> u64 {
+    if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    }
+}
+
+/// Writes the decimal whose digits are the `n` ASCII digits in `word` (first
+/// digit lowest, zeros above) with `decimals` of them after the point, as
+/// [`Decimal`](crate::decode::Decimal)'s `Display` does (leading zeros
+/// dropped, at least one digit before the point), at the start of `dst` (at
+/// least 8 bytes), and returns its length; `None` (nothing written) when the
+/// text would not fit in one word.
+#[inline(always)]
+fn put_digit_text(dst: &mut [u8], word: u64, n: usize, decimals: usize) -> Option<usize> {
+    if n == 0 || n > 8 || decimals > 7 {
+        return None;
+    }
+    // Leading zeros: the lowest bytes equal to `0`.
+    let diff = (word ^ ZEROS) & low_bytes(n);
+    let leading = if diff == 0 {
+        n
+    } else {
+        diff.trailing_zeros() as usize / 8
+    };
+    let significant = n - leading;
+    let int_len = significant.saturating_sub(decimals).max(1);
+    let width = int_len + decimals;
+    let fits = if decimals == 0 { width <= 8 } else { width < 8 };
+    if !fits {
+        return None;
+    }
+    // The last `width` digits of the number padded with zeros in front.
+    let shown = if width <= n {
+        word >> (8 * (n - width))
+    } else {
+        (word << (8 * (width - n))) | (ZEROS & low_bytes(width - n))
+    };
+    let text = if decimals == 0 {
+        shown
+    } else {
+        let int_bits = 8 * int_len;
+        let int = shown & ((1u64 << int_bits) - 1);
+        let frac = (shown >> int_bits) & low_bytes(decimals);
+        int | (u64::from(b'.') << int_bits) | (frac << (int_bits + 8))
+    };
+    dst[..8].copy_from_slice(&text.to_le_bytes());
+    Some(width + usize::from(decimals > 0))
 }
 
 /// `00` to `99` as two ASCII digits each.
@@ -800,7 +1111,71 @@ mod tests {
     use super::*;
     use crate::decode::Decimal;
 
+    /// Every digit string of `len` digits, leading zeros included.
+    fn all_digit_strings(len: u32) -> impl Iterator<Item = Digits> {
+        (0..10u32.pow(len)).map(move |n| {
+            let s = format!("{n:0w$}", w = len as usize);
+            Digits::new(s.as_bytes()).unwrap()
+        })
+    }
+
+    /// The plain path: the scheme's decimal, then `put_decimal`.
+    fn plain_text(scheme: Scheme, digits: Digits) -> String {
+        let mut s = vec![0; PIECE];
+        let n = scheme
+            .amount_of(digits)
+            .map_or(0, |d| put_decimal(&mut s, d));
+        s.truncate(n);
+        String::from_utf8(s).unwrap()
+    }
+
+    fn digit_text(scheme: Scheme, digits: Digits) -> String {
+        let mut s = vec![0; PIECE];
+        let n = put_scheme(&mut s, scheme, digits);
+        s.truncate(n);
+        String::from_utf8(s).unwrap()
+    }
+
+    /// The point-digit values cut from the digits are the decimals' text, for
+    /// every digit string a point-digit field can hold (and none for the
+    /// others).
+    #[test]
+    fn point_digit_text_from_the_digits_for_every_digit_string() {
+        for len in 1..=5 {
+            for digits in all_digit_strings(len) {
+                let mut s = vec![0; PIECE];
+                let n = put_point_digit(&mut s, digits);
+                s.truncate(n);
+                assert_eq!(
+                    String::from_utf8(s).unwrap(),
+                    plain_text(Scheme::PointDigit, digits),
+                    "{digits:?}"
+                );
+                assert_eq!(
+                    digit_text(Scheme::PointDigit, digits),
+                    plain_text(Scheme::PointDigit, digits)
+                );
+            }
+        }
+    }
+
     proptest::proptest! {
+        /// Any scheme's text from the digits is the plain path's.
+        #[test]
+        fn scheme_text_from_the_digits_is_the_decimals(
+            digits in "[0-9]{1,7}",
+            which in 0u8..3,
+            decimals in 0u8..30,
+        ) {
+            let digits = Digits::new(digits.as_bytes()).unwrap();
+            let scheme = match which {
+                0 => Scheme::PointDigit,
+                1 => Scheme::DropLastDigit { decimals },
+                _ => Scheme::Fixed { decimals },
+            };
+            proptest::prop_assert_eq!(digit_text(scheme, digits), plain_text(scheme, digits));
+        }
+
         #[test]
         fn fast_decimals_are_display(units in proptest::num::i64::ANY, scale in 0u8..20) {
             let d = Decimal { units, scale };

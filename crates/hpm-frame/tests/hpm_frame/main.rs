@@ -5,6 +5,7 @@
 //! them with `HPM_BLESS=1 cargo test -p hpm-frame`.
 
 mod decode;
+mod fast;
 mod grammar;
 mod log;
 mod output;

@@ -73,7 +73,7 @@ proptest! {
 /// Frames as the meter sends them (live form, CR LF), each at its own time
 /// (1 ms to 10 s after the one before), every frame's bytes cut into pieces at
 /// `cuts`; each piece written with its frame's time.
-fn log_of(kind: LogKind, frames: &[(Frame, OffsetDateTime)], cuts: &[usize]) -> Vec<u8> {
+pub fn log_of(kind: LogKind, frames: &[(Frame, OffsetDateTime)], cuts: &[usize]) -> Vec<u8> {
     let mut log = LogWriter::new(Vec::new(), kind);
     for (frame, at) in frames {
         let mut bytes = Vec::new();
@@ -91,7 +91,7 @@ fn log_of(kind: LogKind, frames: &[(Frame, OffsetDateTime)], cuts: &[usize]) -> 
     log.into_inner()
 }
 
-fn arb_timed_frames() -> impl Strategy<Value = Vec<(Frame, OffsetDateTime)>> {
+pub fn arb_timed_frames() -> impl Strategy<Value = Vec<(Frame, OffsetDateTime)>> {
     (
         proptest::collection::vec((arb_frame(), 1i64..10_000), 1..20),
         0i64..4_000_000_000,
