@@ -3,9 +3,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use netlink_packet_core::{DecodeError, parse_u16};
-
 use crate::constants::{AF_INET, AF_INET6};
+use crate::nest::ReadError;
 
 /// The address family of a service, a destination or a multicast group.
 ///
@@ -49,10 +48,6 @@ impl AddressFamily {
             AF_INET6 => Self::Inet6,
             other => Self::Other(other),
         }
-    }
-
-    pub(crate) fn parse(payload: &[u8]) -> Result<Self, DecodeError> {
-        Ok(Self::from_raw(parse_u16(payload)?))
     }
 
     /// The unspecified address of this family (`0.0.0.0` or `::`); for a
@@ -110,25 +105,30 @@ pub fn decode_address(family: AddressFamily, raw: &RawAddress) -> Option<IpAddr>
 
 /// [`decode_address`], or the error naming `attribute` (the family's) when
 /// the family is one this crate does not know.
+#[inline(always)]
 pub(crate) fn decode_known_address(
     family: AddressFamily,
     raw: &RawAddress,
     attribute: &'static str,
 ) -> Result<IpAddr, crate::error::Error> {
-    decode_address(family, raw).ok_or_else(|| {
-        crate::error::Error::invalid(
-            attribute,
-            family.raw(),
-            "AF_INET (2) or AF_INET6 (10) for an address",
-        )
-    })
+    match decode_address(family, raw) {
+        Some(address) => Ok(address),
+        None => Err(unknown_family(family, attribute)),
+    }
 }
 
-pub(crate) fn parse_raw_address(payload: &[u8]) -> Result<RawAddress, DecodeError> {
-    payload.try_into().map_err(|_| {
-        DecodeError::from(format!(
-            "address is {} bytes long, expected 16 (union nf_inet_addr)",
-            payload.len()
-        ))
-    })
+#[cold]
+#[inline(never)]
+fn unknown_family(family: AddressFamily, attribute: &'static str) -> crate::error::Error {
+    crate::error::Error::invalid(
+        attribute,
+        family.raw(),
+        "AF_INET (2) or AF_INET6 (10) for an address",
+    )
+}
+
+/// The 16 bytes of an address attribute's value, borrowed.
+#[inline(always)]
+pub(crate) fn read_raw_address<E: ReadError>(value: &[u8]) -> Result<&RawAddress, E> {
+    value.try_into().map_err(|_| E::address_length(value.len()))
 }

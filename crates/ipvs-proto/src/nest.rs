@@ -15,8 +15,13 @@
 //!   [`append_str`], nests by [`append_nest`] / [`start_nest`] and
 //!   [`end_nest`].
 //!
-//! Reading attributes back: [`parse_nested`] and [`parse_string`] for the
-//! attribute enums, `decode` for the one-pass reader of listings.
+//! Reading attributes back is one reader per object too (`service/read.rs`,
+//! `destination/read.rs`, the counters in `stats/counter.rs`): each reads an
+//! attribute's value from its bytes with the value readers here ([`read_array`],
+//! [`read_str`]) and gives it to a [`Visit`]or, which is the typed value being
+//! filled in (the one-pass reader of listings, `decode`, and the models'
+//! `from_attributes`) or one attribute enum being built (netlink-packet's
+//! `Parseable`, on top of the same readers; [`parse_nested`] for its nests).
 
 use std::time::Duration;
 
@@ -185,6 +190,15 @@ pub(crate) trait Visit<T> {
     fn visit(&mut self, part: T);
 }
 
+/// Keeps the one part it is given: what `Parseable` reads one attribute
+/// into before it builds the attribute enum.
+impl<T> Visit<T> for Option<T> {
+    #[inline(always)]
+    fn visit(&mut self, part: T) {
+        *self = Some(part);
+    }
+}
+
 impl<T> Visit<T> for Vec<T> {
     #[inline(always)]
     fn visit(&mut self, part: T) {
@@ -257,14 +271,113 @@ where
     Ok(attributes)
 }
 
-/// Reads a string attribute value, with or without its NUL terminator.
-/// Text after an embedded NUL is refused: it could not be sent back.
-pub(crate) fn parse_string(payload: &[u8]) -> Result<String, DecodeError> {
-    let text = payload.strip_suffix(&[0]).unwrap_or(payload);
-    if text.contains(&0) {
-        return Err(DecodeError::from("string holds a NUL byte before its end"));
+/// What the attribute readers report when a value is wrong: nothing (`()`,
+/// for the one-pass reader of listings, which then leaves the message to
+/// `Parseable`), or netlink-packet's `DecodeError` with every context (for
+/// `Parseable`). One reader, compiled once for each: the first pays for no
+/// error text.
+pub(crate) trait ReadError: Sized {
+    /// A number of `received` bytes where `expected` were due (the error of
+    /// netlink-packet-core's `parse_u16`, `parse_u32`, ...).
+    fn invalid_number(expected: usize, received: usize) -> Self;
+    /// A string with a NUL byte before its end.
+    fn nul_in_string() -> Self;
+    /// A string that is not UTF-8.
+    fn invalid_utf8(error: std::str::Utf8Error) -> Self;
+    /// An address value of `received` bytes, not 16.
+    fn address_length(received: usize) -> Self;
+    /// The error, within `context` (`ErrorContext::context`).
+    fn context<C: std::fmt::Display>(self, context: C) -> Self;
+}
+
+impl ReadError for () {
+    #[inline(always)]
+    fn invalid_number(_: usize, _: usize) -> Self {}
+    #[inline(always)]
+    fn nul_in_string() -> Self {}
+    #[inline(always)]
+    fn invalid_utf8(_: std::str::Utf8Error) -> Self {}
+    #[inline(always)]
+    fn address_length(_: usize) -> Self {}
+    #[inline(always)]
+    fn context<C: std::fmt::Display>(self, _: C) -> Self {}
+}
+
+impl ReadError for DecodeError {
+    #[cold]
+    fn invalid_number(expected: usize, received: usize) -> Self {
+        DecodeError::invalid_number(expected, received)
     }
-    String::from_utf8(text.to_vec()).map_err(DecodeError::from)
+
+    #[cold]
+    fn nul_in_string() -> Self {
+        DecodeError::from("string holds a NUL byte before its end")
+    }
+
+    #[cold]
+    fn invalid_utf8(error: std::str::Utf8Error) -> Self {
+        DecodeError::from(format!("Invalid UTF-8 sequence: {error}"))
+    }
+
+    #[cold]
+    fn address_length(received: usize) -> Self {
+        DecodeError::from(format!(
+            "address is {received} bytes long, expected 16 (union nf_inet_addr)"
+        ))
+    }
+
+    #[cold]
+    fn context<C: std::fmt::Display>(self, context: C) -> Self {
+        netlink_packet_core::ErrorContext::context(self, context)
+    }
+}
+
+/// A fixed-size attribute value (an integer's bytes, an address), with
+/// netlink-packet-core's `parse_u16`/`parse_u32`/... error for another size.
+#[inline(always)]
+pub(crate) fn read_array<const N: usize, E: ReadError>(value: &[u8]) -> Result<[u8; N], E> {
+    match value.try_into() {
+        Ok(array) => Ok(array),
+        Err(_) => Err(E::invalid_number(N, value.len())),
+    }
+}
+
+/// `read` with its error put in `context`.
+#[inline(always)]
+pub(crate) fn in_context<T, E: ReadError, C: std::fmt::Display>(
+    read: Result<T, E>,
+    context: C,
+) -> Result<T, E> {
+    match read {
+        Ok(value) => Ok(value),
+        Err(error) => Err(error.context(context)),
+    }
+}
+
+/// `invalid NAME`: the context that names an attribute, written only
+/// when an error needs it.
+pub(crate) struct Invalid(pub(crate) &'static str);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid {}", self.0)
+    }
+}
+
+/// A string attribute value, with or without its NUL terminator. Text after
+/// an embedded NUL is refused: it could not be sent back.
+#[inline(always)]
+pub(crate) fn read_str<E: ReadError>(value: &[u8]) -> Result<&str, E> {
+    let text = value.strip_suffix(&[0]).unwrap_or(value);
+    if text.contains(&0) {
+        return Err(E::nul_in_string());
+    }
+    std::str::from_utf8(text).map_err(E::invalid_utf8)
+}
+
+/// [`read_str`], owned.
+pub(crate) fn parse_string(payload: &[u8]) -> Result<String, DecodeError> {
+    read_str::<DecodeError>(payload).map(str::to_owned)
 }
 
 /// Whole seconds of `duration`, saturating at `u32::MAX`.

@@ -1,13 +1,11 @@
 //! The attributes of the `IPVS_CMD_ATTR_DEST` nest.
 
-use netlink_packet_core::{
-    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, parse_u8, parse_u16,
-    parse_u16_be, parse_u32,
-};
+use netlink_packet_core::{DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable};
 
-use crate::address::{AddressFamily, RawAddress, parse_raw_address};
+use crate::address::{AddressFamily, RawAddress};
 use crate::constants::*;
 use crate::destination::forwarding::Forwarding;
+use crate::destination::read::{DestValue, read_destination};
 use crate::destination::tunnel::{TunnelFlags, TunnelType};
 use crate::nest::{Sink, WireAttribute, impl_nla, parse_nested, write_all};
 use crate::stats::{Stats64Attribute, StatsAttribute};
@@ -103,59 +101,57 @@ impl WireAttribute for DestAttribute {
 impl_nla!(DestAttribute);
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestAttribute {
+    /// One attribute, read by the one reader of destination nests
+    /// (`read_destination`).
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
-        let payload = buf.value();
-        Ok(match buf.kind() {
-            IPVS_DEST_ATTR_ADDR => {
-                Self::Address(parse_raw_address(payload).context("invalid IPVS_DEST_ATTR_ADDR")?)
+        let mut read = None;
+        read_destination::<DecodeError>(buf.kind(), buf.value(), &mut read)?;
+        Ok(match read {
+            Some(DestValue::Address(v)) => Self::Address(*v),
+            Some(DestValue::Port(v)) => Self::Port(v),
+            Some(DestValue::Forwarding(v)) => Self::Forwarding(v),
+            Some(DestValue::Weight(v)) => Self::Weight(v),
+            Some(DestValue::UpperThreshold(v)) => Self::UpperThreshold(v),
+            Some(DestValue::LowerThreshold(v)) => Self::LowerThreshold(v),
+            Some(DestValue::ActiveConnections(v)) => Self::ActiveConnections(v),
+            Some(DestValue::InactiveConnections(v)) => Self::InactiveConnections(v),
+            Some(DestValue::PersistentConnections(v)) => Self::PersistentConnections(v),
+            Some(DestValue::Stats(nest)) => {
+                Self::Stats(parse_nested(nest).context("invalid IPVS_DEST_ATTR_STATS")?)
             }
-            IPVS_DEST_ATTR_PORT => {
-                Self::Port(parse_u16_be(payload).context("invalid IPVS_DEST_ATTR_PORT")?)
+            Some(DestValue::AddressFamily(v)) => Self::AddressFamily(v),
+            Some(DestValue::Stats64(nest)) => {
+                Self::Stats64(parse_nested(nest).context("invalid IPVS_DEST_ATTR_STATS64")?)
             }
-            IPVS_DEST_ATTR_FWD_METHOD => Self::Forwarding(
-                parse_u32(payload)
-                    .map(Forwarding::from_raw)
-                    .context("invalid IPVS_DEST_ATTR_FWD_METHOD")?,
-            ),
-            IPVS_DEST_ATTR_WEIGHT => {
-                Self::Weight(parse_u32(payload).context("invalid IPVS_DEST_ATTR_WEIGHT")?)
-            }
-            IPVS_DEST_ATTR_U_THRESH => {
-                Self::UpperThreshold(parse_u32(payload).context("invalid IPVS_DEST_ATTR_U_THRESH")?)
-            }
-            IPVS_DEST_ATTR_L_THRESH => {
-                Self::LowerThreshold(parse_u32(payload).context("invalid IPVS_DEST_ATTR_L_THRESH")?)
-            }
-            IPVS_DEST_ATTR_ACTIVE_CONNS => Self::ActiveConnections(
-                parse_u32(payload).context("invalid IPVS_DEST_ATTR_ACTIVE_CONNS")?,
-            ),
-            IPVS_DEST_ATTR_INACT_CONNS => Self::InactiveConnections(
-                parse_u32(payload).context("invalid IPVS_DEST_ATTR_INACT_CONNS")?,
-            ),
-            IPVS_DEST_ATTR_PERSIST_CONNS => Self::PersistentConnections(
-                parse_u32(payload).context("invalid IPVS_DEST_ATTR_PERSIST_CONNS")?,
-            ),
-            IPVS_DEST_ATTR_STATS => {
-                Self::Stats(parse_nested(payload).context("invalid IPVS_DEST_ATTR_STATS")?)
-            }
-            IPVS_DEST_ATTR_ADDR_FAMILY => Self::AddressFamily(
-                AddressFamily::parse(payload).context("invalid IPVS_DEST_ATTR_ADDR_FAMILY")?,
-            ),
-            IPVS_DEST_ATTR_STATS64 => {
-                Self::Stats64(parse_nested(payload).context("invalid IPVS_DEST_ATTR_STATS64")?)
-            }
-            IPVS_DEST_ATTR_TUN_TYPE => Self::TunnelType(
-                parse_u8(payload)
-                    .map(TunnelType::from_raw)
-                    .context("invalid IPVS_DEST_ATTR_TUN_TYPE")?,
-            ),
-            IPVS_DEST_ATTR_TUN_PORT => {
-                Self::TunnelPort(parse_u16_be(payload).context("invalid IPVS_DEST_ATTR_TUN_PORT")?)
-            }
-            IPVS_DEST_ATTR_TUN_FLAGS => Self::TunnelFlags(TunnelFlags::from_bits_retain(
-                parse_u16(payload).context("invalid IPVS_DEST_ATTR_TUN_FLAGS")?,
-            )),
-            _ => Self::Other(DefaultNla::parse(buf).context("invalid destination attribute")?),
+            Some(DestValue::TunnelType(v)) => Self::TunnelType(v),
+            Some(DestValue::TunnelPort(v)) => Self::TunnelPort(v),
+            Some(DestValue::TunnelFlags(v)) => Self::TunnelFlags(v),
+            None => Self::Other(DefaultNla::parse(buf).context("invalid destination attribute")?),
+        })
+    }
+}
+
+impl DestAttribute {
+    /// The attribute as the one reader gives it (`None` for the counter
+    /// nests, which are read apart, and for attributes this crate does not
+    /// know).
+    #[inline(always)]
+    pub(crate) fn value(&self) -> Option<DestValue<'_>> {
+        Some(match self {
+            Self::Address(v) => DestValue::Address(v),
+            Self::Port(v) => DestValue::Port(*v),
+            Self::Forwarding(v) => DestValue::Forwarding(*v),
+            Self::Weight(v) => DestValue::Weight(*v),
+            Self::UpperThreshold(v) => DestValue::UpperThreshold(*v),
+            Self::LowerThreshold(v) => DestValue::LowerThreshold(*v),
+            Self::ActiveConnections(v) => DestValue::ActiveConnections(*v),
+            Self::InactiveConnections(v) => DestValue::InactiveConnections(*v),
+            Self::PersistentConnections(v) => DestValue::PersistentConnections(*v),
+            Self::AddressFamily(v) => DestValue::AddressFamily(*v),
+            Self::TunnelType(v) => DestValue::TunnelType(*v),
+            Self::TunnelPort(v) => DestValue::TunnelPort(*v),
+            Self::TunnelFlags(v) => DestValue::TunnelFlags(*v),
+            Self::Stats(_) | Self::Stats64(_) | Self::Other(_) => return None,
         })
     }
 }

@@ -7,6 +7,7 @@ use crate::address::{AddressFamily, decode_known_address, encode_address};
 use crate::constants::*;
 use crate::destination::attribute::DestAttribute;
 use crate::destination::forwarding::Forwarding;
+use crate::destination::read::DestinationFields;
 use crate::destination::tunnel::Tunnel;
 use crate::error::Error;
 use crate::nest::{Sink, Visit, WireAttribute, Writer, append_nest, end_nest, start_nest};
@@ -152,56 +153,72 @@ impl Destination {
         attributes: &[DestAttribute],
         family_hint: Option<AddressFamily>,
     ) -> Result<Self, Error> {
-        let mut family = None;
-        let mut address = None;
-        let mut port = None;
-        let mut forwarding = None;
-        let mut weight = None;
-        let mut upper = None;
-        let mut lower = None;
-        let mut tunnel = Tunnel::default();
-        let (mut active, mut inactive, mut persistent) = (None, None, None);
-        let mut stats = None;
-        let mut stats64 = None;
+        DestinationFields::of(attributes).destination(family_hint)
+    }
+}
+
+impl<'a> DestinationFields<'a> {
+    /// The fields of a nest already parsed into its attribute enums.
+    fn of(attributes: &'a [DestAttribute]) -> Self {
+        let mut fields = Self::default();
+        let (mut narrow, mut wide) = (None, None);
         for attribute in attributes {
             match attribute {
-                DestAttribute::AddressFamily(v) => family = Some(*v),
-                DestAttribute::Address(v) => address = Some(v),
-                DestAttribute::Port(v) => port = Some(*v),
-                DestAttribute::Forwarding(v) => forwarding = Some(*v),
-                DestAttribute::Weight(v) => weight = Some(*v),
-                DestAttribute::UpperThreshold(v) => upper = Some(*v),
-                DestAttribute::LowerThreshold(v) => lower = Some(*v),
-                DestAttribute::TunnelType(v) => tunnel.kind = *v,
-                DestAttribute::TunnelPort(v) => tunnel.port = *v,
-                DestAttribute::TunnelFlags(v) => tunnel.flags = *v,
-                DestAttribute::ActiveConnections(v) => active = Some(*v),
-                DestAttribute::InactiveConnections(v) => inactive = Some(*v),
-                DestAttribute::PersistentConnections(v) => persistent = Some(*v),
-                DestAttribute::Stats(v) => stats = Some(v.as_slice()),
-                DestAttribute::Stats64(v) => stats64 = Some(v.as_slice()),
-                DestAttribute::Other(_) => {}
+                DestAttribute::Stats(v) => narrow = Some(v),
+                DestAttribute::Stats64(v) => wide = Some(v),
+                other => {
+                    if let Some(value) = other.value() {
+                        fields.visit(value);
+                    }
+                }
             }
         }
+        // Only the counters that count are read: `STATS64` wins.
+        match wide {
+            Some(wide) => fields.stats64 = Some(Stats::from_attributes64(wide)),
+            None => fields.stats = narrow.map(|narrow| Stats::from_attributes(narrow)),
+        }
+        fields
+    }
+
+    /// The destination: the family (else `family_hint`) and address, the
+    /// family one this crate knows, then port, forwarding method, weight and
+    /// thresholds, each required in that order; the connection counts when
+    /// all three are present; the counters of `STATS64` when the nest had
+    /// it, else of `STATS`.
+    #[inline(always)]
+    pub(crate) fn destination(
+        self,
+        family_hint: Option<AddressFamily>,
+    ) -> Result<Destination, Error> {
         const NEST: &str = "destination";
-        let family = family
+        let family = self
+            .family
             .or(family_hint)
             .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_ADDR_FAMILY"))?;
-        let address = address.ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_ADDR"))?;
-        let connections = Connections::from_counts(active, inactive, persistent);
-        Ok(Self {
+        let address = self
+            .address
+            .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_ADDR"))?;
+        Ok(Destination {
             address: decode_known_address(family, address, "IPVS_DEST_ATTR_ADDR_FAMILY")?,
-            port: port.ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_PORT"))?,
-            forwarding: forwarding
+            port: self
+                .port
+                .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_PORT"))?,
+            forwarding: self
+                .forwarding
                 .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_FWD_METHOD"))?,
-            weight: weight.ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_WEIGHT"))?,
-            upper_threshold: upper
+            weight: self
+                .weight
+                .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_WEIGHT"))?,
+            upper_threshold: self
+                .upper
                 .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_U_THRESH"))?,
-            lower_threshold: lower
+            lower_threshold: self
+                .lower
                 .ok_or_else(|| Error::missing(NEST, "IPVS_DEST_ATTR_L_THRESH"))?,
-            tunnel,
-            connections,
-            stats: Stats::pick(stats, stats64),
+            tunnel: self.tunnel,
+            connections: Connections::from_counts(self.active, self.inactive, self.persistent),
+            stats: self.stats64.or(self.stats),
         })
     }
 }

@@ -1,17 +1,13 @@
 //! The attributes of the `IPVS_CMD_ATTR_SERVICE` nest.
 
-use netlink_packet_core::{
-    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, parse_u16, parse_u16_be,
-    parse_u32,
-};
+use netlink_packet_core::{DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable};
 
-use crate::address::{AddressFamily, RawAddress, parse_raw_address};
+use crate::address::{AddressFamily, RawAddress};
 use crate::constants::*;
-use crate::nest::{
-    Sink, WireAttribute, impl_nla, parse_nested, parse_string, write_all, write_str,
-};
-use crate::service::flags::{FlagsWithMask, ServiceFlags};
+use crate::nest::{Sink, WireAttribute, impl_nla, parse_nested, write_all, write_str};
+use crate::service::flags::FlagsWithMask;
 use crate::service::protocol::Protocol;
+use crate::service::read::{ServiceValue, read_service};
 use crate::stats::{Stats64Attribute, StatsAttribute};
 
 /// One attribute of the `IPVS_CMD_ATTR_SERVICE` nest.
@@ -96,61 +92,51 @@ impl WireAttribute for ServiceAttribute {
 impl_nla!(ServiceAttribute);
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttribute {
+    /// One attribute, read by the one reader of service nests
+    /// (`read_service`).
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
-        let payload = buf.value();
-        Ok(match buf.kind() {
-            IPVS_SVC_ATTR_AF => Self::AddressFamily(
-                AddressFamily::parse(payload).context("invalid IPVS_SVC_ATTR_AF")?,
-            ),
-            IPVS_SVC_ATTR_PROTOCOL => Self::Protocol(
-                parse_u16(payload)
-                    .map(Protocol::from_raw)
-                    .context("invalid IPVS_SVC_ATTR_PROTOCOL")?,
-            ),
-            IPVS_SVC_ATTR_ADDR => {
-                Self::Address(parse_raw_address(payload).context("invalid IPVS_SVC_ATTR_ADDR")?)
+        let mut read = None;
+        read_service::<DecodeError>(buf.kind(), buf.value(), &mut read)?;
+        Ok(match read {
+            Some(ServiceValue::AddressFamily(v)) => Self::AddressFamily(v),
+            Some(ServiceValue::Protocol(v)) => Self::Protocol(v),
+            Some(ServiceValue::Address(v)) => Self::Address(*v),
+            Some(ServiceValue::Port(v)) => Self::Port(v),
+            Some(ServiceValue::Fwmark(v)) => Self::Fwmark(v),
+            Some(ServiceValue::Scheduler(v)) => Self::Scheduler(v.to_owned()),
+            Some(ServiceValue::Flags(v)) => Self::Flags(v),
+            Some(ServiceValue::Timeout(v)) => Self::Timeout(v),
+            Some(ServiceValue::Netmask(v)) => Self::Netmask(v),
+            Some(ServiceValue::Stats(nest)) => {
+                Self::Stats(parse_nested(nest).context("invalid IPVS_SVC_ATTR_STATS")?)
             }
-            IPVS_SVC_ATTR_PORT => {
-                Self::Port(parse_u16_be(payload).context("invalid IPVS_SVC_ATTR_PORT")?)
+            Some(ServiceValue::PersistenceEngine(v)) => Self::PersistenceEngine(v.to_owned()),
+            Some(ServiceValue::Stats64(nest)) => {
+                Self::Stats64(parse_nested(nest).context("invalid IPVS_SVC_ATTR_STATS64")?)
             }
-            IPVS_SVC_ATTR_FWMARK => {
-                Self::Fwmark(parse_u32(payload).context("invalid IPVS_SVC_ATTR_FWMARK")?)
-            }
-            IPVS_SVC_ATTR_SCHED_NAME => {
-                Self::Scheduler(parse_string(payload).context("invalid IPVS_SVC_ATTR_SCHED_NAME")?)
-            }
-            IPVS_SVC_ATTR_FLAGS => {
-                Self::Flags(parse_flags(payload).context("invalid IPVS_SVC_ATTR_FLAGS")?)
-            }
-            IPVS_SVC_ATTR_TIMEOUT => {
-                Self::Timeout(parse_u32(payload).context("invalid IPVS_SVC_ATTR_TIMEOUT")?)
-            }
-            IPVS_SVC_ATTR_NETMASK => Self::Netmask(
-                payload
-                    .try_into()
-                    .map_err(|_| DecodeError::invalid_number(4, payload.len()))
-                    .context("invalid IPVS_SVC_ATTR_NETMASK")?,
-            ),
-            IPVS_SVC_ATTR_STATS => {
-                Self::Stats(parse_nested(payload).context("invalid IPVS_SVC_ATTR_STATS")?)
-            }
-            IPVS_SVC_ATTR_PE_NAME => Self::PersistenceEngine(
-                parse_string(payload).context("invalid IPVS_SVC_ATTR_PE_NAME")?,
-            ),
-            IPVS_SVC_ATTR_STATS64 => {
-                Self::Stats64(parse_nested(payload).context("invalid IPVS_SVC_ATTR_STATS64")?)
-            }
-            _ => Self::Other(DefaultNla::parse(buf).context("invalid service attribute")?),
+            None => Self::Other(DefaultNla::parse(buf).context("invalid service attribute")?),
         })
     }
 }
 
-fn parse_flags(payload: &[u8]) -> Result<FlagsWithMask, DecodeError> {
-    if payload.len() != 8 {
-        return Err(DecodeError::invalid_number(8, payload.len()));
+impl ServiceAttribute {
+    /// The attribute as the one reader gives it (`None` for the counter
+    /// nests, which are read apart, and for attributes this crate does not
+    /// know).
+    #[inline(always)]
+    pub(crate) fn value(&self) -> Option<ServiceValue<'_>> {
+        Some(match self {
+            Self::AddressFamily(v) => ServiceValue::AddressFamily(*v),
+            Self::Protocol(v) => ServiceValue::Protocol(*v),
+            Self::Address(v) => ServiceValue::Address(v),
+            Self::Port(v) => ServiceValue::Port(*v),
+            Self::Fwmark(v) => ServiceValue::Fwmark(*v),
+            Self::Scheduler(v) => ServiceValue::Scheduler(v),
+            Self::Flags(v) => ServiceValue::Flags(*v),
+            Self::Timeout(v) => ServiceValue::Timeout(*v),
+            Self::Netmask(v) => ServiceValue::Netmask(*v),
+            Self::PersistenceEngine(v) => ServiceValue::PersistenceEngine(v),
+            Self::Stats(_) | Self::Stats64(_) | Self::Other(_) => return None,
+        })
     }
-    Ok(FlagsWithMask {
-        flags: ServiceFlags::from_bits_retain(parse_u32(&payload[..4])?),
-        mask: ServiceFlags::from_bits_retain(parse_u32(&payload[4..])?),
-    })
 }

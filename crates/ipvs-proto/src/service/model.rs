@@ -14,6 +14,7 @@ use crate::nest::{
 use crate::service::attribute::ServiceAttribute;
 use crate::service::flags::{FlagsWithMask, ServiceFlags};
 use crate::service::protocol::Protocol;
+use crate::service::read::ServiceFields;
 use crate::stats::Stats;
 
 /// The persistence granularity of a service (`-M`): a mask for IPv4
@@ -186,35 +187,7 @@ impl ServiceKey {
     /// Reads the key out of a service nest (other attributes are ignored).
     /// A firewall mark wins over protocol/address/port, as in the kernel.
     pub fn from_attributes(attributes: &[ServiceAttribute]) -> Result<Self, Error> {
-        let mut family = None;
-        let mut protocol = None;
-        let mut address = None;
-        let mut port = None;
-        let mut fwmark = None;
-        for attribute in attributes {
-            match attribute {
-                ServiceAttribute::AddressFamily(v) => family = Some(*v),
-                ServiceAttribute::Protocol(v) => protocol = Some(*v),
-                ServiceAttribute::Address(v) => address = Some(v),
-                ServiceAttribute::Port(v) => port = Some(*v),
-                ServiceAttribute::Fwmark(v) => fwmark = Some(*v),
-                _ => {}
-            }
-        }
-        let family = family.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_AF"))?;
-        if let Some(mark) = fwmark {
-            return Ok(Self::Fwmark { family, mark });
-        }
-        Ok(Self::Tuple {
-            protocol: protocol
-                .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_PROTOCOL"))?,
-            address: decode_known_address(
-                family,
-                address.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_ADDR"))?,
-                "IPVS_SVC_ATTR_AF",
-            )?,
-            port: port.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_PORT"))?,
-        })
+        ServiceFields::of(attributes).key()
     }
 }
 
@@ -352,42 +325,89 @@ impl Service {
     /// `NETMASK` must be present (the kernel always sends them); unknown
     /// attributes are skipped.
     pub fn from_attributes(attributes: &[ServiceAttribute]) -> Result<Self, Error> {
-        let key = ServiceKey::from_attributes(attributes)?;
-        let mut scheduler = None;
-        let mut flags = None;
-        let mut timeout = None;
-        let mut netmask = None;
-        let mut persistence_engine = None;
-        let mut stats = None;
-        let mut stats64 = None;
+        ServiceFields::of(attributes).service()
+    }
+}
+
+impl<'a> ServiceFields<'a> {
+    /// The fields of a nest already parsed into its attribute enums.
+    fn of(attributes: &'a [ServiceAttribute]) -> Self {
+        let mut fields = Self::default();
+        let (mut narrow, mut wide) = (None, None);
         for attribute in attributes {
             match attribute {
-                ServiceAttribute::Scheduler(v) => scheduler = Some(v.clone()),
-                ServiceAttribute::Flags(v) => flags = Some(*v),
-                ServiceAttribute::Timeout(v) => timeout = Some(*v),
-                ServiceAttribute::Netmask(v) => netmask = Some(*v),
-                ServiceAttribute::PersistenceEngine(v) => persistence_engine = Some(v.clone()),
-                ServiceAttribute::Stats(v) => stats = Some(v.as_slice()),
-                ServiceAttribute::Stats64(v) => stats64 = Some(v.as_slice()),
-                _ => {}
+                ServiceAttribute::Stats(v) => narrow = Some(v),
+                ServiceAttribute::Stats64(v) => wide = Some(v),
+                other => {
+                    if let Some(value) = other.value() {
+                        fields.visit(value);
+                    }
+                }
             }
         }
-        let flags = flags.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_FLAGS"))?;
-        let netmask = netmask.ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_NETMASK"))?;
-        Ok(Self {
+        // Only the counters that count are read: `STATS64` wins.
+        match wide {
+            Some(wide) => fields.stats64 = Some(Stats::from_attributes64(wide)),
+            None => fields.stats = narrow.map(|narrow| Stats::from_attributes(narrow)),
+        }
+        fields
+    }
+
+    /// The key: the family, then a firewall mark, else protocol, address and
+    /// port, each required in that order.
+    #[inline(always)]
+    pub(crate) fn key(&self) -> Result<ServiceKey, Error> {
+        let family = self
+            .family
+            .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_AF"))?;
+        if let Some(mark) = self.fwmark {
+            return Ok(ServiceKey::Fwmark { family, mark });
+        }
+        Ok(ServiceKey::Tuple {
+            protocol: self
+                .protocol
+                .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_PROTOCOL"))?,
+            address: decode_known_address(
+                family,
+                self.address
+                    .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_ADDR"))?,
+                "IPVS_SVC_ATTR_AF",
+            )?,
+            port: self
+                .port
+                .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_PORT"))?,
+        })
+    }
+
+    /// The service: the key, then `FLAGS`, `NETMASK`, `SCHED_NAME` and
+    /// `TIMEOUT`, each required in that order, the netmask valid for the
+    /// family; the counters of `STATS64` when the nest had it, else of
+    /// `STATS`.
+    #[inline(always)]
+    pub(crate) fn service(self) -> Result<Service, Error> {
+        let key = self.key()?;
+        let flags = self
+            .flags
+            .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_FLAGS"))?;
+        let netmask = self
+            .netmask
+            .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_NETMASK"))?;
+        Ok(Service {
             key,
-            scheduler: scheduler
-                .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_SCHED_NAME"))?,
+            scheduler: self
+                .scheduler
+                .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_SCHED_NAME"))?
+                .to_owned(),
             flags: flags.flags,
             flags_mask: flags.mask,
             timeout: Duration::from_secs(
-                timeout
+                self.timeout
                     .ok_or_else(|| Error::missing("service", "IPVS_SVC_ATTR_TIMEOUT"))?
                     .into(),
             ),
             netmask: Netmask::from_raw(key.family(), netmask)?,
-            persistence_engine,
-            stats: Stats::pick(stats, stats64),
+            persistence_engine: self.persistence_engine.map(str::to_owned),
+            stats: self.stats64.or(self.stats),
         })
     }
 }

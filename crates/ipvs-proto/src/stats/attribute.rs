@@ -1,12 +1,10 @@
 //! The attributes of the `STATS` and `STATS64` nests, and the conversions
 //! between them and [`Stats`].
 
-use netlink_packet_core::{
-    DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable, parse_u32, parse_u64,
-};
+use netlink_packet_core::{DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable};
 
-use crate::nest::{Sink, WireAttribute, impl_nla};
-use crate::stats::counter::{COUNTERS, Counter};
+use crate::nest::{Sink, Visit, WireAttribute, impl_nla};
+use crate::stats::counter::{COUNTERS, Counter, read_counter};
 use crate::stats::model::Stats;
 
 /// One attribute of an `IPVS_SVC_ATTR_STATS` / `IPVS_DEST_ATTR_STATS` nest
@@ -117,21 +115,6 @@ impl Stats64Attribute {
     }
 }
 
-/// Reads a counter attribute whose value is `wide` (8 bytes) or not (4).
-fn parse_counter<T: AsRef<[u8]> + ?Sized>(
-    buf: &NlaBuffer<&T>,
-    counter: Counter,
-    wide: bool,
-) -> Result<u64, DecodeError> {
-    let payload = buf.value();
-    let value = if wide {
-        parse_u64(payload)
-    } else {
-        parse_u32(payload).map(u64::from)
-    };
-    value.with_context(|| format!("invalid {}", counter.name()))
-}
-
 impl WireAttribute for StatsAttribute {
     #[inline(always)]
     fn wire_kind(&self) -> u16 {
@@ -156,11 +139,10 @@ impl_nla!(StatsAttribute);
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for StatsAttribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
-        Ok(match Counter::from_kind(buf.kind()) {
-            Some(counter) => Self::from_counter(
-                counter,
-                parse_counter(buf, counter, counter.wide_in_legacy_nest())?,
-            ),
+        let mut read = None;
+        read_counter::<DecodeError>(buf.kind(), buf.value(), false, &mut read)?;
+        Ok(match read {
+            Some((counter, value)) => Self::from_counter(counter, value),
             None => Self::Other(DefaultNla::parse(buf).context("invalid stats attribute")?),
         })
     }
@@ -188,11 +170,10 @@ impl_nla!(Stats64Attribute);
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Stats64Attribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
-        Ok(match Counter::from_kind(buf.kind()) {
-            Some(counter) => Self::from_counter(
-                counter,
-                parse_counter(buf, counter, true).context("in the 64-bit stats nest")?,
-            ),
+        let mut read = None;
+        read_counter::<DecodeError>(buf.kind(), buf.value(), true, &mut read)?;
+        Ok(match read {
+            Some((counter, value)) => Self::from_counter(counter, value),
             None => Self::Other(DefaultNla::parse(buf).context("invalid stats64 attribute")?),
         })
     }
@@ -201,8 +182,8 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Stats64Attribu
 impl Stats {
     fn from_counters(counters: impl Iterator<Item = (Counter, u64)>) -> Self {
         let mut stats = Self::default();
-        for (counter, value) in counters {
-            counter.set(&mut stats, value);
+        for counter in counters {
+            stats.visit(counter);
         }
         stats
     }
@@ -242,18 +223,5 @@ impl Stats {
             .iter()
             .map(|&counter| Stats64Attribute::from_counter(counter, counter.get(self)))
             .collect()
-    }
-
-    /// Picks the best of the two nests a reply may carry: `STATS64` when
-    /// present, else `STATS`, else `None`.
-    pub(crate) fn pick(
-        stats: Option<&[StatsAttribute]>,
-        stats64: Option<&[Stats64Attribute]>,
-    ) -> Option<Self> {
-        match (stats64, stats) {
-            (Some(wide), _) => Some(Self::from_attributes64(wide)),
-            (None, Some(narrow)) => Some(Self::from_attributes(narrow)),
-            (None, None) => None,
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! The ten counters both statistics nests carry.
 
 use crate::constants::*;
+use crate::nest::{Invalid, ReadError, Visit, read_array};
 use crate::stats::model::Stats;
 
 /// The ten counters both nests carry, in attribute-number order.
@@ -35,11 +36,6 @@ impl Counter {
     /// `IPVS_STATS_ATTR_*`: the counters are numbered 1 to 10 in order.
     pub(crate) fn kind(self) -> u16 {
         IPVS_STATS_ATTR_CONNS + self as u16
-    }
-
-    pub(crate) fn from_kind(kind: u16) -> Option<Self> {
-        let index = kind.checked_sub(IPVS_STATS_ATTR_CONNS)?;
-        COUNTERS.get(usize::from(index)).copied()
     }
 
     pub(crate) fn name(self) -> &'static str {
@@ -90,5 +86,75 @@ impl Counter {
             Self::ByteRateIn => &mut stats.byte_rate_in,
             Self::ByteRateOut => &mut stats.byte_rate_out,
         } = value;
+    }
+}
+
+/// Reads one attribute of a `STATS` nest (`wide` false: 32-bit counters,
+/// 64-bit byte counts) or of a `STATS64` nest (`wide` true) and gives its
+/// counter and value to `into`; an attribute this crate does not know is
+/// not given. The one reader of counters: the one-pass reader of listings
+/// fills [`Stats`] with it, `Parseable` builds the attribute enums on it.
+#[inline(always)]
+pub(crate) fn read_counter<E: ReadError>(
+    kind: u16,
+    value: &[u8],
+    wide: bool,
+    into: &mut impl Visit<(Counter, u64)>,
+) -> Result<(), E> {
+    // One arm per counter, each giving a counter known where it is given
+    // (so that filling `Stats` is one store, not a second dispatch).
+    match kind {
+        IPVS_STATS_ATTR_CONNS => read_one(Counter::Connections, value, wide, into),
+        IPVS_STATS_ATTR_INPKTS => read_one(Counter::PacketsIn, value, wide, into),
+        IPVS_STATS_ATTR_OUTPKTS => read_one(Counter::PacketsOut, value, wide, into),
+        IPVS_STATS_ATTR_INBYTES => read_one(Counter::BytesIn, value, wide, into),
+        IPVS_STATS_ATTR_OUTBYTES => read_one(Counter::BytesOut, value, wide, into),
+        IPVS_STATS_ATTR_CPS => read_one(Counter::ConnectionRate, value, wide, into),
+        IPVS_STATS_ATTR_INPPS => read_one(Counter::PacketRateIn, value, wide, into),
+        IPVS_STATS_ATTR_OUTPPS => read_one(Counter::PacketRateOut, value, wide, into),
+        IPVS_STATS_ATTR_INBPS => read_one(Counter::ByteRateIn, value, wide, into),
+        IPVS_STATS_ATTR_OUTBPS => read_one(Counter::ByteRateOut, value, wide, into),
+        _ => Ok(()),
+    }
+}
+
+/// [`read_counter`] of one counter.
+#[inline(always)]
+fn read_one<E: ReadError>(
+    counter: Counter,
+    value: &[u8],
+    wide: bool,
+    into: &mut impl Visit<(Counter, u64)>,
+) -> Result<(), E> {
+    let read = if wide || counter.wide_in_legacy_nest() {
+        read_array(value).map(u64::from_ne_bytes)
+    } else {
+        read_array(value).map(|bytes| u64::from(u32::from_ne_bytes(bytes)))
+    };
+    let value = match read {
+        Ok(value) => value,
+        Err(error) => return Err(counter_error(error, counter, wide)),
+    };
+    into.visit((counter, value));
+    Ok(())
+}
+
+/// The error of a counter's value: it names the counter (and the nest, in
+/// `STATS64`).
+#[inline(always)]
+fn counter_error<E: ReadError>(error: E, counter: Counter, wide: bool) -> E {
+    let error = error.context(Invalid(counter.name()));
+    if wide {
+        error.context("in the 64-bit stats nest")
+    } else {
+        error
+    }
+}
+
+/// The counters given, set in the statistics.
+impl Visit<(Counter, u64)> for Stats {
+    #[inline(always)]
+    fn visit(&mut self, (counter, value): (Counter, u64)) {
+        counter.set(self, value);
     }
 }

@@ -7,4 +7,5 @@ mod counter;
 mod model;
 
 pub use self::attribute::{Stats64Attribute, StatsAttribute};
+pub(crate) use self::counter::read_counter;
 pub use self::model::Stats;
