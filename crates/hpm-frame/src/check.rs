@@ -71,10 +71,16 @@ pub struct Check<R: DecodeRule = TableRule> {
     /// the rule once, so that a frame is checked without a call to the rule
     /// per field when it decodes the label by a plain [`Scheme`].
     plan: [Plan; 4],
+    /// The unit factors, when the plan reads all four by
+    /// [`Scheme::PointDigit`] (as the inferred rule does).
+    point_digit: Option<[f64; 4]>,
 }
 
 /// The fields the check reads, in the order it reports a missing one.
 const CHECKED: [Label; 4] = [Label::Vo, Label::Am, Label::Pf, Label::Wa];
+
+/// Their places in [`Label::KNOWN`].
+const CHECKED_KNOWN: [usize; 4] = [0, 1, 4, 2];
 
 /// How the check reads one of its fields.
 #[derive(Debug, Clone, Copy)]
@@ -130,10 +136,32 @@ impl<R: DecodeRule> Check<R> {
             },
             None => Plan::Rule,
         });
+        let point_digit = match plan {
+            [
+                Plan::Scheme {
+                    scheme: Scheme::PointDigit,
+                    factor: v,
+                },
+                Plan::Scheme {
+                    scheme: Scheme::PointDigit,
+                    factor: a,
+                },
+                Plan::Scheme {
+                    scheme: Scheme::PointDigit,
+                    factor: p,
+                },
+                Plan::Scheme {
+                    scheme: Scheme::PointDigit,
+                    factor: w,
+                },
+            ] => Some([v, a, p, w]),
+            _ => None,
+        };
         Check {
             rule,
             margin: Self::DEFAULT_MARGIN,
             plan,
+            point_digit,
         }
     }
 
@@ -175,8 +203,25 @@ impl<R: DecodeRule> Check<R> {
         }
     }
 
+    /// The four fields read by the point-digit scheme, when the plan reads
+    /// all four so (the inferred rule) and the frame has them all with 2 to 5
+    /// digits: straight-line code, the same numbers as [`planned`](Self::planned).
+    #[inline(always)]
+    fn point_digit_parts(&self, frame: &Frame) -> Option<[(f64, f64, f64); 4]> {
+        let factors = self.point_digit?;
+        let read = |k: usize| -> Option<(f64, f64, f64)> {
+            let digits = frame.known_digits(CHECKED_KNOWN[k])?;
+            let (x, resolution) = Scheme::PointDigit.shown_f64(digits)?;
+            Some(spread(x, resolution, factors[k]))
+        };
+        Some([read(0)?, read(1)?, read(2)?, read(3)?])
+    }
+
     /// Whether the frame's watts agree with its volts × amperes × power factor.
     pub fn verdict(&self, frame: &Frame) -> Verdict {
+        if let Some(parts) = self.point_digit_parts(frame) {
+            return self.judge(parts);
+        }
         // The four read independently (so that their arithmetic overlaps),
         // the first that cannot be read reported.
         let read = [
@@ -192,6 +237,12 @@ impl<R: DecodeRule> Check<R> {
                 None => return Verdict::Unverifiable(CHECKED[k]),
             }
         }
+        self.judge(parts)
+    }
+
+    /// The verdict on the four intervals (volts, amperes, power factor, watts).
+    #[inline(always)]
+    fn judge(&self, parts: [(f64, f64, f64); 4]) -> Verdict {
         let [(v0, v1, v), (a0, a1, a), (p0, p1, p), (w0, w1, w)] = parts;
         let (lo, hi) = (v0 * a0 * p0, v1 * a1 * p1);
         if lo * (1.0 - self.margin) <= w1 && w0 <= hi * (1.0 + self.margin) {
@@ -209,4 +260,16 @@ impl<R: DecodeRule> Check<R> {
 fn spread(x: f64, resolution: f64, scale: f64) -> (f64, f64, f64) {
     let half = resolution / 2.0;
     (((x - half).max(0.0)) * scale, (x + half) * scale, x * scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checked_labels_have_their_known_places() {
+        for (label, k) in CHECKED.iter().zip(CHECKED_KNOWN) {
+            assert_eq!(Label::KNOWN[k], *label);
+        }
+    }
 }

@@ -137,12 +137,16 @@ pub struct RecordWriter<W: Write, R: DecodeRule = TableRule> {
     /// Reused for the raw frame, the values and the time of each record.
     raw: Vec<u8>,
     stamp: Vec<u8>,
-    /// A CSV row being put together (see `push_csv`).
+    /// CSV rows: the first `filled` bytes are rows waiting for the output,
+    /// the next one is put together after them (see `push_csv`); the rest
+    /// is room, zeros or old bytes, never written out.
     row: Vec<u8>,
+    filled: usize,
     /// The CSV and JSON times of the current minute, formatted once.
     stamps: StampCache,
-    /// Records not yet handed to `out`, and how many bytes may wait there
-    /// (0: each record is written at once).
+    /// JSON Lines and InfluxDB records not yet handed to `out` (CSV rows
+    /// wait in `row`), and how many bytes may wait (0: each record is
+    /// written at once).
     pending: Vec<u8>,
     buffer: usize,
     /// The previous InfluxDB point's time (ns since the epoch).
@@ -181,6 +185,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             raw: Vec::new(),
             stamp: Vec::new(),
             row: Vec::new(),
+            filled: 0,
             stamps: StampCache::default(),
             pending: Vec::new(),
             buffer: 0,
@@ -220,7 +225,11 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
     /// drops it.
     pub fn buffered(mut self, bytes: usize) -> Self {
         self.buffer = bytes;
-        self.pending = Vec::with_capacity(bytes + 1024);
+        if self.format == Format::Csv {
+            self.row = vec![0; bytes + 2 * ROW_SLOT * (self.cells.len() + 1)];
+        } else {
+            self.pending = Vec::with_capacity(bytes + 1024);
+        }
         self
     }
 
@@ -382,7 +391,7 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
         self.write_header()?;
         if self.format == Format::Csv {
             self.push_csv(time, frame, received, suspect)?;
-            if self.pending.len() > self.buffer {
+            if self.filled > self.buffer {
                 return self.write_pending();
             }
             return Ok(());
@@ -534,16 +543,18 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             columns,
             rule,
             row,
+            filled,
             stamps,
-            pending,
             raw,
             ..
         } = self;
+        // Room for every cell, after the rows waiting.
+        let start = *filled;
         let need = cells.len() * ROW_SLOT + ROW_SLOT;
-        if row.len() < need {
-            row.resize(need, 0);
+        if row.len() < start + need {
+            row.resize(start + need, 0);
         }
-        let mut at = 0;
+        let mut at = start;
         // Each cell is followed by a comma; the last one becomes the line end.
         for cell in cells.iter() {
             match *cell {
@@ -583,17 +594,21 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
                     };
                 }
                 Cell::Raw => {
-                    // The annotated form, quoted: straight to the output after
-                    // what the row holds so far.
-                    pending.extend_from_slice(&row[..at]);
-                    at = 0;
+                    // The annotated form, quoted (of any length: room is made
+                    // for it and the cells after it).
+                    let mut quoted = Vec::with_capacity(2 * received.len() + 2);
                     if received.is_empty() {
                         raw.clear();
                         frame.write_raw(raw);
-                        csv_field(pending, raw);
+                        csv_field(&mut quoted, raw);
                     } else {
-                        csv_field(pending, received);
+                        csv_field(&mut quoted, received);
                     }
+                    if row.len() < at + quoted.len() + need {
+                        row.resize(at + quoted.len() + need, 0);
+                    }
+                    row[at..at + quoted.len()].copy_from_slice(&quoted);
+                    at += quoted.len();
                 }
                 Cell::Suspect => {
                     let word: &[u8; 5] = if suspect { b"true " } else { b"false" };
@@ -605,16 +620,21 @@ impl<W: Write, R: DecodeRule> RecordWriter<W, R> {
             at += 1;
         }
         // No cells: an empty line.
-        at = at.max(1);
+        at = at.max(start + 1);
         row[at - 1] = b'\n';
-        pending.extend_from_slice(&row[..at]);
+        *filled = at;
         Ok(())
     }
 
     /// Hands the records waiting to the output.
     fn write_pending(&mut self) -> io::Result<()> {
-        let res = self.out.write_all(&self.pending);
+        let rows = &self.row[..self.filled];
+        let res = self
+            .out
+            .write_all(&self.pending)
+            .and_then(|()| self.out.write_all(rows));
         self.pending.clear();
+        self.filled = 0;
         res
     }
 

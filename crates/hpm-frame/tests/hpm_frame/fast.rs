@@ -10,6 +10,7 @@ use hpm_frame::{
     check::Check,
     decode::{Column, Decimal, DecodeRule, Entry, Quantity, Scheme, TableRule, Unit, Value},
     field::{Field, Label},
+    frame::{Form, Separator},
     log::LogKind,
     output::Format,
 };
@@ -241,6 +242,85 @@ proptest! {
                 made.write_flagged(time, &rec.frame, false).unwrap();
             }
             prop_assert_eq!(given.finish().unwrap(), made.finish().unwrap());
+        }
+    }
+}
+
+/// A CSV file's rows and fields (quoted fields with `""` for `"`).
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field) = (Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    rows
+}
+
+fn arb_form() -> impl Strategy<Value = Form> {
+    prop_oneof![
+        Just(Form::Live),
+        proptest::sample::select(vec![
+            Separator::Space,
+            Separator::Cr,
+            Separator::Lf,
+            Separator::CrLf
+        ])
+        .prop_map(Form::Annotated),
+    ]
+}
+
+proptest! {
+    /// Rows put together in the writer's buffer: buffered or not, with the
+    /// raw column anywhere (quoted for the annotated forms), every row reads
+    /// back as the header's columns with the frame's raw bytes.
+    #[test]
+    fn csv_rows_read_back_buffered_or_not(
+        frames in proptest::collection::vec((arb_meter_frame(), arb_form(), any::<bool>()), 1..12),
+        pick in arb_columns(),
+        buffer in 0usize..600,
+    ) {
+        let make = || {
+            let mut w = RecordWriter::new(Vec::new(), Format::Csv);
+            let names = w.column_names();
+            let mut chosen: Vec<String> = pick.0.iter().map(|&k| names[k % names.len()].clone()).collect();
+            chosen.push("raw".into());
+            chosen.rotate_right(pick.0.len() / 2);
+            w = w.select(&chosen).unwrap();
+            (w, chosen)
+        };
+        let (mut plain, chosen) = make();
+        let (w, _) = make();
+        let mut buffered = w.buffered(buffer);
+        for (frame, form, suspect) in &frames {
+            let frame = frame.clone().with_form(*form);
+            plain.write_flagged(None, &frame, *suspect).unwrap();
+            buffered.write_flagged(None, &frame, *suspect).unwrap();
+        }
+        let plain = plain.finish().unwrap();
+        prop_assert_eq!(&plain, &buffered.finish().unwrap());
+        let rows = parse_csv(std::str::from_utf8(&plain).unwrap());
+        prop_assert_eq!(rows.len(), frames.len() + 1);
+        prop_assert_eq!(&rows[0], &chosen);
+        let at = chosen.iter().position(|c| c == "raw").unwrap();
+        for (row, (frame, form, _)) in rows[1..].iter().zip(&frames) {
+            prop_assert_eq!(row.len(), chosen.len());
+            prop_assert_eq!(&row[at], &frame.clone().with_form(*form).raw());
         }
     }
 }
