@@ -44,9 +44,11 @@ pub(crate) enum Kind {
 #[derive(Debug, Clone)]
 pub(crate) struct Hashing {
     kind: Kind,
-    /// Slot -> destination index (`NONE` when the list is empty or, for
+    /// Slot -> destination position (`NONE` when the list is empty or, for
     /// `mh`, when no destination has a positive last weight).
     table: Vec<u32>,
+    /// The positions a rebuild reads, kept to reuse its memory.
+    live: Vec<u32>,
 }
 
 /// `sh` and `mh`'s `is_unavailable()` negated (`dh` adds the
@@ -70,6 +72,7 @@ impl Hashing {
         let mut s = Hashing {
             kind,
             table: Vec::new(),
+            live: Vec::new(),
         };
         s.rebuild(list);
         s
@@ -89,14 +92,17 @@ impl Hashing {
             Kind::Sh | Kind::Dh => SH_SIZE,
             Kind::Mh => usize::MAX,
         };
+        let mut live = core::mem::take(&mut self.live);
+        live.clear();
         // Positions fit in u32: a list holds fewer than u32::MAX.
-        let live: Vec<u32> = list.positions().take(take).map(|p| p as u32).collect();
+        live.extend(list.positions().take(take).map(|p| p as u32));
         let dests = list.slots();
         match self.kind {
             Kind::Sh => self.sh_reassign(dests, &live, true),
             Kind::Dh => self.sh_reassign(dests, &live, false),
             Kind::Mh => self.mh_reassign(dests, &live),
         }
+        self.live = live;
     }
 
     /// `ip_vs_sh_reassign()` (`by_weight`) and `ip_vs_dh_reassign()`:
@@ -105,18 +111,20 @@ impl Hashing {
     /// `dh` one each.
     fn sh_reassign(&mut self, dests: &[Destination], live: &[u32], by_weight: bool) {
         self.table.clear();
-        if live.is_empty() {
-            self.table.resize(SH_SIZE, NONE);
-            return;
-        }
-        let mut k = 0usize;
-        let mut count = 0i32;
-        for _ in 0..SH_SIZE {
-            let p = live[k];
-            self.table.push(p);
+        self.table.resize(SH_SIZE, NONE);
+        let weight = |p: u32| dests.get(p as usize).map_or(0, |d| d.weight);
+        let Some(&first) = live.first() else { return };
+        let (mut k, mut p, mut w, mut count) = (0usize, first, weight(first), 0i32);
+        for slot in &mut self.table {
+            *slot = p;
             count += 1;
-            if !by_weight || count >= dests.get(p as usize).map_or(0, |d| d.weight) {
-                k = (k + 1) % live.len();
+            if !by_weight || count >= w {
+                k += 1;
+                if k == live.len() {
+                    k = 0;
+                }
+                p = live.get(k).copied().unwrap_or(first);
+                w = weight(p);
                 count = 0;
             }
         }

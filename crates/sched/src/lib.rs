@@ -2,7 +2,7 @@
 //!
 //! A [`Service`] holds a virtual service's destinations ([`Destination`]: weight,
 //! active and inactive connections, the `OVERLOAD` flag, connection
-//! thresholds) as a slice in the kernel's list order, and the scheduler bound
+//! thresholds) in the kernel's list order ([`Destinations`]), and the scheduler bound
 //! to it ([`Scheduler`]): `rr`, `wrr`, `lc`, `wlc`, `sed`, `nq`, `fo`, `ovf`
 //! with the exact semantics of `net/netfilter/ipvs/ip_vs_*.c` (Linux 6.x),
 //! plus the notebook's N-of-N round robin (`nofn`, and `nofn-seed` for its
@@ -58,7 +58,10 @@
 //! `sed`, `nq`, `fo` and `ovf` read the root of a tournament tree that a
 //! counter change updates in O(log n), with the kernel's tie-breaking kept.
 //! Picks never allocate and never panic; an empty list or no eligible
-//! destination gives `None`.
+//! destination gives `None`. Adding and removing a destination costs
+//! O(log n) (amortized) with the list order exact, except for `mh`, whose
+//! kernel rebuilds its whole table on every change (`sh` and `dh` refill
+//! 256 buckets, a fixed cost); see the README.
 //!
 //! # Example
 //!

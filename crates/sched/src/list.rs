@@ -273,8 +273,15 @@ impl List {
         if self.holes == 0 {
             pos.wrapping_sub(self.head)
         } else {
-            self.occupied.before(pos)
+            self.index_among_holes(pos)
         }
+    }
+
+    /// [`List::index_of`] with holes: the tree (out of line, so that a
+    /// pick's fast path stays small).
+    #[inline(never)]
+    fn index_among_holes(&self, pos: usize) -> usize {
+        self.occupied.before(pos)
     }
 
     /// The position of list index `index`, if there is one.
@@ -285,8 +292,14 @@ impl List {
         } else if self.holes == 0 {
             Some(self.head + index)
         } else {
-            Some(self.occupied.select(index))
+            Some(self.position_among_holes(index))
         }
+    }
+
+    /// [`List::position`] with holes: the tree's search.
+    #[inline(never)]
+    fn position_among_holes(&self, index: usize) -> usize {
+        self.occupied.select(index)
     }
 }
 

@@ -216,7 +216,9 @@ impl Wrr {
         }
     }
 
-    /// Make `bits` stand for `weight >= cw`.
+    /// Make `bits` stand for `weight >= cw`. Once per pass, not per pick:
+    /// kept out of line so that `pick`'s own loop needs few registers.
+    #[inline(never)]
     fn sync(&mut self, dests: &[Destination]) {
         let cw = i64::from(self.cw);
         if cw > self.threshold {
@@ -298,6 +300,7 @@ impl Wrr {
     /// last pass) is reached. Take those steps at once; each of them finds
     /// nothing, keeps `cw > di` (so `last_pass` stays false and `stop`
     /// unset) and `cw > 0` (no restart).
+    #[inline(never)]
     fn skip_empty_passes(&mut self) {
         // The heaviest weight below the current pass's.
         let next = weights_in(&self.order, 1, self.threshold)
