@@ -21,6 +21,7 @@
 //! without trusting them, and prints them in a canonical form that HAProxy
 //! reads back to the same meaning.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::Read;
 
@@ -91,8 +92,9 @@ pub struct Report {
     pub percent: Option<u32>,
     /// `maxconn:N`.
     pub maxconn: Option<u32>,
-    /// The text after `#`, trimmed of ASCII white space; never empty.
-    /// Printed with CR, LF and NUL replaced by spaces.
+    /// The text after `#`, trimmed of ASCII white space; never empty. Bytes
+    /// that are not UTF-8 are read as `?` (one per run of them). Printed with
+    /// CR, LF and NUL replaced by spaces.
     pub description: Option<String>,
     /// Words that were not understood (unknown words, `7x%`,
     /// `maxconn:many`, numbers too large), in order, at most
@@ -118,6 +120,34 @@ pub enum Error {
     /// Reading from the agent failed.
     #[error("reading the agent's answer: {0}")]
     Io(String),
+}
+
+/// The line as text, each run of bytes that is not UTF-8 replaced by one `?`.
+/// Not by U+FFFD as `String::from_utf8_lossy` would: that takes three bytes
+/// for one, so an answer within [`MAX_LINE`] could print back longer than
+/// any answer may be, and the canonical form would no longer read back.
+fn text_of(line: &[u8]) -> Cow<'_, str> {
+    let mut chunks = line.utf8_chunks();
+    match chunks.next() {
+        Some(first) if first.invalid().is_empty() => Cow::Borrowed(first.valid()),
+        None => Cow::Borrowed(""),
+        Some(first) => {
+            let mut text = String::with_capacity(line.len());
+            // Whether the text so far ends with the `?` of an invalid run.
+            let mut in_run = false;
+            for chunk in std::iter::once(first).chain(chunks) {
+                if !chunk.valid().is_empty() {
+                    text.push_str(chunk.valid());
+                    in_run = false;
+                }
+                if !chunk.invalid().is_empty() && !in_run {
+                    text.push('?');
+                    in_run = true;
+                }
+            }
+            Cow::Owned(text)
+        }
+    }
 }
 
 fn is_separator(b: u8) -> bool {
@@ -158,7 +188,7 @@ impl Report {
         if let Some(at) = line.iter().position(|&b| b == 0) {
             return Err(Error::Nul(at));
         }
-        Ok(Report::parse_line(&String::from_utf8_lossy(line)))
+        Ok(Report::parse_line(&text_of(line)))
     }
 
     /// Reads the words of one line (without its line end). Never fails:
@@ -351,7 +381,25 @@ mod tests {
         // Not UTF-8: replaced, ignored, no panic.
         let r = Report::parse(b"\xff\xfe 5%\n").unwrap();
         assert_eq!(r.percent, Some(5));
-        assert_eq!(r.ignored.len(), 1);
+        assert_eq!(r.ignored, ["?"]);
+    }
+
+    #[test]
+    fn a_description_that_is_not_utf8_prints_back_no_longer_than_it_came() {
+        // 200 stray continuation bytes: as U+FFFD each they would print as
+        // 600 bytes, past MAX_LINE, and the canonical form would not read back.
+        let mut answer = b"up 50% # ".to_vec();
+        answer.extend_from_slice(&[0x80; 200]);
+        answer.extend_from_slice(b" ok \xc3\xa9\n");
+        let r = Report::parse(&answer).unwrap();
+        let printed = format!("{r}\n");
+        assert!(printed.len() <= answer.len(), "{printed:?}");
+        assert_eq!(Report::parse(printed.as_bytes()), Ok(r));
+        assert_eq!(printed, "up 50% # ? ok \u{e9}\n");
+        // Several runs: one `?` each, valid text between them kept.
+        assert_eq!(text_of(b"a\xffb\xfe\xfdc"), "a?b?c");
+        assert_eq!(text_of(b"plain"), "plain");
+        assert_eq!(text_of(b""), "");
     }
 
     #[test]
