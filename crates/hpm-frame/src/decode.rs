@@ -249,7 +249,9 @@ impl Scheme {
                 // (by 1 for scale 0, which changes nothing). By table, no
                 // branch: both ways are a product and a quotient.
                 let (times, over, resolution) = POINT_DIGIT[point];
-                Some(((m * times) as f64 / over, resolution))
+                // At most 9999 × 10^5: exact as an i64 and as an f64 (the
+                // signed conversion is one instruction, the unsigned several).
+                Some(((m * times) as i64 as f64 / over, resolution))
             }
             _ => {
                 let field = Field {
