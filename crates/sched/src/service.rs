@@ -423,6 +423,7 @@ impl Service {
     /// The schedulers that read the packet (`sh`, `dh`, `mh`, `lblc`,
     /// `lblcr`, `twos`) schedule [`Packet::UNSPECIFIED`] here; give them
     /// the packet with [`Service::pick_packet`].
+    #[inline]
     pub fn pick(&mut self) -> Option<usize> {
         self.pick_packet(&Packet::UNSPECIFIED)
     }
@@ -431,6 +432,7 @@ impl Service {
     /// current time ([`Service::advance_clock`]): the index of the chosen
     /// destination, or `None`. Schedulers that do not read packets ignore
     /// it. The counters are left alone, as with [`Service::pick`].
+    #[inline]
     pub fn pick_packet(&mut self, packet: &Packet) -> Option<usize> {
         let pos = self.pick_position(packet)?;
         Some(self.list.index_of(pos))
