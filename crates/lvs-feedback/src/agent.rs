@@ -93,8 +93,9 @@ pub struct Report {
     /// `maxconn:N`.
     pub maxconn: Option<u32>,
     /// The text after `#`, trimmed of ASCII white space; never empty. Bytes
-    /// that are not UTF-8 are read as `?` (one per run of them). Printed with
-    /// CR, LF and NUL replaced by spaces.
+    /// that are not UTF-8 are read as `?` (one per run of them), and the text
+    /// is cut where the report's canonical form would not fit in
+    /// [`MAX_LINE`]. Printed with CR, LF and NUL replaced by spaces.
     pub description: Option<String>,
     /// Words that were not understood (unknown words, `7x%`,
     /// `maxconn:many`, numbers too large), in order, at most
@@ -215,7 +216,33 @@ impl Report {
             }
             report.word(&line[start..i]);
         }
+        report.fit_description();
         report
+    }
+
+    /// Cuts the description (at a character boundary, then trimmed) so that
+    /// the canonical form and its line end fit in [`MAX_LINE`]: it prints
+    /// `# ` before the text where the answer may have had `#` alone, so a
+    /// description filling a whole answer would print one or two bytes past
+    /// what may be read back.
+    fn fit_description(&mut self) {
+        let Some(text) = self.description.take() else {
+            return;
+        };
+        let others = self.to_string().len();
+        let before_text = if others > 0 {
+            others + " # ".len()
+        } else {
+            "# ".len()
+        };
+        let mut end = text.len().min((MAX_LINE - 1).saturating_sub(before_text));
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = text[..end].trim_end_matches(|c: char| c.is_ascii_whitespace());
+        if !cut.is_empty() {
+            self.description = Some(cut.to_owned());
+        }
     }
 
     fn word(&mut self, word: &str) {
@@ -400,6 +427,29 @@ mod tests {
         assert_eq!(text_of(b"a\xffb\xfe\xfdc"), "a?b?c");
         assert_eq!(text_of(b"plain"), "plain");
         assert_eq!(text_of(b""), "");
+    }
+
+    #[test]
+    fn a_description_filling_the_answer_is_cut_to_print_back_whole() {
+        // `#` and 510 bytes: the longest answer, which prints as `# ` and 510.
+        let mut answer = vec![b'#'];
+        answer.extend_from_slice(&[b'd'; MAX_LINE - 2]);
+        answer.push(b'\n');
+        let r = Report::parse(&answer).unwrap();
+        let printed = format!("{r}\n");
+        assert_eq!(printed.len(), MAX_LINE);
+        assert_eq!(Report::parse(printed.as_bytes()), Ok(r));
+        // With other words before it, and a cut that would split a character.
+        let mut answer = b"up 7%\t#".to_vec();
+        while answer.len() < MAX_LINE - 3 {
+            answer.extend_from_slice("\u{e9}".as_bytes());
+        }
+        answer.push(b'\n');
+        let r = Report::parse(&answer).unwrap();
+        let printed = format!("{r}\n");
+        assert!(printed.len() <= MAX_LINE, "{}", printed.len());
+        assert_eq!(Report::parse(printed.as_bytes()), Ok(r.clone()));
+        assert!(r.description.unwrap().chars().all(|c| c == '\u{e9}'));
     }
 
     #[test]
