@@ -347,3 +347,45 @@ fn annotated_frames_give_their_bytes_as_read() {
     assert_eq!(raws, ["S 21693Vo 42412Am E", "S:  21693Vo:  42412Am  E"]);
     assert_eq!(given.finish().unwrap(), made.finish().unwrap());
 }
+
+/// An output that keeps the size of each write.
+#[derive(Default)]
+struct Writes {
+    bytes: Vec<u8>,
+    sizes: Vec<usize>,
+}
+
+impl std::io::Write for Writes {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        self.sizes.push(buf.len());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+proptest! {
+    /// A buffered CSV writer hands its rows (header included) to the output
+    /// in writes of whole multiples of the buffer's size, but the last: the
+    /// same bytes as an unbuffered one.
+    #[test]
+    fn buffered_csv_goes_out_in_writes_of_the_buffers_size(
+        frames in proptest::collection::vec(arb_meter_frame(), 0..40),
+        buffer in 1usize..3000,
+    ) {
+        let mut plain = RecordWriter::new(Vec::new(), Format::Csv);
+        let mut buffered = RecordWriter::new(Writes::default(), Format::Csv).buffered(buffer);
+        for frame in &frames {
+            plain.write(None, frame).unwrap();
+            buffered.write(None, frame).unwrap();
+        }
+        let out = buffered.finish().unwrap();
+        prop_assert_eq!(&out.bytes, &plain.finish().unwrap());
+        let (last, whole) = out.sizes.split_last().unwrap();
+        prop_assert!(whole.iter().all(|&n| n > 0 && n % buffer == 0), "{:?}", out.sizes);
+        prop_assert!(*last > 0);
+    }
+}
