@@ -357,6 +357,45 @@ fn new_york_wall_times_take_the_offset_of_their_instant_across_both_changes() {
 }
 
 #[test]
+fn a_time_in_local_mean_time_is_written_in_utc_and_the_decode_goes_on() {
+    // Seoul kept +08:27:52 until 1908: RFC 3339 has no offset seconds, so
+    // that record's time is the same instant in UTC (it once ended the decode).
+    let log = watt_log_at(&["1900-01-05 07:57:32", "2026-01-05 07:57:32"]);
+    for format in ["csv", "jsonl"] {
+        let mut child = com()
+            .args(["decode", "--format", format, "--columns", "time"])
+            .args(["--tz", "Asia/Seoul"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(log.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{format}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("1900-01-04T23:29:40Z"),
+            "{format}: {stdout}"
+        );
+        assert!(
+            stdout.contains("2026-01-05T07:57:32+09:00"),
+            "{format}: {stdout}"
+        );
+        assert!(
+            text(&out.stderr).ends_with("2 records, 0 damaged, 0 suspect, 0 bytes skipped\n"),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn berlin_wall_times_take_the_offset_of_their_instant_across_both_changes() {
     let log = watt_log_at(&[
         "2026-03-29 01:59:59",

@@ -12,6 +12,10 @@
 //! | JSON Lines | `"time"`: RFC 3339 string or `null` | `null` | `"raw"` |
 //! | InfluxDB | nanoseconds since the Unix epoch (the protocol's form), omitted when unknown | field left out | string field `raw` |
 //!
+//! RFC 3339 writes offsets in whole minutes: a time whose offset has seconds
+//! (a zone's local mean time, before its first standard offset) is written as
+//! the same instant in UTC (`Z`).
+//!
 //! **InfluxDB points never share a timestamp.** A point with the same
 //! measurement, tags and time as an earlier one replaces it, and a `watt.txt`
 //! log has whole seconds (two frames can fall in one second), while live frames
@@ -1060,10 +1064,20 @@ fn put_small_decimal(dst: &mut [u8], n: u16, scale: u32) -> usize {
 /// Appends `t` in RFC 3339 exactly as the `time` crate's `Rfc3339` writes it
 /// (fraction only when non-zero, trailing zeros dropped; `Z` for UTC), without
 /// its formatting machinery.
+///
+/// An offset with seconds cannot be written in RFC 3339 (zones had such
+/// offsets in their local mean time, before their first standard offset:
+/// Asia/Seoul's +08:27:52 until 1908), so such a time is written in UTC: the
+/// same instant, where failing would end a whole decode at one old timestamp.
 fn push_rfc3339(out: &mut Vec<u8>, t: OffsetDateTime) -> io::Result<()> {
+    let t = if t.offset().seconds_past_minute() != 0 {
+        t.to_offset(time::UtcOffset::UTC)
+    } else {
+        t
+    };
     let year = t.year();
     let offset = t.offset();
-    if !(0..=9999).contains(&year) || offset.seconds_past_minute() != 0 {
+    if !(0..=9999).contains(&year) {
         // Out of RFC 3339's range: let the crate say why.
         out.extend_from_slice(t.format(&Rfc3339).map_err(io::Error::other)?.as_bytes());
         return Ok(());
@@ -1284,6 +1298,26 @@ mod tests {
             let ours = push_rfc3339(&mut s, t).map(|()| String::from_utf8(s).unwrap());
             let theirs = t.format(&Rfc3339);
             proptest::prop_assert_eq!(ours.ok(), theirs.ok());
+        }
+    }
+
+    #[test]
+    fn an_offset_with_seconds_is_written_as_the_same_instant_in_utc() {
+        // 1900-01-05 07:57:32 in Seoul's local mean time, +08:27:52.
+        let lmt = time::UtcOffset::from_hms(8, 27, 52).unwrap();
+        let t = time::macros::datetime!(1900-01-05 07:57:32).assume_offset(lmt);
+        assert!(
+            t.format(&Rfc3339).is_err(),
+            "RFC 3339 has no offset seconds"
+        );
+        let mut s = Vec::new();
+        push_rfc3339(&mut s, t).unwrap();
+        assert_eq!(s, b"1900-01-04T23:29:40Z");
+        let mut cache = StampCache::default();
+        let mut dst = [0u8; PIECE];
+        for _ in 0..2 {
+            let n = cache.put(&mut dst, t).unwrap();
+            assert_eq!(&dst[..n], b"1900-01-04T23:29:40Z");
         }
     }
 }
