@@ -279,13 +279,15 @@ fn watt_log_at(times: &[&str]) -> String {
         .collect()
 }
 
-/// The time column of `com decode --format csv` of `log`, with `TZ` set.
-fn decoded_times(tz: &str, args: &[&str], log: &str) -> (Vec<String>, String) {
+/// `com decode --columns time ARGS` of `log` on stdin, with `TZ` set.
+fn decode_times(tz: &str, args: &[&str], log: &str) -> Output {
     let mut child = com()
         .env("TZ", tz)
-        .args(["decode", "--format", "csv", "--columns", "time"])
+        .args(["decode", "--columns", "time"])
         .args(args)
         .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     child
@@ -294,7 +296,13 @@ fn decoded_times(tz: &str, args: &[&str], log: &str) -> (Vec<String>, String) {
         .unwrap()
         .write_all(log.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The time column of `com decode --format csv` of `log`, with `TZ` set.
+fn decoded_times(tz: &str, args: &[&str], log: &str) -> (Vec<String>, String) {
+    let args = [&["--format", "csv"][..], args].concat();
+    let out = decode_times(tz, &args, log);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let times = text(&out.stdout)
         .lines()
@@ -362,21 +370,7 @@ fn a_time_in_local_mean_time_is_written_in_utc_and_the_decode_goes_on() {
     // that record's time is the same instant in UTC (it once ended the decode).
     let log = watt_log_at(&["1900-01-05 07:57:32", "2026-01-05 07:57:32"]);
     for format in ["csv", "jsonl"] {
-        let mut child = com()
-            .args(["decode", "--format", format, "--columns", "time"])
-            .args(["--tz", "Asia/Seoul"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(log.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = decode_times("UTC", &["--format", format, "--tz", "Asia/Seoul"], &log);
         assert!(out.status.success(), "{format}: {}", text(&out.stderr));
         let stdout = text(&out.stdout);
         assert!(
