@@ -70,12 +70,9 @@ fn addr_of(label: usize) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 1, a, b)), 80)
 }
 
+/// The reference destination at `addr`.
 fn to_dest(r: &RefDest, addr: SocketAddr) -> Destination {
-    Destination::new(r.weight)
-        .with_counts(r.active, r.inactive)
-        .with_overloaded(r.overloaded)
-        .with_thresholds(r.upper, r.lower)
-        .with_addr(addr)
+    crate::differential::to_dest(r).with_addr(addr)
 }
 
 /// What the caller holds.
@@ -256,24 +253,7 @@ fn run(scheduler: Scheduler, ops: &[Op]) -> Result<(), TestCaseError> {
 }
 
 fn scheduler() -> impl Strategy<Value = Scheduler> {
-    prop::sample::select(vec![
-        Scheduler::Rr,
-        Scheduler::Wrr,
-        Scheduler::Lc,
-        Scheduler::Wlc,
-        Scheduler::Sed,
-        Scheduler::Nq,
-        Scheduler::Fo,
-        Scheduler::Ovf,
-        Scheduler::NofN,
-        Scheduler::NofNSeed,
-        Scheduler::Sh,
-        Scheduler::Dh,
-        Scheduler::Mh,
-        Scheduler::Lblc,
-        Scheduler::Lblcr,
-        Scheduler::Twos,
-    ])
+    prop::sample::select(Scheduler::ALL.to_vec())
 }
 
 proptest! {

@@ -144,12 +144,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The reference destination at `addr`.
 fn to_dest(r: &RefDest, addr: SocketAddr) -> Destination {
-    Destination::new(r.weight)
-        .with_counts(r.active, r.inactive)
-        .with_overloaded(r.overloaded)
-        .with_thresholds(r.upper, r.lower)
-        .with_addr(addr)
+    crate::differential::to_dest(r).with_addr(addr)
 }
 
 fn same(fast: &Service, model: &RefService) -> bool {
