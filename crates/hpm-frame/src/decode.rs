@@ -570,6 +570,35 @@ impl<R: DecodeRule + ?Sized> DecodeRule for Box<R> {
     }
 }
 
+/// Inputs shared by the unit tests that hold a fast path to its plain twin.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Scheme;
+    use crate::field::Digits;
+    use proptest::prelude::*;
+
+    /// Every digit string of `len` digits, leading zeros included.
+    pub(crate) fn all_digit_strings(len: u32) -> impl Iterator<Item = Digits> {
+        (0..10u32.pow(len)).map(move |n| {
+            let s = format!("{n:0w$}", w = len as usize);
+            Digits::new(s.as_bytes()).unwrap()
+        })
+    }
+
+    /// A scheme of each kind (any decimals) with any digit string a field
+    /// holds.
+    pub(crate) fn any_scheme_and_digits() -> impl Strategy<Value = (Scheme, Digits)> {
+        ("[0-9]{1,7}", 0u8..3, 0u8..30).prop_map(|(digits, which, decimals)| {
+            let scheme = match which {
+                0 => Scheme::PointDigit,
+                1 => Scheme::DropLastDigit { decimals },
+                _ => Scheme::Fixed { decimals },
+            };
+            (scheme, Digits::new(digits.as_bytes()).unwrap())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -595,14 +624,12 @@ mod tests {
     /// digit string of up to 5 digits (a point-digit field holds at most 5).
     #[test]
     fn point_digit_floats_for_every_digit_string() {
-        for len in 1..=5usize {
-            for n in 0..10u32.pow(len as u32) {
-                let s = format!("{n:0len$}");
-                let digits = Digits::new(s.as_bytes()).unwrap();
+        for len in 1..=5 {
+            for digits in testing::all_digit_strings(len) {
                 assert_eq!(
                     fast(Scheme::PointDigit, digits),
                     plain(Scheme::PointDigit, digits),
-                    "{s}"
+                    "{digits:?}"
                 );
             }
         }
@@ -611,16 +638,8 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn scheme_floats_are_the_plain_ones(
-            digits in "[0-9]{1,7}",
-            which in 0u8..3,
-            decimals in 0u8..30,
+            (scheme, digits) in testing::any_scheme_and_digits(),
         ) {
-            let digits = Digits::new(digits.as_bytes()).unwrap();
-            let scheme = match which {
-                0 => Scheme::PointDigit,
-                1 => Scheme::DropLastDigit { decimals },
-                _ => Scheme::Fixed { decimals },
-            };
             proptest::prop_assert_eq!(fast(scheme, digits), plain(scheme, digits));
         }
     }

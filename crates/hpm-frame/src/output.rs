@@ -1177,14 +1177,7 @@ fn influx_escape(s: &str, special: &str) -> String {
 mod tests {
     use super::*;
     use crate::decode::Decimal;
-
-    /// Every digit string of `len` digits, leading zeros included.
-    fn all_digit_strings(len: u32) -> impl Iterator<Item = Digits> {
-        (0..10u32.pow(len)).map(move |n| {
-            let s = format!("{n:0w$}", w = len as usize);
-            Digits::new(s.as_bytes()).unwrap()
-        })
-    }
+    use crate::decode::testing::{all_digit_strings, any_scheme_and_digits};
 
     /// The plain path: the scheme's decimal, then `put_decimal`.
     fn plain_text(scheme: Scheme, digits: Digits) -> String {
@@ -1230,16 +1223,8 @@ mod tests {
         /// Any scheme's text from the digits is the plain path's.
         #[test]
         fn scheme_text_from_the_digits_is_the_decimals(
-            digits in "[0-9]{1,7}",
-            which in 0u8..3,
-            decimals in 0u8..30,
+            (scheme, digits) in any_scheme_and_digits(),
         ) {
-            let digits = Digits::new(digits.as_bytes()).unwrap();
-            let scheme = match which {
-                0 => Scheme::PointDigit,
-                1 => Scheme::DropLastDigit { decimals },
-                _ => Scheme::Fixed { decimals },
-            };
             proptest::prop_assert_eq!(digit_text(scheme, digits), plain_text(scheme, digits));
         }
 
