@@ -42,56 +42,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     run_step("test", cargo().args(["test", "--workspace"]))?;
     // The workspace build turns tty's `bridge` feature on (com asks for it);
     // the crate must also stand without it.
-    run_step(
-        "tty without default features",
-        cargo().args([
-            "clippy",
-            "-p",
-            "tty",
-            "--no-default-features",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    )?;
-    run_step(
-        "test tty without default features",
-        cargo().args(["test", "-p", "tty", "--no-default-features"]),
-    )?;
+    without_default_features("tty", false)?;
     // ipvs-proto's packet layer alone (its client layer is the default
-    // feature `client`, which every user in the workspace turns on).
-    run_step(
-        "ipvs-proto without default features",
-        cargo().args([
-            "clippy",
-            "-p",
-            "ipvs-proto",
-            "--no-default-features",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    )?;
-    // Its unit tests and doctests without the client layer (the client
-    // examples of its docs are compiled only with the feature).
-    run_step(
-        "test ipvs-proto without default features",
-        cargo().args(["test", "-p", "ipvs-proto", "--no-default-features"]),
-    )?;
-    run_step(
-        "doc ipvs-proto without default features",
-        cargo()
-            .args([
-                "doc",
-                "-p",
-                "ipvs-proto",
-                "--no-deps",
-                "--no-default-features",
-            ])
-            .env("RUSTDOCFLAGS", "-D warnings"),
-    )?;
+    // feature `client`, which every user in the workspace turns on), its
+    // doctests included (the client examples of its docs are compiled only
+    // with the feature).
+    without_default_features("ipvs-proto", true)?;
     // The guest suites against a real IPVS kernel. Every failure here (a package
     // that cannot be installed, a kernel that does not boot, a timeout, a failing
     // guest test) fails CI: never skipped.
@@ -115,5 +71,36 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .arg(&fuzz_manifest),
     )?;
     eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+/// Clippy and the tests of `package` without its default features, and with
+/// `doc` its docs too: a crate whose users in the workspace all turn a
+/// feature on must still build, pass and document without it.
+fn without_default_features(package: &str, doc: bool) -> anyhow::Result<()> {
+    run_step(
+        &format!("{package} without default features"),
+        cargo()
+            .args([
+                "clippy",
+                "-p",
+                package,
+                "--no-default-features",
+                "--all-targets",
+            ])
+            .args(["--", "-D", "warnings"]),
+    )?;
+    run_step(
+        &format!("test {package} without default features"),
+        cargo().args(["test", "-p", package, "--no-default-features"]),
+    )?;
+    if doc {
+        run_step(
+            &format!("doc {package} without default features"),
+            cargo()
+                .args(["doc", "-p", package, "--no-deps", "--no-default-features"])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        )?;
+    }
     Ok(())
 }
