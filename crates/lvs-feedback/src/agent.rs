@@ -128,27 +128,20 @@ pub enum Error {
 /// for one, so an answer within [`MAX_LINE`] could print back longer than
 /// any answer may be, and the canonical form would no longer read back.
 fn text_of(line: &[u8]) -> Cow<'_, str> {
-    let mut chunks = line.utf8_chunks();
-    match chunks.next() {
-        Some(first) if first.invalid().is_empty() => Cow::Borrowed(first.valid()),
-        None => Cow::Borrowed(""),
-        Some(first) => {
-            let mut text = String::with_capacity(line.len());
-            // Whether the text so far ends with the `?` of an invalid run.
-            let mut in_run = false;
-            for chunk in std::iter::once(first).chain(chunks) {
-                if !chunk.valid().is_empty() {
-                    text.push_str(chunk.valid());
-                    in_run = false;
-                }
-                if !chunk.invalid().is_empty() && !in_run {
-                    text.push('?');
-                    in_run = true;
-                }
-            }
-            Cow::Owned(text)
+    if let Ok(text) = std::str::from_utf8(line) {
+        return Cow::Borrowed(text);
+    }
+    let mut text = String::with_capacity(line.len());
+    for chunk in line.utf8_chunks() {
+        text.push_str(chunk.valid());
+        // A run of invalid sequences with nothing valid between them gets
+        // one `?`: an empty valid part means the run goes on.
+        let run_goes_on = chunk.valid().is_empty() && text.ends_with('?');
+        if !chunk.invalid().is_empty() && !run_goes_on {
+            text.push('?');
         }
     }
+    Cow::Owned(text)
 }
 
 fn is_separator(b: u8) -> bool {
